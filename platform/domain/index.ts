@@ -1,0 +1,4 @@
+export * from './problems.ts';
+export * from './rules.ts';
+export * from './secret-format.ts';
+export * from './tiers.ts';

@@ -1,0 +1,32 @@
+/**
+ * The problem slugs of SPEC §2. The server maps them to RFC 9457 responses; the
+ * client maps them back to one error class each.
+ */
+export const PROBLEMS = {
+  validation: { status: 400, title: 'Request does not match the schema' },
+  unauthorized: { status: 401, title: 'Missing, unknown, disabled or expired credential' },
+  forbidden: { status: 403, title: 'Credential lacks the role for this action' },
+  'tier-insufficient': { status: 403, title: "Token's tier cannot read this metric" },
+  'not-found': { status: 404, title: 'No such object' },
+  'quota-exceeded': { status: 409, title: "Tier's token quota exceeded" },
+  'tier-ceiling': { status: 409, title: 'Tier ceiling exceeded' },
+  'has-children': { status: 409, title: 'Entity has children' },
+  'precondition-failed': { status: 412, title: 'If-Match does not match the current ETag' },
+  'idempotency-conflict': { status: 422, title: 'Idempotency-Key reused with another body' },
+  'rate-limited': { status: 429, title: 'Too many requests' },
+  internal: { status: 500, title: 'Internal error' },
+} as const;
+
+export type ProblemSlug = keyof typeof PROBLEMS;
+
+/** Problem `type` URIs end in the slug. */
+export const PROBLEM_TYPE_BASE = 'https://tokenplane.dev/problems/';
+
+export function problemType(slug: ProblemSlug): string {
+  return PROBLEM_TYPE_BASE + slug;
+}
+
+export function slugOfType(type: string): ProblemSlug | undefined {
+  const slug = type.slice(type.lastIndexOf('/') + 1);
+  return slug in PROBLEMS ? (slug as ProblemSlug) : undefined;
+}

@@ -1,0 +1,124 @@
+/**
+ * The ceiling and quota rules, pure. The server enforces them inside a
+ * transaction; the operator and the provider call the same functions to give
+ * early, identical messages (a CRD condition, a `pulumi preview` failure).
+ */
+import type { Tier, TierTable } from './tiers.ts';
+
+export type QuotaViolation = {
+  slug: 'quota-exceeded';
+  detail: string;
+  tier: string;
+  quota: number;
+  inUse: number;
+};
+
+export type CeilingViolation = {
+  slug: 'tier-ceiling';
+  detail: string;
+  tier: string;
+  limitTier: string;
+};
+
+export type RuleViolation = QuotaViolation | CeilingViolation;
+
+/** A child may not rank above its parent. */
+export function checkCeiling(
+  tiers: TierTable,
+  childTier: string,
+  parentTier: string,
+  parentName = 'the parent entity',
+): CeilingViolation | null {
+  if (tiers.get(childTier).rank <= tiers.get(parentTier).rank) return null;
+  return {
+    slug: 'tier-ceiling',
+    tier: childTier,
+    limitTier: parentTier,
+    detail:
+      `Tier "${childTier}" is above the tier "${parentTier}" of ${parentName}. ` +
+      `Choose "${parentTier}" or lower, or upgrade ${parentName} first.`,
+  };
+}
+
+/** A parent may not drop below any of its children. */
+export function checkParentDowngrade(
+  tiers: TierTable,
+  newTier: string,
+  childTiers: readonly string[],
+  entityName = 'the entity',
+): CeilingViolation | null {
+  const highest = highestTier(tiers, childTiers);
+  if (!highest || highest.rank <= tiers.get(newTier).rank) return null;
+  return {
+    slug: 'tier-ceiling',
+    tier: newTier,
+    limitTier: highest.name,
+    detail:
+      `${capitalise(entityName)} cannot drop to tier "${newTier}": a child entity has tier ` +
+      `"${highest.name}". Downgrade its children first.`,
+  };
+}
+
+/** Adding `adding` tokens to an entity that holds `inUse` must stay within quota. */
+export function checkQuota(
+  tiers: TierTable,
+  tierName: string,
+  inUse: number,
+  adding = 1,
+  entityName = 'the entity',
+): QuotaViolation | null {
+  const tier = tiers.get(tierName);
+  if (inUse + adding <= tier.tokenQuota) return null;
+  return quotaViolation(tier, inUse, entityName, adding);
+}
+
+/** A tier change must leave the entity within the new tier's quota. */
+export function checkDowngradeQuota(
+  tiers: TierTable,
+  newTier: string,
+  inUse: number,
+  entityName = 'the entity',
+): QuotaViolation | null {
+  const tier = tiers.get(newTier);
+  if (inUse <= tier.tokenQuota) return null;
+  return {
+    slug: 'quota-exceeded',
+    tier: tier.name,
+    quota: tier.tokenQuota,
+    inUse,
+    detail:
+      `${capitalise(entityName)} holds ${inUse} tokens but tier "${tier.name}" allows ` +
+      `${tier.tokenQuota}. Remove ${inUse - tier.tokenQuota} token(s) before changing the tier.`,
+  };
+}
+
+function quotaViolation(
+  tier: Tier,
+  inUse: number,
+  entityName: string,
+  adding: number,
+): QuotaViolation {
+  const want = adding === 1 ? 'another token' : `${adding} more tokens`;
+  return {
+    slug: 'quota-exceeded',
+    tier: tier.name,
+    quota: tier.tokenQuota,
+    inUse,
+    detail:
+      `${capitalise(entityName)} (tier "${tier.name}") holds ${inUse} of ${tier.tokenQuota} ` +
+      `token(s) allowed, so it cannot take ${want}. Remove a token or move the entity to a higher tier.`,
+  };
+}
+
+function highestTier(tiers: TierTable, names: readonly string[]): Tier | undefined {
+  let best: Tier | undefined;
+  for (const name of names) {
+    const tier = tiers.get(name);
+    if (!best || tier.rank > best.rank) best = tier;
+  }
+  return best;
+}
+
+function capitalise(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}

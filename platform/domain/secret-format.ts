@@ -1,0 +1,62 @@
+/**
+ * Secret value format, shared by API tokens and access keys:
+ *
+ *   <prefix>_<30 base62 random chars><6 base62 chars of CRC32(prefix_random)>
+ *
+ * 30 base62 characters carry 178 bits from the CSPRNG. The fixed prefix lets
+ * secret scanners find values with near-zero false positives; the checksum lets
+ * them (and us, before any database look-up) reject typos offline. `_` keeps a
+ * double-click selection whole.
+ */
+import { randomInt } from 'node:crypto';
+import { crc32 } from 'node:zlib';
+
+export const SECRET_PREFIXES = {
+  apiToken: 'tpt',
+  accessKey: 'tpk',
+  adminKey: 'tpadm',
+} as const;
+export type SecretKind = keyof typeof SECRET_PREFIXES;
+
+const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+const RANDOM_LENGTH = 30;
+const CHECKSUM_LENGTH = 6;
+
+export function generateSecret(kind: SecretKind): string {
+  let random = '';
+  for (let i = 0; i < RANDOM_LENGTH; i++) random += ALPHABET[randomInt(ALPHABET.length)];
+  const body = `${SECRET_PREFIXES[kind]}_${random}`;
+  return body + checksum(body);
+}
+
+/** True when the value has the kind's prefix, the right length and a valid checksum. */
+export function isWellFormedSecret(value: string, kind: SecretKind): boolean {
+  const prefix = `${SECRET_PREFIXES[kind]}_`;
+  if (!value.startsWith(prefix)) return false;
+  if (value.length !== prefix.length + RANDOM_LENGTH + CHECKSUM_LENGTH) return false;
+  const body = value.slice(0, -CHECKSUM_LENGTH);
+  if (!/^[0-9A-Za-z]+$/.test(value.slice(prefix.length))) return false;
+  return checksum(body) === value.slice(-CHECKSUM_LENGTH);
+}
+
+/** A short, non-secret fragment a person can match against a value: `tpt_…Ab12`. */
+export function secretHint(value: string): string {
+  const prefix = value.slice(0, value.indexOf('_') + 1);
+  return `${prefix}…${value.slice(-4)}`;
+}
+
+/** Pattern a secret scanner can use to find every tokenplane secret. */
+export const SECRET_PATTERN = new RegExp(
+  `\\b(?:${Object.values(SECRET_PREFIXES).join('|')})_[0-9A-Za-z]{${RANDOM_LENGTH + CHECKSUM_LENGTH}}\\b`,
+  'g',
+);
+
+function checksum(body: string): string {
+  let n = crc32(body);
+  let out = '';
+  for (let i = 0; i < CHECKSUM_LENGTH; i++) {
+    out = ALPHABET[n % 62] + out;
+    n = Math.floor(n / 62);
+  }
+  return out;
+}

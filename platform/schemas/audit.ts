@@ -1,0 +1,23 @@
+import { z } from 'zod';
+import { Id, PageQuery, page, Timestamp } from './common.ts';
+
+export const AuditEvent = z.object({
+  id: Id,
+  at: Timestamp,
+  actor: z.object({
+    type: z.enum(['admin', 'access-key']),
+    id: z.string().nullable().meta({ description: 'Access key id; null for the administrator' }),
+  }),
+  action: z.string().meta({ description: 'e.g. entity.create, token.rotate, token.reveal' }),
+  targetType: z.enum(['entity', 'token', 'access-key']),
+  targetId: z.string().nullable(),
+  entityId: Id.nullable(),
+  outcome: z.enum(['success', 'failure']),
+  requestId: z.string(),
+  detail: z.string().nullable().meta({ description: 'Problem slug or note; never a secret' }),
+});
+export type AuditEvent = z.infer<typeof AuditEvent>;
+
+export const AuditQuery = PageQuery.extend({ entityId: Id.optional() });
+export const AuditPage = page(AuditEvent);
+export type AuditPage = z.infer<typeof AuditPage>;

@@ -1,0 +1,48 @@
+import { z } from 'zod';
+import { Id, Name, PageQuery, page, TierName, Timestamp } from './common.ts';
+import { TokenWithValue } from './token.ts';
+
+export const EntityKind = z.enum(['reseller', 'customer']);
+export type EntityKind = z.infer<typeof EntityKind>;
+
+export const Entity = z.object({
+  id: Id,
+  name: Name,
+  kind: EntityKind,
+  parentId: Id.nullable(),
+  tier: TierName,
+  tokenQuota: z.number().int(),
+  tokenCount: z.number().int(),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});
+export type Entity = z.infer<typeof Entity>;
+
+export const CreateEntityRequest = z.strictObject({
+  name: Name,
+  kind: EntityKind,
+  parentId: Id.nullable()
+    .optional()
+    .meta({ description: 'Parent reseller; omit for a top-level entity (administrator only)' }),
+  tier: TierName.optional(),
+  defaultToken: z
+    .boolean()
+    .optional()
+    .meta({ description: 'Issue the `default` token (default true)' }),
+});
+export type CreateEntityRequest = z.infer<typeof CreateEntityRequest>;
+
+export const CreateEntityResponse = Entity.extend({ defaultToken: TokenWithValue.optional() });
+export type CreateEntityResponse = z.infer<typeof CreateEntityResponse>;
+
+export const UpdateEntityRequest = z.strictObject({
+  name: Name.optional(),
+  tier: TierName.optional(),
+});
+export type UpdateEntityRequest = z.infer<typeof UpdateEntityRequest>;
+
+export const EntityListQuery = PageQuery.extend({ parentId: Id.optional() });
+export type EntityListQuery = z.infer<typeof EntityListQuery>;
+
+export const EntityPage = page(Entity);
+export type EntityPage = z.infer<typeof EntityPage>;

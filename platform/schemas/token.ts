@@ -1,0 +1,79 @@
+import { z } from 'zod';
+import { Id, Name, PageQuery, page, Timestamp } from './common.ts';
+
+export const TokenStatus = z.enum(['active', 'disabled']);
+export type TokenStatus = z.infer<typeof TokenStatus>;
+
+const ExpiresAt = Timestamp.nullable().meta({
+  description: 'Expiry; defaults to 365 days after creation; null means never',
+});
+
+export const Token = z.object({
+  id: Id,
+  entityId: Id,
+  name: Name,
+  status: TokenStatus,
+  expiresAt: Timestamp.nullable(),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+  lastUsedAt: Timestamp.nullable(),
+  hint: z
+    .string()
+    .meta({ description: 'Non-secret fragment that identifies the value to a person' }),
+});
+export type Token = z.infer<typeof Token>;
+
+export const TokenValue = z.string().meta({ description: 'The secret token value' });
+
+export const TokenWithValue = Token.extend({ value: TokenValue });
+export type TokenWithValue = z.infer<typeof TokenWithValue>;
+
+export const CreateTokenRequest = z.strictObject({
+  name: Name,
+  expiresAt: ExpiresAt.optional(),
+  status: TokenStatus.optional(),
+});
+export type CreateTokenRequest = z.infer<typeof CreateTokenRequest>;
+
+export const UpdateTokenRequest = z.strictObject({
+  name: Name.optional(),
+  expiresAt: ExpiresAt.optional(),
+  status: TokenStatus.optional(),
+});
+export type UpdateTokenRequest = z.infer<typeof UpdateTokenRequest>;
+
+export const RotateTokenRequest = z.strictObject({
+  gracePeriodSeconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(30 * 24 * 3600)
+    .optional()
+    .meta({
+      description: 'How long the previous value keeps verifying (default 0, at most 30 days)',
+    }),
+});
+export type RotateTokenRequest = z.infer<typeof RotateTokenRequest>;
+
+export const RevealResponse = z.object({ value: TokenValue });
+
+export const TokenPage = page(Token);
+export type TokenPage = z.infer<typeof TokenPage>;
+export const TokenListQuery = PageQuery;
+
+export const IntrospectRequest = z.strictObject({ token: z.string().min(1).max(512) });
+export const IntrospectResponse = z.union([
+  z.object({
+    active: z.literal(true),
+    tokenId: Id,
+    entityId: Id,
+    tier: z.string(),
+    exp: z
+      .number()
+      .int()
+      .nullable()
+      .meta({ description: 'Expiry, seconds since the epoch; null = never' }),
+  }),
+  z.object({ active: z.literal(false) }),
+]);
+export type IntrospectResponse = z.infer<typeof IntrospectResponse>;
