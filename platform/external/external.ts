@@ -1,0 +1,24 @@
+/**
+ * The external-client contract (after Crossplane's managed reconciler): each verb
+ * is idempotent and does one platform round trip or two. `observe` reports facts
+ * and changes nothing; the driver (operator reconciler or Pulumi provider)
+ * decides what to do with them.
+ */
+import type { FieldChange } from './changes.ts';
+
+export type Observation<Actual> =
+  | { exists: false }
+  | { exists: true; actual: Actual; changes: FieldChange[]; upToDate: boolean };
+
+export interface External<Desired, Actual, Created = Actual> {
+  observe(id: string, desired: Desired): Promise<Observation<Actual>>;
+  /** The idempotency key makes a retried or crash-repeated create return the first result. */
+  create(desired: Desired, idempotencyKey: string): Promise<Created>;
+  update(id: string, changes: readonly FieldChange[]): Promise<Actual>;
+  /** Succeeds when the object is already gone. */
+  delete(id: string): Promise<void>;
+}
+
+export function observation<A>(actual: A, changes: FieldChange[]): Observation<A> {
+  return { exists: true, actual, changes, upToDate: changes.length === 0 };
+}

@@ -1,0 +1,6 @@
+export * from './changes.ts';
+export * from './entity.ts';
+export * from './external.ts';
+export * from './failures.ts';
+export * from './renewal.ts';
+export * from './token.ts';

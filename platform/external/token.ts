@@ -1,0 +1,68 @@
+import { isNotFound, type TokenplaneClient } from '../client/index.ts';
+import type { Token, TokenWithValue, UpdateTokenRequest } from '../schemas/token.ts';
+import { type DesiredToken, type FieldChange, patchOf, tokenChanges } from './changes.ts';
+import { type External, type Observation, observation } from './external.ts';
+
+/** The name the platform gives the token it issues with every new entity. */
+export const DEFAULT_TOKEN_NAME = 'default';
+
+export class TokenExternal implements External<DesiredToken, Token, TokenWithValue> {
+  readonly #client: TokenplaneClient;
+
+  constructor(client: TokenplaneClient) {
+    this.#client = client;
+  }
+
+  async observe(id: string, desired: DesiredToken): Promise<Observation<Token>> {
+    const actual = await this.find(id);
+    return actual ? observation(actual, tokenChanges(desired, actual)) : { exists: false };
+  }
+
+  async find(id: string): Promise<Token | null> {
+    try {
+      return await this.#client.getToken(id);
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw err;
+    }
+  }
+
+  create(desired: DesiredToken, idempotencyKey: string): Promise<TokenWithValue> {
+    const { entityId, name, status, expiresAt } = desired;
+    return this.#client.createToken(
+      entityId,
+      { name, status, ...(expiresAt !== undefined ? { expiresAt } : {}) },
+      { idempotencyKey },
+    );
+  }
+
+  update(id: string, changes: readonly FieldChange[]): Promise<Token> {
+    return this.#client.updateToken(id, patchOf(changes) as UpdateTokenRequest);
+  }
+
+  async delete(id: string): Promise<void> {
+    try {
+      await this.#client.deleteToken(id);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+
+  /** The entity's auto-issued default token (the oldest one named `default`), if it still exists. */
+  async findDefault(entityId: string): Promise<Token | null> {
+    const tokens = await this.#client.listAllTokens(entityId);
+    const defaults = tokens
+      .filter((t) => t.name === DEFAULT_TOKEN_NAME)
+      .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+    return defaults[0] ?? null;
+  }
+
+  reveal(id: string): Promise<string> {
+    return this.#client.revealToken(id);
+  }
+
+  /** Rotation keeps the token id; the previous value verifies for `gracePeriodSeconds`. */
+  rotate(id: string, gracePeriodSeconds: number, idempotencyKey: string): Promise<TokenWithValue> {
+    return this.#client.rotateToken(id, { gracePeriodSeconds }, { idempotencyKey });
+  }
+}
