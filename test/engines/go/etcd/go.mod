@@ -1,0 +1,3 @@
+module tokenplane.test/engines/etcd
+
+go 1.26

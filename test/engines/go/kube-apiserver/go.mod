@@ -1,0 +1,3 @@
+module tokenplane.test/engines/kube-apiserver
+
+go 1.26

@@ -1,0 +1,3 @@
+module tokenplane.test/engines/pulumi-language-nodejs
+
+go 1.26

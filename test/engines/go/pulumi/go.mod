@@ -1,0 +1,3 @@
+module tokenplane.test/engines/pulumi
+
+go 1.26

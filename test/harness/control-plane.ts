@@ -1,0 +1,404 @@
+// A real Kubernetes control plane for tests: etcd + kube-apiserver built by
+// `npm run engines`, on free loopback ports, in a temporary directory.
+//
+//   const cp = await startControlPlane();
+//   const kc = loadKubeConfig(cp.kubeconfigPath);
+//   …
+//   await cp.stop();
+//
+// Authorization is RBAC only. The admin is a static token in `system:masters`
+// (--token-auth-file). Service-account tokens are signed with an RSA key made
+// here; `serviceAccountKubeconfig()` mints a kubeconfig for a ServiceAccount
+// through the TokenRequest API so code can run under its own RBAC.
+//
+// Teardown kills both process groups and removes the directory: on `stop()`,
+// on process exit, on SIGINT/SIGTERM/SIGHUP, and — through a small watchdog
+// process — even when the test runner itself is killed.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { requireEngines } from '../engines/engines.ts';
+
+export interface ControlPlane {
+  /** https://127.0.0.1:<port> */
+  readonly server: string;
+  /** Admin kubeconfig (JSON; user `admin` in `system:masters`). */
+  readonly kubeconfigPath: string;
+  readonly adminToken: string;
+  /** PEM bundle the API server's serving certificate verifies against. */
+  readonly caPem: string;
+  /** Temporary directory holding data, keys, logs; removed by `stop()`. */
+  readonly dir: string;
+  readonly etcdUrl: string;
+  /** Milliseconds from spawning etcd to the API server answering /readyz. */
+  readonly startupMs: number;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Give up when /readyz is not ok after this long (default 90 s). */
+  readyTimeoutMs?: number;
+  /** Extra kube-apiserver flags (`--name=value`). */
+  apiServerArgs?: string[];
+  /** Keep the temporary directory after stop (for debugging; also TOKENPLANE_KEEP_KUBE_DIR=1). */
+  keepDir?: boolean;
+}
+
+export const SERVICE_ACCOUNT_ISSUER = 'https://kubernetes.default.svc.cluster.local';
+
+/** A free TCP port on 127.0.0.1 (the OS picks it; a tiny race remains, covered by retrying the start). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+// --- process bookkeeping shared by every control plane of this process ---
+
+interface Owned {
+  procs: ChildProcess[];
+  dir: string;
+  keepDir: boolean;
+}
+const live = new Set<Owned>();
+let hooksInstalled = false;
+
+function killNow(o: Owned, signal: NodeJS.Signals): void {
+  for (const p of o.procs) {
+    if (p.pid !== undefined && p.exitCode === null && p.signalCode === null) {
+      try {
+        process.kill(-p.pid, signal); // the whole process group
+      } catch {
+        // already gone
+      }
+    }
+  }
+}
+
+function cleanupSync(o: Owned): void {
+  killNow(o, 'SIGKILL');
+  if (!o.keepDir) rmSync(o.dir, { recursive: true, force: true });
+  live.delete(o);
+}
+
+function installHooks(): void {
+  if (hooksInstalled) return;
+  hooksInstalled = true;
+  process.on('exit', () => {
+    for (const o of [...live]) cleanupSync(o);
+  });
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    const handler = (): void => {
+      for (const o of [...live]) cleanupSync(o);
+      // When nobody else handles the signal, behave like the default: exit.
+      if (process.listenerCount(sig) <= 1) process.exit(128 + ({ SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const)[sig]);
+    };
+    process.on(sig, handler);
+  }
+}
+
+/** A detached watchdog that kills the process groups and removes the directory if this process dies without cleaning up. */
+function startWatchdog(o: Owned): void {
+  const pgids = o.procs.map((p) => p.pid).filter((p): p is number => p !== undefined);
+  const code = `
+const [ppid, dir, keep, ...pgids] = process.argv.slice(1);
+const { rmSync } = require('node:fs');
+const alive = (pid) => { try { process.kill(Number(pid), 0); return true; } catch { return false; } };
+const timer = setInterval(() => {
+  const groupsAlive = pgids.filter((g) => alive(g));
+  if (groupsAlive.length === 0) { clearInterval(timer); return; }
+  if (alive(ppid)) return;
+  for (const g of pgids) { try { process.kill(-Number(g), 'SIGKILL'); } catch {} }
+  setTimeout(() => { if (keep !== '1') rmSync(dir, { recursive: true, force: true }); }, 500);
+  clearInterval(timer);
+}, 1000);`;
+  const w = spawn(process.execPath, ['-e', code, String(process.pid), o.dir, o.keepDir ? '1' : '0', ...pgids.map(String)], {
+    detached: true,
+    stdio: 'ignore',
+  });
+  w.unref();
+}
+
+function spawnEngine(o: Owned, cmd: string, args: string[], logFile: string): ChildProcess {
+  const fd = openSync(logFile, 'a');
+  try {
+    const p = spawn(cmd, args, { cwd: o.dir, detached: true, stdio: ['ignore', fd, fd] });
+    o.procs.push(p);
+    return p;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function tail(file: string, lines = 25): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+function exited(p: ChildProcess): boolean {
+  return p.exitCode !== null || p.signalCode !== null;
+}
+
+async function waitExit(p: ChildProcess, ms: number): Promise<boolean> {
+  if (exited(p)) return true;
+  return Promise.race([
+    new Promise<boolean>((resolve) => p.once('exit', () => resolve(true))),
+    sleep(ms).then(() => exited(p)),
+  ]);
+}
+
+function httpsGet(url: string, ca: string, token: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { ca, headers: { authorization: `Bearer ${token}` }, timeout: 5000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => {
+        body += c;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function httpGet(url: string): Promise<{ status: number; body: string }> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(3000) });
+  return { status: res.status, body: await res.text() };
+}
+
+/** Writes a kubeconfig (JSON is valid YAML) for one server and bearer token. */
+export function writeKubeconfig(path: string, opts: { server: string; caPem: string; token: string; user: string; namespace?: string }): void {
+  const config = {
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [
+      {
+        name: 'tokenplane-test',
+        cluster: { server: opts.server, 'certificate-authority-data': Buffer.from(opts.caPem).toString('base64') },
+      },
+    ],
+    users: [{ name: opts.user, user: { token: opts.token } }],
+    contexts: [
+      {
+        name: opts.user,
+        context: { cluster: 'tokenplane-test', user: opts.user, ...(opts.namespace ? { namespace: opts.namespace } : {}) },
+      },
+    ],
+    'current-context': opts.user,
+  };
+  writeFileSync(path, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
+}
+
+export function loadKubeConfig(path: string): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromFile(path);
+  return kc;
+}
+
+async function startOnce(opts: StartOptions): Promise<ControlPlane> {
+  const engines = requireEngines('kube-apiserver', 'etcd');
+  const started = Date.now();
+  const owned: Owned = {
+    procs: [],
+    dir: mkdtempSync(join(tmpdir(), 'tokenplane-kube-')),
+    keepDir: opts.keepDir ?? process.env.TOKENPLANE_KEEP_KUBE_DIR === '1',
+  };
+  installHooks();
+  live.add(owned);
+  const dir = owned.dir;
+  const stop = async (): Promise<void> => {
+    if (!live.has(owned)) return;
+    // The data is thrown away, so a short grace period is enough.
+    killNow(owned, 'SIGTERM');
+    for (const p of owned.procs) {
+      if (!(await waitExit(p, 1000))) killNow(owned, 'SIGKILL');
+      await waitExit(p, 2000);
+    }
+    cleanupSync(owned);
+  };
+
+  try {
+    const [etcdPort, peerPort, apiPort] = [await freePort(), await freePort(), await freePort()];
+    const etcdUrl = `http://127.0.0.1:${etcdPort}`;
+    const peerUrl = `http://127.0.0.1:${peerPort}`;
+    const etcdLog = join(dir, 'etcd.log');
+    const etcd = spawnEngine(
+      owned,
+      engines.etcd,
+      [
+        '--name=tokenplane',
+        `--data-dir=${join(dir, 'etcd')}`,
+        `--listen-client-urls=${etcdUrl}`,
+        `--advertise-client-urls=${etcdUrl}`,
+        `--listen-peer-urls=${peerUrl}`,
+        `--initial-advertise-peer-urls=${peerUrl}`,
+        `--initial-cluster=tokenplane=${peerUrl}`,
+        '--unsafe-no-fsync',
+        '--log-level=warn',
+      ],
+      etcdLog,
+    );
+
+    // Keys and credentials while etcd starts.
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', {
+      modulusLength: 2048,
+      privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+    });
+    const saKey = join(dir, 'sa.key');
+    const saPub = join(dir, 'sa.pub');
+    writeFileSync(saKey, privateKey, { mode: 0o600 });
+    writeFileSync(saPub, publicKey);
+    const adminToken = randomBytes(24).toString('hex');
+    const tokenFile = join(dir, 'tokens.csv');
+    writeFileSync(tokenFile, `${adminToken},admin,admin-uid,"system:masters"\n`, { mode: 0o600 });
+    const certDir = join(dir, 'certs');
+    mkdirSync(certDir);
+
+    for (;;) {
+      if (exited(etcd)) throw new Error(`etcd exited (${etcd.exitCode ?? etcd.signalCode}):\n${tail(etcdLog)}`);
+      const ok = await httpGet(`${etcdUrl}/health`).then(
+        (r) => r.status === 200 && r.body.includes('"true"'),
+        () => false,
+      );
+      if (ok) break;
+      if (Date.now() - started > 30_000) throw new Error(`etcd not healthy after 30 s:\n${tail(etcdLog)}`);
+      await sleep(100);
+    }
+
+    const apiLog = join(dir, 'kube-apiserver.log');
+    const api = spawnEngine(
+      owned,
+      engines['kube-apiserver'],
+      [
+        `--etcd-servers=${etcdUrl}`,
+        `--cert-dir=${certDir}`,
+        '--bind-address=127.0.0.1',
+        '--advertise-address=127.0.0.1',
+        `--secure-port=${apiPort}`,
+        '--service-cluster-ip-range=10.0.0.0/24',
+        '--authorization-mode=RBAC',
+        `--token-auth-file=${tokenFile}`,
+        `--service-account-issuer=${SERVICE_ACCOUNT_ISSUER}`,
+        `--service-account-key-file=${saPub}`,
+        `--service-account-signing-key-file=${saKey}`,
+        '--disable-admission-plugins=ServiceAccount',
+        '--allow-privileged=true',
+        '--profiling=false',
+        '--v=1',
+        ...(opts.apiServerArgs ?? []),
+      ],
+      apiLog,
+    );
+    startWatchdog(owned);
+
+    const server = `https://127.0.0.1:${apiPort}`;
+    const certFile = join(certDir, 'apiserver.crt');
+    const deadline = started + (opts.readyTimeoutMs ?? 90_000);
+    let caPem = '';
+    let last = '';
+    for (;;) {
+      if (exited(api)) throw new Error(`kube-apiserver exited (${api.exitCode ?? api.signalCode}):\n${tail(apiLog)}`);
+      if (exited(etcd)) throw new Error(`etcd exited (${etcd.exitCode ?? etcd.signalCode}):\n${tail(etcdLog)}`);
+      if (!caPem && existsSync(certFile)) {
+        const pem = readFileSync(certFile, 'utf8');
+        // The file is written in one go, but make sure we do not read half of it.
+        if (pem.trimEnd().endsWith('-----END CERTIFICATE-----')) {
+          new X509Certificate(pem);
+          caPem = pem;
+        }
+      }
+      if (caPem) {
+        const res = await httpsGet(`${server}/readyz`, caPem, adminToken).catch((e: Error) => ({ status: 0, body: e.message }));
+        if (res.status === 200) break;
+        last = `${res.status} ${res.body.slice(0, 2000)}`;
+      }
+      if (Date.now() > deadline) {
+        throw new Error(`kube-apiserver not ready after ${opts.readyTimeoutMs ?? 90_000} ms (last /readyz: ${last}):\n${tail(apiLog)}`);
+      }
+      await sleep(200);
+    }
+
+    const kubeconfigPath = join(dir, 'admin.kubeconfig');
+    writeKubeconfig(kubeconfigPath, { server, caPem, token: adminToken, user: 'admin' });
+    return { server, kubeconfigPath, adminToken, caPem, dir, etcdUrl, startupMs: Date.now() - started, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** Starts etcd and kube-apiserver and waits until /readyz answers ok. Retries twice if a port was taken meanwhile. */
+export async function startControlPlane(opts: StartOptions = {}): Promise<ControlPlane> {
+  let lastErr: unknown;
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    try {
+      return await startOnce(opts);
+    } catch (err) {
+      lastErr = err;
+      if (!/address already in use|bind:/i.test(String((err as Error).message))) throw err;
+    }
+  }
+  throw lastErr;
+}
+
+export interface ServiceAccountKubeconfig {
+  path: string;
+  token: string;
+  /** `system:serviceaccount:<namespace>:<name>` */
+  username: string;
+  kubeConfig: KubeConfig;
+}
+
+function isConflict(err: unknown): boolean {
+  return (err as { code?: number }).code === 409;
+}
+
+/**
+ * Ensures the namespace and ServiceAccount exist, requests a token for it
+ * (TokenRequest API) and writes a kubeconfig that uses it. The account has
+ * whatever RBAC grants it — nothing by default.
+ */
+export async function serviceAccountKubeconfig(
+  cp: Pick<ControlPlane, 'kubeconfigPath' | 'server' | 'caPem' | 'dir'>,
+  opts: { namespace: string; name: string; expirationSeconds?: number; path?: string },
+): Promise<ServiceAccountKubeconfig> {
+  const core = loadKubeConfig(cp.kubeconfigPath).makeApiClient(CoreV1Api);
+  const { namespace, name } = opts;
+  await core.createNamespace({ body: { metadata: { name: namespace } } }).catch((e: unknown) => {
+    if (!isConflict(e)) throw e;
+  });
+  await core.createNamespacedServiceAccount({ namespace, body: { metadata: { name } } }).catch((e: unknown) => {
+    if (!isConflict(e)) throw e;
+  });
+  const tr = await core.createNamespacedServiceAccountToken({
+    name,
+    namespace,
+    body: { spec: { audiences: [], expirationSeconds: opts.expirationSeconds ?? 3600 } },
+  });
+  const token = tr.status?.token;
+  if (!token) throw new Error(`TokenRequest for ${namespace}/${name} returned no token`);
+  // Inside the control plane's directory, so it goes away with it.
+  const path = opts.path ?? join(cp.dir, `sa-${namespace}-${name}-${randomBytes(3).toString('hex')}.kubeconfig`);
+  const username = `system:serviceaccount:${namespace}:${name}`;
+  writeKubeconfig(path, { server: cp.server, caPem: cp.caPem, token, user: username, namespace });
+  return { path, token, username, kubeConfig: loadKubeConfig(path) };
+}
