@@ -1,0 +1,123 @@
+/**
+ * A tiny scripted HTTP server on loopback for the client's transport tests: it
+ * records every request and answers with what the test's handler says.
+ */
+import http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+export type Seen = {
+  method: string;
+  url: string;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+};
+
+export type Answer =
+  | { status: number; headers?: Record<string, string>; body?: unknown }
+  /** Close the connection without answering (after the request was read). */
+  | 'drop'
+  /** Never answer. */
+  | 'hang';
+
+export type Loopback = {
+  url: string;
+  requests: Seen[];
+  close(): Promise<void>;
+};
+
+export async function loopback(
+  handler: (req: Seen, n: number) => Answer | Promise<Answer>,
+): Promise<Loopback> {
+  const requests: Seen[] = [];
+  const sockets = new Set<Socket>();
+  const server = http.createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const seen: Seen = {
+      method: req.method ?? '',
+      url: req.url ?? '',
+      headers: req.headers,
+      body: Buffer.concat(chunks).toString('utf8'),
+    };
+    requests.push(seen);
+    const answer = await handler(seen, requests.length);
+    if (answer === 'hang') return;
+    if (answer === 'drop') {
+      req.socket.destroy();
+      return;
+    }
+    const isJson = answer.body !== undefined && typeof answer.body !== 'string';
+    res.writeHead(answer.status, {
+      ...(isJson ? { 'content-type': 'application/json' } : {}),
+      ...answer.headers,
+    });
+    res.end(
+      answer.body === undefined
+        ? undefined
+        : typeof answer.body === 'string'
+          ? answer.body
+          : JSON.stringify(answer.body),
+    );
+  });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+export function problem(slug: string, status: number, extra: Record<string, unknown> = {}): Answer {
+  return {
+    status,
+    headers: { 'content-type': 'application/problem+json', 'x-request-id': `req-${slug}` },
+    body: {
+      type: `https://tokenplane.dev/problems/${slug}`,
+      title: `${slug} title`,
+      status,
+      ...extra,
+    },
+  };
+}
+
+export const ids = {
+  entity: '00000000-0000-4000-8000-000000000001',
+  token: '00000000-0000-4000-8000-000000000002',
+  child: '00000000-0000-4000-8000-000000000003',
+};
+const now = '2026-01-01T00:00:00.000Z';
+
+export const entityBody = (id = ids.entity, extra: Record<string, unknown> = {}) => ({
+  id,
+  name: 'acme',
+  kind: 'reseller',
+  parentId: null,
+  tier: 'lite',
+  tokenQuota: 1,
+  tokenCount: 1,
+  createdAt: now,
+  updatedAt: now,
+  ...extra,
+});
+
+export const tokenBody = (extra: Record<string, unknown> = {}) => ({
+  id: ids.token,
+  entityId: ids.entity,
+  name: 'ci',
+  status: 'active',
+  expiresAt: null,
+  createdAt: now,
+  updatedAt: now,
+  lastUsedAt: null,
+  hint: 'tpt_…abcd',
+  ...extra,
+});
