@@ -76,7 +76,13 @@ export async function loopback(
   };
 }
 
-export function problem(slug: string, status: number, extra: Record<string, unknown> = {}): Answer {
+export type Reply = Exclude<Answer, string>;
+
+export function problem(
+  slug: string,
+  status: number,
+  extra: Record<string, unknown> = {},
+): Reply & { headers: Record<string, string> } {
   return {
     status,
     headers: { 'content-type': 'application/problem+json', 'x-request-id': `req-${slug}` },
