@@ -34,7 +34,10 @@ export class TokenplaneError extends Error {
   readonly retryAfterMs: number | undefined;
 
   constructor(init: ErrorInit) {
-    const { status, problem, method, path, requestId } = init;
+    const { status, problem, method, path } = init;
+    // The platform puts the request id into the problem body as well as a header.
+    const requestId =
+      init.requestId ?? (typeof problem.requestId === 'string' ? problem.requestId : undefined);
     const slug =
       problem.type === 'about:blank'
         ? 'unknown'
