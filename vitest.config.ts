@@ -3,12 +3,41 @@ import { defineConfig } from 'vitest/config';
 // Every suite runs against real engines (loopback HTTP, SQLite, PostgreSQL,
 // kube-apiserver + etcd, the pulumi CLI), so timeouts are generous and files
 // run in parallel only as far as two cores allow.
+//
+// Three projects (`vitest run --project kube` runs one):
+// - kube:   suites that need a Kubernetes control plane. One etcd +
+//           kube-apiserver is started for the whole run by
+//           test/harness/kube-global-setup.ts; tests get it with
+//           `inject('kubeconfig')` etc. (see test/engines/README.md).
+// - pulumi: suites that drive the pulumi CLI (test/harness/pulumi.ts).
+// - unit:   everything else under test/.
+// Engines are built beforehand by `npm run engines`, never by the test run.
+const kube = ['test/kube/**/*.test.ts', 'test/operator/**/*.test.ts'];
+const pulumi = ['test/pulumi/**/*.test.ts', 'test/provider/**/*.test.ts'];
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 180_000,
     pool: 'forks',
     maxWorkers: 2,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['test/**/*.test.ts'],
+          exclude: ['**/node_modules/**', ...kube, ...pulumi],
+        },
+      },
+      {
+        extends: true,
+        test: { name: 'kube', include: kube, globalSetup: ['test/harness/kube-global-setup.ts'] },
+      },
+      {
+        extends: true,
+        test: { name: 'pulumi', include: pulumi, globalSetup: ['test/harness/pulumi-global-setup.ts'] },
+      },
+    ],
   },
 });
