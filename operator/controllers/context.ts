@@ -1,0 +1,105 @@
+/** What the reconcilers share: clients, recorder, caches and settings. */
+import { isDeepStrictEqual } from 'node:util';
+import { ApiException } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import type { TierTable } from '../../platform/domain/index.ts';
+import type { EntityExternal, TokenExternal } from '../../platform/external/index.ts';
+import type { ApiTokenObject, EntityObject } from '../crds/schemas.ts';
+import type { EventRecorder } from '../events.ts';
+import type { Kube } from '../kube.ts';
+import type { Metrics } from '../runtime/metrics.ts';
+import type { Result } from '../runtime/workqueue.ts';
+
+export type Context = {
+  kube: Kube;
+  events: EventRecorder;
+  entities: EntityExternal;
+  tokens: TokenExternal;
+  tiers: TierTable;
+  log: Logger;
+  metrics: Metrics;
+  /** The platform endpoint written into each Secret. */
+  endpoint: string;
+  /** How often an object is reconciled without any change, to catch drift on the platform. */
+  resyncMs: number;
+  entityCache: {
+    get(name: string, namespace: string): EntityObject | undefined;
+    list(): EntityObject[];
+  };
+  tokenCache: { list(): ApiTokenObject[] };
+  enqueueEntity(namespace: string, name: string, delayMs?: number): void;
+  enqueueToken(namespace: string, name: string, delayMs?: number): void;
+  now(): Date;
+};
+
+/** The CRD's CamelCase enums on the platform's lower-case names. */
+export const lower = (value: string) => value.toLowerCase();
+
+/**
+ * Writes status only when it differs from what the object already shows; keys
+ * that disappeared are sent as null so the merge patch removes them.
+ */
+export async function writeStatus<S extends object>(
+  ctx: Context,
+  plural: 'entities' | 'apitokens',
+  obj: { metadata: { namespace: string; name: string }; status?: S },
+  status: S,
+): Promise<void> {
+  const clean = Object.fromEntries(Object.entries(status).filter(([, v]) => v !== undefined));
+  const previous = (obj.status ?? {}) as Record<string, unknown>;
+  if (isDeepStrictEqual(previous, clean)) return;
+  const patch: Record<string, unknown> = { ...clean };
+  for (const key of Object.keys(previous)) if (!(key in clean)) patch[key] = null;
+  await ctx.kube.patchStatus(plural, obj.metadata.namespace, obj.metadata.name, patch);
+  obj.status = clean as S;
+}
+
+/** Adds our finalizer (guarded by resourceVersion); true when it was already there. */
+export async function ensureFinalizer(
+  ctx: Context,
+  plural: 'entities' | 'apitokens',
+  obj: {
+    metadata: { namespace: string; name: string; resourceVersion?: string; finalizers?: string[] };
+  },
+  finalizer: string,
+): Promise<void> {
+  const finalizers = obj.metadata.finalizers ?? [];
+  if (finalizers.includes(finalizer)) return;
+  await ctx.kube.setFinalizers(plural, obj.metadata, [...finalizers, finalizer]);
+  obj.metadata.finalizers = [...finalizers, finalizer];
+}
+
+export async function removeFinalizer(
+  ctx: Context,
+  plural: 'entities' | 'apitokens',
+  obj: {
+    metadata: { namespace: string; name: string; resourceVersion?: string; finalizers?: string[] };
+  },
+  finalizer: string,
+): Promise<void> {
+  const finalizers = obj.metadata.finalizers ?? [];
+  if (!finalizers.includes(finalizer)) return;
+  await ctx.kube.setFinalizers(
+    plural,
+    obj.metadata,
+    finalizers.filter((f) => f !== finalizer),
+  );
+}
+
+export const isKubeError = (err: unknown): err is ApiException<unknown> =>
+  err instanceof ApiException;
+
+/** A Kubernetes write failed (often a 409 on a stale object): retry with backoff, say little. */
+export function kubeRetry(
+  ctx: Context,
+  kind: string,
+  obj: { metadata: { namespace: string; name: string } },
+  err: ApiException<unknown>,
+): Result {
+  ctx.metrics.errors.inc({ kind, reason: `Kubernetes${err.code}` });
+  ctx.log.info(
+    { kind, namespace: obj.metadata.namespace, name: obj.metadata.name, code: err.code },
+    'kubernetes call failed; retrying',
+  );
+  return { error: err };
+}

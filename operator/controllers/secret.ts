@@ -1,0 +1,91 @@
+/**
+ * The Secret that carries an ApiToken's value: keys of SPEC §3, an owner
+ * reference, `app.kubernetes.io/managed-by: tokenplane`, the template's labels
+ * and annotations, and two non-secret annotations (the token's hint and a short
+ * digest of the value) that tell, without revealing the token again, whether the
+ * Secret still holds the current value.
+ */
+import { createHash } from 'node:crypto';
+import type { V1Secret } from '@kubernetes/client-node';
+import type { ApiTokenObject } from '../crds/schemas.ts';
+import { API_VERSION } from '../crds/schemas.ts';
+import { MANAGED_BY } from '../kube.ts';
+
+export const HINT_ANNOTATION = 'tokenplane.dev/token-hint';
+export const DIGEST_ANNOTATION = 'tokenplane.dev/value-digest';
+export const OWNER_LABEL = 'tokenplane.dev/apitoken';
+
+export type SecretContent = { tokenId: string; entityId: string; endpoint: string; hint: string };
+
+export const secretNameOf = (obj: ApiTokenObject) => obj.spec.secretName ?? obj.metadata.name;
+
+export function digest(value: string): string {
+  return createHash('sha256').update(value).digest('hex').slice(0, 16);
+}
+
+const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
+const unb64 = (text: string | undefined) =>
+  text === undefined ? undefined : Buffer.from(text, 'base64').toString('utf8');
+
+function metadataOf(obj: ApiTokenObject, content: SecretContent, valueDigest: string) {
+  const template = obj.spec.secretTemplate ?? {};
+  return {
+    name: secretNameOf(obj),
+    namespace: obj.metadata.namespace,
+    labels: { ...template.labels, ...MANAGED_BY, [OWNER_LABEL]: obj.metadata.name },
+    annotations: {
+      ...template.annotations,
+      [HINT_ANNOTATION]: content.hint,
+      [DIGEST_ANNOTATION]: valueDigest,
+    },
+    ownerReferences: [
+      {
+        apiVersion: API_VERSION,
+        kind: 'ApiToken',
+        name: obj.metadata.name,
+        uid: obj.metadata.uid,
+        controller: true,
+        blockOwnerDeletion: true,
+      },
+    ],
+  };
+}
+
+/** The full desired Secret, for server-side apply. */
+export function desiredSecret(obj: ApiTokenObject, content: SecretContent, value: string) {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: metadataOf(obj, content, digest(value)),
+    type: 'Opaque',
+    data: {
+      token: b64(value),
+      tokenId: b64(content.tokenId),
+      entityId: b64(content.entityId),
+      endpoint: b64(content.endpoint),
+    },
+  };
+}
+
+/** True when the existing Secret already holds the current value and metadata. */
+export function secretUpToDate(
+  existing: V1Secret | undefined,
+  obj: ApiTokenObject,
+  content: SecretContent,
+): boolean {
+  if (!existing) return false;
+  const data = existing.data ?? {};
+  const value = unb64(data.token);
+  if (value === undefined) return false;
+  const annotations = existing.metadata?.annotations ?? {};
+  if (annotations[HINT_ANNOTATION] !== content.hint) return false;
+  if (annotations[DIGEST_ANNOTATION] !== digest(value)) return false;
+  if (unb64(data.tokenId) !== content.tokenId) return false;
+  if (unb64(data.entityId) !== content.entityId) return false;
+  if (unb64(data.endpoint) !== content.endpoint) return false;
+  const want = metadataOf(obj, content, digest(value));
+  const labels = existing.metadata?.labels ?? {};
+  if (Object.entries(want.labels).some(([k, v]) => labels[k] !== v)) return false;
+  if (Object.entries(want.annotations).some(([k, v]) => annotations[k] !== v)) return false;
+  return (existing.metadata?.ownerReferences ?? []).some((r) => r.uid === obj.metadata.uid);
+}

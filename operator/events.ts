@@ -1,0 +1,63 @@
+/**
+ * Kubernetes Events (events.k8s.io/v1) about our objects. The same reason and
+ * note for the same object are recorded once per `dedupeMs`, so a refusal that
+ * is retried with backoff does not flood the namespace. Notes are fixed text or
+ * platform `detail`s — never token values.
+ */
+import type { EventsV1Api } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { API_VERSION } from './crds/schemas.ts';
+
+export type EventType = 'Normal' | 'Warning';
+export type Regarding = {
+  kind: string;
+  metadata: { name: string; namespace: string; uid: string };
+};
+
+export class EventRecorder {
+  readonly #api: EventsV1Api;
+  readonly #instance: string;
+  readonly #log: Logger;
+  readonly #recent = new Map<string, number>();
+  readonly #dedupeMs: number;
+
+  constructor(api: EventsV1Api, instance: string, log: Logger, dedupeMs = 10 * 60_000) {
+    this.#api = api;
+    this.#instance = instance;
+    this.#log = log;
+    this.#dedupeMs = dedupeMs;
+  }
+
+  /** Fire and forget: an Event that cannot be written never fails a reconcile. */
+  record(obj: Regarding, type: EventType, reason: string, note: string, action = reason): void {
+    const key = `${obj.metadata.uid}/${reason}/${note}`;
+    const now = Date.now();
+    if ((this.#recent.get(key) ?? 0) > now - this.#dedupeMs) return;
+    this.#recent.set(key, now);
+    if (this.#recent.size > 10_000) this.#prune(now);
+    const { name, namespace, uid } = obj.metadata;
+    this.#log.info({ kind: obj.kind, namespace, name, type, reason, note }, 'event');
+    this.#api
+      .createNamespacedEvent({
+        namespace,
+        body: {
+          metadata: { generateName: `${name}.`, namespace },
+          eventTime: new Date(),
+          reportingController: 'tokenplane.dev/operator',
+          reportingInstance: this.#instance,
+          action,
+          reason,
+          type,
+          note: note.slice(0, 1000),
+          regarding: { apiVersion: API_VERSION, kind: obj.kind, name, namespace, uid },
+        },
+      })
+      .catch((err: unknown) =>
+        this.#log.warn({ reason, err: String(err).slice(0, 200) }, 'event not recorded'),
+      );
+  }
+
+  #prune(now: number) {
+    for (const [key, at] of this.#recent) if (at <= now - this.#dedupeMs) this.#recent.delete(key);
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * The operator's Kubernetes calls, in one place: custom objects (finalizers by
+ * merge patch guarded by resourceVersion, status by merge patch), Secrets by
+ * server-side apply with one field manager, and Events.
+ */
+import {
+  ApiException,
+  CoreV1Api,
+  CustomObjectsApi,
+  EventsV1Api,
+  type KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
+  type V1Secret,
+} from '@kubernetes/client-node';
+import { GROUP, type KINDS, VERSION } from './crds/schemas.ts';
+
+export const FIELD_MANAGER = 'tokenplane-operator';
+export const FINALIZER = 'tokenplane.dev/finalizer';
+export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'tokenplane' } as const;
+
+type Plural = (typeof KINDS)[keyof typeof KINDS]['plural'];
+
+const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+const apply = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
+
+export function isStatus(err: unknown, code: number): boolean {
+  return err instanceof ApiException && err.code === code;
+}
+
+export class Kube {
+  readonly custom: CustomObjectsApi;
+  readonly core: CoreV1Api;
+  readonly events: EventsV1Api;
+
+  constructor(kc: KubeConfig) {
+    this.custom = kc.makeApiClient(CustomObjectsApi);
+    this.core = kc.makeApiClient(CoreV1Api);
+    this.events = kc.makeApiClient(EventsV1Api);
+  }
+
+  async get<T>(plural: Plural, namespace: string, name: string): Promise<T | undefined> {
+    try {
+      return (await this.custom.getNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        plural,
+        namespace,
+        name,
+      })) as T;
+    } catch (err) {
+      if (isStatus(err, 404)) return undefined;
+      throw err;
+    }
+  }
+
+  listAll(plural: Plural) {
+    return this.custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural });
+  }
+
+  /** Sets the finalizers; fails with 409 if the object changed since `resourceVersion`. */
+  setFinalizers(
+    plural: Plural,
+    meta: { namespace: string; name: string; resourceVersion?: string },
+    finalizers: string[],
+  ): Promise<unknown> {
+    return this.custom.patchNamespacedCustomObject(
+      {
+        group: GROUP,
+        version: VERSION,
+        plural,
+        namespace: meta.namespace,
+        name: meta.name,
+        body: { metadata: { finalizers, resourceVersion: meta.resourceVersion } },
+      },
+      merge,
+    );
+  }
+
+  patchStatus(plural: Plural, namespace: string, name: string, status: object): Promise<unknown> {
+    return this.custom.patchNamespacedCustomObjectStatus(
+      { group: GROUP, version: VERSION, plural, namespace, name, body: { status } },
+      merge,
+    );
+  }
+
+  async readSecret(namespace: string, name: string): Promise<V1Secret | undefined> {
+    try {
+      return await this.core.readNamespacedSecret({ namespace, name });
+    } catch (err) {
+      if (isStatus(err, 404)) return undefined;
+      throw err;
+    }
+  }
+
+  applySecret(
+    secret: V1Secret & { metadata: { name: string; namespace: string } },
+  ): Promise<V1Secret> {
+    return this.core.patchNamespacedSecret(
+      {
+        namespace: secret.metadata.namespace,
+        name: secret.metadata.name,
+        body: secret,
+        fieldManager: FIELD_MANAGER,
+        force: true,
+      },
+      apply,
+    );
+  }
+
+  async deleteSecret(namespace: string, name: string, uid?: string): Promise<void> {
+    try {
+      await this.core.deleteNamespacedSecret({
+        namespace,
+        name,
+        ...(uid ? { body: { preconditions: { uid } } } : {}),
+      });
+    } catch (err) {
+      if (!isStatus(err, 404) && !isStatus(err, 409)) throw err;
+    }
+  }
+}

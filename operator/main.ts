@@ -1,0 +1,89 @@
+/**
+ * `tokenplane operator [--kubeconfig PATH] [--namespace NS] [--metrics-port N]`:
+ * in-cluster config by default; TOKENPLANE_ENDPOINT and TOKENPLANE_API_KEY
+ * reach the platform. SIGTERM/SIGINT stop gracefully (in-flight reconciles finish,
+ * the lease is released).
+ */
+import { parseArgs } from 'node:util';
+import { KubeConfig } from '@kubernetes/client-node';
+import { startOperator } from './operator.ts';
+
+const USAGE = `Usage: tokenplane operator [options]
+
+Reconciles Entity and ApiToken resources (tokenplane.dev/v1alpha1) against the platform.
+
+Options:
+  --kubeconfig PATH        kubeconfig to use (default: in-cluster, then $KUBECONFIG)
+  --namespace NS           namespace of the leader-election Lease (default: $POD_NAMESPACE or tokenplane-system)
+  --metrics-port N         port for /metrics, /healthz, /readyz (default 8080)
+  --resync DURATION_MS     drift check interval in ms (default 300000)
+  --concurrency N          workers per controller (default 4)
+  --no-leader-election     reconcile without taking the Lease (one replica only)
+  -h, --help               show this help
+
+Environment: TOKENPLANE_ENDPOINT, TOKENPLANE_API_KEY (required).`;
+
+export async function run(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      kubeconfig: { type: 'string' },
+      namespace: { type: 'string' },
+      'metrics-port': { type: 'string' },
+      resync: { type: 'string' },
+      concurrency: { type: 'string' },
+      'no-leader-election': { type: 'boolean' },
+      'lease-duration': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  const endpoint = process.env.TOKENPLANE_ENDPOINT;
+  const apiKey = process.env.TOKENPLANE_API_KEY;
+  if (!endpoint || !apiKey) {
+    console.error('tokenplane operator: set TOKENPLANE_ENDPOINT and TOKENPLANE_API_KEY');
+    process.exitCode = 2;
+    return;
+  }
+  const kc = new KubeConfig();
+  if (values.kubeconfig) kc.loadFromFile(values.kubeconfig);
+  else if (process.env.KUBERNETES_SERVICE_HOST) kc.loadFromCluster();
+  else kc.loadFromDefault();
+
+  const num = (text: string | undefined) => (text === undefined ? undefined : Number(text));
+  const leaseMs = num(values['lease-duration']);
+  const operator = await startOperator({
+    kc,
+    endpoint,
+    apiKey,
+    namespace: values.namespace ?? process.env.POD_NAMESPACE ?? 'tokenplane-system',
+    identity: process.env.POD_NAME,
+    leaderElection: !values['no-leader-election'],
+    metricsPort: num(values['metrics-port']),
+    resyncMs: num(values.resync),
+    concurrency: num(values.concurrency),
+    ...(leaseMs
+      ? {
+          leaseDurationMs: leaseMs,
+          renewDeadlineMs: Math.floor(leaseMs * 0.66),
+          retryPeriodMs: Math.floor(leaseMs / 5),
+        }
+      : {}),
+  });
+  const shutdown = async () => {
+    await operator.stop();
+    process.exit(0);
+  };
+  process.once('SIGTERM', shutdown);
+  process.once('SIGINT', shutdown);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  run(process.argv.slice(2)).catch((err) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
+}

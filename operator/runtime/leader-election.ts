@@ -1,0 +1,166 @@
+/**
+ * Leader election on a coordination.k8s.io/v1 Lease, after client-go's
+ * leaderelection package: a candidate takes the lease when its holder has not
+ * renewed it for `leaseDuration` as measured on the candidate's own clock
+ * (never comparing clocks across machines); the leader renews every
+ * `retryPeriod` and gives up when it could not renew for `renewDeadline`.
+ * Writes use the lease's resourceVersion, so two candidates never both win.
+ */
+import {
+  ApiException,
+  CoordinationV1Api,
+  type KubeConfig,
+  type V1Lease,
+} from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+
+export type LeaderElectionOptions = {
+  kc: KubeConfig;
+  namespace: string;
+  name: string;
+  identity: string;
+  leaseDurationMs?: number;
+  renewDeadlineMs?: number;
+  retryPeriodMs?: number;
+  log: Logger;
+  onStartedLeading(): void;
+  onStoppedLeading(): void;
+};
+
+export class LeaderElector {
+  readonly #api: CoordinationV1Api;
+  readonly #o: Required<Omit<LeaderElectionOptions, 'kc'>>;
+  #leader = false;
+  #stopped = false;
+  #observed: { holder: string; renew: string } | undefined;
+  #observedAt = 0;
+  #lastRenew = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #wake: (() => void) | undefined;
+
+  constructor(opts: LeaderElectionOptions) {
+    this.#api = opts.kc.makeApiClient(CoordinationV1Api);
+    this.#o = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000, ...opts };
+  }
+
+  get isLeader(): boolean {
+    return this.#leader;
+  }
+
+  /** Campaigns and renews until `stop`. */
+  async run(): Promise<void> {
+    while (!this.#stopped) {
+      let ok = false;
+      try {
+        ok = await this.#tryAcquireOrRenew();
+      } catch (err) {
+        this.#o.log.warn({ err: errText(err) }, 'lease update failed');
+      }
+      if (ok) {
+        this.#lastRenew = Date.now();
+        if (!this.#leader) {
+          this.#leader = true;
+          this.#o.log.info({ identity: this.#o.identity }, 'became leader');
+          this.#o.onStartedLeading();
+        }
+      } else if (this.#leader && Date.now() - this.#lastRenew > this.#o.renewDeadlineMs) {
+        this.#leader = false;
+        this.#o.log.error('lost leadership');
+        this.#o.onStoppedLeading();
+      }
+      await new Promise<void>((resolve) => {
+        this.#wake = resolve;
+        this.#timer = setTimeout(resolve, this.#o.retryPeriodMs);
+      });
+    }
+  }
+
+  /** Stops campaigning; a leader releases the lease so a standby takes over at once. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    this.#wake?.();
+    if (!this.#leader) return;
+    this.#leader = false;
+    try {
+      const lease = await this.#api.readNamespacedLease({
+        name: this.#o.name,
+        namespace: this.#o.namespace,
+      });
+      if (lease.spec?.holderIdentity !== this.#o.identity) return;
+      lease.spec = {
+        ...lease.spec,
+        holderIdentity: '',
+        leaseDurationSeconds: 1,
+        renewTime: new Date(),
+      };
+      await this.#api.replaceNamespacedLease({
+        name: this.#o.name,
+        namespace: this.#o.namespace,
+        body: lease,
+      });
+    } catch (err) {
+      this.#o.log.warn({ err: errText(err) }, 'could not release the lease');
+    }
+  }
+
+  async #tryAcquireOrRenew(): Promise<boolean> {
+    const { name, namespace, identity } = this.#o;
+    const now = new Date();
+    const durationSeconds = Math.max(1, Math.ceil(this.#o.leaseDurationMs / 1000));
+    let lease: V1Lease;
+    try {
+      lease = await this.#api.readNamespacedLease({ name, namespace });
+    } catch (err) {
+      if (!(err instanceof ApiException) || err.code !== 404) throw err;
+      await this.#api.createNamespacedLease({
+        namespace,
+        body: {
+          metadata: { name, namespace },
+          spec: {
+            holderIdentity: identity,
+            leaseDurationSeconds: durationSeconds,
+            acquireTime: now,
+            renewTime: now,
+            leaseTransitions: 0,
+          },
+        },
+      });
+      return true;
+    }
+    const spec = lease.spec ?? {};
+    const holder = spec.holderIdentity ?? '';
+    const record = { holder, renew: String(spec.renewTime ?? '') };
+    if (
+      !this.#observed ||
+      this.#observed.holder !== record.holder ||
+      this.#observed.renew !== record.renew
+    ) {
+      this.#observed = record;
+      this.#observedAt = Date.now();
+    }
+    const heldMs = (spec.leaseDurationSeconds ?? durationSeconds) * 1000;
+    if (holder && holder !== identity && this.#observedAt + heldMs > Date.now()) return false;
+    const mine = holder === identity;
+    lease.spec = {
+      ...spec,
+      holderIdentity: identity,
+      leaseDurationSeconds: durationSeconds,
+      renewTime: now,
+      acquireTime: mine ? spec.acquireTime : now,
+      leaseTransitions: (spec.leaseTransitions ?? 0) + (mine ? 0 : 1),
+    };
+    try {
+      await this.#api.replaceNamespacedLease({ name, namespace, body: lease });
+    } catch (err) {
+      if (err instanceof ApiException && err.code === 409) return false;
+      throw err;
+    }
+    return true;
+  }
+}
+
+function errText(err: unknown): string {
+  if (err instanceof ApiException) return `HTTP ${err.code}`;
+  return err instanceof Error ? err.message : String(err);
+}

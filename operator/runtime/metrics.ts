@@ -1,0 +1,54 @@
+/** Prometheus metrics of the operator, on a registry of its own. */
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'tokenplane_operator_' });
+  return {
+    registry,
+    reconciles: new Counter({
+      name: 'tokenplane_operator_reconcile_total',
+      help: 'Reconciles by kind and result (success, requeue, error)',
+      labelNames: ['kind', 'result'] as const,
+      registers: [registry],
+    }),
+    errors: new Counter({
+      name: 'tokenplane_operator_reconcile_errors_total',
+      help: 'Failed reconciles by kind and reason',
+      labelNames: ['kind', 'reason'] as const,
+      registers: [registry],
+    }),
+    duration: new Histogram({
+      name: 'tokenplane_operator_reconcile_duration_seconds',
+      help: 'Reconcile duration by kind',
+      labelNames: ['kind'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    queueDepth: new Gauge({
+      name: 'tokenplane_operator_queue_depth',
+      help: 'Keys waiting in the work queue, by kind',
+      labelNames: ['kind'] as const,
+      registers: [registry],
+    }),
+    tokenExpiry: new Gauge({
+      name: 'tokenplane_operator_token_expiry_timestamp_seconds',
+      help: 'Expiry of each ApiToken’s current value (Unix seconds)',
+      labelNames: ['namespace', 'name'] as const,
+      registers: [registry],
+    }),
+    watchRestarts: new Gauge({
+      name: 'tokenplane_operator_watch_restarts',
+      help: 'Watch restarts after errors or silence, by resource',
+      labelNames: ['resource'] as const,
+      registers: [registry],
+    }),
+    leader: new Gauge({
+      name: 'tokenplane_operator_leader',
+      help: '1 while this replica holds the leader lease',
+      registers: [registry],
+    }),
+  };
+}

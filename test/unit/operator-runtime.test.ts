@@ -1,0 +1,165 @@
+import { describe, expect, it } from 'vitest';
+import { desiredSecret, digest, secretUpToDate } from '../../operator/controllers/secret.ts';
+import type { ApiTokenObject } from '../../operator/crds/schemas.ts';
+import { outcome, setCondition } from '../../operator/runtime/conditions.ts';
+import { exponentialRateLimiter, runWorkers, WorkQueue } from '../../operator/runtime/workqueue.ts';
+import { rotationPlan } from '../../platform/external/index.ts';
+
+const tick = () => new Promise((r) => setTimeout(r, 5));
+
+describe('work queue', () => {
+  it('de-duplicates keys waiting in the queue', async () => {
+    const q = new WorkQueue();
+    q.add('a');
+    q.add('a');
+    q.add('b');
+    expect(q.length).toBe(2);
+    expect(await q.get()).toBe('a');
+    expect(await q.get()).toBe('b');
+  });
+
+  it('never hands a key being processed to a second worker, and re-queues it on done', async () => {
+    const q = new WorkQueue();
+    q.add('a');
+    const first = await q.get();
+    q.add('a');
+    expect(q.length).toBe(0);
+    let second: string | undefined;
+    void q.get().then((k) => {
+      second = k;
+    });
+    await tick();
+    expect(second).toBeUndefined();
+    q.done(first as string);
+    await tick();
+    expect(second).toBe('a');
+  });
+
+  it('backs off exponentially per key and forget resets it', () => {
+    const limiter = exponentialRateLimiter(10, 100);
+    expect([limiter.when('a'), limiter.when('a'), limiter.when('a'), limiter.when('b')]).toEqual([
+      10, 20, 40, 10,
+    ]);
+    expect([limiter.when('a'), limiter.when('a')]).toEqual([80, 100]);
+    limiter.forget('a');
+    expect(limiter.when('a')).toBe(10);
+  });
+
+  it('addAfter keeps the earliest deadline', async () => {
+    const q = new WorkQueue();
+    q.addAfter('a', 10_000);
+    q.addAfter('a', 10);
+    expect(await q.get()).toBe('a');
+  });
+
+  it('runs bounded workers, maps results, survives a throwing handler, and drains in-flight work on shutdown', async () => {
+    const q = new WorkQueue(exponentialRateLimiter(1, 10));
+    let inFlight = 0;
+    let peak = 0;
+    const seen: string[] = [];
+    let booms = 0;
+    let errs = 0;
+    const running = runWorkers(
+      q,
+      2,
+      async (key) => {
+        inFlight++;
+        peak = Math.max(peak, inFlight);
+        await tick();
+        inFlight--;
+        seen.push(key);
+        if (key === 'boom' && booms++ < 2) throw new Error('boom');
+        if (key === 'err' && errs++ < 2) return { error: new Error('x') };
+        return {};
+      },
+      () => {},
+    );
+    for (const k of ['a', 'b', 'c', 'd', 'boom', 'err']) q.add(k);
+    const count = (k: string) => seen.filter((x) => x === k).length;
+    for (let i = 0; i < 400 && (count('boom') < 3 || count('err') < 3); i++) await tick();
+    q.shutDown();
+    await running;
+    expect(peak).toBeLessThanOrEqual(2);
+    expect(count('boom')).toBe(3);
+    expect(count('err')).toBe(3);
+    expect(inFlight).toBe(0);
+  });
+});
+
+describe('conditions', () => {
+  it('keeps lastTransitionTime unless the status flips', () => {
+    const t0 = new Date('2026-01-01T00:00:00Z');
+    const t1 = new Date('2026-01-01T01:00:00Z');
+    const a = outcome(undefined, 1, { ok: false, reason: 'QuotaExceeded', message: 'full' }, t0);
+    const b = outcome(a, 1, { ok: false, reason: 'QuotaExceeded', message: 'full' }, t1);
+    expect(b).toEqual(a);
+    const c = outcome(b, 2, { ok: true }, t1);
+    expect(c.find((x) => x.type === 'Ready')).toMatchObject({
+      status: 'True',
+      reason: 'Available',
+      lastTransitionTime: '2026-01-01T01:00:00Z',
+      observedGeneration: 2,
+    });
+    expect(
+      setCondition(c, { type: 'Synced', status: 'True', reason: 'ReconcileSuccess' }, 2, t0),
+    ).toHaveLength(2);
+  });
+});
+
+describe('rotation plan', () => {
+  const now = new Date('2026-01-01T00:00:00Z');
+  it('is due renewBefore ahead of expiry, default a third of the lifetime, grace defaults to renewBefore', () => {
+    const plan = rotationPlan({ lifetime: '90m' }, '2026-01-01T00:40:00Z', now);
+    expect(plan.renewBeforeMs).toBe(30 * 60_000);
+    expect(plan.due).toBe(false);
+    expect(plan.gracePeriodSeconds).toBe(1800);
+    expect(
+      rotationPlan({ lifetime: '90m', renewBefore: '45m' }, '2026-01-01T00:40:00Z', now).due,
+    ).toBe(true);
+    expect(rotationPlan({ lifetime: '1h', gracePeriod: '30s' }, null, now)).toMatchObject({
+      due: false,
+      renewalTime: null,
+      gracePeriodSeconds: 30,
+    });
+  });
+});
+
+describe('secret', () => {
+  const obj: ApiTokenObject = {
+    apiVersion: 'tokenplane.dev/v1alpha1',
+    kind: 'ApiToken',
+    metadata: { name: 'ci', namespace: 'ns', uid: 'u1' },
+    spec: {
+      entityRef: { name: 'acme' },
+      status: 'Active',
+      adoptDefaultToken: false,
+      deletionPolicy: 'Delete',
+      secretTemplate: { labels: { team: 'a' }, annotations: { note: 'x' } },
+    },
+  };
+  const content = { tokenId: 't1', entityId: 'e1', endpoint: 'http://p', hint: 'tpt_…abcd' };
+
+  it('carries the keys, labels, owner and template; is up to date until the value or metadata changes', () => {
+    const secret = desiredSecret(obj, content, 'tpt_value');
+    expect(Object.keys(secret.data).sort()).toEqual(['endpoint', 'entityId', 'token', 'tokenId']);
+    expect(secret.metadata.labels).toMatchObject({
+      'app.kubernetes.io/managed-by': 'tokenplane',
+      team: 'a',
+    });
+    expect(secret.metadata.ownerReferences[0]).toMatchObject({
+      kind: 'ApiToken',
+      uid: 'u1',
+      controller: true,
+    });
+    expect(JSON.stringify(secret.metadata)).not.toContain('tpt_value');
+    expect(secret.metadata.annotations['tokenplane.dev/value-digest']).toBe(digest('tpt_value'));
+    expect(secretUpToDate(secret, obj, content)).toBe(true);
+    expect(secretUpToDate(secret, obj, { ...content, hint: 'tpt_…zzzz' })).toBe(false);
+    const edited = {
+      ...secret,
+      data: { ...secret.data, token: Buffer.from('other').toString('base64') },
+    };
+    expect(secretUpToDate(edited, obj, content)).toBe(false);
+    expect(secretUpToDate(undefined, obj, content)).toBe(false);
+  });
+});
