@@ -30,3 +30,61 @@ export function slugOfType(type: string): ProblemSlug | undefined {
   const slug = type.slice(type.lastIndexOf('/') + 1);
   return slug in PROBLEMS ? (slug as ProblemSlug) : undefined;
 }
+
+/** Extra problem slugs the HTTP layer needs beyond SPEC §2's table. */
+export const TRANSPORT_PROBLEMS = {
+  'payload-too-large': { status: 413, title: 'Request body too large' },
+  'unsupported-media-type': { status: 415, title: 'Unsupported content type' },
+} as const;
+
+export type FieldError = { path: string; message: string };
+
+/**
+ * Thrown by the server and its storage to answer with a problem. `extensions`
+ * become RFC 9457 extension members (for quota: `tier`, `quota`, `inUse`).
+ */
+export class ProblemError extends Error {
+  readonly slug: ProblemSlug | keyof typeof TRANSPORT_PROBLEMS;
+  readonly detail: string;
+  readonly extensions: Record<string, unknown>;
+
+  constructor(
+    slug: ProblemSlug | keyof typeof TRANSPORT_PROBLEMS,
+    detail: string,
+    extensions: Record<string, unknown> = {},
+  ) {
+    super(detail);
+    this.name = 'ProblemError';
+    this.slug = slug;
+    this.detail = detail;
+    this.extensions = extensions;
+  }
+
+  get status(): number {
+    return slug2status(this.slug);
+  }
+}
+
+function slug2status(slug: ProblemSlug | keyof typeof TRANSPORT_PROBLEMS): number {
+  return slug in PROBLEMS
+    ? PROBLEMS[slug as ProblemSlug].status
+    : TRANSPORT_PROBLEMS[slug as keyof typeof TRANSPORT_PROBLEMS].status;
+}
+
+/** A rule violation from rules.ts as a ProblemError. */
+export function violationProblem(violation: {
+  slug: 'quota-exceeded' | 'tier-ceiling';
+  detail: string;
+  [key: string]: unknown;
+}): ProblemError {
+  const { slug, detail, ...extensions } = violation;
+  return new ProblemError(slug, detail, extensions);
+}
+
+export function validationProblem(errors: FieldError[], detail?: string): ProblemError {
+  return new ProblemError(
+    'validation',
+    detail ?? errors.map((e) => (e.path ? `${e.path}: ${e.message}` : e.message)).join('; '),
+    { errors },
+  );
+}

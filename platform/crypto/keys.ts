@@ -1,0 +1,94 @@
+/**
+ * Key material of a platform instance.
+ *
+ * - The administrator key authenticates the operator of the platform. When
+ *   TOKENPLANE_ADMIN_KEY is unset, one is generated into `<dataDir>/admin-key` (0600).
+ * - The encryption key is the root of every derived key: the HMAC key that turns
+ *   a token or access key into its look-up digest, and the AES-256-GCM key that
+ *   encrypts revealable token values and stored idempotent responses. When
+ *   TOKENPLANE_ENCRYPTION_KEY is unset, one is generated into `<dataDir>/encryption-key` (0600).
+ *
+ * Changing the encryption key makes every stored token unverifiable and
+ * unrevealable: keep it with the database backups.
+ */
+import { createHash, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { generateSecret } from '../domain/secret-format.ts';
+
+export const ADMIN_KEY_FILE = 'admin-key';
+export const ENCRYPTION_KEY_FILE = 'encryption-key';
+const MIN_KEY_LENGTH = 16;
+
+export type KeySource = 'option' | 'file' | 'generated';
+
+export type LoadedKey = { value: string; source: KeySource; path?: string };
+
+/** Ensure the data directory exists and is private to this user. */
+export function ensureDataDir(dataDir: string): void {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+}
+
+/** Use the given key, else the key file in the data dir, else generate one into it. */
+export function loadOrCreateKey(
+  dataDir: string,
+  file: string,
+  given: string | undefined,
+  generate: () => string,
+  what: string,
+): LoadedKey {
+  if (given !== undefined && given !== '') {
+    if (given.length < MIN_KEY_LENGTH) {
+      throw new Error(`${what} must be at least ${MIN_KEY_LENGTH} characters long`);
+    }
+    return { value: given, source: 'option' };
+  }
+  const path = join(dataDir, file);
+  if (existsSync(path)) {
+    const value = readFileSync(path, 'utf8').trim();
+    if (value.length < MIN_KEY_LENGTH) throw new Error(`${what} in ${path} is too short`);
+    return { value, source: 'file', path };
+  }
+  ensureDataDir(dataDir);
+  const value = generate();
+  writeFileSync(path, `${value}\n`, { mode: 0o600, flag: 'wx' });
+  chmodSync(path, 0o600);
+  return { value, source: 'generated', path };
+}
+
+export function loadAdminKey(dataDir: string, given: string | undefined): LoadedKey {
+  return loadOrCreateKey(
+    dataDir,
+    ADMIN_KEY_FILE,
+    given,
+    () => generateSecret('adminKey'),
+    'the administrator key',
+  );
+}
+
+export function loadEncryptionKey(dataDir: string, given: string | undefined): LoadedKey {
+  return loadOrCreateKey(
+    dataDir,
+    ENCRYPTION_KEY_FILE,
+    given,
+    () => randomBytes(32).toString('base64url'),
+    'the encryption key',
+  );
+}
+
+/** Keys derived (HKDF-SHA-256) from the encryption key, one per purpose. */
+export type DerivedKeys = { lookup: Buffer; seal: Buffer };
+
+export function deriveKeys(encryptionKey: string): DerivedKeys {
+  const ikm = Buffer.from(encryptionKey, 'utf8');
+  const salt = Buffer.from('tokenplane/v1');
+  const derive = (info: string) => Buffer.from(hkdfSync('sha256', ikm, salt, info, 32));
+  return { lookup: derive('lookup-hmac'), seal: derive('seal-aes-256-gcm') };
+}
+
+/** Constant-time comparison of two strings of any length (compares SHA-256 digests). */
+export function constantTimeEqual(a: string, b: string): boolean {
+  const da = createHash('sha256').update(a).digest();
+  const db = createHash('sha256').update(b).digest();
+  return timingSafeEqual(da, db);
+}

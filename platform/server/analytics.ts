@@ -1,0 +1,132 @@
+/**
+ * The analytics catalogue: the consumer of API tokens. A basic set of metrics
+ * for the lowest tier, an extensive set on top for the next tier up (with the
+ * built-in table: lite → basic, advanced → basic + extensive). Points are
+ * synthetic but deterministic: the same (metric, entity, time) always gives the
+ * same value, so clients and tests can compare runs.
+ */
+import type { TierTable } from '../domain/tiers.ts';
+
+export const BASIC_METRICS = ['requests', 'bandwidth', 'errors', 'viewers', 'watch_time'] as const;
+export const EXTENSIVE_METRICS = [
+  'latency_p50',
+  'latency_p95',
+  'latency_p99',
+  'cache_hit_ratio',
+  'rebuffer_ratio',
+  'startup_time',
+  'bitrate_avg',
+  'geo_countries',
+] as const;
+
+/** Typical magnitude of each metric (unit implied by the name). */
+const BASE: Record<string, number> = {
+  requests: 12_000,
+  bandwidth: 3.5e9,
+  errors: 40,
+  viewers: 800,
+  watch_time: 52_000,
+  latency_p50: 38,
+  latency_p95: 120,
+  latency_p99: 260,
+  cache_hit_ratio: 0.93,
+  rebuffer_ratio: 0.012,
+  startup_time: 850,
+  bitrate_avg: 4.2e6,
+  geo_countries: 35,
+};
+
+const RATIOS = new Set(['cache_hit_ratio', 'rebuffer_ratio']);
+const COUNTS = new Set(['requests', 'errors', 'viewers', 'geo_countries']);
+
+export type MetricDef = { name: string; tier: string; rank: number };
+
+export class MetricCatalog {
+  readonly #tiers: TierTable;
+  readonly #metrics: Map<string, MetricDef>;
+
+  constructor(tiers: TierTable) {
+    this.#tiers = tiers;
+    const basicTier = tiers.tiers[0];
+    const extensiveTier = tiers.tiers[1] ?? basicTier;
+    if (!basicTier || !extensiveTier) throw new Error('empty tier table');
+    this.#metrics = new Map();
+    for (const name of BASIC_METRICS) {
+      this.#metrics.set(name, { name, tier: basicTier.name, rank: basicTier.rank });
+    }
+    for (const name of EXTENSIVE_METRICS) {
+      this.#metrics.set(name, { name, tier: extensiveTier.name, rank: extensiveTier.rank });
+    }
+  }
+
+  get(name: string): MetricDef | undefined {
+    return this.#metrics.get(name);
+  }
+
+  /** The metrics a token of this tier may read. */
+  readableBy(tier: string): { name: string; tier: string }[] {
+    const rank = this.#tiers.find(tier)?.rank ?? Number.NEGATIVE_INFINITY;
+    const out: { name: string; tier: string }[] = [];
+    for (const m of this.#metrics.values()) if (m.rank <= rank) out.push({ name: m.name, tier: m.tier });
+    return out;
+  }
+
+  canRead(tier: string, metric: MetricDef): boolean {
+    return (this.#tiers.find(tier)?.rank ?? Number.NEGATIVE_INFINITY) >= metric.rank;
+  }
+}
+
+const STEPS_S = [60, 300, 900, 3600, 6 * 3600, 86_400];
+export const MAX_POINTS = 500;
+export const MAX_RANGE_MS = 400 * 86_400_000;
+
+/** Points between from and to (inclusive), on the finest step that gives at most MAX_POINTS. */
+export function seriesPoints(
+  name: string,
+  entityId: string,
+  fromMs: number,
+  toMs: number,
+): { t: string; v: number }[] {
+  const span = (toMs - fromMs) / 1000;
+  const step = STEPS_S.find((s) => span / s <= MAX_POINTS) ?? 86_400;
+  const stepMs = step * 1000;
+  const seed = hashString(`${name}\u0000${entityId}`);
+  const base = BASE[name] ?? 100;
+  const points: { t: string; v: number }[] = [];
+  for (let t = Math.ceil(fromMs / stepMs) * stepMs; t <= toMs; t += stepMs) {
+    points.push({ t: new Date(t).toISOString(), v: pointValue(name, base, seed, t, step) });
+  }
+  return points;
+}
+
+function pointValue(name: string, base: number, seed: number, t: number, step: number): number {
+  const hourOfDay = (t / 3_600_000) % 24;
+  const daily = 1 + 0.3 * Math.sin(((hourOfDay - 8) / 24) * 2 * Math.PI);
+  const noise = 0.85 + 0.3 * unit(seed, Math.floor(t / 1000));
+  if (RATIOS.has(name)) return round(Math.min(1, base * noise), 4);
+  const v = base * daily * noise * (COUNTS.has(name) && name !== 'geo_countries' ? step / 300 : 1);
+  return COUNTS.has(name) ? Math.round(v) : round(v, 2);
+}
+
+function round(v: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(v * f) / f;
+}
+
+function hashString(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+/** A deterministic number in [0, 1) from a seed and a time (integer mixing). */
+function unit(seed: number, t: number): number {
+  let x = (seed ^ Math.imul(t | 0, 0x9e3779b1) ^ Math.imul(Math.floor(t / 2 ** 32), 0x85ebca6b)) >>> 0;
+  x = Math.imul(x ^ (x >>> 16), 0x7feb352d);
+  x = Math.imul(x ^ (x >>> 15), 0x846ca68b);
+  x ^= x >>> 16;
+  return (x >>> 0) / 2 ** 32;
+}

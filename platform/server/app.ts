@@ -1,0 +1,332 @@
+/**
+ * The tokenplane platform service.
+ *
+ * Stable API for other parts of the repository (operator, provider, client
+ * tests start a real platform with it):
+ *
+ *   import { startServer } from '../platform/server/app.ts';
+ *   const platform = await startServer({ port: 0, dataDir: tmp, logger: false });
+ *   platform.url       // 'http://127.0.0.1:<port>'
+ *   platform.adminKey  // the administrator key (given, read from or generated into dataDir)
+ *   await platform.close();  // stops listening, flushes lastUsedAt, closes the database
+ *
+ * `startServer(options)`: every option falls back to the environment of SPEC §2
+ * (pass `env: {}` to ignore the environment entirely):
+ *
+ *   port           PORT                      default 8080; 0 = a free port
+ *   host                                     default 127.0.0.1
+ *   dataDir        TOKENPLANE_DATA_DIR       default ./.data (SQLite file, generated keys)
+ *   databaseUrl    TOKENPLANE_DATABASE_URL   PostgreSQL; unset = SQLite in dataDir
+ *   adminKey       TOKENPLANE_ADMIN_KEY      unset = generated into <dataDir>/admin-key (0600)
+ *   encryptionKey  TOKENPLANE_ENCRYPTION_KEY unset = generated into <dataDir>/encryption-key (0600)
+ *   tiers          TOKENPLANE_TIERS          JSON [{name, rank, tokenQuota}]; default lite=1, advanced=5
+ *   logLevel       TOKENPLANE_LOG_LEVEL      default info
+ *   logger         false = silent; logStream = a writable stream receiving pino JSON lines
+ *   clock          () => epoch ms; tests inject one to cross expiry and grace periods
+ *   verifyCacheTtlMs, lastUsedFlushMs   hot-path tuning (defaults 5000 ms each)
+ *
+ * `buildApp(options)` returns the fastify instance without listening (for
+ * `app.inject` or embedding); `app.close()` releases everything.
+ */
+import { randomUUID } from 'node:crypto';
+import { resolve } from 'node:path';
+import fastifySwagger from '@fastify/swagger';
+import Fastify, { type FastifyInstance } from 'fastify';
+import {
+  jsonSchemaTransform,
+  serializerCompiler,
+  validatorCompiler,
+} from 'fastify-type-provider-zod';
+import pino, { type DestinationStream, type Logger } from 'pino';
+import { SecretBox } from '../crypto/cipher.ts';
+import { ensureDataDir, loadAdminKey, loadEncryptionKey } from '../crypto/keys.ts';
+import { type Tier, TierTable } from '../domain/tiers.ts';
+import { openStorage } from '../storage/index.ts';
+import { MetricCatalog } from './analytics.ts';
+import { installAudit } from './audit.ts';
+import { adminKeyDigest, installAuth } from './auth.ts';
+import type { PlatformContext } from './context.ts';
+import { PlatformMetrics } from './metrics.ts';
+import { TokenVerifier } from './verifier.ts';
+import { installProblemHandlers } from './problems.ts';
+import { accessKeyRoutes } from './routes/access-keys.ts';
+import { analyticsRoutes } from './routes/analytics.ts';
+import { auditRoutes } from './routes/audit.ts';
+import { entityRoutes } from './routes/entities.ts';
+import { metaRoutes } from './routes/meta.ts';
+import { tokenRoutes } from './routes/tokens.ts';
+
+export type ServerOptions = {
+  port?: number;
+  host?: string;
+  dataDir?: string;
+  databaseUrl?: string;
+  adminKey?: string;
+  encryptionKey?: string;
+  tiers?: TierTable | readonly Tier[];
+  logger?: boolean | Logger;
+  logLevel?: string;
+  logStream?: DestinationStream;
+  clock?: () => number;
+  verifyCacheTtlMs?: number;
+  lastUsedFlushMs?: number;
+  /** Request body limit in bytes (default 64 KiB). */
+  bodyLimit?: number;
+  /** Environment to fall back on; default process.env. */
+  env?: Record<string, string | undefined>;
+};
+
+export type RunningServer = {
+  url: string;
+  port: number;
+  host: string;
+  adminKey: string;
+  dataDir: string;
+  storage: 'sqlite' | 'postgres';
+  app: FastifyInstance;
+  close(): Promise<void>;
+};
+
+/** What buildApp attaches to the instance (`app.tokenplane`). */
+export type PlatformInfo = {
+  adminKey: string;
+  dataDir: string;
+  storage: 'sqlite' | 'postgres';
+  context: PlatformContext;
+};
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    tokenplane: PlatformInfo;
+  }
+}
+
+export const DEFAULT_PORT = 8080;
+export const DEFAULT_HOST = '127.0.0.1';
+export const DEFAULT_DATA_DIR = '.data';
+export const DEFAULT_BODY_LIMIT = 64 * 1024;
+const IDEMPOTENCY_RETENTION_MS = 48 * 3600 * 1000;
+
+/** Paths pino blanks out wherever they appear: no secret ever reaches a log line. */
+export const REDACT_PATHS = [
+  'req.headers.authorization',
+  'req.headers["idempotency-key"]',
+  'headers.authorization',
+  'authorization',
+  'value',
+  'key',
+  'token',
+  'adminKey',
+  'encryptionKey',
+  '*.value',
+  '*.key',
+  '*.token',
+  '*.adminKey',
+  '*.encryptionKey',
+  '*.authorization',
+];
+
+function makeLogger(options: ServerOptions, env: Record<string, string | undefined>): Logger {
+  if (options.logger && typeof options.logger === 'object') return options.logger;
+  const level =
+    options.logger === false ? 'silent' : (options.logLevel ?? env.TOKENPLANE_LOG_LEVEL ?? 'info');
+  const config = { level, redact: { paths: REDACT_PATHS, censor: '[redacted]' } };
+  return options.logStream ? pino(config, options.logStream) : pino(config);
+}
+
+function resolveTiers(options: ServerOptions, env: Record<string, string | undefined>): TierTable {
+  if (options.tiers instanceof TierTable) return options.tiers;
+  if (options.tiers) return new TierTable(options.tiers);
+  return TierTable.fromEnv(env.TOKENPLANE_TIERS);
+}
+
+export async function buildApp(options: ServerOptions = {}): Promise<FastifyInstance> {
+  const env = options.env ?? process.env;
+  const logger = makeLogger(options, env);
+  const dataDir = resolve(options.dataDir ?? env.TOKENPLANE_DATA_DIR ?? DEFAULT_DATA_DIR);
+  const databaseUrl = options.databaseUrl ?? (env.TOKENPLANE_DATABASE_URL || undefined);
+  const clock = options.clock ?? Date.now;
+  const tiers = resolveTiers(options, env);
+
+  ensureDataDir(dataDir);
+  const admin = loadAdminKey(dataDir, options.adminKey ?? env.TOKENPLANE_ADMIN_KEY);
+  if (admin.source === 'generated') {
+    logger.warn(
+      { path: admin.path },
+      `generated an administrator key (TOKENPLANE_ADMIN_KEY unset); it is stored in ${admin.path}`,
+    );
+  } else if (admin.source === 'file') {
+    logger.info({ path: admin.path }, `using the administrator key stored in ${admin.path}`);
+  }
+  const encryption = loadEncryptionKey(
+    dataDir,
+    options.encryptionKey ?? env.TOKENPLANE_ENCRYPTION_KEY,
+  );
+  if (encryption.source === 'generated') {
+    logger.warn(
+      { path: encryption.path },
+      `generated an encryption key (TOKENPLANE_ENCRYPTION_KEY unset); it is stored in ${encryption.path} — back it up with the database`,
+    );
+  }
+
+  const box = new SecretBox(encryption.value);
+  const repo = await openStorage({ dataDir, databaseUrl, tiers, box, clock });
+  const storage = databaseUrl ? 'postgres' : 'sqlite';
+  logger.info(
+    { storage, dataDir },
+    storage === 'sqlite' ? `storage: SQLite in ${dataDir}` : 'storage: PostgreSQL',
+  );
+
+  const metrics = new PlatformMetrics();
+  const verifier = new TokenVerifier({
+    repo,
+    box,
+    metrics,
+    clock,
+    ...(options.verifyCacheTtlMs !== undefined ? { cacheTtlMs: options.verifyCacheTtlMs } : {}),
+    ...(options.lastUsedFlushMs !== undefined ? { lastUsedFlushMs: options.lastUsedFlushMs } : {}),
+    onFlushError: (error) => logger.error({ err: error }, 'could not write lastUsedAt'),
+  });
+  const ctx: PlatformContext = {
+    repo,
+    tiers,
+    box,
+    verifier,
+    metrics,
+    catalog: new MetricCatalog(tiers),
+    clock,
+    adminKeyDigest: adminKeyDigest(admin.value),
+  };
+
+  const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const app = Fastify({
+    loggerInstance: logger,
+    bodyLimit,
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
+    },
+    return503OnClosing: true,
+  }) as unknown as FastifyInstance;
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.decorate('tokenplane', { adminKey: admin.value, dataDir, storage, context: ctx });
+
+  // An empty body on a JSON request counts as `{}` (POST …/reveal, …/rotate), so
+  // a client that always sends Content-Type: application/json still works.
+  const json = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, (req, body, done) => {
+    if (body === '' || (typeof body === 'string' && body.trim() === '')) {
+      done(null, {});
+      return;
+    }
+    json(req, body as string, done);
+  });
+
+  let ready = true;
+  installProblemHandlers(app, metrics);
+  installAuth(app, ctx);
+  installAudit(app, ctx);
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) });
+    metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+  });
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'tokenplane platform API',
+        version: '1',
+        description:
+          'Entities, API tokens, tiers and quotas. Errors are RFC 9457 problems whose `type` ends in a slug.',
+      },
+      components: {
+        securitySchemes: {
+          bearer: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'The administrator key or an access key',
+          },
+          apiToken: { type: 'http', scheme: 'bearer', description: 'An API token' },
+        },
+      },
+    },
+    transform: jsonSchemaTransform,
+  });
+
+  await app.register(metaRoutes(ctx, { ready: () => ready }));
+  await app.register(
+    async (v1) => {
+      await v1.register(entityRoutes(ctx));
+      await v1.register(tokenRoutes(ctx));
+      await v1.register(accessKeyRoutes(ctx));
+      await v1.register(auditRoutes(ctx));
+      await v1.register(analyticsRoutes(ctx));
+    },
+    { prefix: '/v1' },
+  );
+
+  const purge = async () => {
+    try {
+      await repo.purgeIdempotency(IDEMPOTENCY_RETENTION_MS);
+    } catch (error) {
+      logger.error({ err: error }, 'could not purge idempotency keys');
+    }
+  };
+  const purgeTimer = setInterval(purge, 3600_000);
+  purgeTimer.unref();
+
+  app.addHook('preClose', async () => {
+    ready = false;
+  });
+  app.addHook('onClose', async () => {
+    clearInterval(purgeTimer);
+    try {
+      await verifier.close();
+    } catch (error) {
+      logger.error({ err: error }, 'could not write lastUsedAt on close');
+    }
+    await repo.close();
+  });
+
+  await app.ready();
+  return app;
+}
+
+export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
+  const env = options.env ?? process.env;
+  const app = await buildApp(options);
+  const host = options.host ?? DEFAULT_HOST;
+  const port = options.port ?? (env.PORT ? Number(env.PORT) : DEFAULT_PORT);
+  try {
+    await app.listen({ port, host });
+  } catch (error) {
+    await app.close();
+    throw error;
+  }
+  const address = app.server.address();
+  const actualPort = typeof address === 'object' && address ? address.port : port;
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${urlHost}:${actualPort}`,
+    port: actualPort,
+    host,
+    adminKey: app.tokenplane.adminKey,
+    dataDir: app.tokenplane.dataDir,
+    storage: app.tokenplane.storage,
+    app,
+    close() {
+      closing ??= app.close();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,32 @@
+/**
+ * The audit trail: every mutation and every reveal, successful or not, becomes
+ * one event (actor, action, target, outcome, request id; never a secret). Routes
+ * describe themselves with `setAudit`; this hook writes the event before the
+ * response leaves, so a client that reads the trail right after sees it.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { PlatformContext } from './context.ts';
+
+export function installAudit(app: FastifyInstance, ctx: PlatformContext): void {
+  app.addHook('onSend', async (request, reply, payload) => {
+    const info = request.audit;
+    const principal = request.principal;
+    if (!info || !principal) return payload;
+    const ok = reply.statusCode < 400;
+    try {
+      await ctx.repo.recordAudit({
+        actor: { type: principal.type, id: principal.id },
+        action: info.action,
+        targetType: info.targetType,
+        targetId: info.targetId,
+        entityId: info.entityId,
+        outcome: ok ? 'success' : 'failure',
+        requestId: String(request.id),
+        detail: ok ? (info.detail ?? null) : (request.problemSlug ?? `status ${reply.statusCode}`),
+      });
+    } catch (error) {
+      request.log.error({ err: error }, 'could not record audit event');
+    }
+    return payload;
+  });
+}

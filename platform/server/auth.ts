@@ -1,0 +1,70 @@
+/**
+ * Authentication: `Authorization: Bearer <credential>`, chosen per route by
+ * `config.auth` — `management` (administrator key or access key), `token` (an
+ * API token, analytics routes) or `none`. Fills `request.principal` or
+ * `request.apiToken`; failures answer 401 before any handler runs.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { ProblemError } from '../domain/problems.ts';
+import { isWellFormedSecret } from '../domain/secret-format.ts';
+import type { PlatformContext } from './context.ts';
+
+export function adminKeyDigest(adminKey: string): Buffer {
+  return createHash('sha256').update(adminKey).digest();
+}
+
+function bearer(header: string | undefined): string | null {
+  if (!header) return null;
+  const match = /^Bearer[ ]+(\S{1,512})\s*$/i.exec(header);
+  return match?.[1] ?? null;
+}
+
+export function installAuth(app: FastifyInstance, ctx: PlatformContext): void {
+  app.decorateRequest('principal', null);
+  app.decorateRequest('apiToken', null);
+  app.decorateRequest('audit', null);
+  app.decorateRequest('problemSlug', null);
+
+  app.addHook('onRequest', async (request) => {
+    const mode = request.routeOptions.config?.auth ?? 'none';
+    if (mode === 'none') return;
+    const credential = bearer(request.headers.authorization);
+    if (mode === 'token') {
+      if (!credential) {
+        throw new ProblemError('unauthorized', 'Send an API token as "Authorization: Bearer <token>".');
+      }
+      const token = await ctx.verifier.verify(credential);
+      if (!token) {
+        throw new ProblemError(
+          'unauthorized',
+          'The API token is unknown, disabled, expired or was rotated out of its grace period.',
+        );
+      }
+      request.apiToken = token;
+      return;
+    }
+    if (!credential) {
+      throw new ProblemError(
+        'unauthorized',
+        'Send the administrator key or an access key as "Authorization: Bearer <key>".',
+      );
+    }
+    const digest = createHash('sha256').update(credential).digest();
+    if (timingSafeEqual(digest, ctx.adminKeyDigest)) {
+      request.principal = { type: 'admin', id: null, role: 'admin', scope: null };
+      return;
+    }
+    if (isWellFormedSecret(credential, 'accessKey')) {
+      const key = await ctx.repo.findAccessKeyByDigest(ctx.box.digest(credential));
+      if (key) {
+        request.principal = { type: 'access-key', id: key.id, role: key.role, scope: key.entityId };
+        return;
+      }
+    }
+    const hint = isWellFormedSecret(credential, 'apiToken')
+      ? ' API tokens authenticate the analytics routes only.'
+      : '';
+    throw new ProblemError('unauthorized', `The credential is not a valid administrator or access key.${hint}`);
+  });
+}

@@ -1,0 +1,98 @@
+/** What every route plugin gets: storage, rules, verifier, metrics, clock. */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { SecretBox } from '../crypto/cipher.ts';
+import { ProblemError } from '../domain/problems.ts';
+import type { TierTable } from '../domain/tiers.ts';
+import type { AuditEvent } from '../schemas/index.ts';
+import type { Repository, Scope } from '../storage/repository.ts';
+import type { MetricCatalog } from './analytics.ts';
+import type { PlatformMetrics } from './metrics.ts';
+import type { TokenVerifier, VerifiedToken } from './verifier.ts';
+
+export type PlatformContext = {
+  repo: Repository;
+  tiers: TierTable;
+  box: SecretBox;
+  verifier: TokenVerifier;
+  metrics: PlatformMetrics;
+  catalog: MetricCatalog;
+  clock: () => number;
+  adminKeyDigest: Buffer;
+};
+
+/** Who is calling a management route. */
+export type Principal =
+  | { type: 'admin'; id: null; role: 'admin'; scope: null }
+  | { type: 'access-key'; id: string; role: 'admin' | 'viewer'; scope: string };
+
+/** What a mutation route tells the audit hook about itself. */
+export type AuditInfo = {
+  action: string;
+  targetType: AuditEvent['targetType'];
+  targetId: string | null;
+  entityId: string | null;
+  detail?: string | null;
+};
+
+/** Which credential a route takes (route `config.auth`). */
+export type AuthMode = 'none' | 'management' | 'token';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null;
+    apiToken: VerifiedToken | null;
+    audit: AuditInfo | null;
+    problemSlug: string | null;
+  }
+  interface FastifyContextConfig {
+    auth?: AuthMode;
+  }
+}
+
+export function principalOf(request: FastifyRequest): Principal {
+  if (!request.principal) throw new ProblemError('unauthorized', 'A management credential is required.');
+  return request.principal;
+}
+
+export function scopeOf(request: FastifyRequest): Scope {
+  return principalOf(request).scope;
+}
+
+/** Throws forbidden unless the caller may write (administrator key or an `admin` access key). */
+export function requireWriter(request: FastifyRequest, action: string): Principal {
+  const principal = principalOf(request);
+  if (principal.role !== 'admin') {
+    throw new ProblemError(
+      'forbidden',
+      `A viewer access key cannot ${action}; use an access key with role "admin".`,
+      { role: principal.role },
+    );
+  }
+  return principal;
+}
+
+export function setAudit(request: FastifyRequest, info: AuditInfo): void {
+  request.audit = info;
+}
+
+/** Strong ETag of an object version. */
+export function etagOf(id: string, version: number): string {
+  return `"${id.slice(-12)}.${version}"`;
+}
+
+/** If-Match: absent → always matches; `*` matches; otherwise one of the listed tags. */
+export function ifMatchPredicate(
+  header: string | undefined,
+  id: string,
+): ((version: number) => boolean) | undefined {
+  if (header === undefined) return undefined;
+  const tags = header.split(',').map((t) => t.trim().replace(/^W\//, ''));
+  if (tags.includes('*')) return undefined;
+  return (version) => tags.includes(etagOf(id, version));
+}
+
+export function sendCreated<T>(reply: FastifyReply, body: T, replayed: boolean): T {
+  reply.code(201);
+  if (replayed) reply.header('idempotent-replayed', 'true');
+  return body;
+}

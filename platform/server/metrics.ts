@@ -1,0 +1,55 @@
+/** Prometheus metrics of one platform instance (its own registry, so tests can run several). */
+import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+
+export class PlatformMetrics {
+  readonly registry = new Registry();
+  readonly httpRequests = new Counter({
+    name: 'tokenplane_http_requests_total',
+    help: 'HTTP requests by method, route and status code',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly httpDuration = new Histogram({
+    name: 'tokenplane_http_request_duration_seconds',
+    help: 'HTTP request latency by method and route',
+    labelNames: ['method', 'route'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+  readonly tokensIssued = new Counter({
+    name: 'tokenplane_tokens_issued_total',
+    help: 'API tokens issued (default tokens included)',
+    registers: [this.registry],
+  });
+  readonly tokensRotated = new Counter({
+    name: 'tokenplane_tokens_rotated_total',
+    help: 'API token rotations',
+    registers: [this.registry],
+  });
+  readonly tokensRevoked = new Counter({
+    name: 'tokenplane_tokens_revoked_total',
+    help: 'API tokens revoked, by reason',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly quotaRefusals = new Counter({
+    name: 'tokenplane_quota_refusals_total',
+    help: 'Creates and downgrades refused because of the token quota',
+    registers: [this.registry],
+  });
+  readonly ceilingRefusals = new Counter({
+    name: 'tokenplane_ceiling_refusals_total',
+    help: 'Creates and tier changes refused because of the tier ceiling',
+    registers: [this.registry],
+  });
+  readonly verifications = new Counter({
+    name: 'tokenplane_token_verifications_total',
+    help: 'API token verifications by result and cache use',
+    labelNames: ['result', 'cache'] as const,
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'tokenplane_' });
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * RFC 9457 problem responses: the error handler, the not-found handler, and
+ * the mapping of fastify and zod errors onto SPEC §2's slugs.
+ */
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import {
+  type FieldError,
+  PROBLEMS,
+  ProblemError,
+  problemType,
+  TRANSPORT_PROBLEMS,
+} from '../domain/problems.ts';
+import type { PlatformMetrics } from './metrics.ts';
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
+
+export function sendProblem(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  problem: ProblemError,
+): FastifyReply {
+  const slug = problem.slug;
+  const meta =
+    slug in PROBLEMS
+      ? PROBLEMS[slug as keyof typeof PROBLEMS]
+      : TRANSPORT_PROBLEMS[slug as keyof typeof TRANSPORT_PROBLEMS];
+  request.problemSlug = slug;
+  if (slug === 'unauthorized') reply.header('www-authenticate', 'Bearer realm="tokenplane"');
+  return reply
+    .code(meta.status)
+    .type(PROBLEM_CONTENT_TYPE)
+    .send({
+      type: problemType(slug as never),
+      title: meta.title,
+      status: meta.status,
+      detail: problem.detail,
+      instance: request.url.split('?')[0],
+      requestId: request.id,
+      ...problem.extensions,
+    });
+}
+
+export function installProblemHandlers(app: FastifyInstance, metrics: PlatformMetrics): void {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const problem = toProblem(error);
+    if (problem.slug === 'quota-exceeded') metrics.quotaRefusals.inc();
+    if (problem.slug === 'tier-ceiling') metrics.ceilingRefusals.inc();
+    if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
+    return sendProblem(request, reply, problem);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(
+      request,
+      reply,
+      new ProblemError('not-found', `No route ${request.method} ${request.url.split('?')[0]}.`),
+    ),
+  );
+}
+
+const LOCATION: Record<string, string> = {
+  body: '',
+  querystring: 'query.',
+  params: 'params.',
+  headers: 'headers.',
+};
+
+export function toProblem(error: FastifyError | ProblemError | Error): ProblemError {
+  if (error instanceof ProblemError) return error;
+  const e = error as FastifyError;
+  if (hasZodFastifySchemaValidationErrors(e)) {
+    const prefix = LOCATION[e.validationContext ?? 'body'] ?? '';
+    const errors: FieldError[] = [];
+    for (const issue of e.validation) {
+      const path = issue.instancePath.replace(/^\//, '').replace(/\//g, '.');
+      const keys = (issue.params as { keys?: string[] } | undefined)?.keys;
+      if (issue.keyword === 'unrecognized_keys' && keys) {
+        for (const key of keys) {
+          errors.push({ path: prefix + (path ? `${path}.${key}` : key), message: 'unknown field' });
+        }
+      } else {
+        errors.push({ path: path ? prefix + path : prefix.replace(/\.$/, ''), message: issue.message ?? 'invalid value' });
+      }
+    }
+    const where = e.validationContext === 'querystring' ? 'query' : (e.validationContext ?? 'body');
+    return new ProblemError(
+      'validation',
+      `The ${where} does not match the schema: ${errors.map((x) => (x.path ? `${x.path}: ${x.message}` : x.message)).join('; ')}`,
+      { errors },
+    );
+  }
+  switch (e.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new ProblemError('payload-too-large', 'The request body is larger than the limit.');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new ProblemError('unsupported-media-type', 'Send the request body as application/json.');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return new ProblemError('validation', 'The request body is not valid JSON.', {
+        errors: [{ path: '', message: 'invalid JSON' }],
+      });
+  }
+  if (e instanceof SyntaxError || e.statusCode === 400) {
+    return new ProblemError('validation', 'The request body is not valid JSON.', {
+      errors: [{ path: '', message: 'invalid JSON' }],
+    });
+  }
+  if (e.statusCode === 413) {
+    return new ProblemError('payload-too-large', 'The request body is larger than the limit.');
+  }
+  if (e.statusCode === 415) {
+    return new ProblemError('unsupported-media-type', 'Send the request body as application/json.');
+  }
+  return new ProblemError('internal', 'Internal error; the server log has the details.');
+}

@@ -1,0 +1,96 @@
+/** Access keys: credentials scoped to an entity's subtree, role admin or viewer. */
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import {
+  AccessKeyList,
+  AccessKeyWithKey,
+  CreateAccessKeyRequest,
+  IdParams,
+} from '../../schemas/index.ts';
+import { type PlatformContext, requireWriter, scopeOf, sendCreated, setAudit } from '../context.ts';
+import { IdempotencyHeaders, idempotencyOf, managementSecurity, problemResponses } from './common.ts';
+
+const auth = { auth: 'management' as const };
+
+export const accessKeyRoutes =
+  (ctx: PlatformContext): FastifyPluginAsyncZod =>
+  async (app) => {
+    app.post(
+      '/entities/:id/access-keys',
+      {
+        config: auth,
+        schema: {
+          tags: ['access-keys'],
+          summary: "Create an access key for an entity's subtree; the response holds the key",
+          security: managementSecurity,
+          params: IdParams,
+          headers: IdempotencyHeaders,
+          body: CreateAccessKeyRequest,
+          response: { 201: AccessKeyWithKey, ...problemResponses },
+        },
+      },
+      async (request, reply) => {
+        const entityId = request.params.id;
+        setAudit(request, {
+          action: 'access-key.create',
+          targetType: 'access-key',
+          targetId: null,
+          entityId,
+          detail: `role=${request.body.role}`,
+        });
+        const principal = requireWriter(request, 'create access keys');
+        const { result, replayed } = await ctx.repo.createAccessKey(
+          principal.scope,
+          entityId,
+          request.body,
+          idempotencyOf(request, request.body),
+        );
+        setAudit(request, {
+          action: 'access-key.create',
+          targetType: 'access-key',
+          targetId: result.id,
+          entityId,
+          detail: replayed ? 'idempotent-replay' : `role=${result.role}`,
+        });
+        return sendCreated(reply, result, replayed);
+      },
+    );
+
+    app.get(
+      '/entities/:id/access-keys',
+      {
+        config: auth,
+        schema: {
+          tags: ['access-keys'],
+          summary: "List an entity's access keys (no keys)",
+          security: managementSecurity,
+          params: IdParams,
+          response: { 200: AccessKeyList, ...problemResponses },
+        },
+      },
+      async (request) => ({
+        items: await ctx.repo.listAccessKeys(scopeOf(request), request.params.id),
+      }),
+    );
+
+    app.delete(
+      '/access-keys/:id',
+      {
+        config: auth,
+        schema: {
+          tags: ['access-keys'],
+          summary: 'Delete an access key; it stops working at once',
+          security: managementSecurity,
+          params: IdParams,
+          response: problemResponses,
+        },
+      },
+      async (request, reply) => {
+        const { id } = request.params;
+        setAudit(request, { action: 'access-key.delete', targetType: 'access-key', targetId: id, entityId: null });
+        const principal = requireWriter(request, 'delete access keys');
+        const { entityId } = await ctx.repo.deleteAccessKey(principal.scope, id);
+        setAudit(request, { action: 'access-key.delete', targetType: 'access-key', targetId: id, entityId });
+        return reply.code(204).send(undefined as never);
+      },
+    );
+  };

@@ -1,0 +1,49 @@
+import type { FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { ProblemError } from '../../domain/problems.ts';
+import { Problem } from '../../schemas/index.ts';
+import { type Idempotency, requestHash } from '../../storage/repository.ts';
+import { principalOf } from '../context.ts';
+
+/** Error responses every management route may give, for the OpenAPI document. */
+export const problemResponses = {
+  '4xx': Problem.meta({ description: 'RFC 9457 problem (application/problem+json)' }),
+};
+
+export const IdempotencyHeaders = z.looseObject({
+  'idempotency-key': z
+    .string()
+    .min(1)
+    .max(255)
+    .regex(/^[\x21-\x7e]+$/, 'must be 1–255 visible ASCII characters')
+    .optional()
+    .meta({ description: 'Makes the create safe to retry: the first response is replayed' }),
+});
+
+export const IfMatchHeaders = z.looseObject({
+  'if-match': z.string().max(512).optional().meta({ description: 'ETag from a previous read' }),
+});
+
+export const managementSecurity = [{ bearer: [] }];
+
+/**
+ * The idempotency scope of a request: the credential that sent it and the
+ * route it went to, so one key reused on another route or by another caller
+ * never replays someone else's response.
+ */
+export function idempotencyOf(request: FastifyRequest, body: unknown): Idempotency | undefined {
+  const key = request.headers['idempotency-key'];
+  if (key === undefined) return undefined;
+  if (typeof key !== 'string') {
+    throw new ProblemError('validation', 'Send one Idempotency-Key header.', {
+      errors: [{ path: 'headers.idempotency-key', message: 'must be a single value' }],
+    });
+  }
+  const principal = principalOf(request);
+  const credential = principal.type === 'admin' ? 'admin' : `access-key:${principal.id}`;
+  return {
+    scope: `${credential}|${request.method} ${request.url.split('?')[0]}`,
+    key,
+    requestHash: requestHash(body ?? null),
+  };
+}

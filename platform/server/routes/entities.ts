@@ -1,0 +1,172 @@
+/** Entities: create (with the default token), list, read, update, delete. */
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import {
+  CreateEntityRequest,
+  CreateEntityResponse,
+  Entity,
+  EntityListQuery,
+  EntityPage,
+  IdParams,
+  UpdateEntityRequest,
+} from '../../schemas/index.ts';
+import { ProblemError } from '../../domain/problems.ts';
+import {
+  etagOf,
+  ifMatchPredicate,
+  type PlatformContext,
+  requireWriter,
+  scopeOf,
+  sendCreated,
+  setAudit,
+} from '../context.ts';
+import {
+  IdempotencyHeaders,
+  IfMatchHeaders,
+  idempotencyOf,
+  managementSecurity,
+  problemResponses,
+} from './common.ts';
+
+const auth = { auth: 'management' as const };
+
+export const entityRoutes =
+  (ctx: PlatformContext): FastifyPluginAsyncZod =>
+  async (app) => {
+    app.post(
+      '/entities',
+      {
+        config: auth,
+        schema: {
+          tags: ['entities'],
+          summary: 'Create an entity (and its default token)',
+          security: managementSecurity,
+          headers: IdempotencyHeaders,
+          body: CreateEntityRequest,
+          response: { 201: CreateEntityResponse, ...problemResponses },
+        },
+      },
+      async (request, reply) => {
+        setAudit(request, {
+          action: 'entity.create',
+          targetType: 'entity',
+          targetId: null,
+          entityId: request.body.parentId ?? null,
+        });
+        const principal = requireWriter(request, 'create entities');
+        const { result, replayed } = await ctx.repo.createEntity(
+          principal.scope,
+          request.body,
+          idempotencyOf(request, request.body),
+        );
+        setAudit(request, {
+          action: 'entity.create',
+          targetType: 'entity',
+          targetId: result.id,
+          entityId: result.id,
+          detail: replayed ? 'idempotent-replay' : null,
+        });
+        if (!replayed && result.defaultToken) ctx.metrics.tokensIssued.inc();
+        reply.header('location', `/v1/entities/${result.id}`);
+        return sendCreated(reply, result, replayed);
+      },
+    );
+
+    app.get(
+      '/entities',
+      {
+        config: auth,
+        schema: {
+          tags: ['entities'],
+          summary: 'List entities in your scope',
+          security: managementSecurity,
+          querystring: EntityListQuery,
+          response: { 200: EntityPage, ...problemResponses },
+        },
+      },
+      async (request) => ctx.repo.listEntities(scopeOf(request), request.query),
+    );
+
+    app.get(
+      '/entities/:id',
+      {
+        config: auth,
+        schema: {
+          tags: ['entities'],
+          summary: 'Read an entity',
+          security: managementSecurity,
+          params: IdParams,
+          response: { 200: Entity, ...problemResponses },
+        },
+      },
+      async (request, reply) => {
+        const found = await ctx.repo.getEntity(scopeOf(request), request.params.id);
+        if (!found) {
+          throw new ProblemError('not-found', `No entity with id ${request.params.id} exists in your scope.`);
+        }
+        reply.header('etag', etagOf(found.value.id, found.version));
+        return found.value;
+      },
+    );
+
+    app.patch(
+      '/entities/:id',
+      {
+        config: auth,
+        schema: {
+          tags: ['entities'],
+          summary: "Rename an entity or change its tier (ceiling and quota apply)",
+          security: managementSecurity,
+          params: IdParams,
+          headers: IfMatchHeaders,
+          body: UpdateEntityRequest,
+          response: { 200: Entity, ...problemResponses },
+        },
+      },
+      async (request, reply) => {
+        const { id } = request.params;
+        setAudit(request, {
+          action: 'entity.update',
+          targetType: 'entity',
+          targetId: id,
+          entityId: id,
+          detail: request.body.tier ? `tier=${request.body.tier}` : null,
+        });
+        const principal = requireWriter(request, 'update entities');
+        const { entity, tierChanged } = await ctx.repo.updateEntity(
+          principal.scope,
+          id,
+          request.body,
+          ifMatchPredicate(request.headers['if-match'], id),
+        );
+        if (tierChanged) ctx.verifier.invalidateEntity(id);
+        reply.header('etag', etagOf(id, entity.version));
+        return entity.value;
+      },
+    );
+
+    app.delete(
+      '/entities/:id',
+      {
+        config: auth,
+        schema: {
+          tags: ['entities'],
+          summary: 'Delete an entity without children; its tokens stop verifying at once',
+          security: managementSecurity,
+          params: IdParams,
+          response: problemResponses,
+        },
+      },
+      async (request, reply) => {
+        const { id } = request.params;
+        setAudit(request, { action: 'entity.delete', targetType: 'entity', targetId: id, entityId: id });
+        const principal = requireWriter(request, 'delete entities');
+        const before = await ctx.repo.getEntity(principal.scope, id);
+        await ctx.repo.deleteEntity(principal.scope, id);
+        ctx.verifier.invalidateEntity(id);
+        if (before && before.value.tokenCount > 0) {
+          ctx.metrics.tokensRevoked.inc({ reason: 'entity-deleted' }, before.value.tokenCount);
+        }
+        return reply.code(204).send(undefined as never);
+      },
+    );
+  };

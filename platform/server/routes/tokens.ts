@@ -1,0 +1,283 @@
+/** Tokens: issue, list, read, edit, remove, reveal, rotate, introspect. */
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { ProblemError } from '../../domain/problems.ts';
+import {
+  CreateTokenRequest,
+  IdParams,
+  IntrospectRequest,
+  IntrospectResponse,
+  RevealResponse,
+  RotateTokenRequest,
+  Token,
+  TokenListQuery,
+  TokenPage,
+  TokenWithValue,
+  UpdateTokenRequest,
+} from '../../schemas/index.ts';
+import {
+  etagOf,
+  ifMatchPredicate,
+  type PlatformContext,
+  principalOf,
+  requireWriter,
+  scopeOf,
+  sendCreated,
+  setAudit,
+} from '../context.ts';
+import {
+  IdempotencyHeaders,
+  IfMatchHeaders,
+  idempotencyOf,
+  managementSecurity,
+  problemResponses,
+} from './common.ts';
+
+const auth = { auth: 'management' as const };
+
+export const tokenRoutes =
+  (ctx: PlatformContext): FastifyPluginAsyncZod =>
+  async (app) => {
+    /** Overlay a use recorded in memory and not yet flushed. */
+    const withLastUsed = <T extends Token>(token: T): T => {
+      const pending = ctx.verifier.pendingLastUsed(token.id);
+      if (pending && (token.lastUsedAt === null || token.lastUsedAt < pending)) {
+        return { ...token, lastUsedAt: pending };
+      }
+      return token;
+    };
+
+    app.get(
+      '/entities/:id/tokens',
+      {
+        config: auth,
+        schema: {
+          tags: ['tokens'],
+          summary: "List an entity's tokens (no values)",
+          security: managementSecurity,
+          params: IdParams,
+          querystring: TokenListQuery,
+          response: { 200: TokenPage, ...problemResponses },
+        },
+      },
+      async (request) => {
+        const page = await ctx.repo.listTokens(scopeOf(request), request.params.id, request.query);
+        return { ...page, items: page.items.map(withLastUsed) };
+      },
+    );
+
+    app.post(
+      '/entities/:id/tokens',
+      {
+        config: auth,
+        schema: {
+          tags: ['tokens'],
+          summary: 'Issue a token (quota applies); the response holds its value',
+          security: managementSecurity,
+          params: IdParams,
+          headers: IdempotencyHeaders,
+          body: CreateTokenRequest,
+          response: { 201: TokenWithValue, ...problemResponses },
+        },
+      },
+      async (request, reply) => {
+        const entityId = request.params.id;
+        setAudit(request, { action: 'token.create', targetType: 'token', targetId: null, entityId });
+        const principal = requireWriter(request, 'issue tokens');
+        const { result, replayed } = await ctx.repo.createToken(
+          principal.scope,
+          entityId,
+          request.body,
+          idempotencyOf(request, request.body),
+        );
+        setAudit(request, {
+          action: 'token.create',
+          targetType: 'token',
+          targetId: result.id,
+          entityId,
+          detail: replayed ? 'idempotent-replay' : null,
+        });
+        if (!replayed) ctx.metrics.tokensIssued.inc();
+        reply.header('location', `/v1/tokens/${result.id}`);
+        return sendCreated(reply, result, replayed);
+      },
+    );
+
+    app.get(
+      '/tokens/:id',
+      {
+        config: auth,
+        schema: {
+          tags: ['tokens'],
+          summary: 'Read a token (no value)',
+          security: managementSecurity,
+          params: IdParams,
+          response: { 200: Token, ...problemResponses },
+        },
+      },
+      async (request, reply) => {
+        const found = await ctx.repo.getToken(scopeOf(request), request.params.id);
+        if (!found) {
+          throw new ProblemError('not-found', `No token with id ${request.params.id} exists in your scope.`);
+        }
+        reply.header('etag', etagOf(found.value.id, found.version));
+        return withLastUsed(found.value);
+      },
+    );
+
+    app.patch(
+      '/tokens/:id',
+      {
+        config: auth,
+        schema: {
+          tags: ['tokens'],
+          summary: 'Rename a token, change its expiry, disable or enable it',
+          security: managementSecurity,
+          params: IdParams,
+          headers: IfMatchHeaders,
+          body: UpdateTokenRequest,
+          response: { 200: Token, ...problemResponses },
+        },
+      },
+      async (request, reply) => {
+        const { id } = request.params;
+        setAudit(request, {
+          action: 'token.update',
+          targetType: 'token',
+          targetId: id,
+          entityId: null,
+          detail: request.body.status ? `status=${request.body.status}` : null,
+        });
+        const principal = requireWriter(request, 'edit tokens');
+        const { token, disabled } = await ctx.repo.updateToken(
+          principal.scope,
+          id,
+          request.body,
+          ifMatchPredicate(request.headers['if-match'], id),
+        );
+        ctx.verifier.invalidateToken(id);
+        if (disabled) ctx.metrics.tokensRevoked.inc({ reason: 'disabled' });
+        setAudit(request, { ...(request.audit ?? { action: 'token.update', targetType: 'token', targetId: id }), entityId: token.value.entityId });
+        reply.header('etag', etagOf(id, token.version));
+        return withLastUsed(token.value);
+      },
+    );
+
+    app.delete(
+      '/tokens/:id',
+      {
+        config: auth,
+        schema: {
+          tags: ['tokens'],
+          summary: 'Remove a token; it stops verifying at once',
+          security: managementSecurity,
+          params: IdParams,
+          response: problemResponses,
+        },
+      },
+      async (request, reply) => {
+        const { id } = request.params;
+        setAudit(request, { action: 'token.delete', targetType: 'token', targetId: id, entityId: null });
+        const principal = requireWriter(request, 'remove tokens');
+        const { entityId } = await ctx.repo.deleteToken(principal.scope, id);
+        ctx.verifier.invalidateToken(id);
+        ctx.metrics.tokensRevoked.inc({ reason: 'deleted' });
+        setAudit(request, { action: 'token.delete', targetType: 'token', targetId: id, entityId });
+        return reply.code(204).send(undefined as never);
+      },
+    );
+
+    app.post(
+      '/tokens/:id/reveal',
+      {
+        config: auth,
+        schema: {
+          tags: ['tokens'],
+          summary: "Reveal a token's value again",
+          security: managementSecurity,
+          params: IdParams,
+          body: z.strictObject({}).optional(),
+          response: { 200: RevealResponse, ...problemResponses },
+        },
+      },
+      async (request) => {
+        const { id } = request.params;
+        setAudit(request, { action: 'token.reveal', targetType: 'token', targetId: id, entityId: null });
+        const principal = requireWriter(request, 'reveal token values');
+        const { value, entityId } = await ctx.repo.revealToken(principal.scope, id);
+        setAudit(request, { action: 'token.reveal', targetType: 'token', targetId: id, entityId });
+        return { value };
+      },
+    );
+
+    app.post(
+      '/tokens/:id/rotate',
+      {
+        config: auth,
+        schema: {
+          tags: ['tokens'],
+          summary: 'Rotate: a new value, same id; the old one verifies for the grace period',
+          security: managementSecurity,
+          params: IdParams,
+          headers: IdempotencyHeaders,
+          body: RotateTokenRequest.optional(),
+          response: { 200: TokenWithValue, ...problemResponses },
+        },
+      },
+      async (request, reply) => {
+        const { id } = request.params;
+        const body = request.body ?? {};
+        setAudit(request, { action: 'token.rotate', targetType: 'token', targetId: id, entityId: null });
+        const principal = requireWriter(request, 'rotate tokens');
+        const { result, replayed } = await ctx.repo.rotateToken(
+          principal.scope,
+          id,
+          body.gracePeriodSeconds ?? 0,
+          idempotencyOf(request, body),
+        );
+        ctx.verifier.invalidateToken(id);
+        if (!replayed) ctx.metrics.tokensRotated.inc();
+        if (replayed) reply.header('idempotent-replayed', 'true');
+        setAudit(request, {
+          action: 'token.rotate',
+          targetType: 'token',
+          targetId: id,
+          entityId: result.entityId,
+          detail: replayed
+            ? 'idempotent-replay'
+            : `gracePeriodSeconds=${body.gracePeriodSeconds ?? 0}`,
+        });
+        return result;
+      },
+    );
+
+    app.post(
+      '/introspect',
+      {
+        config: auth,
+        schema: {
+          tags: ['tokens'],
+          summary: 'RFC 7662-style introspection of an API token',
+          security: managementSecurity,
+          body: IntrospectRequest,
+          response: { 200: IntrospectResponse, ...problemResponses },
+        },
+      },
+      async (request) => {
+        const principal = principalOf(request);
+        const token = await ctx.verifier.verify(request.body.token, false);
+        if (!token) return { active: false as const };
+        if (principal.scope !== null) {
+          const visible = await ctx.repo.getEntity(principal.scope, token.entityId);
+          if (!visible) return { active: false as const };
+        }
+        return {
+          active: true as const,
+          tokenId: token.tokenId,
+          entityId: token.entityId,
+          tier: token.tier,
+          exp: token.exp,
+        };
+      },
+    );
+  };

@@ -1,0 +1,171 @@
+/**
+ * API token verification: the hot path of every analytics request.
+ *
+ * 1. Reject values that are not well-formed (prefix, length, checksum) without
+ *    touching the database.
+ * 2. HMAC-SHA-256 the value; look the digest up in an in-process cache (short
+ *    TTL, default 5 s), else in the database (one indexed query).
+ * 3. Judge status, expiry and the rotation grace against the clock on every
+ *    request, so a cached entry never outlives its token's validity.
+ *
+ * Disable, delete, rotate and tier changes invalidate the cache at once within
+ * the process; other replicas see the change within the TTL. A generation
+ * counter keeps a look-up that raced an invalidation from re-filling the cache
+ * with stale data.
+ *
+ * `lastUsedAt` is recorded in memory and written in one batch every few seconds
+ * (and on close), never as one database write per request.
+ */
+import { isWellFormedSecret } from '../domain/secret-format.ts';
+import type { SecretBox } from '../crypto/cipher.ts';
+import type { Repository, TokenRecord } from '../storage/repository.ts';
+import type { PlatformMetrics } from './metrics.ts';
+
+export type VerifiedToken = {
+  tokenId: string;
+  entityId: string;
+  tier: string;
+  /** Expiry in epoch seconds; null = never. */
+  exp: number | null;
+};
+
+type CacheEntry = {
+  record: TokenRecord;
+  expiresAtMs: number | null;
+  previousExpiresAtMs: number | null;
+  cachedAt: number;
+};
+
+export type VerifierOptions = {
+  repo: Repository;
+  box: SecretBox;
+  metrics: PlatformMetrics;
+  clock: () => number;
+  cacheTtlMs?: number;
+  cacheSize?: number;
+  lastUsedFlushMs?: number;
+  onFlushError?: (error: unknown) => void;
+};
+
+export class TokenVerifier {
+  readonly #repo: Repository;
+  readonly #box: SecretBox;
+  readonly #metrics: PlatformMetrics;
+  readonly #clock: () => number;
+  readonly #ttl: number;
+  readonly #size: number;
+  readonly #cache = new Map<string, CacheEntry>();
+  #generation = 0;
+  #lastUsed = new Map<string, number>();
+  readonly #timer: NodeJS.Timeout;
+  readonly #onFlushError: (error: unknown) => void;
+
+  constructor(options: VerifierOptions) {
+    this.#repo = options.repo;
+    this.#box = options.box;
+    this.#metrics = options.metrics;
+    this.#clock = options.clock;
+    this.#ttl = options.cacheTtlMs ?? 5000;
+    this.#size = options.cacheSize ?? 10_000;
+    this.#onFlushError = options.onFlushError ?? (() => {});
+    this.#timer = setInterval(() => {
+      this.flush().catch(this.#onFlushError);
+    }, options.lastUsedFlushMs ?? 5000);
+    this.#timer.unref();
+  }
+
+  /** `recordUse: false` checks without counting a use (introspection). */
+  async verify(value: string, recordUse = true): Promise<VerifiedToken | null> {
+    if (!isWellFormedSecret(value, 'apiToken')) {
+      this.#metrics.verifications.inc({ result: 'malformed', cache: 'none' });
+      return null;
+    }
+    const digest = this.#box.digest(value);
+    const now = this.#clock();
+    let entry = this.#cache.get(digest);
+    let cache = 'hit';
+    if (!entry || now - entry.cachedAt > this.#ttl) {
+      cache = 'miss';
+      const generation = this.#generation;
+      const record = await this.#repo.findTokenByDigest(digest);
+      if (!record) {
+        this.#cache.delete(digest);
+        this.#metrics.verifications.inc({ result: 'unknown', cache });
+        return null;
+      }
+      entry = {
+        record,
+        expiresAtMs: record.expiresAt === null ? null : Date.parse(record.expiresAt),
+        previousExpiresAtMs:
+          record.previousExpiresAt === null ? null : Date.parse(record.previousExpiresAt),
+        cachedAt: now,
+      };
+      if (generation === this.#generation) this.#remember(digest, entry);
+    }
+    const { record } = entry;
+    const valid =
+      record.status === 'active' &&
+      (entry.expiresAtMs === null || entry.expiresAtMs > now) &&
+      (digest === record.digest ||
+        (digest === record.previousDigest &&
+          entry.previousExpiresAtMs !== null &&
+          entry.previousExpiresAtMs > now));
+    this.#metrics.verifications.inc({ result: valid ? 'valid' : 'invalid', cache });
+    if (!valid) return null;
+    if (recordUse) this.#lastUsed.set(record.tokenId, now);
+    return {
+      tokenId: record.tokenId,
+      entityId: record.entityId,
+      tier: record.tier,
+      exp: entry.expiresAtMs === null ? null : Math.floor(entry.expiresAtMs / 1000),
+    };
+  }
+
+  invalidateToken(tokenId: string): void {
+    this.#generation++;
+    for (const [digest, entry] of this.#cache) {
+      if (entry.record.tokenId === tokenId) this.#cache.delete(digest);
+    }
+  }
+
+  invalidateEntity(entityId: string): void {
+    this.#generation++;
+    for (const [digest, entry] of this.#cache) {
+      if (entry.record.entityId === entityId) this.#cache.delete(digest);
+    }
+  }
+
+  /** A use recorded in memory and not yet written, for read-your-writes on GET. */
+  pendingLastUsed(tokenId: string): string | undefined {
+    const at = this.#lastUsed.get(tokenId);
+    return at === undefined ? undefined : new Date(at).toISOString();
+  }
+
+  async flush(): Promise<void> {
+    if (this.#lastUsed.size === 0) return;
+    const batch = this.#lastUsed;
+    this.#lastUsed = new Map();
+    const entries = new Map<string, string>();
+    for (const [id, at] of batch) entries.set(id, new Date(at).toISOString());
+    try {
+      await this.#repo.recordLastUsed(entries);
+    } catch (error) {
+      for (const [id, at] of batch) if (!this.#lastUsed.has(id)) this.#lastUsed.set(id, at);
+      throw error;
+    }
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#timer);
+    await this.flush();
+  }
+
+  #remember(digest: string, entry: CacheEntry): void {
+    this.#cache.delete(digest);
+    if (this.#cache.size >= this.#size) {
+      const oldest = this.#cache.keys().next();
+      if (!oldest.done) this.#cache.delete(oldest.value);
+    }
+    this.#cache.set(digest, entry);
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * Versioned schema migrations, applied in order at start inside one write
+ * transaction each (PostgreSQL additionally takes an advisory lock so that
+ * several replicas starting at once apply each migration exactly once).
+ *
+ * Timestamps are RFC 3339 UTC text (`toISOString()`), which sorts correctly as
+ * text and reads the same in both engines. Ids are UUIDv7, so `ORDER BY id` is
+ * creation order and serves as the pagination key.
+ */
+import type { SqlDriver } from './sql.ts';
+
+export type Migration = { version: number; name: string; sql: string };
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'entities, tokens, access keys, audit events, idempotency keys',
+    sql: `
+CREATE TABLE entities (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  parent_id TEXT REFERENCES entities(id),
+  tier TEXT NOT NULL,
+  version INTEGER NOT NULL DEFAULT 1,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+CREATE INDEX entities_parent ON entities(parent_id, id);
+CREATE TABLE tokens (
+  id TEXT PRIMARY KEY,
+  entity_id TEXT NOT NULL REFERENCES entities(id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  status TEXT NOT NULL,
+  expires_at TEXT,
+  hint TEXT NOT NULL,
+  digest TEXT NOT NULL UNIQUE,
+  sealed_value TEXT NOT NULL,
+  previous_digest TEXT UNIQUE,
+  previous_expires_at TEXT,
+  last_used_at TEXT,
+  version INTEGER NOT NULL DEFAULT 1,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+CREATE INDEX tokens_entity ON tokens(entity_id, id);
+CREATE TABLE access_keys (
+  id TEXT PRIMARY KEY,
+  entity_id TEXT NOT NULL REFERENCES entities(id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  role TEXT NOT NULL,
+  digest TEXT NOT NULL UNIQUE,
+  created_at TEXT NOT NULL
+);
+CREATE INDEX access_keys_entity ON access_keys(entity_id, id);
+CREATE TABLE audit_events (
+  id TEXT PRIMARY KEY,
+  at TEXT NOT NULL,
+  actor_type TEXT NOT NULL,
+  actor_id TEXT,
+  action TEXT NOT NULL,
+  target_type TEXT NOT NULL,
+  target_id TEXT,
+  entity_id TEXT,
+  outcome TEXT NOT NULL,
+  request_id TEXT NOT NULL,
+  detail TEXT
+);
+CREATE INDEX audit_events_entity ON audit_events(entity_id, id);
+CREATE TABLE idempotency_keys (
+  scope TEXT NOT NULL,
+  key TEXT NOT NULL,
+  request_hash TEXT NOT NULL,
+  sealed_response TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  PRIMARY KEY (scope, key)
+);
+CREATE INDEX idempotency_keys_created ON idempotency_keys(created_at)
+`,
+  },
+];
+
+export async function migrate(db: SqlDriver, now: () => number = Date.now): Promise<number[]> {
+  await db.transaction(async (tx) => {
+    await tx.run(
+      'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)',
+    );
+  });
+  const applied: number[] = [];
+  for (const migration of MIGRATIONS) {
+    const done = await db.transaction(async (tx) => {
+      if (db.dialect === 'postgres') await tx.query('SELECT pg_advisory_xact_lock(7346001)');
+      const rows = await tx.query('SELECT version FROM schema_migrations WHERE version = $1', [
+        migration.version,
+      ]);
+      if (rows.length > 0) return false;
+      for (const statement of migration.sql.split(/;\s*\n/)) {
+        if (statement.trim()) await tx.run(statement);
+      }
+      await tx.run('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [
+        migration.version,
+        migration.name,
+        new Date(now()).toISOString(),
+      ]);
+      return true;
+    });
+    if (done) applied.push(migration.version);
+  }
+  return applied;
+}
