@@ -163,6 +163,7 @@ export class TokenplaneClient {
     const { data } = await this.#t.send({
       method: 'POST',
       path: `/v1/tokens/${seg(id)}/reveal`,
+      body: {},
       schema: RevealResponse,
       idempotent: true,
     });
@@ -231,6 +232,11 @@ export class TokenplaneClient {
   /** Closes the connection pool (not a dispatcher passed in by the caller). */
   close(): Promise<void> {
     return this.#t.close();
+  }
+
+  /** `await using client = new TokenplaneClient(...)` closes it at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   toString(): string {
