@@ -75,13 +75,14 @@ export function expectedPaths(versions: Versions = readVersions()): Record<Engin
     if (assets && isExecutable(join(assets, name))) return join(assets, name);
     return join(engineDir(name, versions), name);
   };
-  const pulumiDir = engineDir('pulumi', versions);
+  // <root>/bin/pulumi is the layout the Automation API's PulumiCommand.get({ root }) expects.
+  const pulumiBin = join(engineDir('pulumi', versions), 'bin');
   return {
     'kube-apiserver': kube('kube-apiserver'),
     etcd: kube('etcd'),
-    pulumi: join(pulumiDir, 'pulumi'),
-    'pulumi-language-nodejs': join(pulumiDir, 'pulumi-language-nodejs'),
-    'pulumi-resource-pulumi-nodejs': join(pulumiDir, 'pulumi-resource-pulumi-nodejs'),
+    pulumi: join(pulumiBin, 'pulumi'),
+    'pulumi-language-nodejs': join(pulumiBin, 'pulumi-language-nodejs'),
+    'pulumi-resource-pulumi-nodejs': join(pulumiBin, 'pulumi-resource-pulumi-nodejs'),
   };
 }
 
