@@ -7,6 +7,7 @@
  * quota check can never race), and a reader for everything outside
  * transactions, which in WAL mode sees only committed data.
  */
+import { chmodSync } from 'node:fs';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import { Mutex, type Row, type SqlDriver, type SqlTx } from './sql.ts';
 
@@ -22,6 +23,8 @@ export class SqliteDriver implements SqlDriver {
 
   constructor(path: string) {
     this.#writer = new DatabaseSync(path, { timeout: 5000 });
+    // The file holds digests and sealed values: readable by this user only.
+    if (path !== ':memory:') chmodSync(path, 0o600);
     this.#writer.exec('PRAGMA journal_mode = WAL');
     this.#writer.exec('PRAGMA synchronous = NORMAL');
     this.#writer.exec('PRAGMA foreign_keys = ON');

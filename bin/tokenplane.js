@@ -1,0 +1,19 @@
+#!/usr/bin/env node
+// tokenplane command line. The sources are TypeScript run by Node 24's type
+// stripping, so this needs Node 24 (the project's own `node` devDependency when
+// run through npm scripts or npx).
+const major = Number(process.versions.node.split('.')[0]);
+if (major < 24) {
+  process.stderr.write(
+    `tokenplane needs Node.js 24 or newer (this is ${process.version}). ` +
+      'Run it through "npm start" / "npx tokenplane", which use the Node 24 installed by npm install.\n',
+  );
+  process.exit(1);
+}
+const { main } = await import('../platform/cli.ts');
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (error) {
+  process.stderr.write(`tokenplane: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exitCode = 1;
+}

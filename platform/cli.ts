@@ -1,0 +1,60 @@
+/**
+ * `tokenplane <command> [options]`: a registry of commands, each a module
+ * exporting `run(argv)` loaded only when its command is called (so `serve` never
+ * loads Kubernetes libraries, and the operator never loads fastify).
+ *
+ * To add a command, add one line to COMMANDS.
+ */
+export type Command = {
+  summary: string;
+  load: () => Promise<{ run(argv: string[]): Promise<number | undefined | void> }>;
+};
+
+export const COMMANDS: Record<string, Command> = {
+  serve: {
+    summary: 'Run the platform API (SQLite in the data dir, or PostgreSQL with TOKENPLANE_DATABASE_URL)',
+    load: () => import('./server/serve.ts'),
+  },
+  operator: {
+    summary: 'Run the Kubernetes operator (TOKENPLANE_ENDPOINT, TOKENPLANE_API_KEY, --kubeconfig)',
+    load: () => import('../operator/main.ts'),
+  },
+};
+
+export function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((n) => n.length));
+  const lines = Object.entries(COMMANDS).map(
+    ([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`,
+  );
+  return [
+    'Usage: tokenplane <command> [options]',
+    '',
+    'API tokens as declarative infrastructure.',
+    '',
+    'Commands:',
+    ...lines,
+    '',
+    'Run "tokenplane <command> --help" for the options of a command.',
+  ].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(`${usage()}\n`);
+    return name === undefined ? 1 : 0;
+  }
+  if (name === '--version' || name === '-v') {
+    const pkg = await import('../package.json', { with: { type: 'json' } });
+    process.stdout.write(`${pkg.default.version}\n`);
+    return 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`tokenplane: unknown command "${name}"\n\n${usage()}\n`);
+    return 2;
+  }
+  const module = await command.load();
+  const code = await module.run(rest);
+  return typeof code === 'number' ? code : 0;
+}

@@ -1,0 +1,74 @@
+/**
+ * `tokenplane serve [--port N] [--host H] [--data-dir DIR]`: runs the platform
+ * until SIGTERM or SIGINT, then shuts down gracefully (stops accepting, lets
+ * in-flight requests finish, writes pending lastUsedAt, closes the database).
+ */
+import { parseArgs } from 'node:util';
+import { DEFAULT_DATA_DIR, DEFAULT_HOST, DEFAULT_PORT, startServer } from './app.ts';
+
+export const SERVE_HELP = `Usage: tokenplane serve [options]
+
+Options:
+  --port <n>        port to listen on (env PORT; default ${DEFAULT_PORT}; 0 = any free port)
+  --host <addr>     address to bind (default ${DEFAULT_HOST})
+  --data-dir <dir>  data directory: SQLite database and generated keys
+                    (env TOKENPLANE_DATA_DIR; default ./${DEFAULT_DATA_DIR})
+  -h, --help        show this help
+
+Environment:
+  TOKENPLANE_DATABASE_URL    use PostgreSQL instead of SQLite
+  TOKENPLANE_ADMIN_KEY       administrator key (generated into the data dir when unset)
+  TOKENPLANE_ENCRYPTION_KEY  encrypts revealable token values (generated when unset)
+  TOKENPLANE_TIERS           tier table, JSON [{"name","rank","tokenQuota"}]
+  TOKENPLANE_LOG_LEVEL       pino level (default info)
+`;
+
+export async function run(argv: string[]): Promise<number> {
+  let values: { port?: string; host?: string; 'data-dir'?: string; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        port: { type: 'string' },
+        host: { type: 'string' },
+        'data-dir': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    }));
+  } catch (error) {
+    process.stderr.write(`tokenplane serve: ${(error as Error).message}\n\n${SERVE_HELP}`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(SERVE_HELP);
+    return 0;
+  }
+  const port = values.port === undefined ? undefined : Number(values.port);
+  if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) {
+    process.stderr.write(`tokenplane serve: --port must be an integer 0–65535\n`);
+    return 2;
+  }
+  const server = await startServer({
+    ...(port !== undefined ? { port } : {}),
+    ...(values.host !== undefined ? { host: values.host } : {}),
+    ...(values['data-dir'] !== undefined ? { dataDir: values['data-dir'] } : {}),
+  });
+  server.app.log.info({ url: server.url }, `tokenplane platform listening on ${server.url}`);
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      server.app.log.info({ signal }, 'shutting down');
+      process.off('SIGTERM', onTerm);
+      process.off('SIGINT', onInt);
+      server.close().then(resolve, (error) => {
+        server.app.log.error({ err: error }, 'error during shutdown');
+        resolve();
+      });
+    };
+    const onTerm = () => stop('SIGTERM');
+    const onInt = () => stop('SIGINT');
+    process.on('SIGTERM', onTerm);
+    process.on('SIGINT', onInt);
+  });
+  return 0;
+}
