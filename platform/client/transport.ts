@@ -83,6 +83,9 @@ export function parseRetryAfter(
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
+/** Answers worth another attempt: rate limiting and transient server or gateway failures. */
+const RETRY_STATUSES = new Set([429, 500, 502, 503, 504]);
+
 /** Errors that prove the request never reached the server, so any call may be retried. */
 const NOT_SENT_CODES = new Set([
   'ECONNREFUSED',
@@ -125,12 +128,16 @@ export class Transport {
     if (url.username || url.password) {
       throw new TypeError('tokenplane endpoint must not carry credentials; pass apiKey');
     }
-    if (typeof opts.apiKey !== 'string' || opts.apiKey === '') {
-      throw new TypeError('tokenplane apiKey is required');
+    // A key read from a file or a Secret often ends in a newline: drop surrounding
+    // whitespace; anything else that cannot go into a header is refused (unshown).
+    const apiKey = typeof opts.apiKey === 'string' ? opts.apiKey.trim() : '';
+    if (apiKey === '') throw new TypeError('tokenplane apiKey is required');
+    if (!/^[\x21-\x7e]+$/.test(apiKey)) {
+      throw new TypeError('tokenplane apiKey contains characters that cannot be sent in a header');
     }
     this.origin = url.origin;
     this.basePath = url.pathname.replace(/\/+$/, '');
-    this.#apiKey = opts.apiKey;
+    this.#apiKey = apiKey;
     this.retries = Math.max(0, opts.retries ?? DEFAULT_RETRIES);
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.userAgent = opts.userAgent ?? `tokenplane-client node/${process.versions.node}`;
@@ -226,7 +233,7 @@ export class Transport {
       return {
         ok: false,
         error,
-        retryable: status === 429 || status >= 500,
+        retryable: RETRY_STATUSES.has(status),
         // 429 means the server refused to act; any other failure may come after acting.
         maybeApplied: status !== 429,
         retryAfterMs: error.retryAfterMs,

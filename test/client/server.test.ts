@@ -347,6 +347,15 @@ describe('a lost answer', () => {
     expect(await admin.revealToken(tokenId)).toBe(rotated.value);
   });
 
+  it('an access key create is issued once', async () => {
+    const e = await reseller();
+    const via = client(server.adminKey, proxy.url);
+    proxy.loseNext(1, (m, url) => m === 'POST' && url.endsWith('/access-keys'));
+    const key = await via.createAccessKey(e.id, { name: 'once', role: 'viewer' });
+    expect((await admin.listAccessKeys(e.id)).map((k) => k.id)).toEqual([key.id]);
+    expect((await client(key.key).getEntity(e.id)).id).toBe(e.id);
+  });
+
   it('without a key the same loss is not retried, and the server did act', async () => {
     const e = await reseller();
     const raw = new Transport({ endpoint: proxy.url, apiKey: server.adminKey, retryBaseMs: 1 });

@@ -336,6 +336,28 @@ describe('request shape', () => {
     expect(server.requests).toHaveLength(3);
   });
 
+  it('drops whitespace around the key and refuses one that cannot be a header', async () => {
+    const { server, client } = await setup(() => ({ status: 200, body: { items: [] } }), {
+      apiKey: `  ${KEY}\n`,
+    });
+    await client.listTiers();
+    expect(server.requests[0]?.headers.authorization).toBe(`Bearer ${KEY}`);
+    let err: unknown;
+    try {
+      new TokenplaneClient({ endpoint: server.url, apiKey: 'two\nlines' });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(TypeError);
+    expect(String(err)).not.toContain('lines');
+  });
+
+  it('does not retry 501', async () => {
+    const { server, client } = await setup(() => ({ status: 501 }));
+    await expect(client.listTiers()).rejects.toBeInstanceOf(InternalError);
+    expect(server.requests).toHaveLength(1);
+  });
+
   it('refuses an endpoint with credentials or a foreign scheme', () => {
     expect(() => new TokenplaneClient({ endpoint: 'http://u:p@h', apiKey: KEY })).toThrow(
       TypeError,
