@@ -36,7 +36,11 @@ export default defineConfig({
       },
       {
         extends: true,
-        test: { name: 'pulumi', include: pulumi, globalSetup: ['test/harness/pulumi-global-setup.ts'] },
+        test: {
+          name: 'pulumi',
+          include: pulumi,
+          globalSetup: ['test/harness/pulumi-global-setup.ts'],
+        },
       },
     ],
   },

@@ -9,7 +9,16 @@
 // of the upstream go.mod, mapped to the published version of that module —
 // derived from the upstream go.mod itself, never a hand-written list.
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import {
@@ -45,14 +54,16 @@ function checkGo(): string {
     throw new Error(
       `Go is needed to build the test engines and was not found on PATH (${res.error?.message ?? res.stderr.trim()}).\n` +
         `Install Go ${MIN_GO.join('.')} or newer (for example the official tarball unpacked to /usr/local/go, ` +
-        'then PATH=/usr/local/go/bin:$PATH); Debian\'s golang-go package is too old. ' +
+        "then PATH=/usr/local/go/bin:$PATH); Debian's golang-go package is too old. " +
         'Alternatively set KUBEBUILDER_ASSETS to a directory holding kube-apiserver and etcd.',
     );
   }
   const version = res.stdout.trim();
   const m = /^go(\d+)\.(\d+)/.exec(version);
   if (!m || Number(m[1]) < MIN_GO[0] || (Number(m[1]) === MIN_GO[0] && Number(m[2]) < MIN_GO[1])) {
-    throw new Error(`Go ${MIN_GO.join('.')} or newer is needed to build the test engines; found ${version}.`);
+    throw new Error(
+      `Go ${MIN_GO.join('.')} or newer is needed to build the test engines; found ${version}.`,
+    );
   }
   return version;
 }
@@ -71,7 +82,12 @@ function run(cmd: string, args: string[], cwd: string, label: string): Promise<v
     child.on('exit', (code, signal) => {
       clearInterval(beat);
       if (code === 0) resolve();
-      else reject(new Error(`${label}: \`${cmd} ${args.join(' ')}\` failed (${signal ?? `exit ${code}`}) in ${cwd}`));
+      else
+        reject(
+          new Error(
+            `${label}: \`${cmd} ${args.join(' ')}\` failed (${signal ?? `exit ${code}`}) in ${cwd}`,
+          ),
+        );
     });
   });
 }
@@ -85,7 +101,9 @@ function goJson(args: string[], cwd: string): Record<string, unknown> {
     // fall through to the error below
   }
   if (res.status !== 0 || parsed.Error) {
-    throw new Error(`\`go ${args.join(' ')}\` failed: ${String(parsed.Error ?? res.stderr.trim())}`);
+    throw new Error(
+      `\`go ${args.join(' ')}\` failed: ${String(parsed.Error ?? res.stderr.trim())}`,
+    );
   }
   return parsed;
 }
@@ -102,7 +120,12 @@ interface UpstreamGoMod {
 
 /** Reads the parts of a go.mod the wrapper needs. */
 export function parseGoMod(text: string): UpstreamGoMod {
-  const out: UpstreamGoMod = { godebug: [], requires: new Map(), localReplaces: [], moduleReplaces: [] };
+  const out: UpstreamGoMod = {
+    godebug: [],
+    requires: new Map(),
+    localReplaces: [],
+    moduleReplaces: [],
+  };
   let block = '';
   for (const rawLine of text.split('\n')) {
     const line = rawLine.replace(/\/\/.*$/, '').trim();
@@ -118,7 +141,10 @@ export function parseGoMod(text: string): UpstreamGoMod {
     }
     let kind = block;
     let body = line;
-    const single = /^(go|toolchain|require|replace|godebug|module|exclude|retract|tool|ignore)\s+(.*)$/.exec(line);
+    const single =
+      /^(go|toolchain|require|replace|godebug|module|exclude|retract|tool|ignore)\s+(.*)$/.exec(
+        line,
+      );
     if (!block && single) {
       kind = single[1] as string;
       body = single[2] as string;
@@ -160,7 +186,9 @@ function ldflags(name: GoEngineName, spec: GoEngineSpec): string {
       `-X ${v}.buildDate=${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}`,
     );
   } else if (name === 'pulumi' || name === 'pulumi-language-nodejs') {
-    flags.push(`-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=${spec.cliVersion ?? spec.version}`);
+    flags.push(
+      `-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=${spec.cliVersion ?? spec.version}`,
+    );
   }
   return flags.join(' ');
 }
@@ -186,7 +214,9 @@ async function buildGoEngine(name: GoEngineName, versions: Versions, out: string
     mapped++;
   }
   for (const r of upstream.moduleReplaces) edits.push(`-replace=${r}`);
-  log(`${name}: wrapper module maps ${mapped} local replace(s) to ${sibling}, keeps ${upstream.moduleReplaces.length} module replace(s)`);
+  log(
+    `${name}: wrapper module maps ${mapped} local replace(s) to ${sibling}, keeps ${upstream.moduleReplaces.length} module replace(s)`,
+  );
   await run('go', ['mod', 'edit', ...edits], work, `${name} go mod edit`);
 
   const tmp = `${out}.tmp-${process.pid}`;
@@ -231,9 +261,12 @@ async function main(): Promise<void> {
   const paths = expectedPaths(versions);
   const wanted = (requested.length > 0 ? requested : Object.keys(paths)) as EngineName[];
   for (const n of wanted) {
-    if (!(n in paths)) throw new Error(`unknown engine ${n}; known: ${Object.keys(paths).join(', ')}`);
+    if (!(n in paths))
+      throw new Error(`unknown engine ${n}; known: ${Object.keys(paths).join(', ')}`);
   }
-  log(`cache: ${cacheRoot()}${process.env.KUBEBUILDER_ASSETS ? `; KUBEBUILDER_ASSETS=${process.env.KUBEBUILDER_ASSETS}` : ''}`);
+  log(
+    `cache: ${cacheRoot()}${process.env.KUBEBUILDER_ASSETS ? `; KUBEBUILDER_ASSETS=${process.env.KUBEBUILDER_ASSETS}` : ''}`,
+  );
 
   const failures: string[] = [];
   let goChecked = false;
@@ -247,7 +280,9 @@ async function main(): Promise<void> {
       log(`using ${checkGo()}`);
       goChecked = true;
     }
-    log(`${name}: building ${versions[name].module}@${versions[name].version} (first build downloads modules and compiles; minutes)`);
+    log(
+      `${name}: building ${versions[name].module}@${versions[name].version} (first build downloads modules and compiles; minutes)`,
+    );
     try {
       await buildGoEngine(name, versions, paths[name]);
     } catch (err) {
@@ -255,7 +290,8 @@ async function main(): Promise<void> {
       log(`${name}: FAILED: ${(err as Error).message}`);
     }
   }
-  if (wanted.includes('pulumi-resource-pulumi-nodejs')) installDynamicProviderShim(paths['pulumi-resource-pulumi-nodejs']);
+  if (wanted.includes('pulumi-resource-pulumi-nodejs'))
+    installDynamicProviderShim(paths['pulumi-resource-pulumi-nodejs']);
 
   for (const name of wanted) {
     if (isExecutable(paths[name])) process.stdout.write(`${name}=${paths[name]}\n`);

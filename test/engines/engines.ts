@@ -35,7 +35,10 @@ export const enginesDir = dirname(fileURLToPath(import.meta.url));
 export const repoRoot = join(enginesDir, '..', '..');
 
 export function readVersions(): Versions {
-  const raw = JSON.parse(readFileSync(join(enginesDir, 'versions.json'), 'utf8')) as Record<string, unknown>;
+  const raw = JSON.parse(readFileSync(join(enginesDir, 'versions.json'), 'utf8')) as Record<
+    string,
+    unknown
+  >;
   delete raw.$comment;
   return raw as unknown as Versions;
 }

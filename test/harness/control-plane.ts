@@ -16,7 +16,16 @@
 // process — even when the test runner itself is killed.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { request } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -104,7 +113,8 @@ function installHooks(): void {
     const handler = (): void => {
       for (const o of [...live]) cleanupSync(o);
       // When nobody else handles the signal, behave like the default: exit.
-      if (process.listenerCount(sig) <= 1) process.exit(128 + ({ SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const)[sig]);
+      if (process.listenerCount(sig) <= 1)
+        process.exit(128 + ({ SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const)[sig]);
     };
     process.on(sig, handler);
   }
@@ -125,10 +135,14 @@ const timer = setInterval(() => {
   setTimeout(() => { if (keep !== '1') rmSync(dir, { recursive: true, force: true }); }, 500);
   clearInterval(timer);
 }, 1000);`;
-  const w = spawn(process.execPath, ['-e', code, String(process.pid), o.dir, o.keepDir ? '1' : '0', ...pgids.map(String)], {
-    detached: true,
-    stdio: 'ignore',
-  });
+  const w = spawn(
+    process.execPath,
+    ['-e', code, String(process.pid), o.dir, o.keepDir ? '1' : '0', ...pgids.map(String)],
+    {
+      detached: true,
+      stdio: 'ignore',
+    },
+  );
   w.unref();
 }
 
@@ -163,16 +177,24 @@ async function waitExit(p: ChildProcess, ms: number): Promise<boolean> {
   ]);
 }
 
-function httpsGet(url: string, ca: string, token: string): Promise<{ status: number; body: string }> {
+function httpsGet(
+  url: string,
+  ca: string,
+  token: string,
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { ca, headers: { authorization: `Bearer ${token}` }, timeout: 5000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => {
-        body += c;
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
+    const req = request(
+      url,
+      { ca, headers: { authorization: `Bearer ${token}` }, timeout: 5000 },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => {
+          body += c;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', reject);
     req.end();
@@ -185,21 +207,31 @@ async function httpGet(url: string): Promise<{ status: number; body: string }> {
 }
 
 /** Writes a kubeconfig (JSON is valid YAML) for one server and bearer token. */
-export function writeKubeconfig(path: string, opts: { server: string; caPem: string; token: string; user: string; namespace?: string }): void {
+export function writeKubeconfig(
+  path: string,
+  opts: { server: string; caPem: string; token: string; user: string; namespace?: string },
+): void {
   const config = {
     apiVersion: 'v1',
     kind: 'Config',
     clusters: [
       {
         name: 'tokenplane-test',
-        cluster: { server: opts.server, 'certificate-authority-data': Buffer.from(opts.caPem).toString('base64') },
+        cluster: {
+          server: opts.server,
+          'certificate-authority-data': Buffer.from(opts.caPem).toString('base64'),
+        },
       },
     ],
     users: [{ name: opts.user, user: { token: opts.token } }],
     contexts: [
       {
         name: opts.user,
-        context: { cluster: 'tokenplane-test', user: opts.user, ...(opts.namespace ? { namespace: opts.namespace } : {}) },
+        context: {
+          cluster: 'tokenplane-test',
+          user: opts.user,
+          ...(opts.namespace ? { namespace: opts.namespace } : {}),
+        },
       },
     ],
     'current-context': opts.user,
@@ -274,13 +306,15 @@ async function startOnce(opts: StartOptions): Promise<ControlPlane> {
     mkdirSync(certDir);
 
     for (;;) {
-      if (exited(etcd)) throw new Error(`etcd exited (${etcd.exitCode ?? etcd.signalCode}):\n${tail(etcdLog)}`);
+      if (exited(etcd))
+        throw new Error(`etcd exited (${etcd.exitCode ?? etcd.signalCode}):\n${tail(etcdLog)}`);
       const ok = await httpGet(`${etcdUrl}/health`).then(
         (r) => r.status === 200 && r.body.includes('"true"'),
         () => false,
       );
       if (ok) break;
-      if (Date.now() - started > 30_000) throw new Error(`etcd not healthy after 30 s:\n${tail(etcdLog)}`);
+      if (Date.now() - started > 30_000)
+        throw new Error(`etcd not healthy after 30 s:\n${tail(etcdLog)}`);
       await sleep(100);
     }
 
@@ -316,8 +350,12 @@ async function startOnce(opts: StartOptions): Promise<ControlPlane> {
     let caPem = '';
     let last = '';
     for (;;) {
-      if (exited(api)) throw new Error(`kube-apiserver exited (${api.exitCode ?? api.signalCode}):\n${tail(apiLog)}`);
-      if (exited(etcd)) throw new Error(`etcd exited (${etcd.exitCode ?? etcd.signalCode}):\n${tail(etcdLog)}`);
+      if (exited(api))
+        throw new Error(
+          `kube-apiserver exited (${api.exitCode ?? api.signalCode}):\n${tail(apiLog)}`,
+        );
+      if (exited(etcd))
+        throw new Error(`etcd exited (${etcd.exitCode ?? etcd.signalCode}):\n${tail(etcdLog)}`);
       if (!caPem && existsSync(certFile)) {
         const pem = readFileSync(certFile, 'utf8');
         // The file is written in one go, but make sure we do not read half of it.
@@ -327,19 +365,33 @@ async function startOnce(opts: StartOptions): Promise<ControlPlane> {
         }
       }
       if (caPem) {
-        const res = await httpsGet(`${server}/readyz`, caPem, adminToken).catch((e: Error) => ({ status: 0, body: e.message }));
+        const res = await httpsGet(`${server}/readyz`, caPem, adminToken).catch((e: Error) => ({
+          status: 0,
+          body: e.message,
+        }));
         if (res.status === 200) break;
         last = `${res.status} ${res.body.slice(0, 2000)}`;
       }
       if (Date.now() > deadline) {
-        throw new Error(`kube-apiserver not ready after ${opts.readyTimeoutMs ?? 90_000} ms (last /readyz: ${last}):\n${tail(apiLog)}`);
+        throw new Error(
+          `kube-apiserver not ready after ${opts.readyTimeoutMs ?? 90_000} ms (last /readyz: ${last}):\n${tail(apiLog)}`,
+        );
       }
       await sleep(200);
     }
 
     const kubeconfigPath = join(dir, 'admin.kubeconfig');
     writeKubeconfig(kubeconfigPath, { server, caPem, token: adminToken, user: 'admin' });
-    return { server, kubeconfigPath, adminToken, caPem, dir, etcdUrl, startupMs: Date.now() - started, stop };
+    return {
+      server,
+      kubeconfigPath,
+      adminToken,
+      caPem,
+      dir,
+      etcdUrl,
+      startupMs: Date.now() - started,
+      stop,
+    };
   } catch (err) {
     await stop();
     throw err;
@@ -386,9 +438,11 @@ export async function serviceAccountKubeconfig(
   await core.createNamespace({ body: { metadata: { name: namespace } } }).catch((e: unknown) => {
     if (!isConflict(e)) throw e;
   });
-  await core.createNamespacedServiceAccount({ namespace, body: { metadata: { name } } }).catch((e: unknown) => {
-    if (!isConflict(e)) throw e;
-  });
+  await core
+    .createNamespacedServiceAccount({ namespace, body: { metadata: { name } } })
+    .catch((e: unknown) => {
+      if (!isConflict(e)) throw e;
+    });
   const tr = await core.createNamespacedServiceAccountToken({
     name,
     namespace,
@@ -397,7 +451,9 @@ export async function serviceAccountKubeconfig(
   const token = tr.status?.token;
   if (!token) throw new Error(`TokenRequest for ${namespace}/${name} returned no token`);
   // Inside the control plane's directory, so it goes away with it.
-  const path = opts.path ?? join(cp.dir, `sa-${namespace}-${name}-${randomBytes(3).toString('hex')}.kubeconfig`);
+  const path =
+    opts.path ??
+    join(cp.dir, `sa-${namespace}-${name}-${randomBytes(3).toString('hex')}.kubeconfig`);
   const username = `system:serviceaccount:${namespace}:${name}`;
   writeKubeconfig(path, { server: cp.server, caPem: cp.caPem, token, user: username, namespace });
   return { path, token, username, kubeConfig: loadKubeConfig(path) };

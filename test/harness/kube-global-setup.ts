@@ -27,7 +27,9 @@ declare module 'vitest' {
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const cp = await startControlPlane();
-  process.stderr.write(`[kube] control plane ready in ${cp.startupMs} ms at ${cp.server} (${cp.dir})\n`);
+  process.stderr.write(
+    `[kube] control plane ready in ${cp.startupMs} ms at ${cp.server} (${cp.dir})\n`,
+  );
   project.provide('kubeconfig', cp.kubeconfigPath);
   project.provide('kubeServer', cp.server);
   project.provide('kubeAdminToken', cp.adminToken);
@@ -36,4 +38,3 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('kubeStartupMs', cp.startupMs);
   return () => cp.stop();
 }
-

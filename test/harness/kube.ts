@@ -5,7 +5,10 @@ import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { inject } from 'vitest';
 import { type ControlPlane, loadKubeConfig } from './control-plane.ts';
 
-export type SharedControlPlane = Pick<ControlPlane, 'kubeconfigPath' | 'server' | 'caPem' | 'dir' | 'adminToken'>;
+export type SharedControlPlane = Pick<
+  ControlPlane,
+  'kubeconfigPath' | 'server' | 'caPem' | 'dir' | 'adminToken'
+>;
 
 /** The run's shared control plane. */
 export function sharedControlPlane(): SharedControlPlane {
@@ -24,14 +27,21 @@ export function adminKubeConfig(): KubeConfig {
 }
 
 /** Creates a namespace with a unique name (`<prefix>-<random>`) and returns its name. */
-export async function createTestNamespace(prefix: string, kc: KubeConfig = adminKubeConfig()): Promise<string> {
+export async function createTestNamespace(
+  prefix: string,
+  kc: KubeConfig = adminKubeConfig(),
+): Promise<string> {
   const name = `${prefix}-${randomBytes(3).toString('hex')}`;
   await kc.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name } } });
   return name;
 }
 
 /** Retries `fn` until it resolves or `timeoutMs` passes (for eventually-consistent API server caches such as RBAC and new CRDs). */
-export async function eventually<T>(fn: () => Promise<T>, timeoutMs = 20_000, intervalMs = 200): Promise<T> {
+export async function eventually<T>(
+  fn: () => Promise<T>,
+  timeoutMs = 20_000,
+  intervalMs = 200,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {

@@ -46,7 +46,10 @@ export interface PulumiTestEnv {
    * The stack's state as `pulumi stack export` prints it, secrets left encrypted
    * (the Automation API's `stack.exportStack()` passes --show-secrets).
    */
-  exportState(stackName: string): Promise<{ version: number; deployment: { resources?: StateResource[] } & Record<string, unknown> }>;
+  exportState(stackName: string): Promise<{
+    version: number;
+    deployment: { resources?: StateResource[] } & Record<string, unknown>;
+  }>;
   /** Runs the CLI in this environment; resolves with stdout. */
   cli(args: string[]): Promise<string>;
   /** Removes the temporary directory. */
@@ -131,7 +134,8 @@ export async function pulumiTestEnv(opts: PulumiTestEnvOptions = {}): Promise<Pu
         },
       }),
     cli,
-    exportState: async (stackName) => JSON.parse(await cli(['stack', 'export', '--stack', stackName])),
+    exportState: async (stackName) =>
+      JSON.parse(await cli(['stack', 'export', '--stack', stackName])),
     cleanup: async () => {
       if (!keep) rmSync(dir, { recursive: true, force: true });
     },

@@ -1,8 +1,8 @@
 // Smoke tests proving the kube project runs on a real API server: structural
 // schema + CEL validation, RBAC, watches and the status subresource.
 import {
-  ApiextensionsV1Api,
   type ApiException,
+  ApiextensionsV1Api,
   CoreV1Api,
   CustomObjectsApi,
   PatchStrategy,
@@ -12,7 +12,12 @@ import {
 } from '@kubernetes/client-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { serviceAccountKubeconfig } from '../harness/control-plane.ts';
-import { adminKubeConfig, createTestNamespace, eventually, sharedControlPlane } from '../harness/kube.ts';
+import {
+  adminKubeConfig,
+  createTestNamespace,
+  eventually,
+  sharedControlPlane,
+} from '../harness/kube.ts';
 
 const group = 'smoke.tokenplane.test';
 const version = 'v1';
@@ -40,7 +45,10 @@ async function rejection(p: Promise<unknown>): Promise<{ code: number; message: 
     await p;
   } catch (err) {
     const e = err as ApiException<string>;
-    const body = typeof e.body === 'string' ? (JSON.parse(e.body) as { message?: string }) : (e.body as { message?: string });
+    const body =
+      typeof e.body === 'string'
+        ? (JSON.parse(e.body) as { message?: string })
+        : (e.body as { message?: string });
     return { code: e.code, message: body?.message ?? String(e.message) };
   }
   throw new Error('expected the API server to reject the request');
@@ -75,7 +83,9 @@ beforeAll(async () => {
                       min: { type: 'integer' },
                       max: { type: 'integer' },
                     },
-                    x_kubernetes_validations: [{ rule: 'self.min <= self.max', message: 'min must not exceed max' }],
+                    x_kubernetes_validations: [
+                      { rule: 'self.min <= self.max', message: 'min must not exceed max' },
+                    ],
                   },
                   status: { type: 'object', properties: { phase: { type: 'string' } } },
                 },
@@ -111,7 +121,13 @@ describe('kube-apiserver (real)', () => {
 
   it('rejects an object that violates the schema, with the schema message', async () => {
     const res = await rejection(
-      custom.createNamespacedCustomObject({ group, version, namespace, plural, body: widget('too-big', { size: 11, min: 1, max: 2 }) }),
+      custom.createNamespacedCustomObject({
+        group,
+        version,
+        namespace,
+        plural,
+        body: widget('too-big', { size: 11, min: 1, max: 2 }),
+      }),
     );
     expect(res.code).toBe(422);
     expect(res.message).toContain('spec.size');
@@ -122,7 +138,13 @@ describe('kube-apiserver (real)', () => {
     // Note: client-node serializes CRD schemas by its model's field names (x_kubernetes_validations);
     // a raw 'x-kubernetes-validations' key would be silently dropped.
     const res = await rejection(
-      custom.createNamespacedCustomObject({ group, version, namespace, plural, body: widget('inverted', { size: 1, min: 5, max: 2 }) }),
+      custom.createNamespacedCustomObject({
+        group,
+        version,
+        namespace,
+        plural,
+        body: widget('inverted', { size: 1, min: 5, max: 2 }),
+      }),
     );
     expect(res.code).toBe(422);
     expect(res.message).toContain('min must not exceed max');
@@ -172,7 +194,10 @@ describe('kube-apiserver (real)', () => {
     );
     const until = (n: number): Promise<void> =>
       new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`events so far: ${events.join(', ')}`)), 20_000);
+        const timer = setTimeout(
+          () => reject(new Error(`events so far: ${events.join(', ')}`)),
+          20_000,
+        );
         notify = () => {
           if (events.length >= n) {
             clearTimeout(timer);
@@ -182,14 +207,26 @@ describe('kube-apiserver (real)', () => {
         notify();
       });
     try {
-      await custom.createNamespacedCustomObject({ group, version, namespace, plural, body: widget('watched', { size: 1, min: 0, max: 0 }) });
+      await custom.createNamespacedCustomObject({
+        group,
+        version,
+        namespace,
+        plural,
+        body: widget('watched', { size: 1, min: 0, max: 0 }),
+      });
       await until(1);
       await custom.patchNamespacedCustomObject(
         { group, version, namespace, plural, name: 'watched', body: { spec: { size: 2 } } },
         setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
       );
       await until(2);
-      await custom.deleteNamespacedCustomObject({ group, version, namespace, plural, name: 'watched' });
+      await custom.deleteNamespacedCustomObject({
+        group,
+        version,
+        namespace,
+        plural,
+        name: 'watched',
+      });
       await until(3);
     } finally {
       controller.abort();
@@ -217,7 +254,14 @@ describe('kube-apiserver (real)', () => {
 
     // Status sent through the main resource is ignored once the subresource is enabled.
     const afterSpec = (await custom.patchNamespacedCustomObject(
-      { group, version, namespace, plural, name: 'status', body: { spec: { size: 2 }, status: { phase: 'Ignored' } } },
+      {
+        group,
+        version,
+        namespace,
+        plural,
+        name: 'status',
+        body: { spec: { size: 2 }, status: { phase: 'Ignored' } },
+      },
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
     )) as Widget;
     expect(afterSpec.metadata.generation).toBe(2);

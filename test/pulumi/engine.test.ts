@@ -4,7 +4,12 @@
 import * as pulumi from '@pulumi/pulumi';
 import type { Stack } from '@pulumi/pulumi/automation/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type PulumiTestEnv, pulumiTestEnv, SECRET_SIG, SECRET_SIG_VALUE } from '../harness/pulumi.ts';
+import {
+  type PulumiTestEnv,
+  pulumiTestEnv,
+  SECRET_SIG,
+  SECRET_SIG_VALUE,
+} from '../harness/pulumi.ts';
 
 const SECRET = 'greeting-s3cr3t-value';
 
@@ -12,9 +17,16 @@ const SECRET = 'greeting-s3cr3t-value';
 // its methods capture nothing but their arguments.
 const greetingProvider: pulumi.dynamic.ResourceProvider = {
   async create(inputs: { name: string; secret: string }) {
-    return { id: `greeting-${inputs.name}`, outs: { name: inputs.name, message: `hello ${inputs.name}`, value: inputs.secret } };
+    return {
+      id: `greeting-${inputs.name}`,
+      outs: { name: inputs.name, message: `hello ${inputs.name}`, value: inputs.secret },
+    };
   },
-  async diff(_id: string, olds: { name: string; value: string }, news: { name: string; secret: string }) {
+  async diff(
+    _id: string,
+    olds: { name: string; value: string },
+    news: { name: string; secret: string },
+  ) {
     const changes = olds.name !== news.name || olds.value !== news.secret;
     return { changes, replaces: olds.name !== news.name ? ['name'] : [] };
   },
@@ -27,8 +39,17 @@ const greetingProvider: pulumi.dynamic.ResourceProvider = {
 class Greeting extends pulumi.dynamic.Resource {
   declare readonly message: pulumi.Output<string>;
   declare readonly value: pulumi.Output<string>;
-  constructor(name: string, args: { name: pulumi.Input<string>; secret: pulumi.Input<string> }, opts?: pulumi.CustomResourceOptions) {
-    super(greetingProvider, name, { ...args, message: undefined, value: undefined }, { ...opts, additionalSecretOutputs: ['value'] });
+  constructor(
+    name: string,
+    args: { name: pulumi.Input<string>; secret: pulumi.Input<string> },
+    opts?: pulumi.CustomResourceOptions,
+  ) {
+    super(
+      greetingProvider,
+      name,
+      { ...args, message: undefined, value: undefined },
+      { ...opts, additionalSecretOutputs: ['value'] },
+    );
   }
 }
 
@@ -67,7 +88,9 @@ describe('pulumi engine (real CLI, file backend)', () => {
   it('stores the secret output as ciphertext in the exported state', async () => {
     const state = await env.exportState('dev');
     expect(JSON.stringify(state)).not.toContain(SECRET);
-    const greeting = state.deployment.resources?.find((r) => r.type === 'pulumi-nodejs:dynamic:Resource');
+    const greeting = state.deployment.resources?.find(
+      (r) => r.type === 'pulumi-nodejs:dynamic:Resource',
+    );
     expect(greeting?.outputs?.message).toBe('hello world');
     const secret = { [SECRET_SIG]: SECRET_SIG_VALUE, ciphertext: expect.stringMatching(/^v1:/) };
     expect(greeting?.outputs?.value).toEqual(secret);
