@@ -54,8 +54,15 @@ export class Kube {
     }
   }
 
-  listAll(plural: Plural) {
-    return this.custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural });
+  list(plural: Plural, namespace?: string) {
+    return namespace
+      ? this.custom.listNamespacedCustomObject({
+          group: GROUP,
+          version: VERSION,
+          plural,
+          namespace,
+        })
+      : this.custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural });
   }
 
   /** Sets the finalizers; fails with 409 if the object changed since `resourceVersion`. */

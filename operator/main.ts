@@ -15,6 +15,8 @@ Reconciles Entity and ApiToken resources (tokenplane.dev/v1alpha1) against the p
 Options:
   --kubeconfig PATH        kubeconfig to use (default: in-cluster, then $KUBECONFIG)
   --namespace NS           namespace of the leader-election Lease (default: $POD_NAMESPACE or tokenplane-system)
+  --watch-namespace NS     reconcile objects of this namespace only (default: all)
+  --lease-name NAME        name of the leader-election Lease (default tokenplane-operator)
   --metrics-port N         port for /metrics, /healthz, /readyz (default 8080)
   --resync DURATION_MS     drift check interval in ms (default 300000)
   --concurrency N          workers per controller (default 4)
@@ -29,6 +31,8 @@ export async function run(argv: string[]): Promise<void> {
     options: {
       kubeconfig: { type: 'string' },
       namespace: { type: 'string' },
+      'watch-namespace': { type: 'string' },
+      'lease-name': { type: 'string' },
       'metrics-port': { type: 'string' },
       resync: { type: 'string' },
       concurrency: { type: 'string' },
@@ -61,6 +65,8 @@ export async function run(argv: string[]): Promise<void> {
     apiKey,
     namespace: values.namespace ?? process.env.POD_NAMESPACE ?? 'tokenplane-system',
     identity: process.env.POD_NAME,
+    watchNamespace: values['watch-namespace'],
+    leaseName: values['lease-name'],
     leaderElection: !values['no-leader-election'],
     metricsPort: num(values['metrics-port']),
     resyncMs: num(values.resync),

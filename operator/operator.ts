@@ -28,6 +28,10 @@ export type OperatorOptions = {
   apiKey: string;
   /** Namespace of the leader-election Lease. */
   namespace?: string;
+  /** Name of the Lease (default `tokenplane-operator`). */
+  leaseName?: string;
+  /** Watch only this namespace (default: all namespaces). */
+  watchNamespace?: string;
   identity?: string;
   leaderElection?: boolean;
   leaseDurationMs?: number;
@@ -52,6 +56,8 @@ export type RunningOperator = {
   readonly ready: boolean;
   stop(): Promise<void>;
 };
+
+const MANAGED_SELECTOR = 'app.kubernetes.io/managed-by=tokenplane';
 
 type K8sObject = {
   metadata?: {
@@ -100,6 +106,7 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
       backoffMaxMs: o.backoffMaxMs,
       reconcile: (ns, name) => reconcileApiToken(ctx, ns, name),
     });
+    const nsPath = o.watchNamespace ? `/namespaces/${o.watchNamespace}` : '';
     const seen = new Map<string, string>();
     /** Only spec, deletion and first sight matter; our own status writes do not re-trigger. */
     const changed = (kind: string, obj: K8sObject) => {
@@ -132,8 +139,8 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
     const common = { kc: o.kc, log, watchdogMs: o.watchdogMs, backoffBaseMs: o.backoffBaseMs };
     const entities: Watched<EntityObject> = new Watched<EntityObject>({
       ...common,
-      path: `/apis/${GROUP}/${VERSION}/entities`,
-      list: () => kube.listAll('entities') as never,
+      path: `/apis/${GROUP}/${VERSION}${nsPath}/entities`,
+      list: () => kube.list('entities', o.watchNamespace) as never,
       onRestart: restarts('entities'),
       handlers: {
         add: (e) => {
@@ -153,8 +160,8 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
     });
     const tokens: Watched<ApiTokenObject> = new Watched<ApiTokenObject>({
       ...common,
-      path: `/apis/${GROUP}/${VERSION}/apitokens`,
-      list: () => kube.listAll('apitokens') as never,
+      path: `/apis/${GROUP}/${VERSION}${nsPath}/apitokens`,
+      list: () => kube.list('apitokens', o.watchNamespace) as never,
       onRestart: restarts('apitokens'),
       handlers: {
         add: (t) => {
@@ -234,7 +241,7 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
     ? new LeaderElector({
         kc: o.kc,
         namespace: o.namespace ?? 'tokenplane-system',
-        name: 'tokenplane-operator',
+        name: o.leaseName ?? 'tokenplane-operator',
         identity,
         leaseDurationMs: o.leaseDurationMs,
         renewDeadlineMs: o.renewDeadlineMs,

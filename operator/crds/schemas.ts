@@ -110,13 +110,10 @@ export const ApiTokenSpec = z
       .enum(['Active', 'Disabled'])
       .default('Active')
       .meta({ description: 'A `Disabled` token stops verifying but keeps its value.' }),
-    expiresAt: z.iso
-      .datetime({ offset: true })
-      .optional()
-      .meta({
-        description:
-          'Fixed expiry (RFC 3339). Without it and `lifetime`, the platform picks 365 days.',
-      }),
+    expiresAt: z.iso.datetime({ offset: true }).optional().meta({
+      description:
+        'Fixed expiry (RFC 3339). Without it and `lifetime`, the platform picks 365 days.',
+    }),
     lifetime: Duration.optional().meta({
       description:
         'How long each issued value lives (e.g. 720h). The token is rotated `renewBefore` ahead of expiry.',
@@ -243,13 +240,9 @@ export const ApiTokenStatus = z.object({
     .int()
     .optional()
     .meta({ description: 'How many times the token was rotated.' }),
-  issuance: z
-    .number()
-    .int()
-    .optional()
-    .meta({
-      description: 'Incremented when the platform token vanished and a new one must be issued.',
-    }),
+  issuance: z.number().int().optional().meta({
+    description: 'Incremented when the platform token vanished and a new one must be issued.',
+  }),
   conditions: Conditions.optional(),
   observedGeneration: z.number().int().optional(),
 });

@@ -1,0 +1,228 @@
+// Shared setup of the operator suites: CRDs and the deploy/ RBAC on the shared
+// control plane, a ServiceAccount kubeconfig, a real platform server, and small
+// polling helpers (no timing assertions: everything waits with a timeout).
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  ApiException,
+  ApiextensionsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  EventsV1Api,
+  type KubeConfig,
+  type KubernetesObject,
+  KubernetesObjectApi,
+  PatchStrategy,
+  setHeaderOptions,
+  type V1Secret,
+} from '@kubernetes/client-node';
+// Not re-exported by the package index; needed to turn raw YAML into the typed model.
+import { ObjectSerializer } from '@kubernetes/client-node/dist/serializer.js';
+import YAML from 'yaml';
+import type { ApiTokenObject, EntityObject } from '../../operator/crds/schemas.ts';
+import { TokenplaneClient } from '../../platform/client/index.ts';
+import { startServer } from '../../platform/server/app.ts';
+import { serviceAccountKubeconfig } from '../harness/control-plane.ts';
+import { adminKubeConfig, eventually, sharedControlPlane } from '../harness/kube.ts';
+
+export const GROUP = 'tokenplane.dev';
+export const VERSION = 'v1alpha1';
+const root = new URL('../../', import.meta.url).pathname;
+
+const ignoreConflict = (err: unknown) => {
+  if (!(err instanceof ApiException && err.code === 409)) throw err;
+};
+
+export function yamlDocs(path: string): KubernetesObject[] {
+  return YAML.parseAllDocuments(readFileSync(join(root, path), 'utf8'))
+    .map((d) => d.toJSON() as KubernetesObject)
+    .filter(Boolean);
+}
+
+/** Installs the CRDs from crds/ (once per control plane) and waits until they serve. */
+export async function installCrds(kc: KubeConfig = adminKubeConfig()): Promise<void> {
+  const ext = kc.makeApiClient(ApiextensionsV1Api);
+  for (const file of ['crds/entities.tokenplane.dev.yaml', 'crds/apitokens.tokenplane.dev.yaml']) {
+    const [crd] = yamlDocs(file);
+    // The typed client serializes from its model: turn the YAML (x-kubernetes-*, default) into it first.
+    const body = ObjectSerializer.deserialize(crd, 'V1CustomResourceDefinition');
+    await ext.createCustomResourceDefinition({ body }).catch(ignoreConflict);
+  }
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  await eventually(async () => {
+    for (const plural of ['entities', 'apitokens']) {
+      await custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural });
+    }
+  }, 30_000);
+}
+
+/**
+ * Applies deploy/rbac.yaml; the leader-election Role and RoleBinding are also
+ * copied into `leaseNamespace`, so each suite elects on a Lease of its own.
+ */
+export async function installRbac(
+  leaseNamespace: string,
+  kc: KubeConfig = adminKubeConfig(),
+): Promise<void> {
+  const objects = kc.makeApiClient(KubernetesObjectApi);
+  const core = kc.makeApiClient(CoreV1Api);
+  await core
+    .createNamespace({ body: { metadata: { name: 'tokenplane-system' } } })
+    .catch(ignoreConflict);
+  for (const doc of yamlDocs('deploy/rbac.yaml')) {
+    await objects.create(doc).catch(ignoreConflict);
+    if (doc.kind === 'Role' || doc.kind === 'RoleBinding') {
+      const copy = structuredClone(doc);
+      (copy.metadata as { namespace: string }).namespace = leaseNamespace;
+      await objects.create(copy).catch(ignoreConflict);
+    }
+  }
+}
+
+/** A kubeconfig for the operator's ServiceAccount: it runs under deploy/ RBAC, not as admin. */
+export async function operatorKubeconfig() {
+  return serviceAccountKubeconfig(sharedControlPlane(), {
+    namespace: 'tokenplane-system',
+    name: 'tokenplane-operator',
+  });
+}
+
+export async function startPlatform() {
+  const dataDir = mkdtempSync(join(tmpdir(), 'tokenplane-op-'));
+  const server = await startServer({ port: 0, dataDir, logger: false, env: {} });
+  const client = new TokenplaneClient({ endpoint: server.url, apiKey: server.adminKey });
+  return {
+    ...server,
+    client,
+    async close() {
+      await server.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs = 45_000,
+  intervalMs = 250,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await fn();
+      if (value !== undefined && value !== false) return value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(
+        `timed out waiting for ${what}${last ? `: ${String(last).slice(0, 300)}` : ''}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+type Plural = 'entities' | 'apitokens';
+
+/** Admin-side access to the test namespace's tokenplane objects. */
+export function resources(namespace: string, kc: KubeConfig = adminKubeConfig()) {
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const core = kc.makeApiClient(CoreV1Api);
+  const events = kc.makeApiClient(EventsV1Api);
+  const create = (plural: Plural, kind: string, name: string, spec: object) =>
+    custom.createNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace,
+      plural,
+      body: { apiVersion: `${GROUP}/${VERSION}`, kind, metadata: { name }, spec },
+    });
+  const get = async <T>(plural: Plural, name: string): Promise<T | undefined> => {
+    try {
+      return (await custom.getNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace,
+        plural,
+        name,
+      })) as T;
+    } catch (err) {
+      if (err instanceof ApiException && err.code === 404) return undefined;
+      throw err;
+    }
+  };
+  const condition = (obj: EntityObject | ApiTokenObject | undefined, type = 'Ready') =>
+    obj?.status?.conditions?.find((c) => c.type === type);
+  return {
+    custom,
+    core,
+    entity: (name: string, spec: object) => create('entities', 'Entity', name, spec),
+    apiToken: (name: string, spec: object) => create('apitokens', 'ApiToken', name, spec),
+    getEntity: (name: string) => get<EntityObject>('entities', name),
+    getToken: (name: string) => get<ApiTokenObject>('apitokens', name),
+    condition,
+    patchSpec: (plural: Plural, name: string, spec: object) =>
+      custom.patchNamespacedCustomObject(
+        { group: GROUP, version: VERSION, namespace, plural, name, body: { spec } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      ),
+    remove: (plural: Plural, name: string) =>
+      custom.deleteNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace,
+        plural,
+        name,
+      }),
+    gone: async (plural: Plural, name: string) => (await get(plural, name)) === undefined,
+    async readyEntity(name: string, timeoutMs?: number) {
+      return waitFor(
+        `Entity ${name} Ready`,
+        async () => {
+          const e = await get<EntityObject>('entities', name);
+          return condition(e)?.status === 'True' && e?.status?.id ? e : undefined;
+        },
+        timeoutMs,
+      );
+    },
+    async readyToken(name: string, timeoutMs?: number) {
+      return waitFor(
+        `ApiToken ${name} Ready`,
+        async () => {
+          const t = await get<ApiTokenObject>('apitokens', name);
+          return condition(t)?.status === 'True' && t?.status?.tokenId ? t : undefined;
+        },
+        timeoutMs,
+      );
+    },
+    async reason(plural: Plural, name: string, reason: string, timeoutMs?: number) {
+      return waitFor(
+        `${plural}/${name} reason ${reason}`,
+        async () => {
+          const o = await get<EntityObject | ApiTokenObject>(plural, name);
+          return condition(o)?.reason === reason ? o : undefined;
+        },
+        timeoutMs,
+      );
+    },
+    async secret(name: string): Promise<V1Secret | undefined> {
+      try {
+        return await core.readNamespacedSecret({ namespace, name });
+      } catch (err) {
+        if (err instanceof ApiException && err.code === 404) return undefined;
+        throw err;
+      }
+    },
+    secretValue: (s: V1Secret | undefined, key = 'token') =>
+      s?.data?.[key] === undefined
+        ? undefined
+        : Buffer.from(s.data[key], 'base64').toString('utf8'),
+    async events() {
+      return (await events.listNamespacedEvent({ namespace })).items;
+    },
+  };
+}
