@@ -1,0 +1,108 @@
+/**
+ * Pulumi resources for tokenplane (SPEC §4): `Entity` and `ApiToken`, dynamic
+ * resources of module `tokenplane`. Configuration: stack config
+ * `tokenplane:endpoint` and `tokenplane:apiKey` (secret), or the environment
+ * variables `TOKENPLANE_ENDPOINT` / `TOKENPLANE_API_KEY`.
+ *
+ * What Pulumi stores for these resources is a small shim (./shim.ts) that loads
+ * ./impl at run time; credentials come from the provider configuration, never
+ * from resource inputs, so the state holds neither a key nor a client.
+ */
+import * as pulumi from '@pulumi/pulumi';
+import { declareEntity, declareToken } from './declarations.ts';
+import { providerShim } from './shim.ts';
+
+export type { ApiTokenOutputs } from './impl/api-token.ts';
+export type { EntityOutputs } from './impl/entity.ts';
+
+const IMPLEMENTATION = new URL('./impl/index.ts', import.meta.url).href;
+const entityProvider = providerShim('entity', IMPLEMENTATION);
+const apiTokenProvider = providerShim('apiToken', IMPLEMENTATION);
+
+export type EntityArgs = {
+  /** The name people see. Changes in place. */
+  displayName: pulumi.Input<string>;
+  /** `reseller` (may have children) or `customer`. Changing it replaces the entity. */
+  kind: pulumi.Input<'reseller' | 'customer'>;
+  /** `lite` or `advanced` (or a tier of the deployment's table). Changes in place, within ceiling and quota. */
+  tier: pulumi.Input<string>;
+  /** The parent reseller; omit for a top-level entity (administrator key only). Changing it replaces. */
+  parentId?: pulumi.Input<string>;
+  /** Whether the platform issues the `default` token on create (default true). */
+  defaultToken?: pulumi.Input<boolean>;
+};
+
+export class Entity extends pulumi.dynamic.Resource {
+  declare readonly displayName: pulumi.Output<string>;
+  declare readonly kind: pulumi.Output<'reseller' | 'customer'>;
+  declare readonly tier: pulumi.Output<string>;
+  declare readonly parentId: pulumi.Output<string | null>;
+  declare readonly defaultToken: pulumi.Output<boolean>;
+  /** The platform id. Same as `id`, so it stays known at preview while the entity is updated. */
+  declare readonly entityId: pulumi.Output<string>;
+  declare readonly tokenQuota: pulumi.Output<number>;
+  /** The default token issued on create, if any; adopt it with `ApiToken({ adoptDefaultToken: true })`. */
+  declare readonly defaultTokenId: pulumi.Output<string | null>;
+
+  constructor(name: string, args: EntityArgs, opts?: pulumi.CustomResourceOptions) {
+    super(
+      entityProvider,
+      name,
+      { ...args, tokenQuota: undefined, defaultTokenId: undefined },
+      opts,
+      'tokenplane',
+      'Entity',
+    );
+    Object.defineProperty(this, 'entityId', { value: this.id, enumerable: true });
+    declareEntity(this.entityId, {
+      label: typeof args.displayName === 'string' ? args.displayName : name,
+      tier: args.tier,
+      defaultToken: args.defaultToken,
+    });
+  }
+}
+
+export type ApiTokenArgs = {
+  /** The entity that holds the token: `entity.entityId`, or the id of an existing entity. Changing it replaces. */
+  entityId: pulumi.Input<string>;
+  /** The token's name on the platform. Changes in place. */
+  displayName: pulumi.Input<string>;
+  /** `active` (default) or `disabled`. Changes in place. */
+  status?: pulumi.Input<'active' | 'disabled'>;
+  /** RFC 3339 expiry, or null for never; omitted: the platform's default (365 days). Changes in place. */
+  expiresAt?: pulumi.Input<string | null>;
+  /** Take over the entity's auto-issued default token instead of creating one. */
+  adoptDefaultToken?: pulumi.Input<boolean>;
+  /** Bring an existing token under management (`pulumi import` does not work for dynamic providers). */
+  tokenId?: pulumi.Input<string>;
+};
+
+export class ApiToken extends pulumi.dynamic.Resource {
+  declare readonly entityId: pulumi.Output<string>;
+  declare readonly displayName: pulumi.Output<string>;
+  declare readonly status: pulumi.Output<'active' | 'disabled'>;
+  declare readonly expiresAt: pulumi.Output<string | null>;
+  declare readonly adoptDefaultToken: pulumi.Output<boolean>;
+  /** The platform id of the token. Same as `id`. */
+  declare readonly tokenId: pulumi.Output<string>;
+  /** A non-secret fragment that identifies the value to a person. */
+  declare readonly hint: pulumi.Output<string>;
+  /** The token value. Always a Pulumi secret. */
+  declare readonly value: pulumi.Output<string>;
+
+  constructor(name: string, args: ApiTokenArgs, opts?: pulumi.CustomResourceOptions) {
+    const __declaration = declareToken(name, args);
+    super(
+      apiTokenProvider,
+      name,
+      { ...args, hint: undefined, value: undefined, __declaration },
+      {
+        ...opts,
+        additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), 'value'],
+      },
+      'tokenplane',
+      'ApiToken',
+    );
+    Object.defineProperty(this, 'tokenId', { value: this.id, enumerable: true });
+  }
+}
