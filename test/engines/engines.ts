@@ -27,6 +27,8 @@ export interface GoEngineSpec {
   package: string;
   commit?: string;
   cliVersion?: string;
+  /** Why a failed build of this engine only warns. */
+  optional?: string;
 }
 
 export type Versions = Record<GoEngineName, GoEngineSpec>;
