@@ -7,12 +7,13 @@
  */
 export type Command = {
   summary: string;
-  load: () => Promise<{ run(argv: string[]): Promise<number | undefined | void> }>;
+  load: () => Promise<{ run(argv: string[]): Promise<unknown> }>;
 };
 
 export const COMMANDS: Record<string, Command> = {
   serve: {
-    summary: 'Run the platform API (SQLite in the data dir, or PostgreSQL with TOKENPLANE_DATABASE_URL)',
+    summary:
+      'Run the platform API (SQLite in the data dir, or PostgreSQL with TOKENPLANE_DATABASE_URL)',
     load: () => import('./server/serve.ts'),
   },
   operator: {

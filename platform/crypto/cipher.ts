@@ -38,11 +38,16 @@ export class SecretBox {
     if (version !== 'v1' || nonce === undefined || body === undefined || tag === undefined) {
       throw new Error('unsupported sealed value format');
     }
-    const decipher = createDecipheriv('aes-256-gcm', this.#keys.seal, Buffer.from(nonce, 'base64url'));
+    const decipher = createDecipheriv(
+      'aes-256-gcm',
+      this.#keys.seal,
+      Buffer.from(nonce, 'base64url'),
+    );
     decipher.setAAD(Buffer.from(aad, 'utf8'));
     decipher.setAuthTag(Buffer.from(tag, 'base64url'));
-    return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString(
-      'utf8',
-    );
+    return Buffer.concat([
+      decipher.update(Buffer.from(body, 'base64url')),
+      decipher.final(),
+    ]).toString('utf8');
   }
 }

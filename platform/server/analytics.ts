@@ -67,7 +67,8 @@ export class MetricCatalog {
   readableBy(tier: string): { name: string; tier: string }[] {
     const rank = this.#tiers.find(tier)?.rank ?? Number.NEGATIVE_INFINITY;
     const out: { name: string; tier: string }[] = [];
-    for (const m of this.#metrics.values()) if (m.rank <= rank) out.push({ name: m.name, tier: m.tier });
+    for (const m of this.#metrics.values())
+      if (m.rank <= rank) out.push({ name: m.name, tier: m.tier });
     return out;
   }
 
@@ -124,7 +125,8 @@ function hashString(s: string): number {
 
 /** A deterministic number in [0, 1) from a seed and a time (integer mixing). */
 function unit(seed: number, t: number): number {
-  let x = (seed ^ Math.imul(t | 0, 0x9e3779b1) ^ Math.imul(Math.floor(t / 2 ** 32), 0x85ebca6b)) >>> 0;
+  let x =
+    (seed ^ Math.imul(t | 0, 0x9e3779b1) ^ Math.imul(Math.floor(t / 2 ** 32), 0x85ebca6b)) >>> 0;
   x = Math.imul(x ^ (x >>> 16), 0x7feb352d);
   x = Math.imul(x ^ (x >>> 15), 0x846ca68b);
   x ^= x >>> 16;

@@ -47,7 +47,6 @@ import { installAudit } from './audit.ts';
 import { adminKeyDigest, installAuth } from './auth.ts';
 import type { PlatformContext } from './context.ts';
 import { PlatformMetrics } from './metrics.ts';
-import { TokenVerifier } from './verifier.ts';
 import { installProblemHandlers } from './problems.ts';
 import { accessKeyRoutes } from './routes/access-keys.ts';
 import { analyticsRoutes } from './routes/analytics.ts';
@@ -55,6 +54,7 @@ import { auditRoutes } from './routes/audit.ts';
 import { entityRoutes } from './routes/entities.ts';
 import { metaRoutes } from './routes/meta.ts';
 import { tokenRoutes } from './routes/tokens.ts';
+import { TokenVerifier } from './verifier.ts';
 
 export type ServerOptions = {
   port?: number;
@@ -217,13 +217,17 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
   // a client that always sends Content-Type: application/json still works.
   const json = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, (req, body, done) => {
-    if (body === '' || (typeof body === 'string' && body.trim() === '')) {
-      done(null, {});
-      return;
-    }
-    json(req, body as string, done);
-  });
+  app.addContentTypeParser(
+    'application/json',
+    { parseAs: 'string', bodyLimit },
+    (req, body, done) => {
+      if (body === '' || (typeof body === 'string' && body.trim() === '')) {
+        done(null, {});
+        return;
+      }
+      json(req, body as string, done);
+    },
+  );
 
   let ready = true;
   installProblemHandlers(app, metrics);
@@ -232,6 +236,13 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
+  });
+  // A body-less POST/PATCH is validated as `{}`: reveal and rotate need none, and
+  // a create without one gets field-level errors rather than "expected object".
+  app.addHook('preValidation', async (request) => {
+    if (request.body == null && (request.method === 'POST' || request.method === 'PATCH')) {
+      request.body = {};
+    }
   });
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';

@@ -14,12 +14,17 @@ export function installAudit(app: FastifyInstance, ctx: PlatformContext): void {
     if (!info || !principal) return payload;
     const ok = reply.statusCode < 400;
     try {
+      let entityId = info.entityId;
+      if (entityId === null && info.targetType === 'token' && info.targetId) {
+        // a refusal before the route learnt the token's entity: look it up for the trail
+        entityId = (await ctx.repo.getToken(null, info.targetId))?.value.entityId ?? null;
+      }
       await ctx.repo.recordAudit({
         actor: { type: principal.type, id: principal.id },
         action: info.action,
         targetType: info.targetType,
         targetId: info.targetId,
-        entityId: info.entityId,
+        entityId,
         outcome: ok ? 'success' : 'failure',
         requestId: String(request.id),
         detail: ok ? (info.detail ?? null) : (request.problemSlug ?? `status ${reply.statusCode}`),

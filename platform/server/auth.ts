@@ -32,7 +32,10 @@ export function installAuth(app: FastifyInstance, ctx: PlatformContext): void {
     const credential = bearer(request.headers.authorization);
     if (mode === 'token') {
       if (!credential) {
-        throw new ProblemError('unauthorized', 'Send an API token as "Authorization: Bearer <token>".');
+        throw new ProblemError(
+          'unauthorized',
+          'Send an API token as "Authorization: Bearer <token>".',
+        );
       }
       const token = await ctx.verifier.verify(credential);
       if (!token) {
@@ -65,6 +68,9 @@ export function installAuth(app: FastifyInstance, ctx: PlatformContext): void {
     const hint = isWellFormedSecret(credential, 'apiToken')
       ? ' API tokens authenticate the analytics routes only.'
       : '';
-    throw new ProblemError('unauthorized', `The credential is not a valid administrator or access key.${hint}`);
+    throw new ProblemError(
+      'unauthorized',
+      `The credential is not a valid administrator or access key.${hint}`,
+    );
   });
 }

@@ -50,7 +50,8 @@ declare module 'fastify' {
 }
 
 export function principalOf(request: FastifyRequest): Principal {
-  if (!request.principal) throw new ProblemError('unauthorized', 'A management credential is required.');
+  if (!request.principal)
+    throw new ProblemError('unauthorized', 'A management credential is required.');
   return request.principal;
 }
 

@@ -79,7 +79,10 @@ export function toProblem(error: FastifyError | ProblemError | Error): ProblemEr
           errors.push({ path: prefix + (path ? `${path}.${key}` : key), message: 'unknown field' });
         }
       } else {
-        errors.push({ path: path ? prefix + path : prefix.replace(/\.$/, ''), message: issue.message ?? 'invalid value' });
+        errors.push({
+          path: path ? prefix + path : prefix.replace(/\.$/, ''),
+          message: issue.message ?? 'invalid value',
+        });
       }
     }
     const where = e.validationContext === 'querystring' ? 'query' : (e.validationContext ?? 'body');
@@ -93,7 +96,10 @@ export function toProblem(error: FastifyError | ProblemError | Error): ProblemEr
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new ProblemError('payload-too-large', 'The request body is larger than the limit.');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new ProblemError('unsupported-media-type', 'Send the request body as application/json.');
+      return new ProblemError(
+        'unsupported-media-type',
+        'Send the request body as application/json.',
+      );
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return new ProblemError('validation', 'The request body is not valid JSON.', {

@@ -16,8 +16,9 @@
  * `lastUsedAt` is recorded in memory and written in one batch every few seconds
  * (and on close), never as one database write per request.
  */
-import { isWellFormedSecret } from '../domain/secret-format.ts';
+
 import type { SecretBox } from '../crypto/cipher.ts';
+import { isWellFormedSecret } from '../domain/secret-format.ts';
 import type { Repository, TokenRecord } from '../storage/repository.ts';
 import type { PlatformMetrics } from './metrics.ts';
 

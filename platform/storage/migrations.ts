@@ -97,11 +97,10 @@ export async function migrate(db: SqlDriver, now: () => number = Date.now): Prom
       for (const statement of migration.sql.split(/;\s*\n/)) {
         if (statement.trim()) await tx.run(statement);
       }
-      await tx.run('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [
-        migration.version,
-        migration.name,
-        new Date(now()).toISOString(),
-      ]);
+      await tx.run(
+        'INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)',
+        [migration.version, migration.name, new Date(now()).toISOString()],
+      );
       return true;
     });
     if (done) applied.push(migration.version);

@@ -14,6 +14,8 @@
  * subtree do not exist for the caller (not-found).
  */
 import { createHash } from 'node:crypto';
+import type { SecretBox } from '../crypto/cipher.ts';
+import { uuidv7 } from '../crypto/ids.ts';
 import { ProblemError, validationProblem, violationProblem } from '../domain/problems.ts';
 import {
   checkCeiling,
@@ -23,8 +25,6 @@ import {
 } from '../domain/rules.ts';
 import { generateSecret, secretHint } from '../domain/secret-format.ts';
 import type { TierTable } from '../domain/tiers.ts';
-import type { SecretBox } from '../crypto/cipher.ts';
-import { uuidv7 } from '../crypto/ids.ts';
 import type {
   AccessKey,
   AccessKeyWithKey,
@@ -263,10 +263,9 @@ export class Repository {
           'An access key cannot delete the entity it belongs to; ask the administrator or a key of an ancestor.',
         );
       }
-      const children = await tx.query(
-        'SELECT COUNT(*) AS n FROM entities WHERE parent_id = $1',
-        [id],
-      );
+      const children = await tx.query('SELECT COUNT(*) AS n FROM entities WHERE parent_id = $1', [
+        id,
+      ]);
       const n = Number(children[0]?.n ?? 0);
       if (n > 0) {
         throw new ProblemError(
@@ -361,10 +360,9 @@ export class Repository {
   }
 
   async revealToken(scope: Scope, id: string): Promise<{ value: string; entityId: string }> {
-    const rows = await this.db.query(
-      'SELECT entity_id, sealed_value FROM tokens WHERE id = $1',
-      [id],
-    );
+    const rows = await this.db.query('SELECT entity_id, sealed_value FROM tokens WHERE id = $1', [
+      id,
+    ]);
     const row = rows[0];
     if (!row || !(await this.#visible(this.db, scope, String(row.entity_id)))) {
       throw notFound('token', id);
@@ -585,7 +583,13 @@ export class Repository {
         const result = await fn(tx);
         await tx.run(
           'INSERT INTO idempotency_keys (scope, key, request_hash, sealed_response, created_at) VALUES ($1, $2, $3, $4, $5)',
-          [idem.scope, idem.key, idem.requestHash, this.#box.seal(JSON.stringify(result), aad), this.#now()],
+          [
+            idem.scope,
+            idem.key,
+            idem.requestHash,
+            this.#box.seal(JSON.stringify(result), aad),
+            this.#now(),
+          ],
         );
         return { result, replayed: false };
       });
@@ -685,7 +689,9 @@ export class Repository {
   }
 
   async #tokenCount(tx: SqlTx, entityId: string): Promise<number> {
-    const rows = await tx.query('SELECT COUNT(*) AS n FROM tokens WHERE entity_id = $1', [entityId]);
+    const rows = await tx.query('SELECT COUNT(*) AS n FROM tokens WHERE entity_id = $1', [
+      entityId,
+    ]);
     return Number(rows[0]?.n ?? 0);
   }
 

@@ -7,7 +7,12 @@ import {
   IdParams,
 } from '../../schemas/index.ts';
 import { type PlatformContext, requireWriter, scopeOf, sendCreated, setAudit } from '../context.ts';
-import { IdempotencyHeaders, idempotencyOf, managementSecurity, problemResponses } from './common.ts';
+import {
+  IdempotencyHeaders,
+  idempotencyOf,
+  managementSecurity,
+  problemResponses,
+} from './common.ts';
 
 const auth = { auth: 'management' as const };
 
@@ -86,10 +91,20 @@ export const accessKeyRoutes =
       },
       async (request, reply) => {
         const { id } = request.params;
-        setAudit(request, { action: 'access-key.delete', targetType: 'access-key', targetId: id, entityId: null });
+        setAudit(request, {
+          action: 'access-key.delete',
+          targetType: 'access-key',
+          targetId: id,
+          entityId: null,
+        });
         const principal = requireWriter(request, 'delete access keys');
         const { entityId } = await ctx.repo.deleteAccessKey(principal.scope, id);
-        setAudit(request, { action: 'access-key.delete', targetType: 'access-key', targetId: id, entityId });
+        setAudit(request, {
+          action: 'access-key.delete',
+          targetType: 'access-key',
+          targetId: id,
+          entityId,
+        });
         return reply.code(204).send(undefined as never);
       },
     );

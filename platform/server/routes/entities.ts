@@ -1,5 +1,6 @@
 /** Entities: create (with the default token), list, read, update, delete. */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { ProblemError } from '../../domain/problems.ts';
 import {
   CreateEntityRequest,
   CreateEntityResponse,
@@ -9,7 +10,6 @@ import {
   IdParams,
   UpdateEntityRequest,
 } from '../../schemas/index.ts';
-import { ProblemError } from '../../domain/problems.ts';
 import {
   etagOf,
   ifMatchPredicate,
@@ -101,7 +101,10 @@ export const entityRoutes =
       async (request, reply) => {
         const found = await ctx.repo.getEntity(scopeOf(request), request.params.id);
         if (!found) {
-          throw new ProblemError('not-found', `No entity with id ${request.params.id} exists in your scope.`);
+          throw new ProblemError(
+            'not-found',
+            `No entity with id ${request.params.id} exists in your scope.`,
+          );
         }
         reply.header('etag', etagOf(found.value.id, found.version));
         return found.value;
@@ -114,7 +117,7 @@ export const entityRoutes =
         config: auth,
         schema: {
           tags: ['entities'],
-          summary: "Rename an entity or change its tier (ceiling and quota apply)",
+          summary: 'Rename an entity or change its tier (ceiling and quota apply)',
           security: managementSecurity,
           params: IdParams,
           headers: IfMatchHeaders,
@@ -158,7 +161,12 @@ export const entityRoutes =
       },
       async (request, reply) => {
         const { id } = request.params;
-        setAudit(request, { action: 'entity.delete', targetType: 'entity', targetId: id, entityId: id });
+        setAudit(request, {
+          action: 'entity.delete',
+          targetType: 'entity',
+          targetId: id,
+          entityId: id,
+        });
         const principal = requireWriter(request, 'delete entities');
         const before = await ctx.repo.getEntity(principal.scope, id);
         await ctx.repo.deleteEntity(principal.scope, id);

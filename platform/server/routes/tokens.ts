@@ -82,7 +82,12 @@ export const tokenRoutes =
       },
       async (request, reply) => {
         const entityId = request.params.id;
-        setAudit(request, { action: 'token.create', targetType: 'token', targetId: null, entityId });
+        setAudit(request, {
+          action: 'token.create',
+          targetType: 'token',
+          targetId: null,
+          entityId,
+        });
         const principal = requireWriter(request, 'issue tokens');
         const { result, replayed } = await ctx.repo.createToken(
           principal.scope,
@@ -118,7 +123,10 @@ export const tokenRoutes =
       async (request, reply) => {
         const found = await ctx.repo.getToken(scopeOf(request), request.params.id);
         if (!found) {
-          throw new ProblemError('not-found', `No token with id ${request.params.id} exists in your scope.`);
+          throw new ProblemError(
+            'not-found',
+            `No token with id ${request.params.id} exists in your scope.`,
+          );
         }
         reply.header('etag', etagOf(found.value.id, found.version));
         return withLastUsed(found.value);
@@ -157,7 +165,10 @@ export const tokenRoutes =
         );
         ctx.verifier.invalidateToken(id);
         if (disabled) ctx.metrics.tokensRevoked.inc({ reason: 'disabled' });
-        setAudit(request, { ...(request.audit ?? { action: 'token.update', targetType: 'token', targetId: id }), entityId: token.value.entityId });
+        setAudit(request, {
+          ...(request.audit ?? { action: 'token.update', targetType: 'token', targetId: id }),
+          entityId: token.value.entityId,
+        });
         reply.header('etag', etagOf(id, token.version));
         return withLastUsed(token.value);
       },
@@ -177,7 +188,12 @@ export const tokenRoutes =
       },
       async (request, reply) => {
         const { id } = request.params;
-        setAudit(request, { action: 'token.delete', targetType: 'token', targetId: id, entityId: null });
+        setAudit(request, {
+          action: 'token.delete',
+          targetType: 'token',
+          targetId: id,
+          entityId: null,
+        });
         const principal = requireWriter(request, 'remove tokens');
         const { entityId } = await ctx.repo.deleteToken(principal.scope, id);
         ctx.verifier.invalidateToken(id);
@@ -202,7 +218,12 @@ export const tokenRoutes =
       },
       async (request) => {
         const { id } = request.params;
-        setAudit(request, { action: 'token.reveal', targetType: 'token', targetId: id, entityId: null });
+        setAudit(request, {
+          action: 'token.reveal',
+          targetType: 'token',
+          targetId: id,
+          entityId: null,
+        });
         const principal = requireWriter(request, 'reveal token values');
         const { value, entityId } = await ctx.repo.revealToken(principal.scope, id);
         setAudit(request, { action: 'token.reveal', targetType: 'token', targetId: id, entityId });
@@ -227,7 +248,12 @@ export const tokenRoutes =
       async (request, reply) => {
         const { id } = request.params;
         const body = request.body ?? {};
-        setAudit(request, { action: 'token.rotate', targetType: 'token', targetId: id, entityId: null });
+        setAudit(request, {
+          action: 'token.rotate',
+          targetType: 'token',
+          targetId: id,
+          entityId: null,
+        });
         const principal = requireWriter(request, 'rotate tokens');
         const { result, replayed } = await ctx.repo.rotateToken(
           principal.scope,
