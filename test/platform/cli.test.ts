@@ -1,0 +1,76 @@
+/**
+ * The command line: `tokenplane --help` lists the commands; `tokenplane serve`
+ * starts on the embedded default in a data dir and shuts down cleanly on SIGTERM.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const BIN = join(import.meta.dirname, '../../bin/tokenplane.js');
+
+function run(args: string[], env: Record<string, string> = {}) {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: { ...process.env, TOKENPLANE_DATABASE_URL: '', TOKENPLANE_ADMIN_KEY: '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => {
+    out += d;
+  });
+  child.stderr.on('data', (d) => {
+    err += d;
+  });
+  const done = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, done, out: () => out, err: () => err };
+}
+
+describe('tokenplane CLI', () => {
+  it('--help lists serve and operator', async () => {
+    const r = run(['--help']);
+    expect(await r.done).toBe(0);
+    expect(r.out()).toMatch(/serve/);
+    expect(r.out()).toMatch(/operator/);
+    const bad = run(['frobnicate']);
+    expect(await bad.done).toBe(2);
+    expect(bad.err()).toMatch(/unknown command/);
+  });
+
+  it('serve starts in a data dir, answers, and stops on SIGTERM', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tokenplane-cli-'));
+    try {
+      const r = run(['serve', '--port', '0', '--data-dir', dir]);
+      const url = await new Promise<string>((resolve, reject) => {
+        const timer = setInterval(() => {
+          const m = /listening on (http:\/\/[^"\s]+)/.exec(r.out());
+          if (m?.[1]) {
+            clearInterval(timer);
+            resolve(m[1]);
+          }
+        }, 50);
+        r.done.then(() => {
+          clearInterval(timer);
+          reject(new Error(`serve exited early: ${r.out()} ${r.err()}`));
+        });
+      });
+      const health = await fetch(`${url}/healthz`);
+      expect(health.status).toBe(200);
+      r.child.kill('SIGTERM');
+      expect(await r.done).toBe(0);
+      expect(r.out()).toMatch(/shutting down/);
+      expect(r.out()).toContain(join(dir, 'admin-key'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('serve refuses bad options with usage', async () => {
+    const r = run(['serve', '--port', 'eighty']);
+    expect(await r.done).toBe(2);
+    const u = run(['serve', '--colour']);
+    expect(await u.done).toBe(2);
+    expect(u.err()).toMatch(/Usage: tokenplane serve/);
+  });
+});
