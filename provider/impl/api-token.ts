@@ -257,7 +257,7 @@ async function checkQuota(
   olds: Inputs,
   news: Inputs,
 ): Promise<CheckFailure | null> {
-  const tiers = await p.tiers();
+  const [tiers] = await Promise.all([p.tiers(), p.verifyCredential()]);
   const entityId = isUnknown(news.entityId) ? null : (news.entityId as string);
   const entity = entityId ? await p.entities.find(entityId) : null;
   const tier = declaration.tier ?? entity?.tier;

@@ -17,6 +17,7 @@ import {
 let settings: ProviderSettings = resolveSettings(undefined);
 let client: TokenplaneClient | undefined;
 let tiers: Promise<TierTable> | undefined;
+let verified: Promise<unknown> | undefined;
 
 export function configure(config: ConfigSource | undefined): void {
   const next = resolveSettings(config);
@@ -31,6 +32,7 @@ export function configure(config: ConfigSource | undefined): void {
   void client?.close();
   client = undefined;
   tiers = undefined;
+  verified = undefined;
 }
 
 export type Platform = {
@@ -38,6 +40,11 @@ export type Platform = {
   entities: EntityExternal;
   tokens: TokenExternal;
   tiers(): Promise<TierTable>;
+  /**
+   * Proves the credential once per process with a cheap authenticated read, so
+   * that a wrong key fails `preview` even when nothing else needs a credential.
+   */
+  verifyCredential(): Promise<unknown>;
 };
 
 /** The platform, or the configuration error that says which setting to fix. */
@@ -54,6 +61,13 @@ export function platform(): Platform {
         tiers = undefined;
       });
       return tiers;
+    },
+    verifyCredential() {
+      verified ??= c.listEntities({ limit: 1 });
+      verified.catch(() => {
+        verified = undefined;
+      });
+      return verified;
     },
   };
 }

@@ -71,7 +71,7 @@ export const entityProvider: pulumi.dynamic.ResourceProvider = {
     const { value, failures } = parseInputs(EntityInputs, news);
     if (!value) return { inputs: news, failures };
     const more: CheckFailure[] = await withPlatform(`${label(news)}: check`, async (p) => {
-      const tiers = await p.tiers();
+      const [tiers] = await Promise.all([p.tiers(), p.verifyCredential()]);
       const out: CheckFailure[] = [];
       if (!isUnknown(value.tier) && !tiers.find(value.tier)) {
         out.push({

@@ -1,0 +1,132 @@
+// What `pulumi preview` refuses before anything is created: a program declaring
+// more ApiTokens than an entity's tier allows (tokens already on the platform
+// count too), and a missing or refused credential.
+import type { PulumiFn } from '@pulumi/pulumi/automation/index.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApiToken, Entity } from '../../provider/index.ts';
+import { type Fixture, fixture, platformSnapshot } from './fixtures.ts';
+
+let f: Fixture;
+
+beforeAll(async () => {
+  f = await fixture();
+}, 180_000);
+
+afterAll(async () => {
+  await f?.close();
+});
+
+async function previewError(
+  stackName: string,
+  program: PulumiFn,
+  envVars: Record<string, string>,
+  config: Record<string, { value: string; secret?: boolean }> = {},
+): Promise<string> {
+  const stack = await f.env.inlineStack({ projectName: 'plan', stackName, program }, { envVars });
+  await stack.setAllConfig(config);
+  const error = await stack.preview().then(
+    () => null,
+    (err: unknown) => String(err),
+  );
+  expect(error, 'preview should have failed').not.toBeNull();
+  return error as string;
+}
+
+const credentials = () => ({
+  TOKENPLANE_ENDPOINT: f.server.url,
+  TOKENPLANE_API_KEY: f.server.adminKey,
+});
+
+describe('plan-time quota', () => {
+  it('a program declaring more ApiTokens than the tier allows fails at preview and creates nothing', async () => {
+    const error = await previewError(
+      'over-quota',
+      async () => {
+        const shop = new Entity('shop', {
+          displayName: 'Corner Shop',
+          kind: 'customer',
+          tier: 'lite',
+        });
+        new ApiToken('shop-web', {
+          entityId: shop.entityId,
+          displayName: 'web',
+          adoptDefaultToken: true,
+        });
+        new ApiToken('shop-mobile', { entityId: shop.entityId, displayName: 'mobile' });
+      },
+      credentials(),
+    );
+    expect(error).toContain('Entity "Corner Shop" (tier "lite") allows 1 token(s)');
+    expect(error).toContain('shop-web, shop-mobile');
+    expect(error).toContain('Over the quota: shop-mobile');
+    expect((await platformSnapshot(f.client)).entities).toEqual([]);
+  });
+
+  it('the default token a new entity gets counts unless a token adopts it', async () => {
+    const error = await previewError(
+      'default-counts',
+      async () => {
+        const shop = new Entity('kiosk', { displayName: 'Kiosk', kind: 'customer', tier: 'lite' });
+        new ApiToken('kiosk-key', { entityId: shop.entityId, displayName: 'key' });
+      },
+      credentials(),
+    );
+    expect(error).toContain('Entity "Kiosk" (tier "lite") allows 1 token(s)');
+    expect(error).toContain('adoptDefaultToken');
+    expect((await platformSnapshot(f.client)).entities).toEqual([]);
+  });
+
+  it('tokens already on the platform for the entity count too', async () => {
+    const existing = await f.client.createEntity({
+      name: 'Existing Co',
+      kind: 'customer',
+      tier: 'advanced',
+      defaultToken: false,
+    });
+    for (const name of ['a', 'b', 'c', 'd']) await f.client.createToken(existing.id, { name });
+    const error = await previewError(
+      'existing-count',
+      async () => {
+        new ApiToken('extra-1', { entityId: existing.id, displayName: 'extra 1' });
+        new ApiToken('extra-2', { entityId: existing.id, displayName: 'extra 2' });
+      },
+      credentials(),
+    );
+    expect(error).toContain('Entity "Existing Co" (tier "advanced") allows 5 token(s)');
+    expect(error).toContain('4 token(s) not declared here');
+    expect(error).toContain('Over the quota: extra-2');
+    expect(await f.client.listAllTokens(existing.id)).toHaveLength(4);
+    await f.client.deleteEntity(existing.id);
+  });
+});
+
+describe('credentials', () => {
+  const program: PulumiFn = async () => {
+    new Entity('lonely', { displayName: 'Lonely', kind: 'reseller', tier: 'lite' });
+  };
+
+  it('a missing API key fails with the settings to fix', async () => {
+    const error = await previewError('no-key', program, {
+      TOKENPLANE_ENDPOINT: f.server.url,
+      TOKENPLANE_API_KEY: '',
+    });
+    expect(error).toContain('no API key configured');
+    expect(error).toContain('pulumi config set --secret tokenplane:apiKey');
+    expect(error).toContain('TOKENPLANE_API_KEY');
+  });
+
+  it('a refused API key names where it came from', async () => {
+    const error = await previewError(
+      'wrong-key',
+      program,
+      { TOKENPLANE_ENDPOINT: '', TOKENPLANE_API_KEY: '' },
+      {
+        'tokenplane:endpoint': { value: f.server.url },
+        'tokenplane:apiKey': { value: 'tpadm_not-the-right-key', secret: true },
+      },
+    );
+    expect(error).toContain('refused the API key from stack config tokenplane:apiKey');
+    expect(error).not.toContain('tpadm_not-the-right-key');
+    expect((await platformSnapshot(f.client)).entities).toEqual([]);
+  });
+});
