@@ -33,6 +33,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { requireEngines } from '../engines/engines.ts';
+import { atProcessEnd } from './cleanup.ts';
 
 export interface ControlPlane {
   /** https://127.0.0.1:<port> */
@@ -82,9 +83,6 @@ interface Owned {
   dir: string;
   keepDir: boolean;
 }
-const live = new Set<Owned>();
-let hooksInstalled = false;
-
 function killNow(o: Owned, signal: NodeJS.Signals): void {
   for (const p of o.procs) {
     if (p.pid !== undefined && p.exitCode === null && p.signalCode === null) {
@@ -100,24 +98,6 @@ function killNow(o: Owned, signal: NodeJS.Signals): void {
 function cleanupSync(o: Owned): void {
   killNow(o, 'SIGKILL');
   if (!o.keepDir) rmSync(o.dir, { recursive: true, force: true });
-  live.delete(o);
-}
-
-function installHooks(): void {
-  if (hooksInstalled) return;
-  hooksInstalled = true;
-  process.on('exit', () => {
-    for (const o of [...live]) cleanupSync(o);
-  });
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    const handler = (): void => {
-      for (const o of [...live]) cleanupSync(o);
-      // When nobody else handles the signal, behave like the default: exit.
-      if (process.listenerCount(sig) <= 1)
-        process.exit(128 + ({ SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const)[sig]);
-    };
-    process.on(sig, handler);
-  }
 }
 
 /** A detached watchdog that kills the process groups and removes the directory if this process dies without cleaning up. */
@@ -253,11 +233,12 @@ async function startOnce(opts: StartOptions): Promise<ControlPlane> {
     dir: mkdtempSync(join(tmpdir(), 'tokenplane-kube-')),
     keepDir: opts.keepDir ?? process.env.TOKENPLANE_KEEP_KUBE_DIR === '1',
   };
-  installHooks();
-  live.add(owned);
+  const unregister = atProcessEnd(() => cleanupSync(owned));
   const dir = owned.dir;
+  let stopped = false;
   const stop = async (): Promise<void> => {
-    if (!live.has(owned)) return;
+    if (stopped) return;
+    stopped = true;
     // The data is thrown away, so a short grace period is enough.
     killNow(owned, 'SIGTERM');
     for (const p of owned.procs) {
@@ -265,6 +246,7 @@ async function startOnce(opts: StartOptions): Promise<ControlPlane> {
       await waitExit(p, 2000);
     }
     cleanupSync(owned);
+    unregister();
   };
 
   try {

@@ -26,6 +26,7 @@ import {
   type Stack,
 } from '@pulumi/pulumi/automation/index.js';
 import { repoRoot, requireEngines } from '../engines/engines.ts';
+import { atProcessEnd } from './cleanup.ts';
 
 export const TEST_PASSPHRASE = 'tokenplane-test-passphrase';
 
@@ -110,6 +111,11 @@ export async function pulumiTestEnv(opts: PulumiTestEnvOptions = {}): Promise<Pu
     return stdout;
   };
   const keep = opts.keepDir ?? process.env.TOKENPLANE_KEEP_PULUMI_DIR === '1';
+  const removeDir = (): void => {
+    if (!keep) rmSync(dir, { recursive: true, force: true });
+  };
+  // Also when the test process ends without calling cleanup().
+  const unregister = atProcessEnd(removeDir);
 
   return {
     dir,
@@ -137,7 +143,8 @@ export async function pulumiTestEnv(opts: PulumiTestEnvOptions = {}): Promise<Pu
     exportState: async (stackName) =>
       JSON.parse(await cli(['stack', 'export', '--stack', stackName])),
     cleanup: async () => {
-      if (!keep) rmSync(dir, { recursive: true, force: true });
+      unregister();
+      removeDir();
     },
   };
 }
