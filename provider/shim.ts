@@ -14,74 +14,55 @@
  * The implementation is ESM TypeScript run by Node's type stripping; the
  * deserialized shim is CommonJS, so it reaches it through a dynamic `import()`
  * built with `new Function` (a literal `import()` would be rewritten by test
- * runners and bundlers that transform the program's modules).
+ * runners and bundlers that transform the program's modules). Node's module
+ * cache makes every import after the first one cheap.
  */
 import type * as pulumi from '@pulumi/pulumi';
 
 export type ProviderKind = 'entity' | 'apiToken';
 
+export type ProviderMethod =
+  | 'configure'
+  | 'check'
+  | 'diff'
+  | 'create'
+  | 'read'
+  | 'update'
+  | 'delete';
+
 /** What provider/impl/index.ts exports for the shim. */
 export type ProviderImplementation = {
-  configure(config: { get(key: string): string | undefined }): void;
-  providers: Record<ProviderKind, pulumi.dynamic.ResourceProvider>;
+  dispatch(kind: ProviderKind, method: ProviderMethod, args: unknown[]): Promise<unknown>;
 };
 
 export function providerShim(
   kind: ProviderKind,
   recordedModule: string,
 ): pulumi.dynamic.ResourceProvider {
-  // Nothing is cached here: a deserialized closure gets fresh captured variables
-  // on every call, and Node's module cache already makes repeated imports cheap.
-  const load = async (): Promise<ProviderImplementation> => {
-    const dynamicImport = new Function('specifier', 'return import(specifier)') as (
-      specifier: string,
-    ) => Promise<Record<string, unknown>>;
-    const { pathToFileURL } = (await dynamicImport(
-      'node:url',
-    )) as unknown as typeof import('node:url');
+  // Kept small on purpose: this text is stored twice per resource in the state,
+  // which the engine rewrites after every step (its size showed in the benchmark).
+  const call = async (method: ProviderMethod, ...args: unknown[]): Promise<never> => {
+    const load = new Function('s', 'return import(s)');
     let target = process.env.TOKENPLANE_PROVIDER_MODULE;
-    if (target && !target.startsWith('file:')) target = pathToFileURL(target).href;
     if (!target) {
       try {
-        const { createRequire } = (await dynamicImport(
-          'node:module',
-        )) as unknown as typeof import('node:module');
-        const fromProject = createRequire(`${process.cwd()}/`);
-        const manifest = fromProject.resolve('tokenplane/package.json');
-        target = new URL('provider/impl/index.ts', pathToFileURL(manifest)).href;
+        const { createRequire } = await load('node:module');
+        target = createRequire(`${process.cwd()}/`)
+          .resolve('tokenplane/package.json')
+          .replace(/package\.json$/, 'provider/impl/index.ts');
       } catch {
         target = recordedModule;
       }
     }
-    return (await dynamicImport(target)) as ProviderImplementation;
+    return (await load(target)).dispatch(kind, method, args) as never;
   };
-  const provider = async () => (await load()).providers[kind];
   return {
-    async configure(req) {
-      (await load()).configure(req.config);
-    },
-    async check(olds, news) {
-      const p = await provider();
-      return p.check ? p.check(olds, news) : { inputs: news };
-    },
-    async diff(id, olds, news) {
-      const p = await provider();
-      return p.diff ? p.diff(id, olds, news) : {};
-    },
-    async create(inputs) {
-      return (await provider()).create(inputs);
-    },
-    async read(id, props) {
-      const p = await provider();
-      return p.read ? p.read(id, props) : { id, props };
-    },
-    async update(id, olds, news) {
-      const p = await provider();
-      return p.update ? p.update(id, olds, news) : {};
-    },
-    async delete(id, props) {
-      const p = await provider();
-      if (p.delete) await p.delete(id, props);
-    },
+    configure: (...args) => call('configure', ...args),
+    check: (...args) => call('check', ...args),
+    diff: (...args) => call('diff', ...args),
+    create: (...args) => call('create', ...args),
+    read: (...args) => call('read', ...args),
+    update: (...args) => call('update', ...args),
+    delete: (...args) => call('delete', ...args),
   };
 }

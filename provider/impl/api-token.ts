@@ -62,8 +62,14 @@ type Inputs = Record<string, unknown>;
 
 /** What this process learnt: per group, each checked declaration. */
 const checked = new Map<string, Map<string, CheckedDeclaration>>();
-/** Tokens this process created or adopted (claimed by their declarations). */
-const claimedHere = new Set<string>();
+/** Per entity, the tokens this process created or adopted (claimed by their declarations). */
+const claimedHere = new Map<string, Set<string>>();
+
+function claim(entityId: string, tokenId: string): void {
+  const ids = claimedHere.get(entityId) ?? new Set<string>();
+  ids.add(tokenId);
+  claimedHere.set(entityId, ids);
+}
 /** Creates under way in this process (their ids are not known yet). */
 let creating = 0;
 
@@ -96,10 +102,13 @@ const label = (news: Inputs) =>
 
 export const apiTokenProvider: pulumi.dynamic.ResourceProvider = {
   async check(olds: Inputs, news: Inputs) {
-    const inputs = { ...news, status: news.status ?? 'active' };
+    // The declaration is only for this check: kept out of the state, where it
+    // would grow with the square of the number of tokens.
+    const { __declaration, ...rest } = news;
+    const inputs = { ...rest, status: news.status ?? 'active' };
     const { value, failures } = parseInputs(ApiTokenInputs, news);
     if (!value) return { inputs, failures };
-    const declaration = knownDeclaration(news.__declaration);
+    const declaration = knownDeclaration(__declaration);
     if (!declaration) return { inputs, failures: [] };
     const quota = await withPlatform(`${label(news)}: check`, (p) =>
       checkQuota(p, declaration, olds, news),
@@ -139,7 +148,7 @@ export const apiTokenProvider: pulumi.dynamic.ResourceProvider = {
     return withPlatform(`Could not create ${label(inputs)}`, async (p) => {
       const adoptee = await findAdoptee(p, inputs);
       if (adoptee) {
-        claimedHere.add(adoptee.id);
+        claim(adoptee.entityId, adoptee.id);
         const changes = tokenChanges(desired, adoptee);
         const token = changes.length > 0 ? await p.tokens.update(adoptee.id, changes) : adoptee;
         const value = await p.tokens.reveal(token.id);
@@ -150,7 +159,7 @@ export const apiTokenProvider: pulumi.dynamic.ResourceProvider = {
         // One key per create: the client repeats the request with it on timeouts
         // and 5xx, and the platform answers a repeat with the first result.
         const created = await p.tokens.create(desired, `pulumi-token-${randomUUID()}`);
-        claimedHere.add(created.id);
+        claim(created.entityId, created.id);
         const { value, ...token } = created;
         return { id: created.id, outs: outputsOf(token, inputs, value) };
       } finally {
@@ -189,6 +198,7 @@ export const apiTokenProvider: pulumi.dynamic.ResourceProvider = {
 
   async delete(id: string, props: Inputs) {
     await withPlatform(`Could not delete ${label(props)}`, (p) => p.tokens.delete(id));
+    for (const ids of claimedHere.values()) ids.delete(id);
   },
 };
 
@@ -229,6 +239,16 @@ async function replacementNeedsRoom(p: Platform, entityId: string): Promise<bool
   return !entity || entity.tokenCount + 1 > entity.tokenQuota;
 }
 
+/** Whether a new declaration takes over a token that is on the platform already. */
+async function adopteeExists(p: Platform, entityId: string, news: Inputs): Promise<boolean> {
+  if (typeof news.tokenId === 'string' && !isUnknown(news.tokenId)) {
+    const token = await p.tokens.find(news.tokenId);
+    return token?.entityId === entityId;
+  }
+  if (news.adoptDefaultToken === true) return (await p.tokens.findDefault(entityId)) !== null;
+  return false;
+}
+
 function knownDeclaration(raw: unknown): Declaration | null {
   if (!raw || typeof raw !== 'object') return null;
   const d = raw as Record<string, unknown>;
@@ -263,16 +283,12 @@ async function checkQuota(
   const tier = declaration.tier ?? entity?.tier;
   if (!tier || !tiers.find(tier)) return null;
 
-  const before = creating;
-  const onPlatform = entity ? await p.client.listAllTokens(entity.id) : [];
-  const inFlight = Math.max(before, creating);
-  const unclaimed = onPlatform.filter((t) => !claimedHere.has(t.id));
-
+  // tokenCount is what the platform holds now; tokens this process created or
+  // adopted for the entity (or is creating) belong to declarations already counted.
+  const claimed = entity ? (claimedHere.get(entity.id)?.size ?? 0) + creating : 0;
+  const unclaimed = entity ? Math.max(0, entity.tokenCount - claimed) : 0;
   const managed = Object.keys(olds).length > 0 && olds.entityId === news.entityId;
-  const adoptsExisting =
-    !managed &&
-    ((typeof news.tokenId === 'string' && unclaimed.some((t) => t.id === news.tokenId)) ||
-      (news.adoptDefaultToken === true && unclaimed.some((t) => t.name === DEFAULT_TOKEN_NAME)));
+  const adoptsExisting = !managed && entity !== null && (await adopteeExists(p, entity.id, news));
   const group = checked.get(declaration.group) ?? new Map<string, CheckedDeclaration>();
   checked.set(declaration.group, group);
   group.set(declaration.self, { name: declaration.self, managed, adoptsExisting });
@@ -284,7 +300,7 @@ async function checkQuota(
     declared: declaration.members,
     checked: [...group.values()].filter((d) => members.has(d.name)),
     entityExists: entity !== null,
-    platformTokens: Math.max(0, unclaimed.length - inFlight),
+    platformTokens: unclaimed,
     willIssueDefault: declaration.entityDefaultToken !== false,
     defaultAdopted: declaration.defaultAdopted === true,
   });

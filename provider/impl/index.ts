@@ -2,13 +2,28 @@
  * The implementation the serialized shim (provider/shim.ts) loads at run time in
  * the provider process. Nothing here is ever serialized into the state.
  */
-import type { ProviderImplementation } from '../shim.ts';
+import type * as pulumi from '@pulumi/pulumi';
+import type { ProviderImplementation, ProviderKind, ProviderMethod } from '../shim.ts';
 import { apiTokenProvider } from './api-token.ts';
+import type { ConfigSource } from './config.ts';
 import { configure } from './context.ts';
 import { entityProvider } from './entity.ts';
 
-export { configure };
-export const providers: ProviderImplementation['providers'] = {
+const providers: Record<ProviderKind, pulumi.dynamic.ResourceProvider> = {
   entity: entityProvider,
   apiToken: apiTokenProvider,
+};
+
+export const dispatch: ProviderImplementation['dispatch'] = async (
+  kind: ProviderKind,
+  method: ProviderMethod,
+  args: unknown[],
+) => {
+  if (method === 'configure') {
+    return configure((args[0] as { config?: ConfigSource } | undefined)?.config);
+  }
+  const provider = providers[kind];
+  const implementation = provider[method] as ((...a: unknown[]) => Promise<unknown>) | undefined;
+  if (!implementation) throw new Error(`tokenplane ${kind} provider has no ${method}`);
+  return implementation.apply(provider, args);
 };

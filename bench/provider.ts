@@ -1,0 +1,94 @@
+// `npm run bench:provider`: wall time of `pulumi up` for a program with 100
+// ApiTokens (one Entity of a 100-token tier) against the same program made of a
+// no-op dynamic resource, with the real CLI, file backend and a real platform.
+// Target: ratio ≤ 1.5×. Rounds alternate so that machine noise hits both sides.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as pulumi from '@pulumi/pulumi';
+import { startServer } from '../platform/server/app.ts';
+import { ApiToken, Entity } from '../provider/index.ts';
+import { pulumiTestEnv } from '../test/harness/pulumi.ts';
+
+const TOKENS = Number(process.env.BENCH_TOKENS ?? 100);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+
+const noop: pulumi.dynamic.ResourceProvider = {
+  async create(inputs) {
+    return { id: `${inputs.name}-${Date.now()}`, outs: inputs };
+  },
+};
+
+class Noop extends pulumi.dynamic.Resource {
+  constructor(name: string, props: Record<string, unknown>) {
+    super(noop, name, { name, ...props }, {}, 'bench', 'Noop');
+  }
+}
+
+const dataDir = mkdtempSync(join(tmpdir(), 'tokenplane-bench-'));
+const server = await startServer({
+  port: 0,
+  dataDir,
+  logger: false,
+  env: {},
+  tiers: [
+    { name: 'lite', rank: 0, tokenQuota: 1 },
+    { name: 'advanced', rank: 1, tokenQuota: 5 },
+    { name: 'bulk', rank: 2, tokenQuota: TOKENS },
+  ],
+});
+const env = await pulumiTestEnv({
+  envVars: { TOKENPLANE_ENDPOINT: server.url, TOKENPLANE_API_KEY: server.adminKey },
+});
+
+const programs = {
+  noop: async () => {
+    const entity = new Noop('entity', { displayName: 'Bench', kind: 'reseller', tier: 'bulk' });
+    for (let i = 0; i < TOKENS; i++) {
+      new Noop(`token-${i}`, { entityId: entity.id, displayName: `token ${i}` });
+    }
+  },
+  tokenplane: async () => {
+    const entity = new Entity('entity', {
+      displayName: 'Bench',
+      kind: 'reseller',
+      tier: 'bulk',
+      defaultToken: false,
+    });
+    for (let i = 0; i < TOKENS; i++) {
+      new ApiToken(`token-${i}`, { entityId: entity.entityId, displayName: `token ${i}` });
+    }
+  },
+};
+
+const times: Record<keyof typeof programs, number[]> = { noop: [], tokenplane: [] };
+try {
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const kind of ['noop', 'tokenplane'] as const) {
+      const stack = await env.inlineStack({
+        projectName: 'bench',
+        stackName: `${kind}-${round}`,
+        program: programs[kind],
+      });
+      const start = performance.now();
+      const result = await stack.up();
+      const seconds = (performance.now() - start) / 1000;
+      if (result.summary.result !== 'succeeded') throw new Error(`${kind} up failed`);
+      times[kind].push(seconds);
+      console.log(
+        `round ${round + 1} ${kind.padEnd(10)} up of ${TOKENS + 1} resources: ${seconds.toFixed(2)} s`,
+      );
+      await stack.destroy();
+    }
+  }
+  const best = (xs: number[]) => Math.min(...xs);
+  const ratio = best(times.tokenplane) / best(times.noop);
+  console.log(
+    `best: noop ${best(times.noop).toFixed(2)} s, tokenplane ${best(times.tokenplane).toFixed(2)} s, ` +
+      `ratio ${ratio.toFixed(2)}× (target ≤ 1.5×)`,
+  );
+} finally {
+  await env.cleanup();
+  await server.close();
+  rmSync(dataDir, { recursive: true, force: true });
+}
