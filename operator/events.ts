@@ -4,9 +4,11 @@
  * is retried with backoff does not flood the namespace. Notes are fixed text or
  * platform `detail`s — never token values.
  */
+import { randomBytes } from 'node:crypto';
 import type { EventsV1Api } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { API_VERSION } from './crds/schemas.ts';
+import { microTime } from './kube.ts';
 
 export type EventType = 'Normal' | 'Warning';
 export type Regarding = {
@@ -41,8 +43,11 @@ export class EventRecorder {
       .createNamespacedEvent({
         namespace,
         body: {
-          metadata: { generateName: `${name}.`, namespace },
-          eventTime: new Date(),
+          metadata: {
+            name: `${name}.${now.toString(16)}${randomBytes(2).toString('hex')}`,
+            namespace,
+          },
+          eventTime: microTime(),
           reportingController: 'tokenplane.dev/operator',
           reportingInstance: this.#instance,
           action,
@@ -53,7 +58,7 @@ export class EventRecorder {
         },
       })
       .catch((err: unknown) =>
-        this.#log.warn({ reason, err: String(err).slice(0, 200) }, 'event not recorded'),
+        this.#log.warn({ reason, err: String(err).slice(0, 800) }, 'event not recorded'),
       );
   }
 

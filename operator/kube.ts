@@ -127,3 +127,11 @@ export class Kube {
     }
   }
 }
+
+/**
+ * A MicroTime as the API server parses it (RFC 3339 with exactly six fractional
+ * digits). client-node would send a Date with three, which is refused with 400.
+ */
+export function microTime(date: Date = new Date()): Date {
+  return date.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z') as unknown as Date;
+}

@@ -13,6 +13,7 @@ import {
   type V1Lease,
 } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import { microTime } from '../kube.ts';
 
 export type LeaderElectionOptions = {
   kc: KubeConfig;
@@ -106,7 +107,7 @@ export class LeaderElector {
 
   async #tryAcquireOrRenew(): Promise<boolean> {
     const { name, namespace, identity } = this.#o;
-    const now = new Date();
+    const now = microTime();
     const durationSeconds = Math.max(1, Math.ceil(this.#o.leaseDurationMs / 1000));
     let lease: V1Lease;
     try {
@@ -161,6 +162,6 @@ export class LeaderElector {
 }
 
 function errText(err: unknown): string {
-  if (err instanceof ApiException) return `HTTP ${err.code}`;
+  if (err instanceof ApiException) return `HTTP ${err.code}: ${String(err.body).slice(0, 200)}`;
   return err instanceof Error ? err.message : String(err);
 }

@@ -1,0 +1,347 @@
+// The operator in-process, under the deploy/ ServiceAccount and RBAC, against
+// the shared control plane and a real platform server.
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EntityObject } from '../../operator/crds/schemas.ts';
+import { type RunningOperator, startOperator } from '../../operator/operator.ts';
+import { SECRET_PATTERN } from '../../platform/domain/index.ts';
+import { createTestNamespace } from '../harness/kube.ts';
+import {
+  installCrds,
+  installRbac,
+  operatorKubeconfig,
+  resources,
+  startPlatform,
+  waitFor,
+} from './helpers.ts';
+
+let ns = '';
+let r: ReturnType<typeof resources>;
+let platform: Awaited<ReturnType<typeof startPlatform>>;
+let operator: RunningOperator;
+const logs: string[] = [];
+
+beforeAll(async () => {
+  await installCrds();
+  ns = await createTestNamespace('op');
+  await installRbac(ns);
+  const sa = await operatorKubeconfig();
+  platform = await startPlatform();
+  r = resources(ns);
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      logs.push(String(chunk));
+      done();
+    },
+  });
+  operator = await startOperator({
+    kc: sa.kubeConfig,
+    endpoint: platform.url,
+    apiKey: platform.adminKey,
+    namespace: ns,
+    watchNamespace: ns,
+    resyncMs: 3000,
+    backoffBaseMs: 200,
+    backoffMaxMs: 2000,
+    metricsPort: 0,
+    metricsHost: '127.0.0.1',
+    leaseDurationMs: 4000,
+    renewDeadlineMs: 3000,
+    retryPeriodMs: 500,
+    log: pino({ level: 'debug' }, sink),
+    onLostLeadership: () => {},
+  });
+});
+
+afterAll(async () => {
+  if (process.env.OP_DEBUG) process.stderr.write(logs.join(''));
+  await operator?.stop();
+  await platform?.close();
+});
+
+describe('Entity', () => {
+  it('creates the platform entity and reports id, quota, tokens in use and the default token', async () => {
+    await r.entity('acme', { kind: 'Reseller', tier: 'Advanced', displayName: 'ACME Corp' });
+    const e = await r.readyEntity('acme');
+    const actual = await platform.client.getEntity(e.status?.id as string);
+    expect(actual).toMatchObject({
+      name: 'ACME Corp',
+      kind: 'reseller',
+      tier: 'advanced',
+      parentId: null,
+    });
+    await waitFor('status with the default token', async () => {
+      const x = await r.getEntity('acme');
+      return x?.status?.tokenQuota === 5 && x.status.tokenCount === 1 && x.status.defaultTokenId
+        ? x
+        : undefined;
+    });
+  });
+
+  it('updates the platform entity in place when the spec changes', async () => {
+    await r.patchSpec('entities', 'acme', { displayName: 'ACME Inc' });
+    const e = await r.getEntity('acme');
+    await waitFor('renamed on the platform', async () => {
+      const actual = await platform.client.getEntity(e?.status?.id as string);
+      return actual.name === 'ACME Inc';
+    });
+  });
+
+  it('adopts an existing platform entity by externalId', async () => {
+    const existing = await platform.client.createEntity({
+      name: 'legacy',
+      kind: 'reseller',
+      tier: 'lite',
+    });
+    await r.entity('legacy', {
+      kind: 'Reseller',
+      tier: 'Lite',
+      externalId: existing.id,
+      displayName: 'legacy',
+    });
+    const e = await r.readyEntity('legacy');
+    expect(e.status?.id).toBe(existing.id);
+  });
+
+  it('waits for its parent, then refuses a tier above the parent with a message naming both tiers', async () => {
+    await r.entity('small-child', {
+      kind: 'Customer',
+      tier: 'Advanced',
+      parentRef: { name: 'small-parent' },
+    });
+    await r.reason('entities', 'small-child', 'ParentNotReady');
+    await r.entity('small-parent', { kind: 'Reseller', tier: 'Lite' });
+    await r.readyEntity('small-parent');
+    const child = await r.reason('entities', 'small-child', 'TierCeilingExceeded');
+    const message = r.condition(child)?.message ?? '';
+    expect(message).toContain('"advanced"');
+    expect(message).toContain('"lite"');
+    // Upgrading the parent lifts the refusal without touching the child.
+    await r.patchSpec('entities', 'small-parent', { tier: 'Advanced' });
+    const ready = await r.readyEntity('small-child');
+    const parent = await r.getEntity('small-parent');
+    const actual = await platform.client.getEntity(ready.status?.id as string);
+    expect(actual.parentId).toBe(parent?.status?.id);
+  });
+
+  it('deleting an entity with children reports HasChildren and retries until the children are gone', async () => {
+    await r.remove('entities', 'small-parent');
+    const parent = await r.reason('entities', 'small-parent', 'HasChildren');
+    expect(r.condition(parent)?.message).toBeTruthy();
+    await r.remove('entities', 'small-child');
+    await waitFor('parent deleted', () => r.gone('entities', 'small-parent'));
+    await expect(
+      platform.client.getEntity((parent as EntityObject).status?.id as string),
+    ).rejects.toThrow();
+  });
+});
+
+describe('ApiToken', () => {
+  it('adopts the default token of a Lite entity and writes the Secret', async () => {
+    await r.entity('lite', { kind: 'Customer', tier: 'Lite' });
+    await r.apiToken('lite-default', {
+      entityRef: { name: 'lite' },
+      adoptDefaultToken: true,
+      secretTemplate: { labels: { team: 'payments' }, annotations: { owner: 'alice' } },
+    });
+    const t = await r.readyToken('lite-default');
+    const e = await r.getEntity('lite');
+    expect(t.status?.tokenId).toBe(e?.status?.defaultTokenId);
+    const secret = await waitFor('secret', () => r.secret('lite-default'));
+    expect(secret.metadata?.labels).toMatchObject({
+      'app.kubernetes.io/managed-by': 'tokenplane',
+      team: 'payments',
+    });
+    expect(secret.metadata?.annotations).toMatchObject({ owner: 'alice' });
+    expect(secret.metadata?.ownerReferences?.[0]).toMatchObject({
+      kind: 'ApiToken',
+      name: 'lite-default',
+    });
+    expect(r.secretValue(secret, 'tokenId')).toBe(t.status?.tokenId);
+    expect(r.secretValue(secret, 'entityId')).toBe(e?.status?.id);
+    expect(r.secretValue(secret, 'endpoint')).toBe(platform.url);
+    const check = await platform.client.introspect(r.secretValue(secret) as string);
+    expect(check).toMatchObject({ active: true, tokenId: t.status?.tokenId });
+  });
+
+  it('a second token on a Lite entity is refused for quota, then Ready once the entity is upgraded', async () => {
+    await r.apiToken('lite-second', { entityRef: { name: 'lite' } });
+    const refused = await r.reason('apitokens', 'lite-second', 'QuotaExceeded');
+    const message = r.condition(refused)?.message ?? '';
+    // Names the tier, the quota and the tokens in use, and what to do.
+    expect(message).toContain('tier "lite"');
+    expect(message).toContain('1 of 1');
+    expect(message).toMatch(/higher tier/);
+    const events = await waitFor('QuotaExceeded event', async () =>
+      (await r.events()).find(
+        (ev) => ev.reason === 'QuotaExceeded' && ev.regarding?.name === 'lite-second',
+      ),
+    );
+    expect(events.type).toBe('Warning');
+    await r.patchSpec('entities', 'lite', { tier: 'Advanced' });
+    const ready = await r.readyToken('lite-second');
+    expect(ready.status?.tokenId).toBeTruthy();
+    await waitFor('secret', () => r.secret('lite-second'));
+  });
+
+  it('updates name and status in place and repairs drift made on the platform', async () => {
+    await r.apiToken('drift', { entityRef: { name: 'acme' }, displayName: 'drift-1' });
+    const t = await r.readyToken('drift');
+    const id = t.status?.tokenId as string;
+    await r.patchSpec('apitokens', 'drift', { displayName: 'drift-2', status: 'Disabled' });
+    await waitFor('renamed and disabled', async () => {
+      const token = await platform.client.getToken(id);
+      return token.name === 'drift-2' && token.status === 'disabled';
+    });
+    await r.patchSpec('apitokens', 'drift', { status: 'Active' });
+    await waitFor(
+      'active again',
+      async () => (await platform.client.getToken(id)).status === 'active',
+    );
+    // Someone disables it on the platform: the operator puts it back.
+    await platform.client.updateToken(id, { status: 'disabled' });
+    await waitFor(
+      'repaired',
+      async () => (await platform.client.getToken(id)).status === 'active',
+      30_000,
+    );
+  });
+
+  it('a token deleted on the platform is reported and replaced', async () => {
+    const before = await r.readyToken('drift');
+    const oldId = before.status?.tokenId as string;
+    await platform.client.deleteToken(oldId);
+    const after = await waitFor('new token', async () => {
+      const t = await r.getToken('drift');
+      return t?.status?.tokenId && t.status.tokenId !== oldId && r.condition(t)?.status === 'True'
+        ? t
+        : undefined;
+    });
+    const secret = await waitFor('secret updated', async () => {
+      const s = await r.secret('drift');
+      return r.secretValue(s, 'tokenId') === after.status?.tokenId ? s : undefined;
+    });
+    expect((await platform.client.introspect(r.secretValue(secret) as string)).active).toBe(true);
+    await waitFor('TokenMissing event', async () =>
+      (await r.events()).find(
+        (ev) => ev.reason === 'TokenMissing' && ev.regarding?.name === 'drift',
+      ),
+    );
+  });
+
+  it('a deleted or edited Secret comes back with the same token', async () => {
+    const t = await r.readyToken('lite-default');
+    const original = r.secretValue(await r.secret('lite-default'));
+    await r.core.deleteNamespacedSecret({ namespace: ns, name: 'lite-default' });
+    const back = await waitFor('secret restored', () => r.secret('lite-default'));
+    expect(r.secretValue(back)).toBe(original);
+    expect(r.secretValue(back, 'tokenId')).toBe(t.status?.tokenId);
+    const edited = back;
+    if (edited.data) edited.data.token = Buffer.from('tampered').toString('base64');
+    await r.core.replaceNamespacedSecret({ namespace: ns, name: 'lite-default', body: edited });
+    await waitFor(
+      'secret repaired',
+      async () => r.secretValue(await r.secret('lite-default')) === original,
+    );
+  });
+
+  it('rotates before expiry; the old value keeps verifying during the grace period', async () => {
+    await r.apiToken('rotating', {
+      entityRef: { name: 'acme' },
+      lifetime: '40s',
+      renewBefore: '30s',
+    });
+    const first = await r.readyToken('rotating');
+    expect(first.status?.renewalTime).toBeTruthy();
+    const oldValue = r.secretValue(await waitFor('secret', () => r.secret('rotating'))) as string;
+    const rotated = await waitFor(
+      'rotation',
+      async () => {
+        const t = await r.getToken('rotating');
+        return (t?.status?.rotations ?? 0) >= 1 ? t : undefined;
+      },
+      40_000,
+    );
+    expect(rotated.status?.tokenId).toBe(first.status?.tokenId);
+    expect(rotated.status?.lastRotationTime).toBeTruthy();
+    expect(Date.parse(rotated.status?.expiresAt as string)).toBeGreaterThan(
+      Date.parse(first.status?.expiresAt as string),
+    );
+    const newValue = await waitFor('secret rotated', async () => {
+      const v = r.secretValue(await r.secret('rotating'));
+      return v !== oldValue ? v : undefined;
+    });
+    expect((await platform.client.introspect(newValue as string)).active).toBe(true);
+    expect((await platform.client.introspect(oldValue)).active).toBe(true);
+    await waitFor('Rotated event', async () =>
+      (await r.events()).find((ev) => ev.reason === 'Rotated' && ev.regarding?.name === 'rotating'),
+    );
+  });
+
+  it('deletionPolicy Orphan leaves the platform token; Delete revokes it; the Secret goes either way', async () => {
+    await r.apiToken('orphan', {
+      entityRef: { name: 'acme' },
+      deletionPolicy: 'Orphan',
+      secretName: 'orphan-secret',
+    });
+    await r.apiToken('doomed', { entityRef: { name: 'acme' } });
+    const orphan = await r.readyToken('orphan');
+    const doomed = await r.readyToken('doomed');
+    await waitFor(
+      'secrets',
+      async () => (await r.secret('orphan-secret')) && (await r.secret('doomed')),
+    );
+    await r.remove('apitokens', 'orphan');
+    await r.remove('apitokens', 'doomed');
+    await waitFor(
+      'both gone',
+      async () => (await r.gone('apitokens', 'orphan')) && r.gone('apitokens', 'doomed'),
+    );
+    expect((await platform.client.getToken(orphan.status?.tokenId as string)).id).toBe(
+      orphan.status?.tokenId,
+    );
+    await expect(platform.client.getToken(doomed.status?.tokenId as string)).rejects.toThrow();
+    await waitFor(
+      'secrets gone',
+      async () => !(await r.secret('orphan-secret')) && !(await r.secret('doomed')),
+    );
+  });
+});
+
+describe('observability', () => {
+  it('serves metrics, health and readiness', async () => {
+    const base = `http://127.0.0.1:${operator.metricsPort}`;
+    const text = await (await fetch(`${base}/metrics`)).text();
+    expect(text).toContain('tokenplane_operator_reconcile_total{kind="ApiToken",result=');
+    expect(text).toContain('tokenplane_operator_reconcile_duration_seconds_bucket');
+    expect(text).toContain('tokenplane_operator_queue_depth');
+    expect(text).toContain('tokenplane_operator_token_expiry_timestamp_seconds{namespace=');
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    expect((await fetch(`${base}/readyz`)).status).toBe(200);
+  });
+
+  it('records Events for create and adopt, and never shows a token value in logs, Events or conditions', async () => {
+    const events = await r.events();
+    const reasons = new Set(events.map((e) => e.reason));
+    for (const reason of [
+      'Created',
+      'Adopted',
+      'Rotated',
+      'QuotaExceeded',
+      'TierCeilingExceeded',
+      'SecretRestored',
+    ]) {
+      expect(reasons, reason).toContain(reason);
+    }
+    const tokens = await r.custom.listNamespacedCustomObject({
+      group: 'tokenplane.dev',
+      version: 'v1alpha1',
+      namespace: ns,
+      plural: 'apitokens',
+    });
+    const haystack = [logs.join('\n'), JSON.stringify(events), JSON.stringify(tokens)].join('\n');
+    expect(haystack.match(SECRET_PATTERN)).toBeNull();
+    expect(logs.length).toBeGreaterThan(0);
+  });
+});
