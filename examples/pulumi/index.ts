@@ -1,0 +1,73 @@
+// A reseller with two customers — one per tier — and their API tokens, declared
+// with the tokenplane Pulumi provider. Run from the repository root (see the
+// README's "Pulumi provider" section): the root Pulumi.yaml points here.
+import { ApiToken, Entity } from 'tokenplane';
+
+const reseller = new Entity('northwind', {
+  displayName: 'Northwind Resale',
+  kind: 'reseller',
+  tier: 'advanced',
+  // The reseller's tokens are all declared below; no auto-issued one.
+  defaultToken: false,
+});
+
+// Advanced customer: up to five tokens.
+const contoso = new Entity('contoso', {
+  displayName: 'Contoso',
+  kind: 'customer',
+  tier: 'advanced',
+  parentId: reseller.entityId,
+  defaultToken: false,
+});
+
+// Lite customer: one token. It gets its default token on creation, so the one
+// ApiToken declared for it takes that token over instead of asking for a second.
+const fabrikam = new Entity('fabrikam', {
+  displayName: 'Fabrikam',
+  kind: 'customer',
+  tier: 'lite',
+  parentId: reseller.entityId,
+});
+
+const northwindCi = new ApiToken('northwind-ci', {
+  entityId: reseller.entityId,
+  displayName: 'ci',
+});
+
+const contosoWeb = new ApiToken('contoso-web', {
+  entityId: contoso.entityId,
+  displayName: 'web',
+  expiresAt: '2030-01-01T00:00:00Z',
+});
+
+const contosoReports = new ApiToken('contoso-reports', {
+  entityId: contoso.entityId,
+  displayName: 'reports',
+  expiresAt: null, // never expires
+});
+
+const fabrikamApp = new ApiToken('fabrikam-app', {
+  entityId: fabrikam.entityId,
+  displayName: 'app',
+  adoptDefaultToken: true,
+});
+
+export const entityIds = {
+  northwind: reseller.entityId,
+  contoso: contoso.entityId,
+  fabrikam: fabrikam.entityId,
+};
+
+// Token values are Pulumi secrets, shown as [secret]:
+// `pulumi stack output contosoWebToken --show-secrets`.
+export const northwindCiToken = northwindCi.value;
+export const contosoWebToken = contosoWeb.value;
+export const contosoReportsToken = contosoReports.value;
+export const fabrikamAppToken = fabrikamApp.value;
+
+export const hints = {
+  northwindCi: northwindCi.hint,
+  contosoWeb: contosoWeb.hint,
+  contosoReports: contosoReports.hint,
+  fabrikamApp: fabrikamApp.hint,
+};

@@ -1,0 +1,43 @@
+// The example program of examples/pulumi/ (the root Pulumi.yaml's `main`) runs
+// as documented: up creates the reseller, both customers and their tokens with
+// secret values; destroy removes them.
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { type Fixture, fixture, platformSnapshot } from './fixtures.ts';
+
+let f: Fixture;
+beforeAll(async () => {
+  f = await fixture();
+}, 180_000);
+afterAll(async () => {
+  await f?.close();
+});
+
+it('examples/pulumi: up and destroy', async () => {
+  const stack = await f.env.inlineStack({
+    projectName: 'tokenplane-example',
+    stackName: 'example',
+    // Module exports are the stack outputs, as with `pulumi up` on the project.
+    program: async () => ({ ...(await import('../../examples/pulumi/index.ts')) }),
+  });
+  await stack.setAllConfig({
+    'tokenplane:endpoint': { value: f.server.url },
+    'tokenplane:apiKey': { value: f.server.adminKey, secret: true },
+  });
+  const result = await stack.up();
+  const names = ['northwindCiToken', 'contosoWebToken', 'contosoReportsToken', 'fabrikamAppToken'];
+  for (const name of names) {
+    expect(result.outputs[name]?.secret, name).toBe(true);
+    const value = result.outputs[name]?.value as string;
+    expect(await f.client.introspect(value)).toMatchObject({ active: true });
+  }
+  const { entities, tokens: onPlatform } = await platformSnapshot(f.client);
+  expect(entities.map((e) => `${e.name}:${e.tier}`).sort()).toEqual([
+    'Contoso:advanced',
+    'Fabrikam:lite',
+    'Northwind Resale:advanced',
+  ]);
+  // Fabrikam's default token was taken over, not joined by a second one.
+  expect(onPlatform).toHaveLength(4);
+  await stack.destroy();
+  expect((await platformSnapshot(f.client)).entities).toEqual([]);
+});
