@@ -23,7 +23,6 @@ import { randomUUID } from 'node:crypto';
 import type * as pulumi from '@pulumi/pulumi';
 import {
   type CheckedDeclaration,
-  DEFAULT_TOKEN_NAME,
   type DesiredToken,
   type FieldChange,
   needsReplace,
@@ -182,15 +181,15 @@ export const apiTokenProvider: pulumi.dynamic.ResourceProvider = {
     });
   },
 
-  async update(id: string, _olds: Inputs, news: Inputs) {
+  async update(id: string, olds: Inputs, news: Inputs) {
     const desired = desiredOf(news);
     return withPlatform(`Could not update ${label(news)}`, async (p) => {
       const seen = await p.tokens.observe(id, desired);
       if (!seen.exists) throw new PlanError(`token ${id} no longer exists; run \`pulumi refresh\``);
       const token = seen.upToDate ? seen.actual : await p.tokens.update(id, seen.changes);
       const value =
-        typeof _olds.value === 'string' && _olds.hint === token.hint
-          ? _olds.value
+        typeof olds.value === 'string' && olds.hint === token.hint
+          ? olds.value
           : await p.tokens.reveal(id);
       return { outs: outputsOf(token, news, value) };
     });
