@@ -1,0 +1,23 @@
+// The few parts of autocannon's API the benchmarks use (the package ships no types).
+declare module 'autocannon' {
+  type Options = {
+    url: string;
+    connections?: number;
+    duration?: number;
+    method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+    headers?: Record<string, string>;
+    body?: string;
+    workers?: number;
+  };
+  type Histogram = { average: number; p50: number; p90: number; p99: number; max: number };
+  type Result = {
+    requests: Histogram & { total: number };
+    latency: Histogram;
+    throughput: Histogram;
+    errors: number;
+    timeouts: number;
+    non2xx: number;
+  };
+  function autocannon(options: Options): Promise<Result>;
+  export default autocannon;
+}
