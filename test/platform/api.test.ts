@@ -283,6 +283,37 @@ describe.each(ENGINES)('platform API on %s', (engine) => {
       expect((await p.api.get(`/v1/entities/${e.id}/tokens`)).body.items).toHaveLength(5);
     });
 
+    it('a parent downgrade racing child upgrades never leaves a child above its parent', async () => {
+      for (let round = 0; round < 5; round++) {
+        const parent = await entity({
+          name: `P${round}`,
+          kind: 'reseller',
+          tier: 'advanced',
+          defaultToken: false,
+        });
+        const kids = await Promise.all(
+          Array.from({ length: 4 }, (_, i) =>
+            entity({
+              name: `K${round}.${i}`,
+              kind: 'customer',
+              parentId: parent.id,
+              defaultToken: false,
+            }),
+          ),
+        );
+        const replies = await Promise.all([
+          p.api.patch(`/v1/entities/${parent.id}`, { tier: 'lite' }),
+          ...kids.map((k) => p.api.patch(`/v1/entities/${k.id}`, { tier: 'advanced' })),
+        ]);
+        for (const r of replies) expect([200, 409], r.text).toContain(r.status);
+        const after = await p.api.get(`/v1/entities?parentId=${parent.id}`);
+        const parentTier = (await p.api.get(`/v1/entities/${parent.id}`)).body.tier;
+        if (parentTier === 'lite') {
+          for (const k of after.body.items) expect(k.tier).toBe('lite');
+        }
+      }
+    });
+
     it('concurrent creates of default-token entities under one lite parent each get exactly one token', async () => {
       const parent = await entity({ name: 'Many', kind: 'reseller', defaultToken: false });
       const replies = await Promise.all(

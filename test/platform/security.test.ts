@@ -1,0 +1,83 @@
+/**
+ * The security primitives on their own: sealing binds to its row, nonces never
+ * repeat, digests are keyed, ids sort by time, keys are private files.
+ */
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { SecretBox } from '../../platform/crypto/cipher.ts';
+import { uuidv7 } from '../../platform/crypto/ids.ts';
+import { constantTimeEqual, loadAdminKey, loadEncryptionKey } from '../../platform/crypto/keys.ts';
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+describe('SecretBox', () => {
+  const box = new SecretBox('an-encryption-key-for-the-tests-0001');
+
+  it('opens what it sealed, only with the same associated data', () => {
+    const sealed = box.seal('tpt_secret', 'token-1');
+    expect(sealed).not.toContain('tpt_secret');
+    expect(box.open(sealed, 'token-1')).toBe('tpt_secret');
+    expect(() => box.open(sealed, 'token-2')).toThrow();
+  });
+
+  it('uses a fresh nonce every time', () => {
+    const nonces = new Set<string>();
+    for (let i = 0; i < 1000; i++) nonces.add(box.seal('x', 'a').split('.')[1] as string);
+    expect(nonces.size).toBe(1000);
+  });
+
+  it('detects tampering and refuses another key', () => {
+    const sealed = box.seal('value', 'id');
+    const parts = sealed.split('.');
+    const body = Buffer.from(parts[2] as string, 'base64url');
+    body[0] = (body[0] as number) ^ 1;
+    parts[2] = body.toString('base64url');
+    expect(() => box.open(parts.join('.'), 'id')).toThrow();
+    const other = new SecretBox('another-encryption-key-for-tests-0002');
+    expect(() => other.open(sealed, 'id')).toThrow();
+  });
+
+  it('digests are keyed: same value, other key, other digest', () => {
+    const other = new SecretBox('another-encryption-key-for-tests-0002');
+    expect(box.digest('tpt_x')).toBe(box.digest('tpt_x'));
+    expect(box.digest('tpt_x')).not.toBe(other.digest('tpt_x'));
+    expect(box.digest('tpt_x')).not.toBe(box.digest('tpt_y'));
+  });
+});
+
+describe('keys', () => {
+  it('generates private key files once and reads them back', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tokenplane-keys-'));
+    dirs.push(dir);
+    const a = loadAdminKey(dir, undefined);
+    expect(a.source).toBe('generated');
+    expect(statSync(join(dir, 'admin-key')).mode & 0o777).toBe(0o600);
+    expect(readFileSync(join(dir, 'admin-key'), 'utf8').trim()).toBe(a.value);
+    expect(loadAdminKey(dir, undefined)).toMatchObject({ source: 'file', value: a.value });
+    expect(loadAdminKey(dir, 'a-given-admin-key-123')).toMatchObject({ source: 'option' });
+    expect(() => loadAdminKey(dir, 'short')).toThrow(/at least/);
+    const e = loadEncryptionKey(dir, undefined);
+    expect(e.value.length).toBeGreaterThanOrEqual(43);
+    expect(statSync(join(dir, 'encryption-key')).mode & 0o777).toBe(0o600);
+  });
+
+  it('compares in constant time regardless of length', () => {
+    expect(constantTimeEqual('abc', 'abc')).toBe(true);
+    expect(constantTimeEqual('abc', 'abcd')).toBe(false);
+  });
+});
+
+describe('uuidv7', () => {
+  it('sorts by creation time and has version 7', () => {
+    const a = uuidv7(1_700_000_000_000);
+    const b = uuidv7(1_700_000_000_001);
+    expect(a < b).toBe(true);
+    expect(a[14]).toBe('7');
+    expect(['8', '9', 'a', 'b']).toContain(a[19]);
+  });
+});
