@@ -35,6 +35,7 @@ export async function openStorage(options: OpenStorageOptions): Promise<Reposito
   });
   try {
     await repo.migrate();
+    await repo.checkEncryptionKey();
   } catch (error) {
     await db.close().catch(() => {});
     throw error;

@@ -78,6 +78,16 @@ CREATE TABLE idempotency_keys (
 CREATE INDEX idempotency_keys_created ON idempotency_keys(created_at)
 `,
   },
+  {
+    version: 2,
+    name: 'settings (encryption key check)',
+    sql: `
+CREATE TABLE settings (
+  name TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+)
+`,
+  },
 ];
 
 export async function migrate(db: SqlDriver, now: () => number = Date.now): Promise<number[]> {

@@ -116,6 +116,34 @@ export class Repository {
     return migrate(this.db, this.#clock);
   }
 
+  /**
+   * Fails fast when the encryption key is not the one this database was first
+   * used with: every look-up digest and sealed value depends on it, so starting
+   * anyway would turn every token into a silent 401.
+   */
+  async checkEncryptionKey(): Promise<void> {
+    const name = 'encryption-key-check';
+    await this.db.transaction(async (tx) => {
+      const [row] = await tx.query('SELECT value FROM settings WHERE name = $1', [name]);
+      if (!row) {
+        await tx.run('INSERT INTO settings (name, value) VALUES ($1, $2)', [
+          name,
+          this.#box.seal('tokenplane', name),
+        ]);
+        return;
+      }
+      try {
+        this.#box.open(String(row.value), name);
+      } catch {
+        throw new Error(
+          'TOKENPLANE_ENCRYPTION_KEY is not the key this database was created with: stored tokens could ' +
+            'not be verified or revealed. Start with the original key (see the encryption-key file in the ' +
+            'data dir it was generated into).',
+        );
+      }
+    });
+  }
+
   close(): Promise<void> {
     return this.db.close();
   }
