@@ -38,6 +38,7 @@ export class LeaderElector {
   #lastRenew = 0;
   #timer: NodeJS.Timeout | undefined;
   #wake: (() => void) | undefined;
+  #running: Promise<void> | undefined;
 
   constructor(opts: LeaderElectionOptions) {
     this.#api = opts.kc.makeApiClient(CoordinationV1Api);
@@ -49,7 +50,12 @@ export class LeaderElector {
   }
 
   /** Campaigns and renews until `stop`. */
-  async run(): Promise<void> {
+  run(): Promise<void> {
+    this.#running ??= this.#loop();
+    return this.#running;
+  }
+
+  async #loop(): Promise<void> {
     while (!this.#stopped) {
       let ok = false;
       try {
@@ -81,6 +87,7 @@ export class LeaderElector {
     this.#stopped = true;
     clearTimeout(this.#timer);
     this.#wake?.();
+    await this.#running;
     if (!this.#leader) return;
     this.#leader = false;
     try {
@@ -93,7 +100,8 @@ export class LeaderElector {
         ...lease.spec,
         holderIdentity: '',
         leaseDurationSeconds: 1,
-        renewTime: new Date(),
+        acquireTime: asMicroTime(lease.spec.acquireTime),
+        renewTime: microTime(),
       };
       await this.#api.replaceNamespacedLease({
         name: this.#o.name,
@@ -114,20 +122,26 @@ export class LeaderElector {
       lease = await this.#api.readNamespacedLease({ name, namespace });
     } catch (err) {
       if (!(err instanceof ApiException) || err.code !== 404) throw err;
-      await this.#api.createNamespacedLease({
-        namespace,
-        body: {
-          metadata: { name, namespace },
-          spec: {
-            holderIdentity: identity,
-            leaseDurationSeconds: durationSeconds,
-            acquireTime: now,
-            renewTime: now,
-            leaseTransitions: 0,
+      const created = await this.#api
+        .createNamespacedLease({
+          namespace,
+          body: {
+            metadata: { name, namespace },
+            spec: {
+              holderIdentity: identity,
+              leaseDurationSeconds: durationSeconds,
+              acquireTime: now,
+              renewTime: now,
+              leaseTransitions: 0,
+            },
           },
-        },
-      });
-      return true;
+        })
+        .catch((createErr: unknown) => {
+          // Another candidate created it first: not ours this round.
+          if (createErr instanceof ApiException && createErr.code === 409) return false;
+          throw createErr;
+        });
+      return created !== false;
     }
     const spec = lease.spec ?? {};
     const holder = spec.holderIdentity ?? '';
@@ -148,7 +162,7 @@ export class LeaderElector {
       holderIdentity: identity,
       leaseDurationSeconds: durationSeconds,
       renewTime: now,
-      acquireTime: mine ? spec.acquireTime : now,
+      acquireTime: mine ? asMicroTime(spec.acquireTime) : now,
       leaseTransitions: (spec.leaseTransitions ?? 0) + (mine ? 0 : 1),
     };
     try {
@@ -159,6 +173,11 @@ export class LeaderElector {
     }
     return true;
   }
+}
+
+/** Dates read back from a Lease, written again with the six digits MicroTime needs. */
+function asMicroTime(value: Date | string | undefined): Date | undefined {
+  return value === undefined ? undefined : microTime(new Date(value));
 }
 
 function errText(err: unknown): string {

@@ -1,0 +1,220 @@
+// The operator as a real process (`node operator/main.ts`), under the deploy/
+// ServiceAccount: killed at the worst moment, and two replicas electing a leader.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { CoordinationV1Api } from '@kubernetes/client-node';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../harness/control-plane.ts';
+import { adminKubeConfig, createTestNamespace } from '../harness/kube.ts';
+import {
+  installCrds,
+  installRbac,
+  operatorKubeconfig,
+  resources,
+  startPlatform,
+  waitFor,
+} from './helpers.ts';
+
+const main = new URL('../../operator/main.ts', import.meta.url).pathname;
+let platform: Awaited<ReturnType<typeof startPlatform>>;
+let kubeconfigPath = '';
+const children: ChildProcess[] = [];
+
+beforeAll(async () => {
+  await installCrds();
+  platform = await startPlatform();
+  kubeconfigPath = (await operatorKubeconfig()).path;
+});
+
+afterEach(() => {
+  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+});
+
+afterAll(async () => {
+  await platform?.close();
+});
+
+type Started = { child: ChildProcess; metricsPort: number; output: () => string };
+
+async function startProcess(ns: string, name: string, endpoint: string): Promise<Started> {
+  const metricsPort = await freePort();
+  const child = spawn(
+    process.execPath,
+    [
+      main,
+      '--kubeconfig',
+      kubeconfigPath,
+      '--namespace',
+      ns,
+      '--watch-namespace',
+      ns,
+      '--metrics-port',
+      String(metricsPort),
+      '--resync',
+      '2000',
+      '--lease-duration',
+      '3000',
+    ],
+    {
+      env: {
+        ...process.env,
+        TOKENPLANE_ENDPOINT: endpoint,
+        TOKENPLANE_API_KEY: platform.adminKey,
+        POD_NAME: name,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let out = '';
+  child.stdout?.on('data', (d) => {
+    out += d;
+  });
+  child.stderr?.on('data', (d) => {
+    out += d;
+  });
+  children.push(child);
+  return { child, metricsPort, output: () => out };
+}
+
+async function metric(port: number, name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split('\n'))
+    if (line.startsWith(name)) sum += Number(line.split(' ').pop());
+  return sum;
+}
+
+const exited = (child: ChildProcess) =>
+  new Promise<void>((resolve) =>
+    child.exitCode !== null || child.signalCode !== null
+      ? resolve()
+      : child.once('exit', () => resolve()),
+  );
+
+/**
+ * A proxy in front of the platform that SIGKILLs the operator as soon as the
+ * platform has answered a token create — before the operator can see the answer
+ * or write any status.
+ */
+async function killingProxy(
+  onCreate: () => void,
+): Promise<{ url: string; server: Server; kills: number }> {
+  const target = new URL(platform.url);
+  const state = { url: '', server: undefined as unknown as Server, kills: 0 };
+  state.server = createServer((req, res) => {
+    const upstream = request(
+      {
+        host: target.hostname,
+        port: target.port,
+        path: req.url,
+        method: req.method,
+        headers: req.headers,
+      },
+      (answer) => {
+        const isCreate =
+          req.method === 'POST' && /\/v1\/entities\/[^/]+\/tokens$/.test(req.url ?? '');
+        if (isCreate && answer.statusCode === 201) {
+          // The platform has committed the token once it answers 201.
+          state.kills++;
+          onCreate();
+          answer.resume();
+          res.destroy();
+          return;
+        }
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => state.server.listen(0, '127.0.0.1', resolve));
+  state.url = `http://127.0.0.1:${(state.server.address() as AddressInfo).port}`;
+  return state;
+}
+
+describe('operator process', () => {
+  it('killed between the platform create and the status write, then restarted, leaves exactly one token', async () => {
+    const ns = await createTestNamespace('op-crash');
+    await installRbac(ns);
+    const r = resources(ns);
+    let victim: ChildProcess | undefined;
+    const proxy = await killingProxy(() => victim?.kill('SIGKILL'));
+    try {
+      const first = await startProcess(ns, 'crashy', proxy.url);
+      victim = first.child;
+      await r.entity('crash', { kind: 'Reseller', tier: 'Advanced', defaultToken: false });
+      await r.readyEntity('crash');
+      await r.apiToken('crash-token', { entityRef: { name: 'crash' } });
+      await waitFor(
+        'operator killed after the create',
+        async () => proxy.kills > 0 && first.child.signalCode !== null,
+      ).catch(async (err) => {
+        throw new Error(
+          `${err.message}\n${first.output().slice(-3000)}\n${JSON.stringify(await r.getToken('crash-token'))}`,
+        );
+      });
+      const entityId = (await r.getEntity('crash'))?.status?.id as string;
+      expect(await platform.client.listAllTokens(entityId)).toHaveLength(1);
+      expect((await r.getToken('crash-token'))?.status?.tokenId).toBeUndefined();
+
+      const second = await startProcess(ns, 'restarted', platform.url);
+      const ready = await r.readyToken('crash-token');
+      const tokens = await platform.client.listAllTokens(entityId);
+      expect(tokens.map((t) => t.id)).toEqual([ready.status?.tokenId]);
+      const secret = await waitFor('secret', () => r.secret('crash-token'));
+      expect((await platform.client.introspect(r.secretValue(secret) as string)).active).toBe(true);
+      second.child.kill('SIGTERM');
+      await exited(second.child);
+    } finally {
+      proxy.server.close();
+    }
+  });
+
+  it('two replicas: only the leader reconciles; when it is killed the other takes over', async () => {
+    const ns = await createTestNamespace('op-le');
+    await installRbac(ns);
+    const r = resources(ns);
+    const leases = adminKubeConfig().makeApiClient(CoordinationV1Api);
+    const a = await startProcess(ns, 'replica-a', platform.url);
+    const b = await startProcess(ns, 'replica-b', platform.url);
+    const holder = async () =>
+      (await leases.readNamespacedLease({ name: 'tokenplane-operator', namespace: ns })).spec
+        ?.holderIdentity;
+    const first = await waitFor('a leader', async () => {
+      const h = await holder();
+      return h === 'replica-a' || h === 'replica-b' ? h : undefined;
+    });
+    const [leader, standby] = first === 'replica-a' ? [a, b] : [b, a];
+
+    await r.entity('le-one', { kind: 'Reseller', tier: 'Lite' });
+    await r.readyEntity('le-one');
+    await waitFor(
+      'leader metrics',
+      async () => (await metric(leader.metricsPort, 'tokenplane_operator_leader')) === 1,
+    );
+    expect(await metric(standby.metricsPort, 'tokenplane_operator_leader')).toBe(0);
+    expect(await metric(leader.metricsPort, 'tokenplane_operator_reconcile_total')).toBeGreaterThan(
+      0,
+    );
+    expect(await metric(standby.metricsPort, 'tokenplane_operator_reconcile_total')).toBe(0);
+    expect((await fetch(`http://127.0.0.1:${standby.metricsPort}/readyz`)).status).toBe(200);
+
+    leader.child.kill('SIGKILL');
+    await exited(leader.child);
+    await r.entity('le-two', { kind: 'Reseller', tier: 'Lite' });
+    await r.readyEntity('le-two', 60_000);
+    const next = first === 'replica-a' ? 'replica-b' : 'replica-a';
+    expect(await holder()).toBe(next);
+    expect(
+      await metric(standby.metricsPort, 'tokenplane_operator_reconcile_total'),
+    ).toBeGreaterThan(0);
+
+    // A graceful stop releases the lease and exits cleanly.
+    standby.child.kill('SIGTERM');
+    await exited(standby.child);
+    expect(standby.child.exitCode).toBe(0);
+    expect(await holder(), standby.output().slice(-2000)).toBe('');
+    expect(`${a.output()}${b.output()}`.match(/tpt_[0-9A-Za-z]{36}/)).toBeNull();
+  });
+});
