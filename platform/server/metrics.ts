@@ -49,7 +49,39 @@ export class PlatformMetrics {
     registers: [this.registry],
   });
 
+  // Labelled children are looked up once per label set, not hashed on every request.
+  readonly #requestChildren = new Map<string, { inc(): void }>();
+  readonly #durationChildren = new Map<string, { observe(v: number): void }>();
+  readonly #verificationChildren = new Map<string, { inc(): void }>();
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'tokenplane_' });
+  }
+
+  observeRequest(method: string, route: string, status: number, seconds: number): void {
+    const key = `${method} ${route}`;
+    const statusKey = `${key} ${status}`;
+    let counter = this.#requestChildren.get(statusKey);
+    if (!counter) {
+      counter = this.httpRequests.labels(method, route, String(status));
+      this.#requestChildren.set(statusKey, counter);
+    }
+    counter.inc();
+    let histogram = this.#durationChildren.get(key);
+    if (!histogram) {
+      histogram = this.httpDuration.labels(method, route);
+      this.#durationChildren.set(key, histogram);
+    }
+    histogram.observe(seconds);
+  }
+
+  verification(result: string, cache: string): void {
+    const key = `${result} ${cache}`;
+    let counter = this.#verificationChildren.get(key);
+    if (!counter) {
+      counter = this.verifications.labels(result, cache);
+      this.#verificationChildren.set(key, counter);
+    }
+    counter.inc();
   }
 }

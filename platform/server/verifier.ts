@@ -78,7 +78,7 @@ export class TokenVerifier {
   /** `recordUse: false` checks without counting a use (introspection). */
   async verify(value: string, recordUse = true): Promise<VerifiedToken | null> {
     if (!isWellFormedSecret(value, 'apiToken')) {
-      this.#metrics.verifications.inc({ result: 'malformed', cache: 'none' });
+      this.#metrics.verification('malformed', 'none');
       return null;
     }
     const digest = this.#box.digest(value);
@@ -91,7 +91,7 @@ export class TokenVerifier {
       const record = await this.#repo.findTokenByDigest(digest);
       if (!record) {
         this.#cache.delete(digest);
-        this.#metrics.verifications.inc({ result: 'unknown', cache });
+        this.#metrics.verification('unknown', cache);
         return null;
       }
       entry = {
@@ -111,7 +111,7 @@ export class TokenVerifier {
         (digest === record.previousDigest &&
           entry.previousExpiresAtMs !== null &&
           entry.previousExpiresAtMs > now));
-    this.#metrics.verifications.inc({ result: valid ? 'valid' : 'invalid', cache });
+    this.#metrics.verification(valid ? 'valid' : 'invalid', cache);
     if (!valid) return null;
     if (recordUse) this.#lastUsed.set(record.tokenId, now);
     return {
