@@ -95,7 +95,7 @@ export function seriesPoints(
   const base = BASE[name] ?? 100;
   const points: { t: string; v: number }[] = [];
   for (let t = Math.ceil(fromMs / stepMs) * stepMs; t <= toMs; t += stepMs) {
-    points.push({ t: new Date(t).toISOString(), v: pointValue(name, base, seed, t, step) });
+    points.push({ t: isoTime(t), v: pointValue(name, base, seed, t, step) });
   }
   return points;
 }
@@ -107,6 +107,34 @@ function pointValue(name: string, base: number, seed: number, t: number, step: n
   if (RATIOS.has(name)) return round(Math.min(1, base * noise), 4);
   const v = base * daily * noise * (COUNTS.has(name) && name !== 'geo_countries' ? step / 300 : 1);
   return COUNTS.has(name) ? Math.round(v) : round(v, 2);
+}
+
+const pad2 = (n: number) => (n < 10 ? `0${n}` : String(n));
+
+/**
+ * `new Date(ms).toISOString()` for whole seconds, by integer arithmetic (civil
+ * date from days since the epoch, H. Hinnant's algorithm): about ten times
+ * faster, and a series formats hundreds of timestamps per request.
+ */
+export function isoTime(ms: number): string {
+  const days = Math.floor(ms / 86_400_000);
+  const secondsOfDay = Math.floor((ms - days * 86_400_000) / 1000);
+  const z = days + 719_468;
+  const era = Math.floor(z / 146_097);
+  const doe = z - era * 146_097;
+  const yoe = Math.floor(
+    (doe - Math.floor(doe / 1460) + Math.floor(doe / 36_524) - Math.floor(doe / 146_096)) / 365,
+  );
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const month = mp < 10 ? mp + 3 : mp - 9;
+  const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  if (year < 1000 || year > 9999) return new Date(ms).toISOString();
+  const h = Math.floor(secondsOfDay / 3600);
+  const m = Math.floor((secondsOfDay % 3600) / 60);
+  const sec = secondsOfDay % 60;
+  return `${year}-${pad2(month)}-${pad2(day)}T${pad2(h)}:${pad2(m)}:${pad2(sec)}.000Z`;
 }
 
 function round(v: number, digits: number): number {

@@ -81,3 +81,25 @@ describe('uuidv7', () => {
     expect(['8', '9', 'a', 'b']).toContain(a[19]);
   });
 });
+
+describe('analytics time formatting', () => {
+  it('isoTime matches Date#toISOString for whole seconds', async () => {
+    const { isoTime } = await import('../../platform/server/analytics.ts');
+    let seed = 42;
+    const next = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    for (let i = 0; i < 20_000; i++) {
+      const ms = Math.floor(((next() * 2 - 0.5) * 4e12) / 1000) * 1000;
+      expect(isoTime(ms)).toBe(new Date(ms).toISOString());
+    }
+    for (const fixed of [
+      '2024-02-29T23:59:59.000Z',
+      '2000-03-01T00:00:00.000Z',
+      '1970-01-01T00:00:00.000Z',
+    ]) {
+      expect(isoTime(Date.parse(fixed))).toBe(fixed);
+    }
+  });
+});
