@@ -1,84 +1,33 @@
 // Shared setup of the operator suites: CRDs and the deploy/ RBAC on the shared
 // control plane, a ServiceAccount kubeconfig, a real platform server, and small
 // polling helpers (no timing assertions: everything waits with a timeout).
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   ApiException,
-  ApiextensionsV1Api,
   CoreV1Api,
   CustomObjectsApi,
   EventsV1Api,
   type KubeConfig,
-  type KubernetesObject,
-  KubernetesObjectApi,
   PatchStrategy,
   setHeaderOptions,
   type V1Secret,
 } from '@kubernetes/client-node';
-// Not re-exported by the package index; needed to turn raw YAML into the typed model.
-import { ObjectSerializer } from '@kubernetes/client-node/dist/serializer.js';
-import YAML from 'yaml';
 import type { ApiTokenObject, EntityObject } from '../../operator/crds/schemas.ts';
 import { TokenplaneClient } from '../../platform/client/index.ts';
 import { startServer } from '../../platform/server/app.ts';
 import { serviceAccountKubeconfig } from '../harness/control-plane.ts';
-import { adminKubeConfig, eventually, sharedControlPlane } from '../harness/kube.ts';
+import { adminKubeConfig, sharedControlPlane } from '../harness/kube.ts';
+import * as install from './install.ts';
 
-export const GROUP = 'tokenplane.dev';
-export const VERSION = 'v1alpha1';
-const root = new URL('../../', import.meta.url).pathname;
+export { GROUP, VERSION, yamlDocs } from './install.ts';
 
-const ignoreConflict = (err: unknown) => {
-  if (!(err instanceof ApiException && err.code === 409)) throw err;
-};
+const { GROUP, VERSION } = install;
 
-export function yamlDocs(path: string): KubernetesObject[] {
-  return YAML.parseAllDocuments(readFileSync(join(root, path), 'utf8'))
-    .map((d) => d.toJSON() as KubernetesObject)
-    .filter(Boolean);
-}
-
-/** Installs the CRDs from crds/ (once per control plane) and waits until they serve. */
-export async function installCrds(kc: KubeConfig = adminKubeConfig()): Promise<void> {
-  const ext = kc.makeApiClient(ApiextensionsV1Api);
-  for (const file of ['crds/entities.tokenplane.dev.yaml', 'crds/apitokens.tokenplane.dev.yaml']) {
-    const [crd] = yamlDocs(file);
-    // The typed client serializes from its model: turn the YAML (x-kubernetes-*, default) into it first.
-    const body = ObjectSerializer.deserialize(crd, 'V1CustomResourceDefinition');
-    await ext.createCustomResourceDefinition({ body }).catch(ignoreConflict);
-  }
-  const custom = kc.makeApiClient(CustomObjectsApi);
-  await eventually(async () => {
-    for (const plural of ['entities', 'apitokens']) {
-      await custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural });
-    }
-  }, 30_000);
-}
-
-/**
- * Applies deploy/rbac.yaml; the leader-election Role and RoleBinding are also
- * copied into `leaseNamespace`, so each suite elects on a Lease of its own.
- */
-export async function installRbac(
-  leaseNamespace: string,
-  kc: KubeConfig = adminKubeConfig(),
-): Promise<void> {
-  const objects = kc.makeApiClient(KubernetesObjectApi);
-  const core = kc.makeApiClient(CoreV1Api);
-  await core
-    .createNamespace({ body: { metadata: { name: 'tokenplane-system' } } })
-    .catch(ignoreConflict);
-  for (const doc of yamlDocs('deploy/rbac.yaml')) {
-    await objects.create(doc).catch(ignoreConflict);
-    if (doc.kind === 'Role' || doc.kind === 'RoleBinding') {
-      const copy = structuredClone(doc);
-      (copy.metadata as { namespace: string }).namespace = leaseNamespace;
-      await objects.create(copy).catch(ignoreConflict);
-    }
-  }
-}
+export const installCrds = (kc: KubeConfig = adminKubeConfig()) => install.installCrds(kc);
+export const installRbac = (leaseNamespace: string, kc: KubeConfig = adminKubeConfig()) =>
+  install.installRbac(leaseNamespace, kc);
 
 /** A kubeconfig for the operator's ServiceAccount: it runs under deploy/ RBAC, not as admin. */
 export async function operatorKubeconfig() {

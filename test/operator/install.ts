@@ -1,0 +1,79 @@
+// Installs the CRDs and the deploy/ RBAC with a given admin KubeConfig; free of
+// vitest so that bench/operator.ts can use it too.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  ApiException,
+  ApiextensionsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  type KubeConfig,
+  type KubernetesObject,
+  KubernetesObjectApi,
+} from '@kubernetes/client-node';
+// Not re-exported by the package index; needed to turn raw YAML into the typed model.
+import { ObjectSerializer } from '@kubernetes/client-node/dist/serializer.js';
+import YAML from 'yaml';
+
+export const GROUP = 'tokenplane.dev';
+export const VERSION = 'v1alpha1';
+const root = new URL('../../', import.meta.url).pathname;
+
+async function retry<T>(fn: () => Promise<T>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
+const ignoreConflict = (err: unknown) => {
+  if (!(err instanceof ApiException && err.code === 409)) throw err;
+};
+
+export function yamlDocs(path: string): KubernetesObject[] {
+  return YAML.parseAllDocuments(readFileSync(join(root, path), 'utf8'))
+    .map((d) => d.toJSON() as KubernetesObject)
+    .filter(Boolean);
+}
+
+/** Installs the CRDs from crds/ (once per control plane) and waits until they serve. */
+export async function installCrds(kc: KubeConfig): Promise<void> {
+  const ext = kc.makeApiClient(ApiextensionsV1Api);
+  for (const file of ['crds/entities.tokenplane.dev.yaml', 'crds/apitokens.tokenplane.dev.yaml']) {
+    const [crd] = yamlDocs(file);
+    // The typed client serializes from its model: turn the YAML (x-kubernetes-*, default) into it first.
+    const body = ObjectSerializer.deserialize(crd, 'V1CustomResourceDefinition');
+    await ext.createCustomResourceDefinition({ body }).catch(ignoreConflict);
+  }
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  await retry(async () => {
+    for (const plural of ['entities', 'apitokens']) {
+      await custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural });
+    }
+  }, 30_000);
+}
+
+/**
+ * Applies deploy/rbac.yaml; the leader-election Role and RoleBinding are also
+ * copied into `leaseNamespace`, so each suite elects on a Lease of its own.
+ */
+export async function installRbac(leaseNamespace: string, kc: KubeConfig): Promise<void> {
+  const objects = kc.makeApiClient(KubernetesObjectApi);
+  const core = kc.makeApiClient(CoreV1Api);
+  await core
+    .createNamespace({ body: { metadata: { name: 'tokenplane-system' } } })
+    .catch(ignoreConflict);
+  for (const doc of yamlDocs('deploy/rbac.yaml')) {
+    await objects.create(doc).catch(ignoreConflict);
+    if (doc.kind === 'Role' || doc.kind === 'RoleBinding') {
+      const copy = structuredClone(doc);
+      (copy.metadata as { namespace: string }).namespace = leaseNamespace;
+      await objects.create(copy).catch(ignoreConflict);
+    }
+  }
+}
