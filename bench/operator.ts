@@ -163,6 +163,14 @@ async function main() {
         .split('\n')
         .filter((l) => l.startsWith(`tokenplane_operator_reconcile_total{kind="${kind}"`))
         .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+    const gauge = (name: string) =>
+      Number(
+        metrics
+          .split('\n')
+          .find((l) => l.startsWith(`${name} `))
+          ?.split(' ')
+          .pop() ?? 0,
+      );
     clearInterval(sampler);
     const hwmKb = rssKb(pid, 'VmHWM');
     const tokenReconciles = count('ApiToken');
@@ -183,6 +191,12 @@ async function main() {
         (tokens.length + ENTITIES)
       ).toFixed(2),
       peakRssMB: +(Math.max(peakKb, hwmKb) / 1024).toFixed(1),
+      endHeapUsedMB: +(gauge('tokenplane_operator_nodejs_heap_size_used_bytes') / 2 ** 20).toFixed(
+        1,
+      ),
+      endExternalMB: +(gauge('tokenplane_operator_nodejs_external_memory_bytes') / 2 ** 20).toFixed(
+        1,
+      ),
       targets: { allReadySeconds: 120, reconcilesPerObject: 3, peakRssMB: 250 },
     };
     console.log(JSON.stringify(result, null, 2));

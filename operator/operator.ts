@@ -178,12 +178,15 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
     const ownerOf = (s: V1Secret) => s.metadata?.labels?.[OWNER_LABEL];
     const secrets = new Watched<V1Secret & { metadata: { name: string; namespace: string } }>({
       ...common,
-      path: '/api/v1/secrets',
-      labelSelector: 'app.kubernetes.io/managed-by=tokenplane',
+      path: `/api/v1${nsPath}/secrets`,
+      labelSelector: MANAGED_SELECTOR,
       list: () =>
-        core.listSecretForAllNamespaces({
-          labelSelector: 'app.kubernetes.io/managed-by=tokenplane',
-        }) as never,
+        (o.watchNamespace
+          ? core.listNamespacedSecret({
+              namespace: o.watchNamespace,
+              labelSelector: MANAGED_SELECTOR,
+            })
+          : core.listSecretForAllNamespaces({ labelSelector: MANAGED_SELECTOR })) as never,
       onRestart: restarts('secrets'),
       handlers: {
         delete: (s) => {
