@@ -14,6 +14,7 @@
  * ratio is computed from the medians.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
 import { startPostgres } from '../test/harness/postgres.ts';
@@ -48,10 +49,31 @@ async function stop(s: Started): Promise<void> {
   await exited;
 }
 
-type Run = { name: string; rps: number; p50: number; p99: number; non2xx: number; errors: number };
+type Run = {
+  name: string;
+  rps: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+  errors: number;
+  /** Server CPU time per request (user + system), µs: robust against a busy machine. */
+  cpuUs: number;
+};
+
+/** utime + stime of a process in seconds (Linux /proc; NaN elsewhere). */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
 
 async function load(
   name: string,
+  server: Started,
   options: {
     url: string;
     method?: 'GET' | 'POST';
@@ -62,17 +84,20 @@ async function load(
 ): Promise<Run> {
   // warm-up (JIT, caches, connection pools)
   await autocannon({ ...options, connections: CONNECTIONS, duration: 2 });
+  const cpuBefore = cpuSeconds(server.child.pid);
   const r = await autocannon({ ...options, connections: CONNECTIONS, duration });
-  const run = {
+  const cpu = cpuSeconds(server.child.pid) - cpuBefore;
+  const run: Run = {
     name,
     rps: Math.round(r.requests.average),
     p50: r.latency.p50,
     p99: r.latency.p99,
     non2xx: r.non2xx,
     errors: r.errors,
+    cpuUs: Math.round((cpu * 1e6) / Math.max(1, r.requests.total)),
   };
   console.log(
-    `${name.padEnd(44)} ${String(run.rps).padStart(7)} req/s   p50 ${String(run.p50).padStart(3)} ms   p99 ${String(run.p99).padStart(3)} ms   non-2xx ${run.non2xx}   errors ${run.errors}`,
+    `${name.padEnd(44)} ${String(run.rps).padStart(7)} req/s   p50 ${String(run.p50).padStart(3)} ms   p99 ${String(run.p99).padStart(3)} ms   CPU ${String(run.cpuUs).padStart(4)} µs/req   non-2xx ${run.non2xx}   errors ${run.errors}`,
   );
   return run;
 }
@@ -97,7 +122,7 @@ async function createBench(label: string, databaseUrl?: string): Promise<Run> {
       tier: 'bench',
       defaultToken: false,
     });
-    return await load(`token create (${label})`, {
+    return await load(`token create (${label})`, s, {
       url: `${s.url}/v1/entities/${e.id}/tokens`,
       method: 'POST',
       headers: { authorization: `Bearer ${s.adminKey}`, 'content-type': 'application/json' },
@@ -120,6 +145,7 @@ const summary = (name: string, rs: Run[]): Run => ({
   rps: median(rs.map((r) => r.rps)),
   p50: median(rs.map((r) => r.p50)),
   p99: median(rs.map((r) => r.p99)),
+  cpuUs: median(rs.map((r) => r.cpuUs)),
   non2xx: rs.reduce((a, r) => a + r.non2xx, 0),
   errors: rs.reduce((a, r) => a + r.errors, 0),
 });
@@ -139,15 +165,15 @@ try {
   const runs: Record<'base' | 'series' | 'catalog', Run[]> = { base: [], series: [], catalog: [] };
   for (let round = 1; round <= ROUNDS; round++) {
     console.log(`round ${round}/${ROUNDS}`);
-    runs.base.push(await load('  bare fastify GET /hello', { url: `${hello.url}/hello` }));
+    runs.base.push(await load('  bare fastify GET /hello', hello, { url: `${hello.url}/hello` }));
     runs.series.push(
-      await load('  analytics series (token auth, 60 points)', {
+      await load('  analytics series (token auth, 60 points)', platform, {
         url: `${platform.url}/v1/analytics/metrics/requests${q}`,
         headers: auth,
       }),
     );
     runs.catalog.push(
-      await load('  analytics catalogue (token auth)', {
+      await load('  analytics catalogue (token auth)', platform, {
         url: `${platform.url}/v1/analytics/metrics`,
         headers: auth,
       }),
@@ -173,5 +199,6 @@ try {
 console.log(`
 medians over ${ROUNDS} rounds: hello ${base.rps} req/s (p99 ${base.p99} ms), series ${series.rps} req/s (p99 ${series.p99} ms), catalogue ${catalog.rps} req/s (p99 ${catalog.p99} ms)
 throughput ratio analytics/hello: series ${(series.rps / base.rps).toFixed(2)}, catalogue ${(catalog.rps / base.rps).toFixed(2)} (target ≥ 0.6)
+server CPU per request: hello ${base.cpuUs} µs, series ${series.cpuUs} µs, catalogue ${catalog.cpuUs} µs (CPU ratio hello/series ${(base.cpuUs / series.cpuUs).toFixed(2)}, hello/catalogue ${(base.cpuUs / catalog.cpuUs).toFixed(2)})
 p99 on SQLite: series ${series.p99} ms, catalogue ${catalog.p99} ms (target < 10 ms)
 token creates: SQLite ${sqliteCreate.rps} req/s (p99 ${sqliteCreate.p99} ms), PostgreSQL ${pgCreate.rps} req/s (p99 ${pgCreate.p99} ms)`);

@@ -13,6 +13,7 @@ export function installAudit(app: FastifyInstance, ctx: PlatformContext): void {
     const principal = request.principal;
     if (!info || !principal) return payload;
     const ok = reply.statusCode < 400;
+    if (ok && request.auditRecorded) return payload;
     try {
       let entityId = info.entityId;
       if (entityId === null && info.targetType === 'token' && info.targetId) {

@@ -4,7 +4,7 @@ import type { SecretBox } from '../crypto/cipher.ts';
 import { ProblemError } from '../domain/problems.ts';
 import type { TierTable } from '../domain/tiers.ts';
 import type { AuditEvent } from '../schemas/index.ts';
-import type { Repository, Scope } from '../storage/repository.ts';
+import type { AuditWith, Repository, Scope } from '../storage/repository.ts';
 import type { MetricCatalog } from './analytics.ts';
 import type { PlatformMetrics } from './metrics.ts';
 import type { TokenVerifier, VerifiedToken } from './verifier.ts';
@@ -42,6 +42,8 @@ declare module 'fastify' {
     principal: Principal | null;
     apiToken: VerifiedToken | null;
     audit: AuditInfo | null;
+    /** The success event was written inside the mutation's transaction. */
+    auditRecorded: boolean;
     problemSlug: string | null;
   }
   interface FastifyContextConfig {
@@ -74,6 +76,25 @@ export function requireWriter(request: FastifyRequest, action: string): Principa
 
 export function setAudit(request: FastifyRequest, info: AuditInfo): void {
   request.audit = info;
+}
+
+/**
+ * An audit sink for a create or rotation: the repository writes the success
+ * event in the same transaction; the audit hook then records only failures.
+ */
+export function auditInTransaction<T>(
+  request: FastifyRequest,
+  describe: AuditWith<T>['describe'],
+): AuditWith<T> {
+  const principal = principalOf(request);
+  return {
+    actor: { type: principal.type, id: principal.id },
+    requestId: String(request.id),
+    describe: (result, replayed) => {
+      request.auditRecorded = true;
+      return describe(result, replayed);
+    },
+  };
 }
 
 /** Strong ETag of an object version. */

@@ -69,6 +69,19 @@ export type Versioned<T> = { value: T; version: number };
 
 export type NewAuditEvent = Omit<AuditEvent, 'id' | 'at'>;
 
+/**
+ * The audit event of a successful create or rotation, written in the same
+ * transaction as the change (so one never commits without the other).
+ */
+export type AuditWith<T> = {
+  actor: AuditEvent['actor'];
+  requestId: string;
+  describe(
+    result: T,
+    replayed: boolean,
+  ): Pick<AuditEvent, 'action' | 'targetType' | 'targetId' | 'entityId' | 'detail'>;
+};
+
 export type RepositoryOptions = {
   db: SqlDriver;
   tiers: TierTable;
@@ -158,6 +171,7 @@ export class Repository {
     scope: Scope,
     input: CreateEntityRequest,
     idem?: Idempotency,
+    audit?: AuditWith<CreateEntityResponse>,
   ): Promise<Idempotent<CreateEntityResponse>> {
     const tierName = input.tier ?? this.tiers.defaultTier.name;
     if (!this.tiers.find(tierName)) throw unknownTier(this.tiers, tierName);
@@ -168,7 +182,7 @@ export class Repository {
         'Only the platform administrator creates top-level entities; give a parentId inside your subtree.',
       );
     }
-    return this.#idempotent(idem, async (tx) => {
+    return this.#idempotent(idem, audit, async (tx) => {
       if (parentId !== null) {
         const parent = await this.#lockEntity(tx, scope, parentId);
         if (!parent) throw notFound('entity', parentId);
@@ -327,8 +341,9 @@ export class Repository {
     entityId: string,
     input: CreateTokenRequest,
     idem?: Idempotency,
+    audit?: AuditWith<TokenWithValue>,
   ): Promise<Idempotent<TokenWithValue>> {
-    return this.#idempotent(idem, async (tx) => {
+    return this.#idempotent(idem, audit, async (tx) => {
       const entity = await this.#lockEntity(tx, scope, entityId);
       if (!entity) throw notFound('entity', entityId);
       const count = await this.#tokenCount(tx, entityId);
@@ -408,8 +423,9 @@ export class Repository {
     id: string,
     gracePeriodSeconds: number,
     idem?: Idempotency,
+    audit?: AuditWith<TokenWithValue>,
   ): Promise<Idempotent<TokenWithValue>> {
-    return this.#idempotent(idem, async (tx) => {
+    return this.#idempotent(idem, audit, async (tx) => {
       await this.#lockToken(tx, scope, id);
       const [row] = await tx.query('SELECT digest FROM tokens WHERE id = $1', [id]);
       const value = generateSecret('apiToken');
@@ -475,8 +491,9 @@ export class Repository {
     entityId: string,
     input: CreateAccessKeyRequest,
     idem?: Idempotency,
+    audit?: AuditWith<AccessKeyWithKey>,
   ): Promise<Idempotent<AccessKeyWithKey>> {
-    return this.#idempotent(idem, async (tx) => {
+    return this.#idempotent(idem, audit, async (tx) => {
       const entity = await this.#lockEntity(tx, scope, entityId);
       if (!entity) throw notFound('entity', entityId);
       const key = generateSecret('accessKey');
@@ -525,25 +542,27 @@ export class Repository {
   // ------------------------------------------------------------------- audit
 
   async recordAudit(event: NewAuditEvent): Promise<void> {
+    await this.db.transaction((tx) => this.#insertAudit(tx, event));
+  }
+
+  async #insertAudit(tx: SqlTx, event: NewAuditEvent): Promise<void> {
     const now = this.#clock();
-    await this.db.transaction((tx) =>
-      tx.run(
-        `INSERT INTO audit_events (id, at, actor_type, actor_id, action, target_type, target_id,
-           entity_id, outcome, request_id, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-        [
-          uuidv7(now),
-          new Date(now).toISOString(),
-          event.actor.type,
-          event.actor.id,
-          event.action,
-          event.targetType,
-          event.targetId,
-          event.entityId,
-          event.outcome,
-          event.requestId,
-          event.detail,
-        ],
-      ),
+    await tx.run(
+      `INSERT INTO audit_events (id, at, actor_type, actor_id, action, target_type, target_id,
+         entity_id, outcome, request_id, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+      [
+        uuidv7(now),
+        new Date(now).toISOString(),
+        event.actor.type,
+        event.actor.id,
+        event.action,
+        event.targetType,
+        event.targetId,
+        event.entityId,
+        event.outcome,
+        event.requestId,
+        event.detail,
+      ],
     );
   }
 
@@ -597,9 +616,25 @@ export class Repository {
    */
   async #idempotent<T>(
     idem: Idempotency | undefined,
+    audit: AuditWith<T> | undefined,
     fn: (tx: SqlTx) => Promise<T>,
   ): Promise<Idempotent<T>> {
-    if (!idem) return { result: await this.db.transaction(fn), replayed: false };
+    const audited = async (tx: SqlTx, outcome: Idempotent<T>): Promise<Idempotent<T>> => {
+      if (audit) {
+        await this.#insertAudit(tx, {
+          ...audit.describe(outcome.result, outcome.replayed),
+          actor: audit.actor,
+          requestId: audit.requestId,
+          outcome: 'success',
+        });
+      }
+      return outcome;
+    };
+    if (!idem) {
+      return this.db.transaction(async (tx) =>
+        audited(tx, { result: await fn(tx), replayed: false }),
+      );
+    }
     const aad = `${idem.scope}\n${idem.key}`;
     const attempt = () =>
       this.db.transaction(async (tx): Promise<Idempotent<T>> => {
@@ -607,7 +642,9 @@ export class Repository {
           'SELECT request_hash, sealed_response FROM idempotency_keys WHERE scope = $1 AND key = $2',
           [idem.scope, idem.key],
         );
-        if (stored) return { result: this.#replay<T>(stored, idem, aad), replayed: true };
+        if (stored) {
+          return audited(tx, { result: this.#replay<T>(stored, idem, aad), replayed: true });
+        }
         const result = await fn(tx);
         await tx.run(
           'INSERT INTO idempotency_keys (scope, key, request_hash, sealed_response, created_at) VALUES ($1, $2, $3, $4, $5)',
@@ -619,7 +656,7 @@ export class Repository {
             this.#now(),
           ],
         );
-        return { result, replayed: false };
+        return audited(tx, { result, replayed: false });
       });
     try {
       return await attempt();

@@ -103,3 +103,25 @@ describe('analytics time formatting', () => {
     }
   });
 });
+
+describe('analytics series body', () => {
+  it('seriesJson is byte for byte JSON.stringify of seriesPoints', async () => {
+    const { seriesJson, seriesPoints } = await import('../../platform/server/analytics.ts');
+    const entity = '01a209f4-df99-75aa-86ac-a10aa23ff2d5';
+    for (const [from, to] of [
+      ['2025-01-01T00:00:00Z', '2025-01-01T01:00:00Z'],
+      ['2024-02-28T22:17:00Z', '2024-03-01T03:00:00Z'],
+      ['2023-12-31T00:00:00Z', '2024-12-31T00:00:00Z'],
+    ] as const) {
+      for (const name of ['requests', 'cache_hit_ratio', 'latency_p95']) {
+        const a = Date.parse(from);
+        const b = Date.parse(to);
+        expect(seriesJson(name, entity, a, b)).toBe(
+          JSON.stringify({ name, points: seriesPoints(name, entity, a, b) }),
+        );
+        const points = seriesPoints(name, entity, a, b);
+        for (const pt of points.slice(0, 50)) expect(pt.t).toBe(new Date(pt.t).toISOString());
+      }
+    }
+  });
+});

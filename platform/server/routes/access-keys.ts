@@ -6,7 +6,14 @@ import {
   CreateAccessKeyRequest,
   IdParams,
 } from '../../schemas/index.ts';
-import { type PlatformContext, requireWriter, scopeOf, sendCreated, setAudit } from '../context.ts';
+import {
+  auditInTransaction,
+  type PlatformContext,
+  requireWriter,
+  scopeOf,
+  sendCreated,
+  setAudit,
+} from '../context.ts';
 import {
   IdempotencyHeaders,
   idempotencyOf,
@@ -48,14 +55,14 @@ export const accessKeyRoutes =
           entityId,
           request.body,
           idempotencyOf(request, request.body),
+          auditInTransaction(request, (result, replayed) => ({
+            action: 'access-key.create',
+            targetType: 'access-key',
+            targetId: result.id,
+            entityId,
+            detail: replayed ? 'idempotent-replay' : `role=${result.role}`,
+          })),
         );
-        setAudit(request, {
-          action: 'access-key.create',
-          targetType: 'access-key',
-          targetId: result.id,
-          entityId,
-          detail: replayed ? 'idempotent-replay' : `role=${result.role}`,
-        });
         return sendCreated(reply, result, replayed);
       },
     );

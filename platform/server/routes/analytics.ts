@@ -2,7 +2,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { ProblemError } from '../../domain/problems.ts';
 import { MetricCatalog, MetricParams, MetricQuery, MetricSeries } from '../../schemas/index.ts';
-import { MAX_RANGE_MS, seriesPoints } from '../analytics.ts';
+import { MAX_RANGE_MS, seriesJson } from '../analytics.ts';
 import type { PlatformContext } from '../context.ts';
 import { problemResponses } from './common.ts';
 
@@ -59,7 +59,7 @@ export const analyticsRoutes =
           response: { 200: MetricSeries, ...problemResponses },
         },
       },
-      async (request) => {
+      async (request, reply) => {
         const token = request.apiToken;
         if (!token) throw new ProblemError('unauthorized', 'An API token is required.');
         const { name } = request.params;
@@ -84,7 +84,9 @@ export const analyticsRoutes =
             errors: [{ path: 'query.from', message: 'range longer than 400 days' }],
           });
         }
-        return { name, points: seriesPoints(name, token.entityId, from, to) };
+        return reply
+          .type('application/json; charset=utf-8')
+          .send(seriesJson(name, token.entityId, from, to) as never);
       },
     );
   };

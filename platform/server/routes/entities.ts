@@ -11,6 +11,7 @@ import {
   UpdateEntityRequest,
 } from '../../schemas/index.ts';
 import {
+  auditInTransaction,
   etagOf,
   ifMatchPredicate,
   type PlatformContext,
@@ -57,14 +58,14 @@ export const entityRoutes =
           principal.scope,
           request.body,
           idempotencyOf(request, request.body),
+          auditInTransaction(request, (result, replayed) => ({
+            action: 'entity.create',
+            targetType: 'entity',
+            targetId: result.id,
+            entityId: result.id,
+            detail: replayed ? 'idempotent-replay' : null,
+          })),
         );
-        setAudit(request, {
-          action: 'entity.create',
-          targetType: 'entity',
-          targetId: result.id,
-          entityId: result.id,
-          detail: replayed ? 'idempotent-replay' : null,
-        });
         if (!replayed && result.defaultToken) ctx.metrics.tokensIssued.inc();
         reply.header('location', `/v1/entities/${result.id}`);
         return sendCreated(reply, result, replayed);

@@ -16,6 +16,7 @@ import {
   UpdateTokenRequest,
 } from '../../schemas/index.ts';
 import {
+  auditInTransaction,
   etagOf,
   ifMatchPredicate,
   type PlatformContext,
@@ -94,14 +95,14 @@ export const tokenRoutes =
           entityId,
           request.body,
           idempotencyOf(request, request.body),
+          auditInTransaction(request, (result, replayed) => ({
+            action: 'token.create',
+            targetType: 'token',
+            targetId: result.id,
+            entityId,
+            detail: replayed ? 'idempotent-replay' : null,
+          })),
         );
-        setAudit(request, {
-          action: 'token.create',
-          targetType: 'token',
-          targetId: result.id,
-          entityId,
-          detail: replayed ? 'idempotent-replay' : null,
-        });
         if (!replayed) ctx.metrics.tokensIssued.inc();
         reply.header('location', `/v1/tokens/${result.id}`);
         return sendCreated(reply, result, replayed);
@@ -260,19 +261,19 @@ export const tokenRoutes =
           id,
           body.gracePeriodSeconds ?? 0,
           idempotencyOf(request, body),
+          auditInTransaction(request, (result, replayed) => ({
+            action: 'token.rotate',
+            targetType: 'token',
+            targetId: id,
+            entityId: result.entityId,
+            detail: replayed
+              ? 'idempotent-replay'
+              : `gracePeriodSeconds=${body.gracePeriodSeconds ?? 0}`,
+          })),
         );
         ctx.verifier.invalidateToken(id);
         if (!replayed) ctx.metrics.tokensRotated.inc();
         if (replayed) reply.header('idempotent-replayed', 'true');
-        setAudit(request, {
-          action: 'token.rotate',
-          targetType: 'token',
-          targetId: id,
-          entityId: result.entityId,
-          detail: replayed
-            ? 'idempotent-replay'
-            : `gracePeriodSeconds=${body.gracePeriodSeconds ?? 0}`,
-        });
         return result;
       },
     );
