@@ -109,7 +109,7 @@ function goJson(args: string[], cwd: string): Record<string, unknown> {
   return parsed;
 }
 
-function ldflags(name: GoEngineName, spec: GoEngineSpec): string {
+function ldflags(name: GoEngineName, spec: GoEngineSpec, commit: string | undefined): string {
   const flags = ['-s', '-w'];
   if (name === 'kube-apiserver') {
     const [major, minor] = spec.version.replace(/^v/, '').split('.');
@@ -119,8 +119,11 @@ function ldflags(name: GoEngineName, spec: GoEngineSpec): string {
       `-X ${v}.gitMajor=${major}`,
       `-X ${v}.gitMinor=${minor}`,
       `-X ${v}.gitTreeState=clean`,
+      ...(commit ? [`-X ${v}.gitCommit=${commit}`] : []),
       `-X ${v}.buildDate=${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}`,
     );
+  } else if (name === 'etcd') {
+    if (commit) flags.push(`-X go.etcd.io/etcd/api/v3/version.GitSHA=${commit.slice(0, 9)}`);
   } else if (name === 'pulumi' || name === 'pulumi-language-nodejs') {
     flags.push(
       `-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=${spec.cliVersion ?? spec.version}`,
@@ -157,7 +160,9 @@ async function buildGoEngine(name: GoEngineName, versions: Versions, out: string
 
   const tmp = `${out}.tmp-${process.pid}`;
   mkdirSync(dirname(out), { recursive: true });
-  const args = ['build', '-trimpath', '-ldflags', ldflags(name, spec), '-o', tmp];
+  // The commit the module proxy records for this version (absent for some versions).
+  const commit = (info.Origin as { Hash?: string } | undefined)?.Hash ?? spec.commit;
+  const args = ['build', '-trimpath', '-ldflags', ldflags(name, spec, commit), '-o', tmp];
   if (name === 'kube-apiserver') args.push('-tags', 'selinux,notest');
   args.push(spec.package);
   log(`${name}: go ${args.map((a) => (a.includes(' ') ? `'${a}'` : a)).join(' ')}`);
