@@ -208,6 +208,31 @@ describe('ApiToken', () => {
     );
   });
 
+  it('updates the expiry in place, and moves the Secret when secretName changes', async () => {
+    const t = await r.readyToken('drift');
+    const id = t.status?.tokenId as string;
+    await r.patchSpec('apitokens', 'drift', { expiresAt: '2030-01-02T03:04:05Z' });
+    await waitFor('expiry updated', async () => {
+      const token = await platform.client.getToken(id);
+      const obj = await r.getToken('drift');
+      return (
+        Date.parse(token.expiresAt as string) === Date.parse('2030-01-02T03:04:05Z') &&
+        Date.parse(obj?.status?.expiresAt as string) === Date.parse('2030-01-02T03:04:05Z')
+      );
+    });
+    await r.patchSpec('apitokens', 'drift', { secretName: 'drift-moved' });
+    await waitFor(
+      'secret moved',
+      async () => (await r.secret('drift-moved')) && !(await r.secret('drift')),
+    );
+    expect((await r.getToken('drift'))?.status?.secretName).toBe('drift-moved');
+    await r.patchSpec('apitokens', 'drift', { secretName: null });
+    await waitFor(
+      'secret back',
+      async () => (await r.secret('drift')) && !(await r.secret('drift-moved')),
+    );
+  });
+
   it('a token deleted on the platform is reported and replaced', async () => {
     const before = await r.readyToken('drift');
     const oldId = before.status?.tokenId as string;
