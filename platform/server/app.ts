@@ -278,6 +278,11 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
         }
       });
       installAudit(v1, ctx);
+      // Management answers may carry token values and keys: never cache them.
+      v1.addHook('onSend', async (_request, reply, payload) => {
+        reply.header('cache-control', 'no-store');
+        return payload;
+      });
       await v1.register(entityRoutes(ctx));
       await v1.register(tokenRoutes(ctx));
       await v1.register(accessKeyRoutes(ctx));

@@ -56,6 +56,7 @@ export class TokenVerifier {
   readonly #ttl: number;
   readonly #size: number;
   readonly #cache = new Map<string, CacheEntry>();
+  readonly #unknown = new Map<string, number>();
   #generation = 0;
   #lastUsed = new Map<string, number>();
   readonly #timer: NodeJS.Timeout;
@@ -83,6 +84,15 @@ export class TokenVerifier {
     }
     const digest = this.#box.digest(value);
     const now = this.#clock();
+    // Well-formed values are easy to forge (the checksum is public): remember
+    // unknown digests briefly so a flood of them does not reach the database.
+    // A digest unknown now can only become known by issuing that exact value,
+    // which 178 random bits rule out.
+    const unknownAt = this.#unknown.get(digest);
+    if (unknownAt !== undefined && now - unknownAt <= this.#ttl) {
+      this.#metrics.verification('unknown', 'hit');
+      return null;
+    }
     let entry = this.#cache.get(digest);
     let cache = 'hit';
     if (!entry || now - entry.cachedAt > this.#ttl) {
@@ -91,6 +101,11 @@ export class TokenVerifier {
       const record = await this.#repo.findTokenByDigest(digest);
       if (!record) {
         this.#cache.delete(digest);
+        if (this.#unknown.size >= this.#size) {
+          const oldest = this.#unknown.keys().next();
+          if (!oldest.done) this.#unknown.delete(oldest.value);
+        }
+        this.#unknown.set(digest, now);
         this.#metrics.verification('unknown', cache);
         return null;
       }

@@ -341,6 +341,7 @@ describe.each(ENGINES)('platform API on %s', (engine) => {
       expect(t.expiresAt).toBeNull();
       const reveal = await p.api.post(`/v1/tokens/${t.id}/reveal`);
       expect(reveal.status).toBe(200);
+      expect(reveal.headers.get('cache-control')).toBe('no-store');
       expect(reveal.body).toEqual({ value: t.value });
       // an explicit empty JSON body works as well
       expect((await p.api.post(`/v1/tokens/${t.id}/reveal`, {})).body.value).toBe(t.value);
