@@ -69,7 +69,13 @@ export function checkQuota(
 ): QuotaViolation | null {
   const tier = tiers.get(tierName);
   if (inUse + adding <= tier.tokenQuota) return null;
-  return quotaViolation(tier, inUse, entityName, adding);
+  const want = adding === 1 ? 'another token' : `${adding} more tokens`;
+  return quotaViolation(
+    tier,
+    inUse,
+    `${capitalise(entityName)} (tier "${tier.name}") holds ${inUse} of ${tier.tokenQuota} ` +
+      `token(s) allowed, so it cannot take ${want}. Remove a token or move the entity to a higher tier.`,
+  );
 }
 
 /** A tier change must leave the entity within the new tier's quota. */
@@ -81,33 +87,16 @@ export function checkDowngradeQuota(
 ): QuotaViolation | null {
   const tier = tiers.get(newTier);
   if (inUse <= tier.tokenQuota) return null;
-  return {
-    slug: 'quota-exceeded',
-    tier: tier.name,
-    quota: tier.tokenQuota,
+  return quotaViolation(
+    tier,
     inUse,
-    detail:
-      `${capitalise(entityName)} holds ${inUse} tokens but tier "${tier.name}" allows ` +
+    `${capitalise(entityName)} holds ${inUse} tokens but tier "${tier.name}" allows ` +
       `${tier.tokenQuota}. Remove ${inUse - tier.tokenQuota} token(s) before changing the tier.`,
-  };
+  );
 }
 
-function quotaViolation(
-  tier: Tier,
-  inUse: number,
-  entityName: string,
-  adding: number,
-): QuotaViolation {
-  const want = adding === 1 ? 'another token' : `${adding} more tokens`;
-  return {
-    slug: 'quota-exceeded',
-    tier: tier.name,
-    quota: tier.tokenQuota,
-    inUse,
-    detail:
-      `${capitalise(entityName)} (tier "${tier.name}") holds ${inUse} of ${tier.tokenQuota} ` +
-      `token(s) allowed, so it cannot take ${want}. Remove a token or move the entity to a higher tier.`,
-  };
+function quotaViolation(tier: Tier, inUse: number, detail: string): QuotaViolation {
+  return { slug: 'quota-exceeded', tier: tier.name, quota: tier.tokenQuota, inUse, detail };
 }
 
 function highestTier(tiers: TierTable, names: readonly string[]): Tier | undefined {
