@@ -346,6 +346,9 @@ export class Repository {
     return this.#idempotent(idem, audit, async (tx) => {
       const entity = await this.#lockEntity(tx, scope, entityId);
       if (!entity) throw notFound('entity', entityId);
+      // Counted by its own statement after the lock is held: on PostgreSQL
+      // (READ COMMITTED) a new statement sees every create committed before the
+      // lock was granted; a count inside the locking statement would not.
       const count = await this.#tokenCount(tx, entityId);
       const quota = checkQuota(this.tiers, entity.tier, count, 1, `entity "${entity.name}"`);
       if (quota) throw violationProblem(quota);
@@ -706,8 +709,18 @@ export class Repository {
         now,
       ],
     );
-    const token = await this.#readToken(tx, id);
-    return { ...token.value, value };
+    return {
+      id,
+      entityId,
+      name: input.name,
+      status: input.status ?? 'active',
+      expiresAt,
+      createdAt: now,
+      updatedAt: now,
+      lastUsedAt: null,
+      hint: secretHint(value),
+      value,
+    };
   }
 
   async #visible(q: SqlTx, scope: Scope, entityId: string): Promise<boolean> {
