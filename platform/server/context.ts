@@ -79,6 +79,26 @@ export function setAudit(request: FastifyRequest, info: AuditInfo): void {
 }
 
 /**
+ * The audit event described by `setAudit`, written in the mutation's
+ * transaction; `refine` adds what only the result knows (e.g. the entity id).
+ */
+export function auditAsSet<T>(
+  request: FastifyRequest,
+  refine: (result: T) => Partial<AuditInfo> = () => ({}),
+): AuditWith<T> {
+  return auditInTransaction<T>(request, (result) => {
+    const info = { ...(request.audit as AuditInfo), ...refine(result) };
+    return {
+      action: info.action,
+      targetType: info.targetType,
+      targetId: info.targetId,
+      entityId: info.entityId,
+      detail: info.detail ?? null,
+    };
+  });
+}
+
+/**
  * An audit sink for a create or rotation: the repository writes the success
  * event in the same transaction; the audit hook then records only failures.
  */

@@ -250,11 +250,12 @@ export class Repository {
     id: string,
     patch: UpdateEntityRequest,
     ifMatch?: (version: number) => boolean,
+    audit?: AuditWith<{ entity: Versioned<Entity>; tierChanged: boolean }>,
   ): Promise<{ entity: Versioned<Entity>; tierChanged: boolean }> {
     if (patch.tier !== undefined && !this.tiers.find(patch.tier)) {
       throw unknownTier(this.tiers, patch.tier);
     }
-    return this.db.transaction(async (tx) => {
+    return this.#audited(audit, async (tx) => {
       // Lock order is always ancestor first: a parent's downgrade and a child's
       // upgrade then serialise on the parent's row.
       const peek = await tx.query('SELECT parent_id FROM entities WHERE id = $1', [id]);
@@ -295,8 +296,12 @@ export class Repository {
     });
   }
 
-  async deleteEntity(scope: Scope, id: string): Promise<void> {
-    await this.db.transaction(async (tx) => {
+  async deleteEntity(
+    scope: Scope,
+    id: string,
+    audit?: AuditWith<{ tokens: number }>,
+  ): Promise<{ tokens: number }> {
+    return this.#audited(audit, async (tx) => {
       const current = await this.#lockEntity(tx, scope, id);
       if (!current) throw notFound('entity', id);
       if (scope === id) {
@@ -316,9 +321,11 @@ export class Repository {
           { children: n },
         );
       }
+      const tokens = await this.#tokenCount(tx, id);
       await tx.run('DELETE FROM tokens WHERE entity_id = $1', [id]);
       await tx.run('DELETE FROM access_keys WHERE entity_id = $1', [id]);
       await tx.run('DELETE FROM entities WHERE id = $1', [id]);
+      return { tokens };
     });
   }
 
@@ -368,8 +375,9 @@ export class Repository {
     id: string,
     patch: UpdateTokenRequest,
     ifMatch?: (version: number) => boolean,
+    audit?: AuditWith<{ token: Versioned<Token>; disabled: boolean }>,
   ): Promise<{ token: Versioned<Token>; disabled: boolean }> {
-    return this.db.transaction(async (tx) => {
+    return this.#audited(audit, async (tx) => {
       const current = await this.#lockToken(tx, scope, id);
       if (ifMatch && !ifMatch(current.version)) throw preconditionFailed('token', id);
       const expiresAt =
@@ -397,8 +405,12 @@ export class Repository {
     });
   }
 
-  async deleteToken(scope: Scope, id: string): Promise<{ entityId: string }> {
-    return this.db.transaction(async (tx) => {
+  async deleteToken(
+    scope: Scope,
+    id: string,
+    audit?: AuditWith<{ entityId: string }>,
+  ): Promise<{ entityId: string }> {
+    return this.#audited(audit, async (tx) => {
       const current = await this.#lockToken(tx, scope, id);
       await tx.run('DELETE FROM tokens WHERE id = $1', [id]);
       return { entityId: current.value.entityId };
@@ -519,8 +531,12 @@ export class Repository {
     return rows.map(accessKeyFromRow);
   }
 
-  async deleteAccessKey(scope: Scope, id: string): Promise<{ entityId: string }> {
-    return this.db.transaction(async (tx) => {
+  async deleteAccessKey(
+    scope: Scope,
+    id: string,
+    audit?: AuditWith<{ entityId: string }>,
+  ): Promise<{ entityId: string }> {
+    return this.#audited(audit, async (tx) => {
       const rows = await tx.query('SELECT entity_id FROM access_keys WHERE id = $1', [id]);
       const entityId = rows[0]?.entity_id as string | undefined;
       if (!entityId || !(await this.#visible(tx, scope, entityId))) {
@@ -607,6 +623,22 @@ export class Repository {
     return this.db.transaction((tx) =>
       tx.run('DELETE FROM idempotency_keys WHERE created_at < $1', [before]),
     );
+  }
+
+  /** Runs `fn` in one write transaction together with the audit event of its success. */
+  #audited<T>(audit: AuditWith<T> | undefined, fn: (tx: SqlTx) => Promise<T>): Promise<T> {
+    return this.db.transaction(async (tx) => {
+      const result = await fn(tx);
+      if (audit) {
+        await this.#insertAudit(tx, {
+          ...audit.describe(result, false),
+          actor: audit.actor,
+          requestId: audit.requestId,
+          outcome: 'success',
+        });
+      }
+      return result;
+    });
   }
 
   /**

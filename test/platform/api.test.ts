@@ -723,6 +723,40 @@ describe.each(ENGINES)('platform API on %s', (engine) => {
     });
   });
 
+  describe('audit of every mutation', () => {
+    it('updates and deletes are recorded with their entity', async () => {
+      const e = await entity({ name: 'Trail', kind: 'reseller', tier: 'advanced' });
+      const t = await token(e.id);
+      await p.api.patch(`/v1/tokens/${t.id}`, { status: 'disabled' });
+      await p.api.post(`/v1/tokens/${t.id}/rotate`, {});
+      await p.api.delete(`/v1/tokens/${t.id}`);
+      const k = await p.api.post(`/v1/entities/${e.id}/access-keys`, { name: 'k', role: 'viewer' });
+      keep(k.body);
+      await p.api.delete(`/v1/access-keys/${k.body.id}`);
+      await p.api.patch(`/v1/entities/${e.id}`, { name: 'Trail 2' });
+      await token(e.id);
+      const refused = await p.api.patch(`/v1/entities/${e.id}`, { tier: 'lite' }); // 2 tokens > 1
+      expect(refused.status).toBe(409);
+      const trail = (await p.api.get(`/v1/audit-events?entityId=${e.id}`)).body.items;
+      expect(
+        trail.map((x: { action: string; outcome: string }) => `${x.action}:${x.outcome}`),
+      ).toEqual([
+        'entity.create:success',
+        'token.create:success',
+        'token.update:success',
+        'token.rotate:success',
+        'token.delete:success',
+        'access-key.create:success',
+        'access-key.delete:success',
+        'entity.update:success',
+        'token.create:success',
+        'entity.update:failure',
+      ]);
+      expect(trail.at(-1).detail).toBe('quota-exceeded');
+      expect(trail[2].detail).toBe('status=disabled');
+    });
+  });
+
   describe('malformed input', () => {
     it('every route answers 400 with field-level details', async () => {
       const e = await entity({ name: 'Shapes', kind: 'reseller', tier: 'advanced' });

@@ -7,6 +7,7 @@ import {
   IdParams,
 } from '../../schemas/index.ts';
 import {
+  auditAsSet,
   auditInTransaction,
   type PlatformContext,
   requireWriter,
@@ -105,13 +106,11 @@ export const accessKeyRoutes =
           entityId: null,
         });
         const principal = requireWriter(request, 'delete access keys');
-        const { entityId } = await ctx.repo.deleteAccessKey(principal.scope, id);
-        setAudit(request, {
-          action: 'access-key.delete',
-          targetType: 'access-key',
-          targetId: id,
-          entityId,
-        });
+        await ctx.repo.deleteAccessKey(
+          principal.scope,
+          id,
+          auditAsSet(request, (r) => ({ entityId: r.entityId })),
+        );
         return reply.code(204).send(undefined as never);
       },
     );

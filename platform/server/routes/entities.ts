@@ -11,6 +11,7 @@ import {
   UpdateEntityRequest,
 } from '../../schemas/index.ts';
 import {
+  auditAsSet,
   auditInTransaction,
   etagOf,
   ifMatchPredicate,
@@ -141,6 +142,7 @@ export const entityRoutes =
           id,
           request.body,
           ifMatchPredicate(request.headers['if-match'], id),
+          auditAsSet(request),
         );
         if (tierChanged) ctx.verifier.invalidateEntity(id);
         reply.header('etag', etagOf(id, entity.version));
@@ -169,12 +171,9 @@ export const entityRoutes =
           entityId: id,
         });
         const principal = requireWriter(request, 'delete entities');
-        const before = await ctx.repo.getEntity(principal.scope, id);
-        await ctx.repo.deleteEntity(principal.scope, id);
+        const { tokens } = await ctx.repo.deleteEntity(principal.scope, id, auditAsSet(request));
         ctx.verifier.invalidateEntity(id);
-        if (before && before.value.tokenCount > 0) {
-          ctx.metrics.tokensRevoked.inc({ reason: 'entity-deleted' }, before.value.tokenCount);
-        }
+        if (tokens > 0) ctx.metrics.tokensRevoked.inc({ reason: 'entity-deleted' }, tokens);
         return reply.code(204).send(undefined as never);
       },
     );

@@ -16,6 +16,7 @@ import {
   UpdateTokenRequest,
 } from '../../schemas/index.ts';
 import {
+  auditAsSet,
   auditInTransaction,
   etagOf,
   ifMatchPredicate,
@@ -163,13 +164,10 @@ export const tokenRoutes =
           id,
           request.body,
           ifMatchPredicate(request.headers['if-match'], id),
+          auditAsSet(request, (r) => ({ entityId: r.token.value.entityId })),
         );
         ctx.verifier.invalidateToken(id);
         if (disabled) ctx.metrics.tokensRevoked.inc({ reason: 'disabled' });
-        setAudit(request, {
-          ...(request.audit ?? { action: 'token.update', targetType: 'token', targetId: id }),
-          entityId: token.value.entityId,
-        });
         reply.header('etag', etagOf(id, token.version));
         return withLastUsed(token.value);
       },
@@ -196,10 +194,13 @@ export const tokenRoutes =
           entityId: null,
         });
         const principal = requireWriter(request, 'remove tokens');
-        const { entityId } = await ctx.repo.deleteToken(principal.scope, id);
+        await ctx.repo.deleteToken(
+          principal.scope,
+          id,
+          auditAsSet(request, (r) => ({ entityId: r.entityId })),
+        );
         ctx.verifier.invalidateToken(id);
         ctx.metrics.tokensRevoked.inc({ reason: 'deleted' });
-        setAudit(request, { action: 'token.delete', targetType: 'token', targetId: id, entityId });
         return reply.code(204).send(undefined as never);
       },
     );
