@@ -265,7 +265,21 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
     transform: jsonSchemaTransform,
   });
 
-  await app.register(metaRoutes(ctx, { ready: () => ready }));
+  // Routes whose body may be omitted (reveal, rotate): the OpenAPI document says
+  // so (@fastify/swagger marks every request body required).
+  const optionalBodies = new Set<string>();
+  app.addHook('onRoute', (route) => {
+    const body = route.schema?.body as
+      | { safeParse?: (v: unknown) => { success: boolean } }
+      | undefined;
+    if (body?.safeParse?.(undefined).success) {
+      for (const method of [route.method].flat()) {
+        optionalBodies.add(`${method.toLowerCase()} ${route.url.replace(/:(\w+)/g, '{$1}')}`);
+      }
+    }
+  });
+
+  await app.register(metaRoutes(ctx, { ready: () => ready, optionalBodies }));
   // Management routes: body defaults and the audit hook live in their scope only,
   // so the analytics hot path pays for neither.
   await app.register(

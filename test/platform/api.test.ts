@@ -77,6 +77,9 @@ describe.each(ENGINES)('platform API on %s', (engine) => {
         expect(paths).toContain(route);
       }
       expect(doc.body.paths['/v1/entities'].post.requestBody).toBeDefined();
+      expect(doc.body.paths['/v1/entities'].post.requestBody.required).toBe(true);
+      expect(doc.body.paths['/v1/tokens/{id}/rotate'].post.requestBody.required).toBe(false);
+      expect(doc.body.paths['/v1/tokens/{id}/reveal'].post.requestBody.required).toBe(false);
     });
 
     it('management routes need a credential', async () => {

@@ -7,7 +7,10 @@ import type { PlatformContext } from '../context.ts';
 const Status = z.object({ status: z.string() });
 
 export const metaRoutes =
-  (ctx: PlatformContext, state: { ready: () => boolean }): FastifyPluginAsyncZod =>
+  (
+    ctx: PlatformContext,
+    state: { ready: () => boolean; optionalBodies: ReadonlySet<string> },
+  ): FastifyPluginAsyncZod =>
   async (app) => {
     app.get(
       '/healthz',
@@ -50,9 +53,25 @@ export const metaRoutes =
       async () => ({ items: ctx.tiers.tiers.map((t) => ({ ...t })) }),
     );
 
+    let document: unknown;
     app.get(
       '/openapi.json',
       { schema: { tags: ['meta'], summary: 'This OpenAPI 3.1 document' } },
-      async () => app.swagger(),
+      async () => {
+        if (document === undefined) {
+          const doc = structuredClone(app.swagger()) as {
+            paths?: Record<string, Record<string, { requestBody?: { required?: boolean } }>>;
+          };
+          for (const [path, operations] of Object.entries(doc.paths ?? {})) {
+            for (const [method, operation] of Object.entries(operations)) {
+              if (operation.requestBody && state.optionalBodies.has(`${method} ${path}`)) {
+                operation.requestBody.required = false;
+              }
+            }
+          }
+          document = doc;
+        }
+        return document;
+      },
     );
   };
