@@ -1,13 +1,27 @@
 import { randomBytes } from 'node:crypto';
 
+let lastMs = 0;
+let sequence = 0;
+
 /**
- * UUIDv7 (RFC 9562): 48-bit millisecond timestamp then random bits, so ids sort
- * by creation time and serve directly as pagination cursors.
+ * UUIDv7 (RFC 9562): 48-bit millisecond timestamp, then a 12-bit counter
+ * (method 1 of §6.2) and random bits. Ids sort by creation time — and, within
+ * one process, strictly in creation order even inside one millisecond or when
+ * the clock steps back — so they serve directly as pagination cursors and keep
+ * the audit trail in order.
  */
 export function uuidv7(now: number = Date.now()): string {
+  if (now > lastMs) {
+    lastMs = now;
+    sequence = 0;
+  } else if (++sequence > 0xfff) {
+    lastMs++;
+    sequence = 0;
+  }
   const b = randomBytes(16);
-  b.writeUIntBE(now, 0, 6);
-  b[6] = ((b[6] as number) & 0x0f) | 0x70;
+  b.writeUIntBE(lastMs, 0, 6);
+  b[6] = 0x70 | (sequence >> 8);
+  b[7] = sequence & 0xff;
   b[8] = ((b[8] as number) & 0x3f) | 0x80;
   const h = b.toString('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;

@@ -80,6 +80,15 @@ describe('uuidv7', () => {
     expect(a[14]).toBe('7');
     expect(['8', '9', 'a', 'b']).toContain(a[19]);
   });
+
+  it('is strictly increasing within a millisecond and when the clock steps back', () => {
+    const ids = [
+      ...Array.from({ length: 5000 }, () => uuidv7(1_800_000_000_000)),
+      uuidv7(1_700_000_000_000),
+    ];
+    for (let i = 1; i < ids.length; i++)
+      expect((ids[i - 1] as string) < (ids[i] as string)).toBe(true);
+  });
 });
 
 describe('analytics time formatting', () => {
