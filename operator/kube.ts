@@ -135,3 +135,28 @@ export class Kube {
 export function microTime(date: Date = new Date()): Date {
   return date.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z') as unknown as Date;
 }
+
+/**
+ * client-node 2.0.1 builds a new undici Agent for every request, so every call
+ * opens a fresh TLS connection (and parses the CA again): slow, and hundreds of
+ * MB of RSS under load. One Agent per KubeConfig restores keep-alive reuse.
+ */
+export function shareDispatcher(kc: KubeConfig): KubeConfig {
+  const target = kc as unknown as {
+    createDispatcher(cluster: unknown, options: unknown): unknown;
+    __sharedDispatcher?: boolean;
+  };
+  if (target.__sharedDispatcher) return kc;
+  const create = target.createDispatcher.bind(kc);
+  const cache = new Map<string, unknown>();
+  target.createDispatcher = (cluster, options) => {
+    const key = JSON.stringify([
+      (cluster as { server?: string } | null)?.server,
+      kc.getCurrentUser()?.name,
+    ]);
+    if (!cache.has(key)) cache.set(key, create(cluster, options));
+    return cache.get(key);
+  };
+  target.__sharedDispatcher = true;
+  return kc;
+}

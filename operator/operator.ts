@@ -15,7 +15,7 @@ import { reconcileEntity } from './controllers/entity.ts';
 import { DIGEST_ANNOTATION, digest, OWNER_LABEL } from './controllers/secret.ts';
 import { type ApiTokenObject, type EntityObject, GROUP, VERSION } from './crds/schemas.ts';
 import { EventRecorder } from './events.ts';
-import { Kube } from './kube.ts';
+import { Kube, shareDispatcher } from './kube.ts';
 import { Controller } from './runtime/controller.ts';
 import { startHealthServer } from './runtime/health.ts';
 import { Watched } from './runtime/informer.ts';
@@ -73,6 +73,7 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
     o.log ??
     pino({ name: 'tokenplane-operator', redact: ['*.token', '*.value', 'token', 'value'] });
   const identity = o.identity ?? `${hostname()}-${process.pid}`;
+  shareDispatcher(o.kc);
   const metrics = createMetrics();
   const kube = new Kube(o.kc);
   const client = new TokenplaneClient({ endpoint: o.endpoint, apiKey: o.apiKey });
@@ -263,12 +264,6 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
         },
       })
     : undefined;
-  const electing = elector?.run();
-  if (!elector) {
-    metrics.leader.set(1);
-    await lead();
-  }
-
   const health =
     (o.metricsPort ?? 8080) >= 0
       ? await startHealthServer(
@@ -282,6 +277,12 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
           },
         )
       : undefined;
+
+  const electing = elector?.run();
+  if (!elector) {
+    metrics.leader.set(1);
+    await lead();
+  }
 
   return {
     metricsPort: health?.port,

@@ -178,6 +178,11 @@ describe('operator process', () => {
     const leases = adminKubeConfig().makeApiClient(CoordinationV1Api);
     const a = await startProcess(ns, 'replica-a', platform.url);
     const b = await startProcess(ns, 'replica-b', platform.url);
+    for (const replica of [a, b]) {
+      await waitFor('replica serving probes', async () =>
+        fetch(`http://127.0.0.1:${replica.metricsPort}/healthz`).then((res) => res.ok),
+      );
+    }
     const holder = async () =>
       (await leases.readNamespacedLease({ name: 'tokenplane-operator', namespace: ns })).spec
         ?.holderIdentity;
