@@ -14,8 +14,15 @@ const { main } = await import('../platform/cli.ts');
 try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (error) {
-  process.stderr.write(
-    `tokenplane: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-  );
+  // Operational errors (port in use, database unreachable, wrong key) get one
+  // line; anything else its stack. TOKENPLANE_DEBUG=1 always shows the stack.
+  const operational = error instanceof Error && ('code' in error || error.constructor === Error);
+  const text =
+    error instanceof Error
+      ? operational && !process.env.TOKENPLANE_DEBUG
+        ? error.message
+        : (error.stack ?? error.message)
+      : String(error);
+  process.stderr.write(`tokenplane: ${text}\n`);
   process.exitCode = 1;
 }

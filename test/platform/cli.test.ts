@@ -66,6 +66,23 @@ describe('tokenplane CLI', () => {
     }
   });
 
+  it('an operational failure is one line and exit code 1', async () => {
+    const { createServer } = await import('node:net');
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const address = blocker.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    const dir = mkdtempSync(join(tmpdir(), 'tokenplane-cli-'));
+    try {
+      const r = run(['serve', '--port', String(port), '--data-dir', dir]);
+      expect(await r.done).toBe(1);
+      expect(r.err()).toMatch(/^tokenplane: listen EADDRINUSE.*\n$/);
+    } finally {
+      blocker.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('serve refuses bad options with usage', async () => {
     const r = run(['serve', '--port', 'eighty']);
     expect(await r.done).toBe(2);
