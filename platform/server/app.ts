@@ -24,6 +24,11 @@
  *   logger         false = silent; logStream = a writable stream receiving pino JSON lines
  *   clock          () => epoch ms; tests inject one to cross expiry and grace periods
  *   verifyCacheTtlMs, lastUsedFlushMs   hot-path tuning (defaults 5000 ms each)
+ *   bodyLimit      request body limit in bytes (default 64 KiB; larger → 413 problem)
+ *
+ * The result also has `port`, `host`, `dataDir`, `storage` ('sqlite' |
+ * 'postgres') and `app` (the fastify instance; `app.tokenplane.context` holds
+ * the repository, verifier and metrics for white-box tests).
  *
  * `buildApp(options)` returns the fastify instance without listening (for
  * `app.inject` or embedding); `app.close()` releases everything.
