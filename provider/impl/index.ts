@@ -14,6 +14,17 @@ const providers: Record<ProviderKind, pulumi.dynamic.ResourceProvider> = {
   apiToken: apiTokenProvider,
 };
 
+/** The shim's `configure`: applies the stack config, hands back the kind's methods. */
+export const provider: ProviderImplementation['provider'] = async (kind, req) => {
+  configure((req as { config?: ConfigSource } | undefined)?.config);
+  const { configure: _, ...methods } = providers[kind];
+  return methods;
+};
+
+/**
+ * The entry point of the shims serialized by earlier versions, which call it once
+ * per method: states written by them keep working with the installed code.
+ */
 export const dispatch: ProviderImplementation['dispatch'] = async (
   kind: ProviderKind,
   method: ProviderMethod,

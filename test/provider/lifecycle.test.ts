@@ -1,10 +1,15 @@
 // The provider through the real pulumi CLI and a real platform, one stack taken
 // through its whole life: up, no-op preview, rename, tier change, parent change,
-// drift out of band (disabled, deleted), destroy — then the backend directory is
-// searched for every token value issued and for the API key.
+// drift out of band (disabled, deleted, rotated), destroy — then the backend
+// directory is searched for every token value issued and for the API key. Two
+// entities made outside Pulumi have their tokens adopted: one by `tokenId`, and
+// the default token of a Lite entity by `adoptDefaultToken`.
+
 import type { Stack } from '@pulumi/pulumi/automation/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CreateEntityResponse, TokenWithValue } from '../../platform/schemas/index.ts';
 import { ApiToken, Entity } from '../../provider/index.ts';
+import { SECRET_SIG, SECRET_SIG_VALUE } from '../harness/pulumi.ts';
 import {
   type Fixture,
   filesContaining,
@@ -32,6 +37,10 @@ let stack: Stack;
 let spec: Spec = { ...initial };
 /** Every token value seen: outputs of each `up`, and reveals of every platform token. */
 const issued = new Set<string>();
+/** Made on the platform before the first `up`, outside Pulumi. */
+let legacy: CreateEntityResponse;
+let partner: CreateEntityResponse;
+let partnerToken: TokenWithValue;
 
 async function up() {
   const result = await stack.up();
@@ -50,6 +59,15 @@ const ids = (result: Awaited<ReturnType<Stack['up']>>) =>
 
 beforeAll(async () => {
   f = await fixture();
+  // A Lite entity created with its default token: the only token it can hold.
+  legacy = await f.client.createEntity({ name: 'Legacy Co', kind: 'customer', tier: 'lite' });
+  partner = await f.client.createEntity({
+    name: 'Partner Co',
+    kind: 'customer',
+    tier: 'advanced',
+    defaultToken: false,
+  });
+  partnerToken = await f.client.createToken(partner.id, { name: 'made by hand' });
   stack = await f.env.inlineStack({
     projectName: 'lifecycle',
     stackName: 'dev',
@@ -84,6 +102,16 @@ beforeAll(async () => {
         displayName: spec.deployName,
         expiresAt: '2031-01-01T00:00:00.000Z',
       });
+      const legacyKey = new ApiToken('legacy-key', {
+        entityId: legacy.id,
+        displayName: 'legacy key',
+        adoptDefaultToken: true,
+      });
+      const partnerKey = new ApiToken('partner-key', {
+        entityId: partner.id,
+        displayName: 'partner key',
+        tokenId: partnerToken.id,
+      });
       return {
         northId: north.entityId,
         southId: south.entityId,
@@ -91,6 +119,10 @@ beforeAll(async () => {
         acmeKeyId: acmeKey.tokenId,
         ciId: ci.tokenId,
         deployId: deploy.tokenId,
+        legacyKeyId: legacyKey.tokenId,
+        partnerKeyId: partnerKey.tokenId,
+        legacyKey: legacyKey.value,
+        partnerKey: partnerKey.value,
         acmeKey: acmeKey.value,
         ci: ci.value,
         deploy: deploy.value,
@@ -113,7 +145,7 @@ describe('Entity and ApiToken through pulumi', () => {
     const result = await up();
     expect(result.summary.result).toBe('succeeded');
     first = ids(result);
-    for (const key of ['acmeKey', 'ci', 'deploy']) {
+    for (const key of ['acmeKey', 'ci', 'deploy', 'legacyKey', 'partnerKey']) {
       expect(result.outputs[key]?.secret).toBe(true);
       const introspection = await f.client.introspect(result.outputs[key]?.value as string);
       expect(introspection).toMatchObject({ active: true, tokenId: first[`${key}Id`] });
@@ -134,6 +166,23 @@ describe('Entity and ApiToken through pulumi', () => {
     });
   });
 
+  it('existing tokens are adopted: by tokenId, and the default token of a Lite entity', async () => {
+    // The same tokens and values as before Pulumi, renamed as declared; nothing issued.
+    expect(first.partnerKeyId).toBe(partnerToken.id);
+    expect(await f.client.listAllTokens(partner.id)).toMatchObject([
+      { id: partnerToken.id, name: 'partner key' },
+    ]);
+    const legacyDefault = legacy.defaultToken as TokenWithValue;
+    expect(first.legacyKeyId).toBe(legacyDefault.id);
+    expect(await f.client.listAllTokens(legacy.id)).toMatchObject([
+      { id: legacyDefault.id, name: 'legacy key' },
+    ]);
+    expect((await f.client.getEntity(legacy.id)).tokenCount).toBe(1);
+    const outputs = (await stack.outputs()) as Record<string, { value: unknown; secret: boolean }>;
+    expect(outputs.partnerKey).toEqual({ value: partnerToken.value, secret: true });
+    expect(outputs.legacyKey).toEqual({ value: legacyDefault.value, secret: true });
+  });
+
   it('a second preview reports no changes', async () => {
     const preview = await stack.preview();
     expect(Object.keys(preview.changeSummary)).toEqual(['same']);
@@ -144,9 +193,10 @@ describe('Entity and ApiToken through pulumi', () => {
     const shims = (state.deployment.resources ?? [])
       .filter((r) => r.type.startsWith('pulumi-nodejs:dynamic/tokenplane:'))
       .map((r) => String(r.inputs?.__provider));
-    expect(shims).toHaveLength(6);
+    expect(shims).toHaveLength(8);
     for (const shim of shims) {
-      expect(shim.length).toBeLessThan(8_000);
+      // Stored twice per resource and rewritten after every step: kept small.
+      expect(shim.length).toBeLessThan(1_500);
       expect(shim).toContain('TOKENPLANE_PROVIDER_MODULE');
       for (const absent of ['TokenplaneClient', 'undici', 'zod', f.server.adminKey, f.server.url]) {
         expect(shim).not.toContain(absent);
@@ -217,10 +267,29 @@ describe('Entity and ApiToken through pulumi', () => {
     expect(await f.client.getToken(deployId)).toMatchObject({ name: 'deploy-2', status: 'active' });
   });
 
-  it('destroy removes everything from the platform', async () => {
+  it('a token rotated out of band: refresh takes the new value, kept secret', async () => {
+    const rotated = await f.client.rotateToken(partnerToken.id);
+    issued.add(rotated.value);
+    // The engine classifies refreshed resources with the provider's diff, which
+    // compares the declaration with the platform: nothing to repair, so "same".
+    await stack.refresh();
+    const state = await f.env.exportState('dev');
+    const partnerKey = state.deployment.resources?.find((r) => r.urn.endsWith('::partner-key'));
+    expect(partnerKey?.outputs?.hint).toBe(rotated.hint);
+    expect(partnerKey?.outputs?.value).toMatchObject({ [SECRET_SIG]: SECRET_SIG_VALUE });
+    expect(JSON.stringify(state)).not.toContain(rotated.value);
+    // Nothing to change on the platform; the program's output is the new value.
+    const result = await up();
+    expect(Object.keys(result.summary.resourceChanges ?? {})).toEqual(['same']);
+    expect(result.outputs.partnerKey).toEqual({ value: rotated.value, secret: true });
+    expect(await f.client.introspect(rotated.value)).toMatchObject({ active: true });
+  });
+
+  it('destroy removes everything it manages from the platform, adopted tokens too', async () => {
     await stack.destroy();
     const { entities, tokens } = await platformSnapshot(f.client);
-    expect(entities).toEqual([]);
+    // The entities made outside Pulumi stay; their adopted tokens went with the stack.
+    expect(entities.map((e) => e.name).sort()).toEqual(['Legacy Co', 'Partner Co']);
     expect(tokens).toEqual([]);
   });
 
@@ -228,8 +297,9 @@ describe('Entity and ApiToken through pulumi', () => {
     const state = await f.env.exportState('dev');
     expect(JSON.stringify(state)).not.toContain(f.server.adminKey);
     const secrets = [...issued, f.server.adminKey];
-    // acme default, ci, deploy; the new acme default after the replace; the recreated deploy.
-    expect(issued.size).toBe(5);
+    // acme default, ci, deploy; the new acme default after the replace; the recreated
+    // deploy; the legacy default and the partner token, before and after rotation.
+    expect(issued.size).toBe(8);
     expect(filesContaining(f.env.dir, secrets)).toEqual([]);
   });
 });

@@ -98,6 +98,22 @@ describe('plan-time quota', () => {
     expect(await f.client.listAllTokens(existing.id)).toHaveLength(4);
     await f.client.deleteEntity(existing.id);
   });
+
+  it('a Lite entity created with its default token takes a declared token only by adoption', async () => {
+    const lite = await f.client.createEntity({ name: 'Lite Co', kind: 'customer', tier: 'lite' });
+    const error = await previewError(
+      'lite-default',
+      async () => {
+        new ApiToken('lite-key', { entityId: lite.id, displayName: 'key' });
+      },
+      credentials(),
+    );
+    expect(error).toContain('Entity "Lite Co" (tier "lite") allows 1 token(s)');
+    expect(error).toContain('Over the quota: lite-key');
+    expect(error).toContain('adoptDefaultToken');
+    expect(await f.client.listAllTokens(lite.id)).toHaveLength(1);
+    await f.client.deleteEntity(lite.id);
+  });
 });
 
 describe('credentials', () => {
