@@ -81,7 +81,18 @@ export async function startPostgres(): Promise<PostgresCluster> {
       ? run('runuser', ['-u', 'postgres', '--', join(bin, file), ...args], { cwd: dir })
       : run(join(bin, file), args, { cwd: dir });
   try {
-    await exec('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync', '--no-instructions']);
+    await exec('initdb', [
+      '-D',
+      data,
+      '-U',
+      'postgres',
+      '--auth=trust',
+      '-E',
+      'UTF8',
+      '--locale=C', // no dependency on the machine's locales
+      '--no-sync',
+      '--no-instructions',
+    ]);
   } catch (error) {
     rmSync(dir, { recursive: true, force: true });
     throw new Error(`initdb failed: ${(error as { stderr?: string }).stderr ?? error}`);
@@ -99,13 +110,28 @@ export async function startPostgres(): Promise<PostgresCluster> {
       '-c max_connections=200',
     ].join(' ');
     try {
-      await exec('pg_ctl', ['-D', data, '-o', options, '-l', join(dir, 'postgres.log'), '-w', '-t', '60', 'start']);
+      await exec('pg_ctl', [
+        '-D',
+        data,
+        '-o',
+        options,
+        '-l',
+        join(dir, 'postgres.log'),
+        '-w',
+        '-t',
+        '60',
+        'start',
+      ]);
       break;
     } catch (error) {
       if (attempt >= 2) {
-        const log = existsSync(join(dir, 'postgres.log')) ? readFileSync(join(dir, 'postgres.log'), 'utf8') : '';
+        const log = existsSync(join(dir, 'postgres.log'))
+          ? readFileSync(join(dir, 'postgres.log'), 'utf8')
+          : '';
         rmSync(dir, { recursive: true, force: true });
-        throw new Error(`pg_ctl start failed: ${(error as { stderr?: string }).stderr ?? error}\n${log}`);
+        throw new Error(
+          `pg_ctl start failed: ${(error as { stderr?: string }).stderr ?? error}\n${log}`,
+        );
       }
     }
   }
