@@ -5,6 +5,7 @@
  */
 import {
   ApiException,
+  AppsV1Api,
   CoreV1Api,
   CustomObjectsApi,
   EventsV1Api,
@@ -32,8 +33,10 @@ export class Kube {
   readonly custom: CustomObjectsApi;
   readonly core: CoreV1Api;
   readonly events: EventsV1Api;
+  readonly apps: AppsV1Api;
 
   constructor(kc: KubeConfig) {
+    this.apps = kc.makeApiClient(AppsV1Api);
     this.custom = kc.makeApiClient(CustomObjectsApi);
     this.core = kc.makeApiClient(CoreV1Api);
     this.events = kc.makeApiClient(EventsV1Api);
@@ -113,6 +116,22 @@ export class Kube {
       },
       apply,
     );
+  }
+
+  /** `kubectl rollout restart`: a new pod-template annotation rolls the workload. */
+  async restartWorkload(
+    namespace: string,
+    kind: 'Deployment' | 'StatefulSet' | 'DaemonSet',
+    name: string,
+    at: string,
+  ): Promise<void> {
+    const body = {
+      spec: { template: { metadata: { annotations: { 'tokenplane.dev/restartedAt': at } } } },
+    };
+    const args = { namespace, name, body, fieldManager: FIELD_MANAGER };
+    if (kind === 'Deployment') await this.apps.patchNamespacedDeployment(args, merge);
+    else if (kind === 'StatefulSet') await this.apps.patchNamespacedStatefulSet(args, merge);
+    else await this.apps.patchNamespacedDaemonSet(args, merge);
   }
 
   async deleteSecret(namespace: string, name: string, uid?: string): Promise<void> {

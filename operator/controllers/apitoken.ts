@@ -34,7 +34,13 @@ import {
   removeFinalizer,
   writeStatus,
 } from './context.ts';
-import { desiredSecret, secretNameOf, secretUpToDate } from './secret.ts';
+import {
+  DIGEST_ANNOTATION,
+  desiredSecret,
+  digest,
+  secretNameOf,
+  secretUpToDate,
+} from './secret.ts';
 
 const PLURAL = 'apitokens';
 const WAIT_MS = 30_000;
@@ -144,6 +150,8 @@ async function sync(ctx: Context, obj: ApiTokenObject): Promise<Result> {
   if (!secretUpToDate(existing, obj, content)) {
     value ??= await ctx.tokens.reveal(token.id);
     await ctx.kube.applySecret(desiredSecret(obj, content, value));
+    const previous = existing?.metadata?.annotations?.[DIGEST_ANNOTATION];
+    if (previous && previous !== digest(value)) await restartTargets(ctx, obj, secretName);
     if (obj.status?.secretName === secretName && obj.status.tokenId === token.id && !issued.fresh) {
       const what = existing ? 'did not hold the current token' : 'was missing';
       ctx.events.record(
@@ -195,6 +203,30 @@ async function sync(ctx: Context, obj: ApiTokenObject): Promise<Result> {
 
   const untilRenewal = renewal ? renewal.getTime() - ctx.now().getTime() : Number.POSITIVE_INFINITY;
   return { requeueAfterMs: Math.max(1000, Math.min(ctx.resyncMs, untilRenewal)) };
+}
+
+/** Rolls the declared workloads so they read the new value; a missing one is reported, not fatal. */
+async function restartTargets(ctx: Context, obj: ApiTokenObject, secretName: string) {
+  const at = ctx.now().toISOString();
+  for (const target of obj.spec.rolloutRestartTargets ?? []) {
+    try {
+      await ctx.kube.restartWorkload(obj.metadata.namespace, target.kind, target.name, at);
+      ctx.events.record(
+        obj,
+        'Normal',
+        'RolloutRestarted',
+        `Restarted ${target.kind} "${target.name}" to pick up the new value in Secret "${secretName}".`,
+      );
+    } catch (err) {
+      const code = isKubeError(err) ? ` (HTTP ${err.code})` : '';
+      ctx.events.record(
+        obj,
+        'Warning',
+        'RolloutRestartFailed',
+        `Could not restart ${target.kind} "${target.name}"${code}; restart it to pick up the new token.`,
+      );
+    }
+  }
 }
 
 type Issued =

@@ -142,6 +142,19 @@ export const ApiTokenSpec = z
       })
       .optional()
       .meta({ description: 'Extra metadata for the generated Secret.' }),
+    rolloutRestartTargets: z
+      .array(
+        z.strictObject({
+          kind: z.enum(['Deployment', 'StatefulSet', 'DaemonSet']),
+          name: ObjectName.meta({ description: 'Name of the workload in this namespace.' }),
+        }),
+      )
+      .max(16)
+      .optional()
+      .meta({
+        description:
+          'Workloads in this namespace given a rolling restart (like `kubectl rollout restart`) whenever the Secret receives a new token value, e.g. after a rotation.',
+      }),
     adoptDefaultToken: z
       .boolean()
       .default(false)

@@ -1,12 +1,13 @@
 // The operator in-process, under the deploy/ ServiceAccount and RBAC, against
 // the shared control plane and a real platform server.
 import { Writable } from 'node:stream';
+import { AppsV1Api } from '@kubernetes/client-node';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EntityObject } from '../../operator/crds/schemas.ts';
 import { type RunningOperator, startOperator } from '../../operator/operator.ts';
 import { SECRET_PATTERN } from '../../platform/domain/index.ts';
-import { createTestNamespace } from '../harness/kube.ts';
+import { adminKubeConfig, createTestNamespace } from '../harness/kube.ts';
 import {
   installCrds,
   installRbac,
@@ -272,10 +273,25 @@ describe('ApiToken', () => {
   });
 
   it('rotates before expiry; the old value keeps verifying during the grace period', async () => {
+    const apps = adminKubeConfig().makeApiClient(AppsV1Api);
+    await apps.createNamespacedDeployment({
+      namespace: ns,
+      body: {
+        metadata: { name: 'consumer' },
+        spec: {
+          selector: { matchLabels: { app: 'consumer' } },
+          template: {
+            metadata: { labels: { app: 'consumer' } },
+            spec: { containers: [{ name: 'app', image: 'example.invalid/app:1' }] },
+          },
+        },
+      },
+    });
     await r.apiToken('rotating', {
       entityRef: { name: 'acme' },
       lifetime: '40s',
       renewBefore: '30s',
+      rolloutRestartTargets: [{ kind: 'Deployment', name: 'consumer' }],
     });
     const first = await r.readyToken('rotating');
     expect(first.status?.renewalTime).toBeTruthy();
@@ -299,6 +315,11 @@ describe('ApiToken', () => {
     });
     expect((await platform.client.introspect(newValue as string)).active).toBe(true);
     expect((await platform.client.introspect(oldValue)).active).toBe(true);
+    // The consumer Deployment was rolled to pick up the new value.
+    const restarted = await apps.readNamespacedDeployment({ namespace: ns, name: 'consumer' });
+    expect(
+      restarted.spec?.template.metadata?.annotations?.['tokenplane.dev/restartedAt'],
+    ).toBeTruthy();
     await waitFor('Rotated event', async () =>
       (await r.events()).find((ev) => ev.reason === 'Rotated' && ev.regarding?.name === 'rotating'),
     );
@@ -353,6 +374,7 @@ describe('observability', () => {
       'Created',
       'Adopted',
       'Rotated',
+      'RolloutRestarted',
       'QuotaExceeded',
       'TierCeilingExceeded',
       'SecretRestored',
