@@ -1,8 +1,9 @@
 // The CRDs on a real API server: structural schemas, defaults and the CEL rules
 // refuse invalid objects with messages a person understands.
+import { execFileSync } from 'node:child_process';
 import { ApiException } from '@kubernetes/client-node';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createTestNamespace } from '../harness/kube.ts';
+import { createTestNamespace, sharedControlPlane } from '../harness/kube.ts';
 import { installCrds, resources } from './helpers.ts';
 
 let ns = '';
@@ -89,3 +90,35 @@ describe('ApiToken CRD', () => {
     ).toContain('entityRef is immutable');
   });
 });
+
+describe.runIf(hasKubectl())('kubectl', () => {
+  const kubectl = (...args: string[]) =>
+    execFileSync('kubectl', ['--kubeconfig', sharedControlPlane().kubeconfigPath, ...args], {
+      encoding: 'utf8',
+    });
+
+  it('`kubectl explain` describes the fields', () => {
+    expect(kubectl('explain', 'apitoken.spec.renewBefore')).toContain(
+      'Rotate this long before expiry',
+    );
+    expect(kubectl('explain', 'entity.spec.tier')).toContain('token quota');
+  });
+
+  it('`kubectl get` shows the printer columns and short names', () => {
+    const header = kubectl('get', 'tptoken', '-n', ns).split('\n')[0] ?? '';
+    for (const column of ['READY', 'ENTITY', 'SECRET', 'EXPIRES', 'AGE'])
+      expect(header).toContain(column);
+    expect(kubectl('get', 'tpent', '-n', ns).split('\n')[0]).toMatch(
+      /READY\s+KIND\s+TIER\s+TOKENS\s+QUOTA\s+AGE/,
+    );
+  });
+});
+
+function hasKubectl(): boolean {
+  try {
+    execFileSync('kubectl', ['version', '--client'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
