@@ -156,8 +156,15 @@ export function renderCrds(): Record<string, string> {
 }
 
 export const CRD_DIR = fileURLToPath(new URL('../../crds/', import.meta.url));
+/** The Helm chart installs the same CRDs from its own crds/ folder. */
+export const CHART_CRD_DIR = fileURLToPath(
+  new URL('../../deploy/helm/tokenplane-operator/crds/', import.meta.url),
+);
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  for (const [file, text] of Object.entries(renderCrds())) writeFileSync(CRD_DIR + file, text);
+  for (const [file, text] of Object.entries(renderCrds())) {
+    writeFileSync(CRD_DIR + file, text);
+    writeFileSync(CHART_CRD_DIR + file, text);
+  }
   console.log(`wrote ${Object.keys(renderCrds()).join(', ')} to crds/`);
 }
