@@ -355,6 +355,38 @@ describe('ApiToken', () => {
   });
 });
 
+describe('platform-only references and orphaned entities', () => {
+  it('issues a token to an entity known only by its platform id, and counts it in the Entity status', async () => {
+    const outside = await platform.client.createEntity({
+      name: 'outside',
+      kind: 'customer',
+      tier: 'advanced',
+      defaultToken: false,
+    });
+    await r.apiToken('by-id', { entityId: outside.id });
+    const t = await r.readyToken('by-id');
+    expect((await platform.client.getToken(t.status?.tokenId as string)).entityId).toBe(outside.id);
+    await r.entity('outside', {
+      kind: 'Customer',
+      tier: 'Advanced',
+      externalId: outside.id,
+      defaultToken: false,
+    });
+    await waitFor(
+      'tokens in use',
+      async () => (await r.getEntity('outside'))?.status?.tokenCount === 1,
+    );
+  });
+
+  it('deletionPolicy Orphan on an Entity leaves the platform entity', async () => {
+    await r.entity('kept', { kind: 'Reseller', tier: 'Lite', deletionPolicy: 'Orphan' });
+    const e = await r.readyEntity('kept');
+    await r.remove('entities', 'kept');
+    await waitFor('gone', () => r.gone('entities', 'kept'));
+    expect((await platform.client.getEntity(e.status?.id as string)).id).toBe(e.status?.id);
+  });
+});
+
 describe('observability', () => {
   it('serves metrics, health and readiness', async () => {
     const base = `http://127.0.0.1:${operator.metricsPort}`;
