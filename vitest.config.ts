@@ -16,6 +16,10 @@ const kube = ['test/kube/**/*.test.ts', 'test/operator/**/*.test.ts'];
 const pulumi = ['test/pulumi/**/*.test.ts', 'test/provider/**/*.test.ts'];
 
 export default defineConfig({
+  // `import 'tokenplane'` (examples/pulumi) resolves to the TypeScript sources
+  // through the package's "tokenplane-source" export condition (see
+  // tsconfig.build.json); the rest are Vitest's default server conditions.
+  ssr: { resolve: { conditions: ['tokenplane-source', 'node', 'development|production'] } },
   test: {
     testTimeout: 60_000,
     hookTimeout: 180_000,

@@ -1,7 +1,10 @@
 #!/usr/bin/env node
-// tokenplane command line. The sources are TypeScript run by Node 24's type
-// stripping, so this needs Node 24 (the project's own `node` devDependency when
-// run through npm scripts or npx).
+// tokenplane command line. In a checkout it runs the TypeScript sources through
+// Node 24's type stripping (no build step); an installed package has no sources
+// (Node refuses to type-strip under node_modules) and runs the JavaScript that
+// `npm run build` put in dist/ when it was packed.
+import { existsSync } from 'node:fs';
+
 const major = Number(process.versions.node.split('.')[0]);
 if (major < 24) {
   process.stderr.write(
@@ -10,7 +13,8 @@ if (major < 24) {
   );
   process.exit(1);
 }
-const { main } = await import('../platform/cli.ts');
+const source = new URL('../platform/cli.ts', import.meta.url);
+const { main } = await import(existsSync(source) ? source.href : '../dist/platform/cli.js');
 try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (error) {

@@ -5,6 +5,8 @@
  *
  * To add a command, add one line to COMMANDS.
  */
+import { createRequire } from 'node:module';
+
 export type Command = {
   summary: string;
   load: () => Promise<{ run(argv: string[]): Promise<unknown> }>;
@@ -46,8 +48,10 @@ export async function main(argv: string[]): Promise<number> {
     return name === undefined ? 1 : 0;
   }
   if (name === '--version' || name === '-v') {
-    const pkg = await import('../package.json', { with: { type: 'json' } });
-    process.stdout.write(`${pkg.default.version}\n`);
+    // By package name, not '../package.json': the same from the sources and from
+    // the build in dist/ (and tsc does not copy package.json into dist/).
+    const pkg = createRequire(import.meta.url)('tokenplane/package.json') as { version: string };
+    process.stdout.write(`${pkg.version}\n`);
     return 0;
   }
   const command = COMMANDS[name];

@@ -15,7 +15,11 @@ import { providerShim } from './shim.ts';
 export type { ApiTokenOutputs } from './impl/api-token.ts';
 export type { EntityOutputs } from './impl/entity.ts';
 
-const IMPLEMENTATION = new URL('./impl/index.ts', import.meta.url).href;
+// ./impl/index.ts in the sources, ./impl/index.js in the build (dist/).
+const IMPLEMENTATION = new URL(
+  import.meta.url.endsWith('.js') ? './impl/index.js' : './impl/index.ts',
+  import.meta.url,
+).href;
 const entityProvider = providerShim('entity', IMPLEMENTATION);
 const apiTokenProvider = providerShim('apiToken', IMPLEMENTATION);
 
