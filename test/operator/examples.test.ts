@@ -4,7 +4,7 @@ import { KubernetesObjectApi } from '@kubernetes/client-node';
 import pino from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type RunningOperator, startOperator } from '../../operator/operator.ts';
-import { adminKubeConfig, createTestNamespace } from '../harness/kube.ts';
+import { adminKubeConfig, createTestNamespace, eventually } from '../harness/kube.ts';
 import {
   installCrds,
   installRbac,
@@ -49,7 +49,8 @@ it('applies the examples and everything becomes Ready', async () => {
     for (const doc of yamlDocs(`examples/kubernetes/${file}`)) {
       if (doc.kind === 'Namespace') continue;
       (doc.metadata as { namespace: string }).namespace = ns;
-      await objects.create(doc);
+      // Discovery of freshly installed CRDs can lag behind; retry until the kind is known.
+      await eventually(() => objects.create(doc), 30_000);
     }
   }
   const r = resources(ns);
