@@ -68,23 +68,12 @@ export function providerShim(
   recordedModule: string,
 ): pulumi.dynamic.ResourceProvider {
   const shim: Shim = {
+    // biome-ignore format: serialized into the state of every resource, so kept dense
     async configure(req) {
       let m = process.env.TOKENPLANE_PROVIDER_MODULE;
-      try {
-        m ||= process
-          .getBuiltinModule('module')
-          .createRequire(`${process.cwd()}/`)
-          .resolve('tokenplane/package.json')
-          .replace(/package\.json$/, 'provider/impl/index.ts');
-      } catch {
-        m = recordedModule;
-      }
-      const impl = new Function('s', 'return import(s)')(m).then((x: Impl) =>
-        x.provider(kind, req),
-      );
-      for (const k of ['check', 'diff', 'create', 'read', 'update', 'delete']) {
-        this[k] = async (...a) => (await impl)[k](...a);
-      }
+      try { m ||= process.getBuiltinModule('module').createRequire(`${process.cwd()}/`).resolve('tokenplane/package.json').replace(/package\.json$/, 'provider/impl/index.ts'); } catch { m = recordedModule; }
+      const impl = new Function('s', 'return import(s)')(m).then((x: Impl) => x.provider(kind, req));
+      for (const k of ['check', 'diff', 'create', 'read', 'update', 'delete']) this[k] = async (...a) => (await impl)[k](...a);
       await impl;
     },
   };

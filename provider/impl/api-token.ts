@@ -12,7 +12,8 @@
  * - The engine runs `check` one resource at a time, in registration order, in one
  *   provider process. Each check records here what it learnt about its own
  *   declaration (already managed? adopts an existing token?); with the tokens
- *   the platform holds for the entity, planQuota (platform/external) computes a
+ *   the platform held for the entity when this process first looked (one read
+ *   per entity and operation, see entityAsFirstSeen), planQuota (platform/external) computes a
  *   lower bound of what the entity will hold and fails only when that bound is
  *   over the quota. The last member checked sees every sibling, so the bound is
  *   then exact. Tokens created or adopted by this process (during `up`, creates
@@ -29,7 +30,7 @@ import {
   planQuota,
   tokenChanges,
 } from '../../platform/external/index.ts';
-import type { Token } from '../../platform/schemas/index.ts';
+import type { Entity, Token } from '../../platform/schemas/index.ts';
 import { PlanError } from './config.ts';
 import { type Platform, withPlatform } from './context.ts';
 import { ApiTokenInputs, type CheckFailure, isUnknown, parseInputs } from './inputs.ts';
@@ -71,6 +72,34 @@ function claim(entityId: string, tokenId: string): void {
 }
 /** Creates under way in this process (their ids are not known yet). */
 let creating = 0;
+
+type FirstSeen = { entity: Entity; unclaimed: number };
+/**
+ * Per entity, the platform as the first check of this process saw it: the entity,
+ * and its tokens that no declaration had claimed then. Checks run one at a time
+ * on the engine's critical path, so one read per entity and operation rather than
+ * one per token; and every check of an `up` judges the plan against the platform
+ * as it was before the operation changed it — the view `preview` had.
+ */
+const firstSeen = new Map<string, Promise<FirstSeen | null>>();
+
+function entityAsFirstSeen(p: Platform, entityId: string): Promise<FirstSeen | null> {
+  let seen = firstSeen.get(entityId);
+  if (!seen) {
+    seen = p.entities.find(entityId).then((entity) => {
+      if (!entity) return null;
+      // Tokens this process created or adopted for the entity (or is creating)
+      // belong to declarations counted already.
+      const claimed = (claimedHere.get(entity.id)?.size ?? 0) + creating;
+      return { entity, unclaimed: Math.max(0, entity.tokenCount - claimed) };
+    });
+    firstSeen.set(entityId, seen);
+    // Not found (yet), or failed: ask again next time.
+    const forget = () => firstSeen.delete(entityId);
+    seen.then((s) => s ?? forget(), forget);
+  }
+  return seen;
+}
 
 function desiredOf(news: Inputs): DesiredToken {
   return {
@@ -278,14 +307,12 @@ async function checkQuota(
 ): Promise<CheckFailure | null> {
   const [tiers] = await Promise.all([p.tiers(), p.verifyCredential()]);
   const entityId = isUnknown(news.entityId) ? null : (news.entityId as string);
-  const entity = entityId ? await p.entities.find(entityId) : null;
+  const seen = entityId ? await entityAsFirstSeen(p, entityId) : null;
+  const entity = seen?.entity ?? null;
+  const unclaimed = seen?.unclaimed ?? 0;
   const tier = declaration.tier ?? entity?.tier;
   if (!tier || !tiers.find(tier)) return null;
 
-  // tokenCount is what the platform holds now; tokens this process created or
-  // adopted for the entity (or is creating) belong to declarations already counted.
-  const claimed = entity ? (claimedHere.get(entity.id)?.size ?? 0) + creating : 0;
-  const unclaimed = entity ? Math.max(0, entity.tokenCount - claimed) : 0;
   const managed = Object.keys(olds).length > 0 && olds.entityId === news.entityId;
   const adoptsExisting = !managed && entity !== null && (await adopteeExists(p, entity.id, news));
   const group = checked.get(declaration.group) ?? new Map<string, CheckedDeclaration>();
