@@ -186,6 +186,20 @@ describe('ApiToken', () => {
     await waitFor('secret', () => r.secret('lite-second'));
   });
 
+  it('a token refused for quota becomes Ready once another token of the entity is removed', async () => {
+    await r.entity('lite2', { kind: 'Customer', tier: 'Lite' });
+    await r.apiToken('lite2-default', { entityRef: { name: 'lite2' }, adoptDefaultToken: true });
+    await r.readyToken('lite2-default');
+    await r.apiToken('lite2-next', { entityRef: { name: 'lite2' } });
+    await r.reason('apitokens', 'lite2-next', 'QuotaExceeded');
+    await r.remove('apitokens', 'lite2-default');
+    const next = await r.readyToken('lite2-next');
+    const entityId = (await r.getEntity('lite2'))?.status?.id as string;
+    expect((await platform.client.listAllTokens(entityId)).map((t) => t.id)).toEqual([
+      next.status?.tokenId,
+    ]);
+  });
+
   it('updates name and status in place and repairs drift made on the platform', async () => {
     await r.apiToken('drift', { entityRef: { name: 'acme' }, displayName: 'drift-1' });
     const t = await r.readyToken('drift');
