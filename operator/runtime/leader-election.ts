@@ -59,7 +59,11 @@ export class LeaderElector {
     while (!this.#stopped) {
       let ok = false;
       try {
-        ok = await this.#tryAcquireOrRenew();
+        // A hung request must not keep a leader that can no longer renew.
+        ok = await withTimeout(
+          this.#tryAcquireOrRenew(),
+          Math.max(500, this.#o.renewDeadlineMs / 2),
+        );
       } catch (err) {
         this.#o.log.warn({ err: errText(err) }, 'lease update failed');
       }
@@ -173,6 +177,14 @@ export class LeaderElector {
     }
     return true;
   }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`lease request took longer than ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** Dates read back from a Lease, written again with the six digits MicroTime needs. */

@@ -39,8 +39,8 @@ export function createMetrics() {
       labelNames: ['namespace', 'name'] as const,
       registers: [registry],
     }),
-    watchRestarts: new Gauge({
-      name: 'tokenplane_operator_watch_restarts',
+    watchRestarts: new Counter({
+      name: 'tokenplane_operator_watch_restarts_total',
       help: 'Watch restarts after errors or silence, by resource',
       labelNames: ['resource'] as const,
       registers: [registry],
