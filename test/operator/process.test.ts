@@ -16,7 +16,8 @@ import {
   waitFor,
 } from './helpers.ts';
 
-const main = new URL('../../operator/main.ts', import.meta.url).pathname;
+// `tokenplane operator`, the command a Deployment runs.
+const cli = new URL('../../bin/tokenplane.js', import.meta.url).pathname;
 let platform: Awaited<ReturnType<typeof startPlatform>>;
 let kubeconfigPath = '';
 const children: ChildProcess[] = [];
@@ -42,7 +43,8 @@ async function startProcess(ns: string, name: string, endpoint: string): Promise
   const child = spawn(
     process.execPath,
     [
-      main,
+      cli,
+      'operator',
       '--kubeconfig',
       kubeconfigPath,
       '--namespace',
