@@ -42,7 +42,13 @@ export class LeaderElector {
 
   constructor(opts: LeaderElectionOptions) {
     this.#api = opts.kc.makeApiClient(CoordinationV1Api);
-    this.#o = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000, ...opts };
+    // `??`, not a spread: callers pass options that are explicitly undefined.
+    this.#o = {
+      ...opts,
+      leaseDurationMs: opts.leaseDurationMs ?? 15_000,
+      renewDeadlineMs: opts.renewDeadlineMs ?? 10_000,
+      retryPeriodMs: opts.retryPeriodMs ?? 2_000,
+    };
   }
 
   get isLeader(): boolean {

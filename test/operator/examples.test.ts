@@ -33,7 +33,7 @@ beforeAll(async () => {
     metricsPort: -1,
     backoffBaseMs: 200,
     backoffMaxMs: 2000,
-    log: pino({ level: 'silent' }),
+    log: pino({ level: process.env.OP_DEBUG ? 'debug' : 'silent' }, pino.destination(2)),
     onLostLeadership: () => {},
   });
 });

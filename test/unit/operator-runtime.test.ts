@@ -1,7 +1,10 @@
+import { ApiException, type KubeConfig } from '@kubernetes/client-node';
+import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { desiredSecret, digest, secretUpToDate } from '../../operator/controllers/secret.ts';
 import type { ApiTokenObject } from '../../operator/crds/schemas.ts';
 import { outcome, setCondition } from '../../operator/runtime/conditions.ts';
+import { LeaderElector } from '../../operator/runtime/leader-election.ts';
 import { exponentialRateLimiter, runWorkers, WorkQueue } from '../../operator/runtime/workqueue.ts';
 import { rotationPlan } from '../../platform/external/index.ts';
 
@@ -161,5 +164,91 @@ describe('secret', () => {
     };
     expect(secretUpToDate(edited, obj, content)).toBe(false);
     expect(secretUpToDate(undefined, obj, content)).toBe(false);
+  });
+});
+
+describe('leader election', () => {
+  function fakeLeases() {
+    let lease: { metadata: object; spec: Record<string, unknown> } | undefined;
+    const calls = { read: 0, create: 0, replace: 0 };
+    const api = {
+      async readNamespacedLease() {
+        calls.read++;
+        if (!lease) throw new ApiException(404, 'not found', '', {});
+        return structuredClone(lease);
+      },
+      async createNamespacedLease({ body }: { body: typeof lease }) {
+        calls.create++;
+        lease = structuredClone(body);
+        return lease;
+      },
+      async replaceNamespacedLease({ body }: { body: typeof lease }) {
+        calls.replace++;
+        lease = structuredClone(body);
+        return lease;
+      },
+    };
+    const kc = { makeApiClient: () => api } as unknown as KubeConfig;
+    return { kc, calls, lease: () => lease };
+  }
+
+  it('uses its defaults when options are passed as undefined (no hot loop), leads, and releases on stop', async () => {
+    const { kc, calls, lease } = fakeLeases();
+    let started = 0;
+    const elector = new LeaderElector({
+      kc,
+      namespace: 'ns',
+      name: 'l',
+      identity: 'me',
+      leaseDurationMs: undefined,
+      renewDeadlineMs: undefined,
+      retryPeriodMs: undefined,
+      log: pino({ level: 'silent' }),
+      onStartedLeading: () => started++,
+      onStoppedLeading: () => {},
+    });
+    const running = elector.run();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(started).toBe(1);
+    expect(elector.isLeader).toBe(true);
+    expect(calls.read + calls.create + calls.replace).toBeLessThanOrEqual(3);
+    expect(lease()?.spec).toMatchObject({ holderIdentity: 'me', leaseDurationSeconds: 15 });
+    expect(String(lease()?.spec.renewTime)).toMatch(/\.\d{6}Z$/);
+    await elector.stop();
+    await running;
+    expect(lease()?.spec.holderIdentity).toBe('');
+  });
+
+  it('does not take a lease another holder keeps renewing', async () => {
+    const { kc, lease } = fakeLeases();
+    const other = new LeaderElector({
+      kc,
+      namespace: 'ns',
+      name: 'l',
+      identity: 'other',
+      retryPeriodMs: 20,
+      log: pino({ level: 'silent' }),
+      onStartedLeading: () => {},
+      onStoppedLeading: () => {},
+    });
+    const me = new LeaderElector({
+      kc,
+      namespace: 'ns',
+      name: 'l',
+      identity: 'me',
+      retryPeriodMs: 20,
+      log: pino({ level: 'silent' }),
+      onStartedLeading: () => {},
+      onStoppedLeading: () => {},
+    });
+    const a = other.run();
+    await new Promise((r) => setTimeout(r, 50));
+    const b = me.run();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(other.isLeader).toBe(true);
+    expect(me.isLeader).toBe(false);
+    expect(lease()?.spec.holderIdentity).toBe('other');
+    await Promise.all([other.stop(), me.stop()]);
+    await Promise.all([a, b]);
   });
 });
