@@ -3,7 +3,10 @@
 // no-op dynamic resource, with the real CLI, file backend and a real platform.
 // Target: ratio ≤ 1.5×. Rounds alternate so that machine noise hits both sides;
 // the figures are medians (the machine is shared), also of each round's own ratio.
-import { mkdtempSync, rmSync } from 'node:fs';
+// CPU seconds are printed too, being less sensitive to other load than wall time:
+// of the pulumi CLI and its plugins (reaped children, Linux /proc), and of this
+// process (the inline program and the platform server).
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as pulumi from '@pulumi/pulumi';
@@ -62,7 +65,15 @@ const programs = {
   },
 };
 
+/** CPU seconds of terminated, waited-for children (cutime + cstime), where /proc has them. */
+function childrenCpu(): number {
+  if (!existsSync('/proc/self/stat')) return Number.NaN;
+  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[13]) + Number(fields[14])) / 100;
+}
+
 const times: Record<keyof typeof programs, number[]> = { noop: [], tokenplane: [] };
+const cpu: Record<keyof typeof programs, number[]> = { noop: [], tokenplane: [] };
 try {
   for (let round = 0; round < ROUNDS; round++) {
     for (const kind of ['noop', 'tokenplane'] as const) {
@@ -71,13 +82,20 @@ try {
         stackName: `${kind}-${round}`,
         program: programs[kind],
       });
+      const children = childrenCpu();
+      const self = process.cpuUsage();
       const start = performance.now();
       const result = await stack.up();
       const seconds = (performance.now() - start) / 1000;
       if (result.summary.result !== 'succeeded') throw new Error(`${kind} up failed`);
+      const pulumiCpu = childrenCpu() - children;
+      const used = process.cpuUsage(self);
+      const selfCpu = (used.user + used.system) / 1e6;
       times[kind].push(seconds);
+      cpu[kind].push(pulumiCpu + selfCpu);
       console.log(
-        `round ${round + 1} ${kind.padEnd(10)} up of ${TOKENS + 1} resources: ${seconds.toFixed(2)} s`,
+        `round ${round + 1} ${kind.padEnd(10)} up of ${TOKENS + 1} resources: ${seconds.toFixed(2)} s ` +
+          `(CPU: pulumi and plugins ${pulumiCpu.toFixed(2)} s, program and platform ${selfCpu.toFixed(2)} s)`,
       );
       await stack.destroy();
     }
@@ -96,6 +114,12 @@ try {
     `median of ${ROUNDS} rounds: noop ${noop.toFixed(2)} s, tokenplane ${tokenplane.toFixed(2)} s, ` +
       `ratio ${(tokenplane / noop).toFixed(2)}×; median of the rounds' ratios ${paired.toFixed(2)}× ` +
       '(target ≤ 1.5×)',
+  );
+  const cpuNoop = median(cpu.noop);
+  const cpuTokenplane = median(cpu.tokenplane);
+  console.log(
+    `median CPU: noop ${cpuNoop.toFixed(2)} s, tokenplane ${cpuTokenplane.toFixed(2)} s, ` +
+      `ratio ${(cpuTokenplane / cpuNoop).toFixed(2)}×`,
   );
 } finally {
   await env.cleanup();
