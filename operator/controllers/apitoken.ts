@@ -38,6 +38,7 @@ import {
   DIGEST_ANNOTATION,
   desiredSecret,
   digest,
+  secretConflict,
   secretNameOf,
   secretUpToDate,
 } from './secret.ts';
@@ -75,6 +76,16 @@ async function sync(ctx: Context, obj: ApiTokenObject): Promise<Result> {
     status: lower(spec.status) as DesiredToken['status'],
     ...(spec.expiresAt ? { expiresAt: new Date(spec.expiresAt).toISOString() } : {}),
   };
+
+  // Never take over a Secret that belongs to someone else (two writers loop forever).
+  const conflict = secretConflict(
+    await ctx.kube.readSecret(obj.metadata.namespace, secretNameOf(obj)),
+    obj,
+  );
+  if (conflict) {
+    ctx.events.record(obj, 'Warning', 'SecretConflict', conflict);
+    return notReady(ctx, obj, 'SecretConflict', conflict, { requeueAfterMs: WAIT_MS });
+  }
 
   const issued = await issue(ctx, obj, desired);
   if ('refusal' in issued) return issued.refusal;

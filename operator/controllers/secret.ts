@@ -89,3 +89,20 @@ export function secretUpToDate(
   if (Object.entries(want.annotations).some(([k, v]) => annotations[k] !== v)) return false;
   return (existing.metadata?.ownerReferences ?? []).some((r) => r.uid === obj.metadata.uid);
 }
+
+/**
+ * Why the Secret this ApiToken wants may not be written: it exists and is owned
+ * neither by this ApiToken nor marked as its Secret. Null when writing is fine.
+ */
+export function secretConflict(existing: V1Secret | undefined, obj: ApiTokenObject): string | null {
+  if (!existing) return null;
+  if ((existing.metadata?.ownerReferences ?? []).some((r) => r.uid === obj.metadata.uid))
+    return null;
+  if (existing.metadata?.labels?.[OWNER_LABEL] === obj.metadata.name) return null;
+  const owner = existing.metadata?.ownerReferences?.find((r) => r.controller);
+  const by = owner ? ` (it belongs to ${owner.kind} "${owner.name}")` : '';
+  return (
+    `Secret "${existing.metadata?.name}" already exists and is not managed by this ApiToken${by}. ` +
+    'Set spec.secretName to another name, or delete that Secret to let the operator create it.'
+  );
+}

@@ -4,7 +4,7 @@ import { Writable } from 'node:stream';
 import { AppsV1Api } from '@kubernetes/client-node';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { EntityObject } from '../../operator/crds/schemas.ts';
+import type { ApiTokenObject, EntityObject } from '../../operator/crds/schemas.ts';
 import { type RunningOperator, startOperator } from '../../operator/operator.ts';
 import { SECRET_PATTERN } from '../../platform/domain/index.ts';
 import { adminKubeConfig, createTestNamespace } from '../harness/kube.ts';
@@ -268,6 +268,21 @@ describe('ApiToken', () => {
         (ev) => ev.reason === 'TokenMissing' && ev.regarding?.name === 'drift',
       ),
     );
+  });
+
+  it('refuses to take over a Secret it does not own', async () => {
+    await r.core.createNamespacedSecret({
+      namespace: ns,
+      body: { metadata: { name: 'someone-elses' }, stringData: { password: 'hunter2' } },
+    });
+    await r.apiToken('squatter', { entityRef: { name: 'acme' }, secretName: 'someone-elses' });
+    const refused = await r.reason('apitokens', 'squatter', 'SecretConflict');
+    expect(r.condition(refused)?.message).toContain('Set spec.secretName to another name');
+    expect((refused as ApiTokenObject).status?.tokenId).toBeUndefined();
+    expect(r.secretValue(await r.secret('someone-elses'), 'password')).toBe('hunter2');
+    await r.core.deleteNamespacedSecret({ namespace: ns, name: 'someone-elses' });
+    await r.readyToken('squatter');
+    await r.remove('apitokens', 'squatter');
   });
 
   it('a deleted or edited Secret comes back with the same token', async () => {
