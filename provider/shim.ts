@@ -8,9 +8,10 @@
  * create, read, update, delete) on the provider object itself:
  *
  * 1. `TOKENPLANE_PROVIDER_MODULE` (a path or file URL), when set;
- * 2. else the `tokenplane` package resolved from the working directory of the
+ * 2. else `tokenplane/provider/impl` resolved from the working directory of the
  *    provider process (the Pulumi project): the installed code of today;
- * 3. else the module path recorded when the program ran.
+ * 3. else, or when that fails to load (a checkout without a build), the module
+ *    path recorded when the program ran.
  *
  * This works because the dynamic-provider host deserializes each provider text
  * once per process and always awaits `configure` (with the stack config) before
@@ -31,15 +32,6 @@ import type * as pulumi from '@pulumi/pulumi';
 
 export type ProviderKind = 'entity' | 'apiToken';
 
-export type ProviderMethod =
-  | 'configure'
-  | 'check'
-  | 'diff'
-  | 'create'
-  | 'read'
-  | 'update'
-  | 'delete';
-
 /** What provider/impl/index.ts exports for the shim. */
 export type ProviderImplementation = {
   /** Applies the provider configuration; returns the methods of the kind's provider. */
@@ -47,8 +39,6 @@ export type ProviderImplementation = {
     kind: ProviderKind,
     req: unknown,
   ): Promise<Omit<pulumi.dynamic.ResourceProvider, 'configure'>>;
-  /** The entry point of shims serialized by earlier versions (one call per method). */
-  dispatch(kind: ProviderKind, method: ProviderMethod, args: unknown[]): Promise<unknown>;
 };
 
 /**
@@ -70,9 +60,10 @@ export function providerShim(
   const shim: Shim = {
     // biome-ignore format: serialized into the state of every resource, so kept dense
     async configure(req) {
+      const load = new Function('s', 'return import(s)');
       let m = process.env.TOKENPLANE_PROVIDER_MODULE;
-      try { m ||= process.getBuiltinModule('module').createRequire(`${process.cwd()}/`).resolve('tokenplane/package.json').replace(/package\.json$/, 'provider/impl/index.ts'); } catch { m = recordedModule; }
-      const impl = new Function('s', 'return import(s)')(m).then((x: Impl) => x.provider(kind, req));
+      try { m ||= process.getBuiltinModule('module').createRequire(`${process.cwd()}/`).resolve('tokenplane/provider/impl'); } catch { m = recordedModule; }
+      const impl = load(m).catch(() => load(recordedModule)).then((x: Impl) => x.provider(kind, req));
       for (const k of ['check', 'diff', 'create', 'read', 'update', 'delete']) this[k] = async (...a) => (await impl)[k](...a);
       await impl;
     },
