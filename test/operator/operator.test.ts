@@ -407,6 +407,20 @@ describe('platform-only references and orphaned entities', () => {
     );
   });
 
+  it('a child of a platform-only parent above its tier is refused by the platform with TierCeilingExceeded', async () => {
+    const parent = await platform.client.createEntity({
+      name: 'outside-parent',
+      kind: 'reseller',
+      tier: 'lite',
+    });
+    await r.entity('too-high', { kind: 'Customer', tier: 'Advanced', parentId: parent.id });
+    const refused = await r.reason('entities', 'too-high', 'TierCeilingExceeded');
+    expect(r.condition(refused)?.message).toMatch(/advanced/);
+    await r.patchSpec('entities', 'too-high', { tier: 'Lite' });
+    const ready = await r.readyEntity('too-high');
+    expect((await platform.client.getEntity(ready.status?.id as string)).parentId).toBe(parent.id);
+  });
+
   it('deletionPolicy Orphan on an Entity leaves the platform entity', async () => {
     await r.entity('kept', { kind: 'Reseller', tier: 'Lite', deletionPolicy: 'Orphan' });
     const e = await r.readyEntity('kept');
