@@ -96,14 +96,15 @@ const exited = (child: ChildProcess) =>
 
 /**
  * A proxy in front of the platform that SIGKILLs the operator as soon as the
- * platform has answered a token create — before the operator can see the answer
- * or write any status.
+ * platform has answered a matching call (a token create, a rotation) — before
+ * the operator can see the answer or write any status. The answer's body is kept.
  */
 async function killingProxy(
-  onCreate: () => void,
-): Promise<{ url: string; server: Server; kills: number }> {
+  onKill: () => void,
+  match: { path: RegExp; status: number } = { path: /\/v1\/entities\/[^/]+\/tokens$/, status: 201 },
+): Promise<{ url: string; server: Server; kills: number; body: string }> {
   const target = new URL(platform.url);
-  const state = { url: '', server: undefined as unknown as Server, kills: 0 };
+  const state = { url: '', server: undefined as unknown as Server, kills: 0, body: '' };
   state.server = createServer((req, res) => {
     const upstream = request(
       {
@@ -114,14 +115,15 @@ async function killingProxy(
         headers: req.headers,
       },
       (answer) => {
-        const isCreate =
-          req.method === 'POST' && /\/v1\/entities\/[^/]+\/tokens$/.test(req.url ?? '');
-        if (isCreate && answer.statusCode === 201) {
-          // The platform has committed the token once it answers 201.
+        const matched = req.method === 'POST' && match.path.test(req.url ?? '');
+        if (matched && answer.statusCode === match.status && state.kills === 0) {
+          // The platform has committed the change once it answers.
           state.kills++;
-          onCreate();
-          answer.resume();
+          onKill();
           res.destroy();
+          answer.on('data', (d) => {
+            state.body += d;
+          });
           return;
         }
         res.writeHead(answer.statusCode ?? 502, answer.headers);
@@ -168,6 +170,57 @@ describe('operator process', () => {
       expect((await platform.client.introspect(r.secretValue(secret) as string)).active).toBe(true);
       second.child.kill('SIGTERM');
       await exited(second.child);
+    } finally {
+      proxy.server.close();
+    }
+  });
+
+  it('killed between the platform rotation and the Secret write, then restarted, delivers that same rotation', async () => {
+    const ns = await createTestNamespace('op-crash-rot');
+    await installRbac(ns);
+    const r = resources(ns);
+    let victim: ChildProcess | undefined;
+    const proxy = await killingProxy(() => victim?.kill('SIGKILL'), {
+      path: /\/v1\/tokens\/[^/]+\/rotate$/,
+      status: 200,
+    });
+    try {
+      const first = await startProcess(ns, 'rotator', proxy.url);
+      victim = first.child;
+      await r.entity('rot', { kind: 'Reseller', tier: 'Lite', defaultToken: false });
+      await r.apiToken('rot-token', {
+        entityRef: { name: 'rot' },
+        lifetime: '20s',
+        renewBefore: '15s',
+        rotationGracePeriod: '10m',
+      });
+      const issued = await r.readyToken('rot-token');
+      const oldValue = r.secretValue(
+        await waitFor('secret', () => r.secret('rot-token')),
+      ) as string;
+      await waitFor(
+        'operator killed after the rotation',
+        async () => proxy.kills > 0 && first.child.signalCode !== null,
+      );
+      await waitFor('rotation answer captured', async () => proxy.body.includes('"value"'));
+      const rotatedValue = (JSON.parse(proxy.body) as { value: string }).value;
+      expect(r.secretValue(await r.secret('rot-token'))).toBe(oldValue);
+
+      await startProcess(ns, 'rotator-2', platform.url);
+      const done = await waitFor('rotation recorded', async () => {
+        const t = await r.getToken('rot-token');
+        return (t?.status?.rotations ?? 0) >= 1 ? t : undefined;
+      });
+      expect(done.status?.tokenId).toBe(issued.status?.tokenId);
+      // The replayed rotation (same Idempotency-Key) returned the value the platform issued before the crash.
+      await waitFor(
+        'secret holds the rotated value',
+        async () => r.secretValue(await r.secret('rot-token')) === rotatedValue,
+      );
+      expect((await platform.client.introspect(rotatedValue)).active).toBe(true);
+      expect((await platform.client.introspect(oldValue)).active).toBe(true);
+      const entityId = (await r.getEntity('rot'))?.status?.id as string;
+      expect(await platform.client.listAllTokens(entityId)).toHaveLength(1);
     } finally {
       proxy.server.close();
     }
