@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { CHART_CRD_DIR, CRD_DIR, renderCrds } from '../../operator/crds/generate.ts';
+import { CRD_DIR, renderCrds } from '../../operator/crds/generate.ts';
 
 describe('CRDs', () => {
   it('committed crds/*.yaml match the zod schemas (run `npm run crds` after changing them)', () => {
