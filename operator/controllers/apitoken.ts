@@ -14,7 +14,6 @@
 import {
   type DesiredToken,
   describeChanges,
-  describeFailure,
   expiryFromLifetime,
   needsReplace,
   rotationPlan,
@@ -28,9 +27,10 @@ import type { Result } from '../runtime/workqueue.ts';
 import {
   type Context,
   ensureFinalizer,
+  fail,
   isKubeError,
-  kubeRetry,
   lower,
+  notReady,
   removeFinalizer,
   writeStatus,
 } from './context.ts';
@@ -61,7 +61,7 @@ export async function reconcileApiToken(
     await ensureFinalizer(ctx, PLURAL, obj, FINALIZER);
     return await sync(ctx, obj);
   } catch (err) {
-    return fail(ctx, obj, err);
+    return fail(ctx, PLURAL, obj, err);
   }
 }
 
@@ -69,7 +69,9 @@ async function sync(ctx: Context, obj: ApiTokenObject): Promise<Result> {
   const { spec } = obj;
   const entity = resolveEntity(ctx, obj);
   if ('wait' in entity)
-    return notReady(ctx, obj, Reasons.EntityNotReady, entity.wait, { requeueAfterMs: WAIT_MS });
+    return notReady(ctx, PLURAL, obj, Reasons.EntityNotReady, entity.wait, {
+      requeueAfterMs: WAIT_MS,
+    });
   const desired: DesiredToken = {
     entityId: entity.id,
     name: spec.displayName ?? obj.metadata.name,
@@ -84,7 +86,7 @@ async function sync(ctx: Context, obj: ApiTokenObject): Promise<Result> {
   );
   if (conflict) {
     ctx.events.record(obj, 'Warning', 'SecretConflict', conflict);
-    return notReady(ctx, obj, 'SecretConflict', conflict, { requeueAfterMs: WAIT_MS });
+    return notReady(ctx, PLURAL, obj, 'SecretConflict', conflict, { requeueAfterMs: WAIT_MS });
   }
 
   const issued = await issue(ctx, obj, desired);
@@ -104,7 +106,9 @@ async function sync(ctx: Context, obj: ApiTokenObject): Promise<Result> {
   if (needsReplace(changes)) {
     const message = `Token ${token.id} belongs to another entity (${describeChanges(changes)}); it cannot be moved. Fix the spec or delete and recreate the ApiToken.`;
     ctx.events.record(obj, 'Warning', Reasons.NeedsReplace, message);
-    return notReady(ctx, obj, Reasons.NeedsReplace, message, { requeueAfterMs: ctx.resyncMs });
+    return notReady(ctx, PLURAL, obj, Reasons.NeedsReplace, message, {
+      requeueAfterMs: ctx.resyncMs,
+    });
   }
   if (changes.length > 0) {
     token = await ctx.tokens.update(token.id, changes);
@@ -265,7 +269,9 @@ async function issue(ctx: Context, obj: ApiTokenObject, desired: DesiredToken): 
       const message = `No platform token has id ${spec.tokenId} (spec.tokenId). Check the id, or remove tokenId to issue a new token.`;
       ctx.events.record(obj, 'Warning', Reasons.NotFound, message);
       return {
-        refusal: await notReady(ctx, obj, Reasons.NotFound, message, { error: new Error(message) }),
+        refusal: await notReady(ctx, PLURAL, obj, Reasons.NotFound, message, {
+          error: new Error(message),
+        }),
       };
     }
     ctx.events.record(obj, 'Normal', 'Adopted', `Adopted platform token ${adopted.id}.`);
@@ -279,7 +285,9 @@ async function issue(ctx: Context, obj: ApiTokenObject, desired: DesiredToken): 
         'Remove adoptDefaultToken to issue a new token.';
       ctx.events.record(obj, 'Warning', Reasons.NotFound, message);
       return {
-        refusal: await notReady(ctx, obj, Reasons.NotFound, message, { error: new Error(message) }),
+        refusal: await notReady(ctx, PLURAL, obj, Reasons.NotFound, message, {
+          error: new Error(message),
+        }),
       };
     }
     ctx.events.record(
@@ -364,47 +372,4 @@ function siblings(ctx: Context, obj: ApiTokenObject): ApiTokenObject[] {
         t.metadata.name !== obj.metadata.name &&
         (entity ? t.spec.entityRef?.name === entity : t.spec.entityId === obj.spec.entityId),
     );
-}
-
-async function notReady(
-  ctx: Context,
-  obj: ApiTokenObject,
-  reason: string,
-  message: string,
-  result: Result,
-): Promise<Result> {
-  await writeStatus(ctx, PLURAL, obj, {
-    ...obj.status,
-    observedGeneration: obj.metadata.generation,
-    conditions: outcome(
-      obj.status?.conditions,
-      obj.metadata.generation,
-      { ok: false, reason, message },
-      ctx.now(),
-    ),
-  });
-  return result;
-}
-
-async function fail(ctx: Context, obj: ApiTokenObject, err: unknown): Promise<Result> {
-  if (isKubeError(err)) return kubeRetry(ctx, 'ApiToken', obj, err);
-  const failure = describeFailure(err);
-  ctx.metrics.errors.inc({ kind: 'ApiToken', reason: failure.reason });
-  ctx.log.warn(
-    {
-      kind: 'ApiToken',
-      namespace: obj.metadata.namespace,
-      name: obj.metadata.name,
-      reason: failure.reason,
-      detail: failure.message,
-    },
-    'reconcile failed',
-  );
-  ctx.events.record(obj, 'Warning', failure.reason, failure.message);
-  try {
-    await notReady(ctx, obj, failure.reason, failure.message, {});
-  } catch (statusErr) {
-    ctx.log.warn({ err: String(statusErr).slice(0, 200) }, 'status not written');
-  }
-  return failure.retryable ? { error: err } : { requeueAfterMs: ctx.resyncMs };
 }

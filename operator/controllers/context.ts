@@ -4,9 +4,11 @@ import { ApiException } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { TierTable } from '../../platform/domain/index.ts';
 import type { EntityExternal, TokenExternal } from '../../platform/external/index.ts';
+import { describeFailure } from '../../platform/external/index.ts';
 import type { ApiTokenObject, EntityObject } from '../crds/schemas.ts';
 import type { EventRecorder } from '../events.ts';
 import type { Kube } from '../kube.ts';
+import { outcome } from '../runtime/conditions.ts';
 import type { Metrics } from '../runtime/metrics.ts';
 import type { Result } from '../runtime/workqueue.ts';
 
@@ -102,4 +104,63 @@ export function kubeRetry(
     'kubernetes call failed; retrying',
   );
   return { error: err };
+}
+
+type Plural = 'entities' | 'apitokens';
+const KIND_OF: Record<Plural, string> = { entities: 'Entity', apitokens: 'ApiToken' };
+
+/** Ready=False (and Synced=False) with a reason and a message a person can act on. */
+export async function notReady(
+  ctx: Context,
+  plural: Plural,
+  obj: EntityObject | ApiTokenObject,
+  reason: string,
+  message: string,
+  result: Result,
+): Promise<Result> {
+  await writeStatus(ctx, plural, obj, {
+    ...obj.status,
+    observedGeneration: obj.metadata.generation,
+    conditions: outcome(
+      obj.status?.conditions,
+      obj.metadata.generation,
+      { ok: false, reason, message },
+      ctx.now(),
+    ),
+  });
+  return result;
+}
+
+/**
+ * A reconcile failed: Kubernetes write conflicts are retried quietly; platform
+ * refusals become a Warning Event and Ready=False with the platform's message,
+ * retried with backoff when waiting can help, otherwise at the next resync.
+ */
+export async function fail(
+  ctx: Context,
+  plural: Plural,
+  obj: EntityObject | ApiTokenObject,
+  err: unknown,
+): Promise<Result> {
+  const kind = KIND_OF[plural];
+  if (isKubeError(err)) return kubeRetry(ctx, kind, obj, err);
+  const failure = describeFailure(err);
+  ctx.metrics.errors.inc({ kind, reason: failure.reason });
+  ctx.log.warn(
+    {
+      kind,
+      namespace: obj.metadata.namespace,
+      name: obj.metadata.name,
+      reason: failure.reason,
+      detail: failure.message,
+    },
+    'reconcile failed',
+  );
+  ctx.events.record(obj, 'Warning', failure.reason, failure.message);
+  try {
+    await notReady(ctx, plural, obj, failure.reason, failure.message, {});
+  } catch (statusErr) {
+    ctx.log.warn({ err: String(statusErr).slice(0, 200) }, 'status not written');
+  }
+  return failure.retryable ? { error: err } : { requeueAfterMs: ctx.resyncMs };
 }

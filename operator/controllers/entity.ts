@@ -8,7 +8,6 @@ import { checkCeiling } from '../../platform/domain/index.ts';
 import {
   type DesiredEntity,
   describeChanges,
-  describeFailure,
   needsReplace,
 } from '../../platform/external/index.ts';
 import type { Entity } from '../../platform/schemas/index.ts';
@@ -19,9 +18,9 @@ import type { Result } from '../runtime/workqueue.ts';
 import {
   type Context,
   ensureFinalizer,
-  isKubeError,
-  kubeRetry,
+  fail,
   lower,
+  notReady,
   removeFinalizer,
   writeStatus,
 } from './context.ts';
@@ -42,7 +41,7 @@ export async function reconcileEntity(
     await ensureFinalizer(ctx, PLURAL, obj, FINALIZER);
     return await sync(ctx, obj);
   } catch (err) {
-    return fail(ctx, obj, err);
+    return fail(ctx, PLURAL, obj, err);
   }
 }
 
@@ -50,7 +49,9 @@ async function sync(ctx: Context, obj: EntityObject): Promise<Result> {
   const { spec } = obj;
   const parent = resolveParent(ctx, obj);
   if ('wait' in parent)
-    return notReady(ctx, obj, Reasons.ParentNotReady, parent.wait, { requeueAfterMs: WAIT_MS });
+    return notReady(ctx, PLURAL, obj, Reasons.ParentNotReady, parent.wait, {
+      requeueAfterMs: WAIT_MS,
+    });
   if (parent.tier) {
     const violation = checkCeiling(
       ctx.tiers,
@@ -61,7 +62,7 @@ async function sync(ctx: Context, obj: EntityObject): Promise<Result> {
     if (violation) {
       ctx.events.record(obj, 'Warning', Reasons.TierCeilingExceeded, violation.detail);
       // The parent's update enqueues us again; the poll is a safety net.
-      return notReady(ctx, obj, Reasons.TierCeilingExceeded, violation.detail, {
+      return notReady(ctx, PLURAL, obj, Reasons.TierCeilingExceeded, violation.detail, {
         requeueAfterMs: WAIT_MS * 4,
       });
     }
@@ -81,7 +82,7 @@ async function sync(ctx: Context, obj: EntityObject): Promise<Result> {
     if (id && !obj.status?.id) {
       const message = `No platform entity has id ${id} (spec.externalId). Check the id, or remove externalId to create a new entity.`;
       ctx.events.record(obj, 'Warning', Reasons.NotFound, message);
-      return notReady(ctx, obj, Reasons.NotFound, message, { error: new Error(message) });
+      return notReady(ctx, PLURAL, obj, Reasons.NotFound, message, { error: new Error(message) });
     }
     if (id)
       ctx.events.record(
@@ -108,7 +109,9 @@ async function sync(ctx: Context, obj: EntityObject): Promise<Result> {
       `The platform entity differs in fields that cannot change in place (${describeChanges(observed.changes)}). ` +
       'Fix the spec, or delete and recreate the Entity.';
     ctx.events.record(obj, 'Warning', Reasons.NeedsReplace, message);
-    return notReady(ctx, obj, Reasons.NeedsReplace, message, { requeueAfterMs: ctx.resyncMs });
+    return notReady(ctx, PLURAL, obj, Reasons.NeedsReplace, message, {
+      requeueAfterMs: ctx.resyncMs,
+    });
   } else if (!observed.upToDate) {
     actual = await ctx.entities.update(observed.actual.id, observed.changes);
     ctx.events.record(
@@ -169,47 +172,4 @@ async function finalize(ctx: Context, obj: EntityObject): Promise<Result> {
   }
   await removeFinalizer(ctx, PLURAL, obj, FINALIZER);
   return {};
-}
-
-async function notReady(
-  ctx: Context,
-  obj: EntityObject,
-  reason: string,
-  message: string,
-  result: Result,
-): Promise<Result> {
-  await writeStatus(ctx, PLURAL, obj, {
-    ...obj.status,
-    observedGeneration: obj.metadata.generation,
-    conditions: outcome(
-      obj.status?.conditions,
-      obj.metadata.generation,
-      { ok: false, reason, message },
-      ctx.now(),
-    ),
-  });
-  return result;
-}
-
-async function fail(ctx: Context, obj: EntityObject, err: unknown): Promise<Result> {
-  if (isKubeError(err)) return kubeRetry(ctx, 'Entity', obj, err);
-  const failure = describeFailure(err);
-  ctx.metrics.errors.inc({ kind: 'Entity', reason: failure.reason });
-  ctx.log.warn(
-    {
-      kind: 'Entity',
-      namespace: obj.metadata.namespace,
-      name: obj.metadata.name,
-      reason: failure.reason,
-      detail: failure.message,
-    },
-    'reconcile failed',
-  );
-  ctx.events.record(obj, 'Warning', failure.reason, failure.message);
-  try {
-    await notReady(ctx, obj, failure.reason, failure.message, {});
-  } catch (statusErr) {
-    ctx.log.warn({ err: String(statusErr).slice(0, 200) }, 'status not written');
-  }
-  return failure.retryable ? { error: err } : { requeueAfterMs: ctx.resyncMs };
 }
