@@ -26,8 +26,7 @@ import { isReady, outcome, Reasons } from '../runtime/conditions.ts';
 import type { Result } from '../runtime/workqueue.ts';
 import {
   type Context,
-  ensureFinalizer,
-  fail,
+  drive,
   isKubeError,
   lower,
   notReady,
@@ -56,13 +55,7 @@ export async function reconcileApiToken(
     ctx.metrics.tokenExpiry.remove({ namespace, name });
     return {};
   }
-  try {
-    if (obj.metadata.deletionTimestamp) return await finalize(ctx, obj);
-    await ensureFinalizer(ctx, PLURAL, obj, FINALIZER);
-    return await sync(ctx, obj);
-  } catch (err) {
-    return fail(ctx, PLURAL, obj, err);
-  }
+  return drive(ctx, PLURAL, obj, { finalize, sync });
 }
 
 async function sync(ctx: Context, obj: ApiTokenObject): Promise<Result> {

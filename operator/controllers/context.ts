@@ -7,7 +7,7 @@ import type { EntityExternal, TokenExternal } from '../../platform/external/inde
 import { describeFailure } from '../../platform/external/index.ts';
 import type { ApiTokenObject, EntityObject } from '../crds/schemas.ts';
 import type { EventRecorder } from '../events.ts';
-import type { Kube } from '../kube.ts';
+import { FINALIZER, type Kube } from '../kube.ts';
 import { outcome } from '../runtime/conditions.ts';
 import type { Metrics } from '../runtime/metrics.ts';
 import type { Result } from '../runtime/workqueue.ts';
@@ -163,4 +163,27 @@ export async function fail(
     ctx.log.warn({ err: String(statusErr).slice(0, 200) }, 'status not written');
   }
   return failure.retryable ? { error: err } : { requeueAfterMs: ctx.resyncMs };
+}
+
+/**
+ * The order every reconcile follows, whatever the kind (after Crossplane's
+ * managed reconciler): being deleted → finalize; otherwise make sure our
+ * finalizer is on, then sync. Every failure goes through `fail`.
+ */
+export async function drive<O extends EntityObject | ApiTokenObject>(
+  ctx: Context,
+  plural: Plural,
+  obj: O,
+  steps: {
+    finalize(ctx: Context, obj: O): Promise<Result>;
+    sync(ctx: Context, obj: O): Promise<Result>;
+  },
+): Promise<Result> {
+  try {
+    if (obj.metadata.deletionTimestamp) return await steps.finalize(ctx, obj);
+    await ensureFinalizer(ctx, plural, obj, FINALIZER);
+    return await steps.sync(ctx, obj);
+  } catch (err) {
+    return fail(ctx, plural, obj, err);
+  }
 }

@@ -15,15 +15,7 @@ import type { EntityObject, EntityStatus } from '../crds/schemas.ts';
 import { FINALIZER } from '../kube.ts';
 import { isReady, outcome, Reasons } from '../runtime/conditions.ts';
 import type { Result } from '../runtime/workqueue.ts';
-import {
-  type Context,
-  ensureFinalizer,
-  fail,
-  lower,
-  notReady,
-  removeFinalizer,
-  writeStatus,
-} from './context.ts';
+import { type Context, drive, lower, notReady, removeFinalizer, writeStatus } from './context.ts';
 
 const PLURAL = 'entities';
 /** How soon to look again while waiting on another object that may not notify us. */
@@ -36,13 +28,7 @@ export async function reconcileEntity(
 ): Promise<Result> {
   const obj = await ctx.kube.get<EntityObject>(PLURAL, namespace, name);
   if (!obj) return {};
-  try {
-    if (obj.metadata.deletionTimestamp) return await finalize(ctx, obj);
-    await ensureFinalizer(ctx, PLURAL, obj, FINALIZER);
-    return await sync(ctx, obj);
-  } catch (err) {
-    return fail(ctx, PLURAL, obj, err);
-  }
+  return drive(ctx, PLURAL, obj, { finalize, sync });
 }
 
 async function sync(ctx: Context, obj: EntityObject): Promise<Result> {

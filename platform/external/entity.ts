@@ -1,7 +1,7 @@
-import { isNotFound, type TokenplaneClient } from '../client/index.ts';
+import type { TokenplaneClient } from '../client/index.ts';
 import type { CreateEntityResponse, Entity, UpdateEntityRequest } from '../schemas/entity.ts';
 import { type DesiredEntity, entityChanges, type FieldChange, patchOf } from './changes.ts';
-import { type External, type Observation, observation } from './external.ts';
+import { type External, gone, type Observation, observation, orNull } from './external.ts';
 
 export class EntityExternal implements External<DesiredEntity, Entity, CreateEntityResponse> {
   readonly #client: TokenplaneClient;
@@ -15,13 +15,8 @@ export class EntityExternal implements External<DesiredEntity, Entity, CreateEnt
     return actual ? observation(actual, entityChanges(desired, actual)) : { exists: false };
   }
 
-  async find(id: string): Promise<Entity | null> {
-    try {
-      return await this.#client.getEntity(id);
-    } catch (err) {
-      if (isNotFound(err)) return null;
-      throw err;
-    }
+  find(id: string): Promise<Entity | null> {
+    return orNull(this.#client.getEntity(id));
   }
 
   create(desired: DesiredEntity, idempotencyKey: string): Promise<CreateEntityResponse> {
@@ -36,11 +31,7 @@ export class EntityExternal implements External<DesiredEntity, Entity, CreateEnt
     return this.#client.updateEntity(id, patchOf(changes) as UpdateEntityRequest);
   }
 
-  async delete(id: string): Promise<void> {
-    try {
-      await this.#client.deleteEntity(id);
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
+  delete(id: string): Promise<void> {
+    return gone(this.#client.deleteEntity(id));
   }
 }

@@ -4,6 +4,7 @@
  * and changes nothing; the driver (operator reconciler or Pulumi provider)
  * decides what to do with them.
  */
+import { isNotFound } from '../client/index.ts';
 import type { FieldChange } from './changes.ts';
 
 export type Observation<Actual> =
@@ -21,4 +22,19 @@ export interface External<Desired, Actual, Created = Actual> {
 
 export function observation<A>(actual: A, changes: FieldChange[]): Observation<A> {
   return { exists: true, actual, changes, upToDate: changes.length === 0 };
+}
+
+/** The object, or null when the platform says it does not exist. */
+export async function orNull<T>(read: Promise<T>): Promise<T | null> {
+  try {
+    return await read;
+  } catch (err) {
+    if (isNotFound(err)) return null;
+    throw err;
+  }
+}
+
+/** A delete that succeeds when the object is already gone. */
+export async function gone(remove: Promise<void>): Promise<void> {
+  await orNull(remove);
 }

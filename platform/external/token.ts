@@ -1,7 +1,7 @@
-import { isNotFound, type TokenplaneClient } from '../client/index.ts';
+import type { TokenplaneClient } from '../client/index.ts';
 import type { Token, TokenWithValue, UpdateTokenRequest } from '../schemas/token.ts';
 import { type DesiredToken, type FieldChange, patchOf, tokenChanges } from './changes.ts';
-import { type External, type Observation, observation } from './external.ts';
+import { type External, gone, type Observation, observation, orNull } from './external.ts';
 
 /** The name the platform gives the token it issues with every new entity. */
 export const DEFAULT_TOKEN_NAME = 'default';
@@ -18,13 +18,8 @@ export class TokenExternal implements External<DesiredToken, Token, TokenWithVal
     return actual ? observation(actual, tokenChanges(desired, actual)) : { exists: false };
   }
 
-  async find(id: string): Promise<Token | null> {
-    try {
-      return await this.#client.getToken(id);
-    } catch (err) {
-      if (isNotFound(err)) return null;
-      throw err;
-    }
+  find(id: string): Promise<Token | null> {
+    return orNull(this.#client.getToken(id));
   }
 
   create(desired: DesiredToken, idempotencyKey: string): Promise<TokenWithValue> {
@@ -40,12 +35,8 @@ export class TokenExternal implements External<DesiredToken, Token, TokenWithVal
     return this.#client.updateToken(id, patchOf(changes) as UpdateTokenRequest);
   }
 
-  async delete(id: string): Promise<void> {
-    try {
-      await this.#client.deleteToken(id);
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
+  delete(id: string): Promise<void> {
+    return gone(this.#client.deleteToken(id));
   }
 
   /** The entity's auto-issued default token (the oldest one named `default`), if it still exists. */
