@@ -23,6 +23,11 @@
  * wrapping, hence one function, and no type annotations inside it (type stripping
  * leaves them as spaces in the function's text).
  *
+ * Pulumi parses the serialized function's text with the project's `typescript`,
+ * else with the TypeScript 3.8 it vendors — which is what an installed package
+ * gets (typescript is only a devDependency here). So only syntax TypeScript 3.8
+ * parses inside it: no `||=`/`??=` (TS 4.0), even though Node runs them.
+ *
  * The implementation is ESM TypeScript run by Node's type stripping; the
  * deserialized shim is CommonJS, so it reaches it through a dynamic `import()`
  * built with `new Function` (a literal `import()` — or `require` — would be
@@ -62,7 +67,7 @@ export function providerShim(
     async configure(req) {
       const load = new Function('s', 'return import(s)');
       let m = process.env.TOKENPLANE_PROVIDER_MODULE;
-      try { m ||= process.getBuiltinModule('module').createRequire(`${process.cwd()}/`).resolve('tokenplane/provider/impl'); } catch { m = recordedModule; }
+      try { m = m || process.getBuiltinModule('module').createRequire(`${process.cwd()}/`).resolve('tokenplane/provider/impl'); } catch { m = recordedModule; }
       const impl = load(m).catch(() => load(recordedModule)).then((x: Impl) => x.provider(kind, req));
       for (const k of ['check', 'diff', 'create', 'read', 'update', 'delete']) this[k] = async (...a) => (await impl)[k](...a);
       await impl;

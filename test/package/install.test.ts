@@ -1,126 +1,33 @@
 /**
- * The npm package as users get it (SPEC §4, §5): `npm pack` (whose `prepack`
- * builds dist/) of a copy of this repository, installed into a fresh project,
- * then run by Node 24 with type stripping switched off — so the installed copy
- * can only work from its JavaScript, as Node refuses to strip .ts under
- * node_modules anyway.
- *
- * Offline: the fresh project gets a package-lock.json made of the production
- * entries of the repository's lock, so `npm install --offline` takes exactly the
- * versions `npm install` put in the npm cache for this checkout.
+ * The npm package as users get it (SPEC §4, §5): packed and installed into a
+ * fresh project by test/harness/package.ts, then run by Node 24 with type
+ * stripping switched off — so the installed copy can only work from its
+ * JavaScript, as Node refuses to strip .ts under node_modules anyway.
  */
-import { execFile, spawn } from 'node:child_process';
-import {
-  cpSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { promisify } from 'node:util';
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { atProcessEnd } from '../harness/cleanup.ts';
+import { repoRoot } from '../engines/engines.ts';
+import {
+  cleanEnv,
+  exec,
+  type InstalledPackage,
+  installPackedTokenplane,
+  NODE,
+} from '../harness/package.ts';
 
-const REPO = join(import.meta.dirname, '../..');
-const NODE = join(REPO, 'node_modules/node/bin/node');
-
-// Build inputs and shipped files; the rest of the checkout (tests, benchmarks,
-// examples, data) stays out of the copy.
-const COPIED = [
-  'package.json',
-  'tsconfig.json',
-  'tsconfig.build.json',
-  'README.md',
-  'bin',
-  'platform',
-  'operator',
-  'provider',
-  'crds',
-  'deploy',
-];
-
-/** Environment of a shell with Node 24 first on PATH: no npm script variables, no NODE_OPTIONS. */
-function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (!/^npm_/i.test(k) && k !== 'NODE_OPTIONS' && k !== 'INIT_CWD') env[k] = v;
-  }
-  return {
-    ...env,
-    PATH: `${dirname(NODE)}:${process.env.PATH ?? ''}`,
-    TOKENPLANE_DATABASE_URL: '',
-    TOKENPLANE_ADMIN_KEY: '',
-    ...extra,
-  };
-}
-
-const exec = promisify(execFile);
-
+let pkg: InstalledPackage | undefined;
 let dir: string;
 let app: string;
-let unregister: () => void = () => {};
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'tokenplane-package-'));
-  unregister = atProcessEnd(() => rmSync(dir, { recursive: true, force: true }));
-
-  // 1. npm pack of a copy (the build writes the copy's dist/, never the checkout's).
-  const src = join(dir, 'src');
-  for (const entry of COPIED) cpSync(join(REPO, entry), join(src, entry), { recursive: true });
-  symlinkSync(join(REPO, 'node_modules'), join(src, 'node_modules'), 'dir');
-  await exec('npm', ['pack', '--pack-destination', dir], { cwd: src, env: cleanEnv() });
-  const tarball = readdirSync(dir).find((f) => f.endsWith('.tgz'));
-  if (!tarball) throw new Error('npm pack wrote no tarball');
-
-  // 2. A fresh project that depends on the tarball, locked to the checkout's versions.
-  app = join(dir, 'app');
-  mkdirSync(app);
-  const spec = `file:${join(dir, tarball)}`;
-  const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8'));
-  const repoLock = JSON.parse(readFileSync(join(REPO, 'package-lock.json'), 'utf8'));
-  const packages: Record<string, unknown> = {
-    '': { name: 'app', dependencies: { tokenplane: spec } },
-    'node_modules/tokenplane': {
-      version: pkg.version,
-      resolved: spec,
-      license: pkg.license,
-      dependencies: pkg.dependencies,
-      bin: pkg.bin,
-      engines: pkg.engines,
-    },
-  };
-  for (const [path, entry] of Object.entries(
-    repoLock.packages as Record<string, { dev?: boolean }>,
-  )) {
-    if (path !== '' && !entry.dev) packages[path] = entry;
-  }
-  writeFileSync(
-    join(app, 'package.json'),
-    JSON.stringify({
-      name: 'app',
-      private: true,
-      type: 'module',
-      dependencies: { tokenplane: spec },
-    }),
-  );
-  writeFileSync(
-    join(app, 'package-lock.json'),
-    JSON.stringify({ name: 'app', lockfileVersion: 3, requires: true, packages }),
-  );
-  await exec('npm', ['install', '--offline', '--no-audit', '--no-fund', '--ignore-scripts'], {
-    cwd: app,
-    env: cleanEnv(),
-  });
+  pkg = await installPackedTokenplane();
+  ({ dir, app } = pkg);
 }, 180_000);
 
 afterAll(() => {
-  unregister();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  pkg?.cleanup();
 });
 
 /** Runs Node 24 in the fresh project with type stripping off. */
@@ -170,7 +77,7 @@ describe('the installed tokenplane package', () => {
     expect(help.stdout).toMatch(/^\s+operator\s/m);
     const version = await node([bin, '--version']);
     expect(version.stdout.trim()).toBe(
-      JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')).version,
+      JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')).version,
     );
   });
 
