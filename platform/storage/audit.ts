@@ -1,0 +1,107 @@
+/**
+ * Audit events: recorded on their own (failures, reads) or in the same write
+ * transaction as the change they describe, and listed by scope.
+ */
+import { uuidv7 } from '../crypto/ids.ts';
+import type { AuditEvent } from '../schemas/index.ts';
+import { decodeCursor, type Page, type PageRequest, paginate } from './pagination.ts';
+import { notFound } from './problems.ts';
+import { auditFromRow } from './rows.ts';
+import { type Scope, SUBTREE, visible } from './scope.ts';
+import type { Row, SqlTx } from './sql.ts';
+import type { Store } from './store.ts';
+
+export type NewAuditEvent = Omit<AuditEvent, 'id' | 'at'>;
+
+/**
+ * The audit event of a successful create or rotation, written in the same
+ * transaction as the change (so one never commits without the other).
+ */
+export type AuditWith<T> = {
+  actor: AuditEvent['actor'];
+  requestId: string;
+  describe(
+    result: T,
+    replayed: boolean,
+  ): Pick<AuditEvent, 'action' | 'targetType' | 'targetId' | 'entityId' | 'detail'>;
+};
+
+export async function recordAudit(store: Store, event: NewAuditEvent): Promise<void> {
+  await store.db.transaction((tx) => insertAudit(store, tx, event));
+}
+
+export async function insertAudit(store: Store, tx: SqlTx, event: NewAuditEvent): Promise<void> {
+  const now = store.clock();
+  await tx.run(
+    `INSERT INTO audit_events (id, at, actor_type, actor_id, action, target_type, target_id,
+       entity_id, outcome, request_id, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+    [
+      uuidv7(now),
+      new Date(now).toISOString(),
+      event.actor.type,
+      event.actor.id,
+      event.action,
+      event.targetType,
+      event.targetId,
+      event.entityId,
+      event.outcome,
+      event.requestId,
+      event.detail,
+    ],
+  );
+}
+
+/** The success event `audit` describes for `result`. */
+export function successEvent<T>(audit: AuditWith<T>, result: T, replayed: boolean): NewAuditEvent {
+  return {
+    ...audit.describe(result, replayed),
+    actor: audit.actor,
+    requestId: audit.requestId,
+    outcome: 'success',
+  };
+}
+
+/** Runs `fn` in one write transaction together with the audit event of its success. */
+export function audited<T>(
+  store: Store,
+  audit: AuditWith<T> | undefined,
+  fn: (tx: SqlTx) => Promise<T>,
+): Promise<T> {
+  return store.db.transaction(async (tx) => {
+    const result = await fn(tx);
+    if (audit) await insertAudit(store, tx, successEvent(audit, result, false));
+    return result;
+  });
+}
+
+export async function listAudit(
+  store: Store,
+  scope: Scope,
+  query: PageRequest & { entityId?: string | undefined },
+): Promise<Page<AuditEvent>> {
+  const { db } = store;
+  const after = decodeCursor(query.cursor);
+  let rows: Row[];
+  if (query.entityId !== undefined) {
+    // Events of a deleted entity stay readable by the administrator.
+    if (scope !== null && !(await visible(db, scope, query.entityId))) {
+      throw notFound('entity', query.entityId);
+    }
+    rows = await db.query(
+      'SELECT * FROM audit_events WHERE entity_id = $1 AND id > $2 ORDER BY id LIMIT $3',
+      [query.entityId, after, query.limit + 1],
+    );
+  } else if (scope !== null) {
+    rows = await db.query(
+      `${SUBTREE} SELECT * FROM audit_events WHERE entity_id IN (SELECT id FROM down)
+         AND id > $2 ORDER BY id LIMIT $3`,
+      [scope, after, query.limit + 1],
+    );
+  } else {
+    rows = await db.query('SELECT * FROM audit_events WHERE id > $1 ORDER BY id LIMIT $2', [
+      after,
+      query.limit + 1,
+    ]);
+  }
+  return paginate(rows.map(auditFromRow), query.limit);
+}

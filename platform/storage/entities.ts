@@ -1,0 +1,220 @@
+/**
+ * Entities (resellers and customers) in their tree: create under a parent
+ * (within its tier ceiling), read, list, update (re-checking ceiling, children
+ * and quota when the tier changes) and delete (leaves first).
+ */
+import { uuidv7 } from '../crypto/ids.ts';
+import { ProblemError, validationProblem, violationProblem } from '../domain/problems.ts';
+import {
+  checkCeiling,
+  checkDowngradeQuota,
+  checkParentDowngrade,
+  checkQuota,
+} from '../domain/rules.ts';
+import type {
+  CreateEntityRequest,
+  CreateEntityResponse,
+  Entity,
+  TokenWithValue,
+  UpdateEntityRequest,
+} from '../schemas/index.ts';
+import { type AuditWith, audited } from './audit.ts';
+import { type Idempotency, type Idempotent, idempotent } from './idempotency.ts';
+import { type LockedEntity, lockEntity, tokenCount } from './locks.ts';
+import { decodeCursor, type Page, type PageRequest, paginate } from './pagination.ts';
+import { notFound, preconditionFailed, unknownTier } from './problems.ts';
+import { ENTITY_COLUMNS, entityFromRow, type Versioned } from './rows.ts';
+import { type Scope, SUBTREE, visible } from './scope.ts';
+import type { SqlTx } from './sql.ts';
+import { nowIso, type Store } from './store.ts';
+import { insertToken } from './tokens.ts';
+
+export async function createEntity(
+  store: Store,
+  scope: Scope,
+  input: CreateEntityRequest,
+  idem?: Idempotency,
+  audit?: AuditWith<CreateEntityResponse>,
+): Promise<Idempotent<CreateEntityResponse>> {
+  const { tiers } = store;
+  const tierName = input.tier ?? tiers.defaultTier.name;
+  if (!tiers.find(tierName)) throw unknownTier(tiers, tierName);
+  const parentId = input.parentId ?? null;
+  if (parentId === null && scope !== null) {
+    throw new ProblemError(
+      'forbidden',
+      'Only the platform administrator creates top-level entities; give a parentId inside your subtree.',
+    );
+  }
+  return idempotent(store, idem, audit, async (tx) => {
+    if (parentId !== null) {
+      const parent = await lockEntity(store.db, tx, scope, parentId);
+      if (!parent) throw notFound('entity', parentId);
+      if (parent.kind !== 'reseller') {
+        throw validationProblem([
+          { path: 'parentId', message: 'a customer cannot have children; choose a reseller' },
+        ]);
+      }
+      const ceiling = checkCeiling(tiers, tierName, parent.tier, `parent "${parent.name}"`);
+      if (ceiling) throw violationProblem(ceiling);
+    }
+    const now = nowIso(store);
+    const id = uuidv7(store.clock());
+    await tx.run(
+      `INSERT INTO entities (id, name, kind, parent_id, tier, version, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, 1, $6, $6)`,
+      [id, input.name, input.kind, parentId, tierName, now],
+    );
+    let defaultToken: TokenWithValue | undefined;
+    if (input.defaultToken !== false) {
+      const quota = checkQuota(tiers, tierName, 0, 1, `entity "${input.name}"`);
+      if (quota) throw violationProblem(quota);
+      defaultToken = await insertToken(store, tx, id, { name: 'default' });
+    }
+    const entity = await readEntity(store, tx, id);
+    if (!entity) throw new Error('entity vanished inside its own transaction');
+    return defaultToken ? { ...entity.value, defaultToken } : entity.value;
+  });
+}
+
+export async function getEntity(
+  store: Store,
+  scope: Scope,
+  id: string,
+): Promise<Versioned<Entity> | null> {
+  if (!(await visible(store.db, scope, id))) return null;
+  return readEntity(store, store.db, id);
+}
+
+export async function listEntities(
+  store: Store,
+  scope: Scope,
+  query: PageRequest & { parentId?: string | undefined },
+): Promise<Page<Entity>> {
+  const after = decodeCursor(query.cursor);
+  const params: unknown[] = [after, query.limit + 1];
+  let sql: string;
+  if (query.parentId !== undefined) {
+    if (!(await visible(store.db, scope, query.parentId))) {
+      throw notFound('entity', query.parentId);
+    }
+    params.push(query.parentId);
+    sql = `SELECT ${ENTITY_COLUMNS} FROM entities e WHERE e.parent_id = $3 AND e.id > $1 ORDER BY e.id LIMIT $2`;
+  } else if (scope !== null) {
+    params.push(scope);
+    sql = `${SUBTREE.replace('$1', '$3')} SELECT ${ENTITY_COLUMNS} FROM entities e
+      WHERE e.id IN (SELECT id FROM down) AND e.id > $1 ORDER BY e.id LIMIT $2`;
+  } else {
+    sql = `SELECT ${ENTITY_COLUMNS} FROM entities e WHERE e.id > $1 ORDER BY e.id LIMIT $2`;
+  }
+  const rows = await store.db.query(sql, params);
+  return paginate(
+    rows.map((r) => entityFromRow(store.tiers, r).value),
+    query.limit,
+  );
+}
+
+export async function updateEntity(
+  store: Store,
+  scope: Scope,
+  id: string,
+  patch: UpdateEntityRequest,
+  ifMatch?: (version: number) => boolean,
+  audit?: AuditWith<{ entity: Versioned<Entity>; tierChanged: boolean }>,
+): Promise<{ entity: Versioned<Entity>; tierChanged: boolean }> {
+  if (patch.tier !== undefined && !store.tiers.find(patch.tier)) {
+    throw unknownTier(store.tiers, patch.tier);
+  }
+  return audited(store, audit, async (tx) => {
+    // Lock order is always ancestor first: a parent's downgrade and a child's
+    // upgrade then serialise on the parent's row.
+    const peek = await tx.query('SELECT parent_id FROM entities WHERE id = $1', [id]);
+    if (peek.length === 0 || !(await visible(tx, scope, id))) throw notFound('entity', id);
+    const parentId = peek[0]?.parent_id as string | null;
+    const parent = parentId ? await lockEntity(store.db, tx, null, parentId) : null;
+    const current = await lockEntity(store.db, tx, scope, id);
+    if (!current) throw notFound('entity', id);
+    if (ifMatch && !ifMatch(current.version)) throw preconditionFailed('entity', id);
+    const tierChanged = patch.tier !== undefined && patch.tier !== current.tier;
+    if (tierChanged && patch.tier !== undefined) {
+      await checkTierChange(store, tx, current, parent, patch.tier);
+    }
+    if (patch.name !== undefined || tierChanged) {
+      await tx.run(
+        `UPDATE entities SET name = $2, tier = $3, version = version + 1, updated_at = $4 WHERE id = $1`,
+        [id, patch.name ?? current.name, patch.tier ?? current.tier, nowIso(store)],
+      );
+    }
+    const entity = await readEntity(store, tx, id);
+    if (!entity) throw notFound('entity', id);
+    return { entity, tierChanged };
+  });
+}
+
+/**
+ * A new tier must stay under the parent's ceiling, above every child's tier,
+ * and hold the tokens the entity already has. Call with parent and entity locked.
+ */
+async function checkTierChange(
+  store: Store,
+  tx: SqlTx,
+  current: LockedEntity,
+  parent: LockedEntity | null,
+  tier: string,
+): Promise<void> {
+  const label = `entity "${current.name}"`;
+  if (parent) {
+    const v = checkCeiling(store.tiers, tier, parent.tier, `parent "${parent.name}"`);
+    if (v) throw violationProblem(v);
+  }
+  const children = await tx.query('SELECT tier FROM entities WHERE parent_id = $1', [current.id]);
+  const down = checkParentDowngrade(
+    store.tiers,
+    tier,
+    children.map((c) => String(c.tier)),
+    label,
+  );
+  if (down) throw violationProblem(down);
+  const count = await tokenCount(tx, current.id);
+  const quota = checkDowngradeQuota(store.tiers, tier, count, label);
+  if (quota) throw violationProblem(quota);
+}
+
+export async function deleteEntity(
+  store: Store,
+  scope: Scope,
+  id: string,
+  audit?: AuditWith<{ tokens: number }>,
+): Promise<{ tokens: number }> {
+  return audited(store, audit, async (tx) => {
+    const current = await lockEntity(store.db, tx, scope, id);
+    if (!current) throw notFound('entity', id);
+    if (scope === id) {
+      throw new ProblemError(
+        'forbidden',
+        'An access key cannot delete the entity it belongs to; ask the administrator or a key of an ancestor.',
+      );
+    }
+    const children = await tx.query('SELECT COUNT(*) AS n FROM entities WHERE parent_id = $1', [
+      id,
+    ]);
+    const n = Number(children[0]?.n ?? 0);
+    if (n > 0) {
+      throw new ProblemError(
+        'has-children',
+        `Entity "${current.name}" has ${n} child entit${n === 1 ? 'y' : 'ies'}; delete them first.`,
+        { children: n },
+      );
+    }
+    const tokens = await tokenCount(tx, id);
+    await tx.run('DELETE FROM tokens WHERE entity_id = $1', [id]);
+    await tx.run('DELETE FROM access_keys WHERE entity_id = $1', [id]);
+    await tx.run('DELETE FROM entities WHERE id = $1', [id]);
+    return { tokens };
+  });
+}
+
+async function readEntity(store: Store, q: SqlTx, id: string): Promise<Versioned<Entity> | null> {
+  const rows = await q.query(`SELECT ${ENTITY_COLUMNS} FROM entities e WHERE e.id = $1`, [id]);
+  return rows[0] ? entityFromRow(store.tiers, rows[0]) : null;
+}

@@ -1,0 +1,102 @@
+/**
+ * Idempotent creates: an `Idempotency-Key` makes a retried create return the
+ * first response instead of creating twice. `requestHash` fingerprints the
+ * request body so that one key cannot be reused for a different request.
+ */
+import { createHash } from 'node:crypto';
+import { ProblemError } from '../domain/problems.ts';
+import { type AuditWith, insertAudit, successEvent } from './audit.ts';
+import type { Row, SqlTx } from './sql.ts';
+import { nowIso, type Store } from './store.ts';
+
+export type Idempotency = { scope: string; key: string; requestHash: string };
+export type Idempotent<T> = { result: T; replayed: boolean };
+
+/**
+ * Runs a create in one transaction with its idempotency record: the first
+ * successful response is stored (sealed: it may hold a secret) in the same
+ * transaction, so a replay returns exactly it and can never issue twice. A
+ * failed request stores nothing and may be retried. Two concurrent requests
+ * with one key: the loser's insert hits the primary key, it rolls back and
+ * answers with the winner's stored response.
+ */
+export async function idempotent<T>(
+  store: Store,
+  idem: Idempotency | undefined,
+  audit: AuditWith<T> | undefined,
+  fn: (tx: SqlTx) => Promise<T>,
+): Promise<Idempotent<T>> {
+  const audited = async (tx: SqlTx, outcome: Idempotent<T>): Promise<Idempotent<T>> => {
+    if (audit) {
+      await insertAudit(store, tx, successEvent(audit, outcome.result, outcome.replayed));
+    }
+    return outcome;
+  };
+  if (!idem) {
+    return store.db.transaction(async (tx) =>
+      audited(tx, { result: await fn(tx), replayed: false }),
+    );
+  }
+  const aad = `${idem.scope}\n${idem.key}`;
+  const attempt = () =>
+    store.db.transaction(async (tx): Promise<Idempotent<T>> => {
+      const [stored] = await tx.query(
+        'SELECT request_hash, sealed_response FROM idempotency_keys WHERE scope = $1 AND key = $2',
+        [idem.scope, idem.key],
+      );
+      if (stored) {
+        return audited(tx, { result: replay<T>(store, stored, idem, aad), replayed: true });
+      }
+      const result = await fn(tx);
+      await tx.run(
+        'INSERT INTO idempotency_keys (scope, key, request_hash, sealed_response, created_at) VALUES ($1, $2, $3, $4, $5)',
+        [
+          idem.scope,
+          idem.key,
+          idem.requestHash,
+          store.box.seal(JSON.stringify(result), aad),
+          nowIso(store),
+        ],
+      );
+      return audited(tx, { result, replayed: false });
+    });
+  try {
+    return await attempt();
+  } catch (error) {
+    if (store.db.isUniqueViolation(error)) return attempt();
+    throw error;
+  }
+}
+
+function replay<T>(store: Store, stored: Row, idem: Idempotency, aad: string): T {
+  if (stored.request_hash !== idem.requestHash) {
+    throw new ProblemError(
+      'idempotency-conflict',
+      'This Idempotency-Key was already used with a different request body. Use a new key for a new request.',
+    );
+  }
+  return JSON.parse(store.box.open(String(stored.sealed_response), aad)) as T;
+}
+
+/** Forget idempotency records older than `maxAgeMs` (kept at least 24 h by the caller's choice). */
+export async function purgeIdempotency(store: Store, maxAgeMs: number): Promise<number> {
+  const before = new Date(store.clock() - maxAgeMs).toISOString();
+  return store.db.transaction((tx) =>
+    tx.run('DELETE FROM idempotency_keys WHERE created_at < $1', [before]),
+  );
+}
+
+/** SHA-256 of a canonical JSON rendering: the request fingerprint of an idempotent create. */
+export function requestHash(value: unknown): string {
+  return createHash('sha256').update(canonicalJson(value)).digest('base64url');
+}
+
+/** JSON with object keys sorted and undefined members dropped: equal requests, equal text. */
+function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+}

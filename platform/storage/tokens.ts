@@ -1,0 +1,274 @@
+/**
+ * API tokens: create (within the entity's tier quota), read, update, delete,
+ * reveal and rotate; plus the verifier's hot-path look-up by digest.
+ */
+
+import { uuidv7 } from '../crypto/ids.ts';
+import { violationProblem } from '../domain/problems.ts';
+import { checkQuota } from '../domain/rules.ts';
+import { generateSecret, secretHint } from '../domain/secret-format.ts';
+import type {
+  CreateTokenRequest,
+  Token,
+  TokenWithValue,
+  UpdateTokenRequest,
+} from '../schemas/index.ts';
+import { type AuditWith, audited } from './audit.ts';
+import { type Idempotency, type Idempotent, idempotent } from './idempotency.ts';
+import { lockEntity, lockToken, tokenCount } from './locks.ts';
+import { decodeCursor, type Page, type PageRequest, paginate } from './pagination.ts';
+import { notFound, preconditionFailed } from './problems.ts';
+import { normaliseTime, TOKEN_COLUMNS, tokenFromRow, type Versioned } from './rows.ts';
+import { type Scope, visible } from './scope.ts';
+import type { SqlTx } from './sql.ts';
+import { nowIso, type Store } from './store.ts';
+
+/** What the verifier needs to know about a token, cached on the hot path. */
+export type TokenRecord = {
+  tokenId: string;
+  entityId: string;
+  tier: string;
+  status: 'active' | 'disabled';
+  expiresAt: string | null;
+  digest: string;
+  previousDigest: string | null;
+  previousExpiresAt: string | null;
+};
+
+export async function listTokens(
+  store: Store,
+  scope: Scope,
+  entityId: string,
+  query: PageRequest,
+): Promise<Page<Token>> {
+  if (!(await visible(store.db, scope, entityId))) throw notFound('entity', entityId);
+  const rows = await store.db.query(
+    `SELECT ${TOKEN_COLUMNS} FROM tokens t WHERE t.entity_id = $1 AND t.id > $2 ORDER BY t.id LIMIT $3`,
+    [entityId, decodeCursor(query.cursor), query.limit + 1],
+  );
+  return paginate(
+    rows.map((r) => tokenFromRow(r).value),
+    query.limit,
+  );
+}
+
+export async function createToken(
+  store: Store,
+  scope: Scope,
+  entityId: string,
+  input: CreateTokenRequest,
+  idem?: Idempotency,
+  audit?: AuditWith<TokenWithValue>,
+): Promise<Idempotent<TokenWithValue>> {
+  return idempotent(store, idem, audit, async (tx) => {
+    const entity = await lockEntity(store.db, tx, scope, entityId);
+    if (!entity) throw notFound('entity', entityId);
+    // Counted by its own statement after the lock is held: on PostgreSQL
+    // (READ COMMITTED) a new statement sees every create committed before the
+    // lock was granted; a count inside the locking statement would not.
+    const count = await tokenCount(tx, entityId);
+    const quota = checkQuota(store.tiers, entity.tier, count, 1, `entity "${entity.name}"`);
+    if (quota) throw violationProblem(quota);
+    return insertToken(store, tx, entityId, input);
+  });
+}
+
+/** Inserts a token with a fresh value; the caller has checked the quota under the entity lock. */
+export async function insertToken(
+  store: Store,
+  tx: SqlTx,
+  entityId: string,
+  input: CreateTokenRequest,
+): Promise<TokenWithValue> {
+  const nowMs = store.clock();
+  const now = new Date(nowMs).toISOString();
+  const id = uuidv7(nowMs);
+  const value = generateSecret('apiToken');
+  const expiresAt =
+    input.expiresAt === undefined
+      ? new Date(nowMs + store.tokenLifetimeMs).toISOString()
+      : normaliseTime(input.expiresAt);
+  await tx.run(
+    `INSERT INTO tokens (id, entity_id, name, status, expires_at, hint, digest, sealed_value,
+       version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $9)`,
+    [
+      id,
+      entityId,
+      input.name,
+      input.status ?? 'active',
+      expiresAt,
+      secretHint(value),
+      store.box.digest(value),
+      store.box.seal(value, id),
+      now,
+    ],
+  );
+  return {
+    id,
+    entityId,
+    name: input.name,
+    status: input.status ?? 'active',
+    expiresAt,
+    createdAt: now,
+    updatedAt: now,
+    lastUsedAt: null,
+    hint: secretHint(value),
+    value,
+  };
+}
+
+export async function getToken(
+  store: Store,
+  scope: Scope,
+  id: string,
+): Promise<Versioned<Token> | null> {
+  const rows = await store.db.query(`SELECT ${TOKEN_COLUMNS} FROM tokens t WHERE t.id = $1`, [id]);
+  const row = rows[0];
+  if (!row || !(await visible(store.db, scope, String(row.entity_id)))) return null;
+  return tokenFromRow(row);
+}
+
+export async function updateToken(
+  store: Store,
+  scope: Scope,
+  id: string,
+  patch: UpdateTokenRequest,
+  ifMatch?: (version: number) => boolean,
+  audit?: AuditWith<{ token: Versioned<Token>; disabled: boolean }>,
+): Promise<{ token: Versioned<Token>; disabled: boolean }> {
+  return audited(store, audit, async (tx) => {
+    const current = await lockToken(store.db, tx, scope, id);
+    if (ifMatch && !ifMatch(current.version)) throw preconditionFailed('token', id);
+    const expiresAt =
+      patch.expiresAt === undefined ? current.value.expiresAt : normaliseTime(patch.expiresAt);
+    const next = {
+      name: patch.name ?? current.value.name,
+      status: patch.status ?? current.value.status,
+      expiresAt,
+    };
+    const changed =
+      next.name !== current.value.name ||
+      next.status !== current.value.status ||
+      next.expiresAt !== current.value.expiresAt;
+    if (changed) {
+      await tx.run(
+        `UPDATE tokens SET name = $2, status = $3, expires_at = $4, version = version + 1, updated_at = $5 WHERE id = $1`,
+        [id, next.name, next.status, next.expiresAt, nowIso(store)],
+      );
+    }
+    const token = await readToken(tx, id);
+    return {
+      token,
+      disabled: current.value.status === 'active' && next.status === 'disabled',
+    };
+  });
+}
+
+export async function deleteToken(
+  store: Store,
+  scope: Scope,
+  id: string,
+  audit?: AuditWith<{ entityId: string }>,
+): Promise<{ entityId: string }> {
+  return audited(store, audit, async (tx) => {
+    const current = await lockToken(store.db, tx, scope, id);
+    await tx.run('DELETE FROM tokens WHERE id = $1', [id]);
+    return { entityId: current.value.entityId };
+  });
+}
+
+export async function revealToken(
+  store: Store,
+  scope: Scope,
+  id: string,
+): Promise<{ value: string; entityId: string }> {
+  const rows = await store.db.query('SELECT entity_id, sealed_value FROM tokens WHERE id = $1', [
+    id,
+  ]);
+  const row = rows[0];
+  if (!row || !(await visible(store.db, scope, String(row.entity_id)))) {
+    throw notFound('token', id);
+  }
+  return { value: store.box.open(String(row.sealed_value), id), entityId: String(row.entity_id) };
+}
+
+/**
+ * New value, same id. With a grace period the previous value keeps verifying
+ * until it ends; with 0 it stops at once. A rotation during an earlier grace
+ * period ends that one: only the value being replaced gets the new grace.
+ */
+export async function rotateToken(
+  store: Store,
+  scope: Scope,
+  id: string,
+  gracePeriodSeconds: number,
+  idem?: Idempotency,
+  audit?: AuditWith<TokenWithValue>,
+): Promise<Idempotent<TokenWithValue>> {
+  return idempotent(store, idem, audit, async (tx) => {
+    await lockToken(store.db, tx, scope, id);
+    const [row] = await tx.query('SELECT digest FROM tokens WHERE id = $1', [id]);
+    const value = generateSecret('apiToken');
+    const grace = gracePeriodSeconds > 0;
+    await tx.run(
+      `UPDATE tokens SET digest = $2, sealed_value = $3, hint = $4, previous_digest = $5,
+         previous_expires_at = $6, version = version + 1, updated_at = $7 WHERE id = $1`,
+      [
+        id,
+        store.box.digest(value),
+        store.box.seal(value, id),
+        secretHint(value),
+        grace ? String(row?.digest) : null,
+        grace ? new Date(store.clock() + gracePeriodSeconds * 1000).toISOString() : null,
+        nowIso(store),
+      ],
+    );
+    const token = await readToken(tx, id);
+    return { ...token.value, value };
+  });
+}
+
+async function readToken(q: SqlTx, id: string): Promise<Versioned<Token>> {
+  const rows = await q.query(`SELECT ${TOKEN_COLUMNS} FROM tokens t WHERE t.id = $1`, [id]);
+  if (!rows[0]) throw notFound('token', id);
+  return tokenFromRow(rows[0]);
+}
+
+/** The hot path's single query: the token holding this digest (current or in grace). */
+export async function findTokenByDigest(store: Store, digest: string): Promise<TokenRecord | null> {
+  const rows = await store.db.query(
+    `SELECT t.id, t.entity_id, t.status, t.expires_at, t.digest, t.previous_digest,
+            t.previous_expires_at, e.tier
+       FROM tokens t JOIN entities e ON e.id = t.entity_id
+      WHERE t.digest = $1 OR t.previous_digest = $1`,
+    [digest],
+  );
+  const r = rows[0];
+  if (!r) return null;
+  return {
+    tokenId: String(r.id),
+    entityId: String(r.entity_id),
+    tier: String(r.tier),
+    status: r.status as TokenRecord['status'],
+    expiresAt: (r.expires_at as string | null) ?? null,
+    digest: String(r.digest),
+    previousDigest: (r.previous_digest as string | null) ?? null,
+    previousExpiresAt: (r.previous_expires_at as string | null) ?? null,
+  };
+}
+
+/** Writes batched `lastUsedAt` values (never moving one backwards). */
+export async function recordLastUsed(
+  store: Store,
+  entries: ReadonlyMap<string, string>,
+): Promise<void> {
+  if (entries.size === 0) return;
+  await store.db.transaction(async (tx) => {
+    for (const [id, at] of entries) {
+      await tx.run(
+        'UPDATE tokens SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $2)',
+        [id, at],
+      );
+    }
+  });
+}
