@@ -15,32 +15,23 @@ import {
   sendCreated,
   setAudit,
 } from '../context.ts';
-import {
-  IdempotencyHeaders,
-  idempotencyOf,
-  managementSecurity,
-  problemResponses,
-} from './common.ts';
-
-const auth = { auth: 'management' as const };
+import { IdempotencyHeaders, idempotencyOf, managementRoute } from './common.ts';
 
 export const accessKeyRoutes =
   (ctx: PlatformContext): FastifyPluginAsyncZod =>
   async (app) => {
     app.post(
       '/entities/:id/access-keys',
-      {
-        config: auth,
-        schema: {
-          tags: ['access-keys'],
-          summary: "Create an access key for an entity's subtree; the response holds the key",
-          security: managementSecurity,
+      managementRoute(
+        'access-keys',
+        "Create an access key for an entity's subtree; the response holds the key",
+        {
           params: IdParams,
           headers: IdempotencyHeaders,
           body: CreateAccessKeyRequest,
-          response: { 201: AccessKeyWithKey, ...problemResponses },
+          response: { 201: AccessKeyWithKey },
         },
-      },
+      ),
       async (request, reply) => {
         const entityId = request.params.id;
         setAudit(request, {
@@ -70,16 +61,10 @@ export const accessKeyRoutes =
 
     app.get(
       '/entities/:id/access-keys',
-      {
-        config: auth,
-        schema: {
-          tags: ['access-keys'],
-          summary: "List an entity's access keys (no keys)",
-          security: managementSecurity,
-          params: IdParams,
-          response: { 200: AccessKeyList, ...problemResponses },
-        },
-      },
+      managementRoute('access-keys', "List an entity's access keys (no keys)", {
+        params: IdParams,
+        response: { 200: AccessKeyList },
+      }),
       async (request) => ({
         items: await ctx.repo.listAccessKeys(scopeOf(request), request.params.id),
       }),
@@ -87,16 +72,9 @@ export const accessKeyRoutes =
 
     app.delete(
       '/access-keys/:id',
-      {
-        config: auth,
-        schema: {
-          tags: ['access-keys'],
-          summary: 'Delete an access key; it stops working at once',
-          security: managementSecurity,
-          params: IdParams,
-          response: problemResponses,
-        },
-      },
+      managementRoute('access-keys', 'Delete an access key; it stops working at once', {
+        params: IdParams,
+      }),
       async (request, reply) => {
         const { id } = request.params;
         setAudit(request, {

@@ -26,6 +26,36 @@ export const IfMatchHeaders = z.looseObject({
 
 export const managementSecurity = [{ bearer: [] }];
 
+type RouteSchema = {
+  params?: z.ZodType;
+  querystring?: z.ZodType;
+  headers?: z.ZodType;
+  body?: z.ZodType;
+  response?: Record<number, z.ZodType>;
+};
+
+/**
+ * Options of a management route (administrator or access key): its OpenAPI tag,
+ * summary and bearer security, plus the problem responses every such route may give.
+ */
+export function managementRoute<const S extends RouteSchema>(
+  tag: string,
+  summary: string,
+  schema: S,
+) {
+  return {
+    config: { auth: 'management' as const },
+    schema: {
+      tags: [tag],
+      summary,
+      security: managementSecurity,
+      ...schema,
+      response: { ...schema.response, ...problemResponses } as S['response'] &
+        typeof problemResponses,
+    },
+  };
+}
+
 /**
  * The idempotency scope of a request: the credential that sent it and the
  * route it went to, so one key reused on another route or by another caller

@@ -21,32 +21,18 @@ import {
   sendCreated,
   setAudit,
 } from '../context.ts';
-import {
-  IdempotencyHeaders,
-  IfMatchHeaders,
-  idempotencyOf,
-  managementSecurity,
-  problemResponses,
-} from './common.ts';
-
-const auth = { auth: 'management' as const };
+import { IdempotencyHeaders, IfMatchHeaders, idempotencyOf, managementRoute } from './common.ts';
 
 export const entityRoutes =
   (ctx: PlatformContext): FastifyPluginAsyncZod =>
   async (app) => {
     app.post(
       '/entities',
-      {
-        config: auth,
-        schema: {
-          tags: ['entities'],
-          summary: 'Create an entity (and its default token)',
-          security: managementSecurity,
-          headers: IdempotencyHeaders,
-          body: CreateEntityRequest,
-          response: { 201: CreateEntityResponse, ...problemResponses },
-        },
-      },
+      managementRoute('entities', 'Create an entity (and its default token)', {
+        headers: IdempotencyHeaders,
+        body: CreateEntityRequest,
+        response: { 201: CreateEntityResponse },
+      }),
       async (request, reply) => {
         setAudit(request, {
           action: 'entity.create',
@@ -75,31 +61,19 @@ export const entityRoutes =
 
     app.get(
       '/entities',
-      {
-        config: auth,
-        schema: {
-          tags: ['entities'],
-          summary: 'List entities in your scope',
-          security: managementSecurity,
-          querystring: EntityListQuery,
-          response: { 200: EntityPage, ...problemResponses },
-        },
-      },
+      managementRoute('entities', 'List entities in your scope', {
+        querystring: EntityListQuery,
+        response: { 200: EntityPage },
+      }),
       async (request) => ctx.repo.listEntities(scopeOf(request), request.query),
     );
 
     app.get(
       '/entities/:id',
-      {
-        config: auth,
-        schema: {
-          tags: ['entities'],
-          summary: 'Read an entity',
-          security: managementSecurity,
-          params: IdParams,
-          response: { 200: Entity, ...problemResponses },
-        },
-      },
+      managementRoute('entities', 'Read an entity', {
+        params: IdParams,
+        response: { 200: Entity },
+      }),
       async (request, reply) => {
         const found = await ctx.repo.getEntity(scopeOf(request), request.params.id);
         if (!found) {
@@ -115,18 +89,12 @@ export const entityRoutes =
 
     app.patch(
       '/entities/:id',
-      {
-        config: auth,
-        schema: {
-          tags: ['entities'],
-          summary: 'Rename an entity or change its tier (ceiling and quota apply)',
-          security: managementSecurity,
-          params: IdParams,
-          headers: IfMatchHeaders,
-          body: UpdateEntityRequest,
-          response: { 200: Entity, ...problemResponses },
-        },
-      },
+      managementRoute('entities', 'Rename an entity or change its tier (ceiling and quota apply)', {
+        params: IdParams,
+        headers: IfMatchHeaders,
+        body: UpdateEntityRequest,
+        response: { 200: Entity },
+      }),
       async (request, reply) => {
         const { id } = request.params;
         setAudit(request, {
@@ -152,16 +120,13 @@ export const entityRoutes =
 
     app.delete(
       '/entities/:id',
-      {
-        config: auth,
-        schema: {
-          tags: ['entities'],
-          summary: 'Delete an entity without children; its tokens stop verifying at once',
-          security: managementSecurity,
+      managementRoute(
+        'entities',
+        'Delete an entity without children; its tokens stop verifying at once',
+        {
           params: IdParams,
-          response: problemResponses,
         },
-      },
+      ),
       async (request, reply) => {
         const { id } = request.params;
         setAudit(request, {

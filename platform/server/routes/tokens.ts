@@ -27,15 +27,7 @@ import {
   sendCreated,
   setAudit,
 } from '../context.ts';
-import {
-  IdempotencyHeaders,
-  IfMatchHeaders,
-  idempotencyOf,
-  managementSecurity,
-  problemResponses,
-} from './common.ts';
-
-const auth = { auth: 'management' as const };
+import { IdempotencyHeaders, IfMatchHeaders, idempotencyOf, managementRoute } from './common.ts';
 
 export const tokenRoutes =
   (ctx: PlatformContext): FastifyPluginAsyncZod =>
@@ -51,17 +43,11 @@ export const tokenRoutes =
 
     app.get(
       '/entities/:id/tokens',
-      {
-        config: auth,
-        schema: {
-          tags: ['tokens'],
-          summary: "List an entity's tokens (no values)",
-          security: managementSecurity,
-          params: IdParams,
-          querystring: TokenListQuery,
-          response: { 200: TokenPage, ...problemResponses },
-        },
-      },
+      managementRoute('tokens', "List an entity's tokens (no values)", {
+        params: IdParams,
+        querystring: TokenListQuery,
+        response: { 200: TokenPage },
+      }),
       async (request) => {
         const page = await ctx.repo.listTokens(scopeOf(request), request.params.id, request.query);
         return { ...page, items: page.items.map(withLastUsed) };
@@ -70,18 +56,12 @@ export const tokenRoutes =
 
     app.post(
       '/entities/:id/tokens',
-      {
-        config: auth,
-        schema: {
-          tags: ['tokens'],
-          summary: 'Issue a token (quota applies); the response holds its value',
-          security: managementSecurity,
-          params: IdParams,
-          headers: IdempotencyHeaders,
-          body: CreateTokenRequest,
-          response: { 201: TokenWithValue, ...problemResponses },
-        },
-      },
+      managementRoute('tokens', 'Issue a token (quota applies); the response holds its value', {
+        params: IdParams,
+        headers: IdempotencyHeaders,
+        body: CreateTokenRequest,
+        response: { 201: TokenWithValue },
+      }),
       async (request, reply) => {
         const entityId = request.params.id;
         setAudit(request, {
@@ -112,16 +92,10 @@ export const tokenRoutes =
 
     app.get(
       '/tokens/:id',
-      {
-        config: auth,
-        schema: {
-          tags: ['tokens'],
-          summary: 'Read a token (no value)',
-          security: managementSecurity,
-          params: IdParams,
-          response: { 200: Token, ...problemResponses },
-        },
-      },
+      managementRoute('tokens', 'Read a token (no value)', {
+        params: IdParams,
+        response: { 200: Token },
+      }),
       async (request, reply) => {
         const found = await ctx.repo.getToken(scopeOf(request), request.params.id);
         if (!found) {
@@ -137,18 +111,12 @@ export const tokenRoutes =
 
     app.patch(
       '/tokens/:id',
-      {
-        config: auth,
-        schema: {
-          tags: ['tokens'],
-          summary: 'Rename a token, change its expiry, disable or enable it',
-          security: managementSecurity,
-          params: IdParams,
-          headers: IfMatchHeaders,
-          body: UpdateTokenRequest,
-          response: { 200: Token, ...problemResponses },
-        },
-      },
+      managementRoute('tokens', 'Rename a token, change its expiry, disable or enable it', {
+        params: IdParams,
+        headers: IfMatchHeaders,
+        body: UpdateTokenRequest,
+        response: { 200: Token },
+      }),
       async (request, reply) => {
         const { id } = request.params;
         setAudit(request, {
@@ -175,16 +143,9 @@ export const tokenRoutes =
 
     app.delete(
       '/tokens/:id',
-      {
-        config: auth,
-        schema: {
-          tags: ['tokens'],
-          summary: 'Remove a token; it stops verifying at once',
-          security: managementSecurity,
-          params: IdParams,
-          response: problemResponses,
-        },
-      },
+      managementRoute('tokens', 'Remove a token; it stops verifying at once', {
+        params: IdParams,
+      }),
       async (request, reply) => {
         const { id } = request.params;
         setAudit(request, {
@@ -207,17 +168,11 @@ export const tokenRoutes =
 
     app.post(
       '/tokens/:id/reveal',
-      {
-        config: auth,
-        schema: {
-          tags: ['tokens'],
-          summary: "Reveal a token's value again",
-          security: managementSecurity,
-          params: IdParams,
-          body: z.strictObject({}).optional(),
-          response: { 200: RevealResponse, ...problemResponses },
-        },
-      },
+      managementRoute('tokens', "Reveal a token's value again", {
+        params: IdParams,
+        body: z.strictObject({}).optional(),
+        response: { 200: RevealResponse },
+      }),
       async (request) => {
         const { id } = request.params;
         setAudit(request, {
@@ -235,18 +190,16 @@ export const tokenRoutes =
 
     app.post(
       '/tokens/:id/rotate',
-      {
-        config: auth,
-        schema: {
-          tags: ['tokens'],
-          summary: 'Rotate: a new value, same id; the old one verifies for the grace period',
-          security: managementSecurity,
+      managementRoute(
+        'tokens',
+        'Rotate: a new value, same id; the old one verifies for the grace period',
+        {
           params: IdParams,
           headers: IdempotencyHeaders,
           body: RotateTokenRequest.optional(),
-          response: { 200: TokenWithValue, ...problemResponses },
+          response: { 200: TokenWithValue },
         },
-      },
+      ),
       async (request, reply) => {
         const { id } = request.params;
         const body = request.body ?? {};
@@ -281,16 +234,10 @@ export const tokenRoutes =
 
     app.post(
       '/introspect',
-      {
-        config: auth,
-        schema: {
-          tags: ['tokens'],
-          summary: 'RFC 7662-style introspection of an API token',
-          security: managementSecurity,
-          body: IntrospectRequest,
-          response: { 200: IntrospectResponse, ...problemResponses },
-        },
-      },
+      managementRoute('tokens', 'RFC 7662-style introspection of an API token', {
+        body: IntrospectRequest,
+        response: { 200: IntrospectResponse },
+      }),
       async (request) => {
         const principal = principalOf(request);
         const token = await ctx.verifier.verify(request.body.token, false);
