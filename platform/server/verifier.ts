@@ -101,11 +101,7 @@ export class TokenVerifier {
       const record = await this.#repo.findTokenByDigest(digest);
       if (!record) {
         this.#cache.delete(digest);
-        if (this.#unknown.size >= this.#size) {
-          const oldest = this.#unknown.keys().next();
-          if (!oldest.done) this.#unknown.delete(oldest.value);
-        }
-        this.#unknown.set(digest, now);
+        setBounded(this.#unknown, digest, now, this.#size);
         this.#metrics.verification('unknown', cache);
         return null;
       }
@@ -116,7 +112,7 @@ export class TokenVerifier {
           record.previousExpiresAt === null ? null : Date.parse(record.previousExpiresAt),
         cachedAt: now,
       };
-      if (generation === this.#generation) this.#remember(digest, entry);
+      if (generation === this.#generation) setBounded(this.#cache, digest, entry, this.#size);
     }
     const { record } = entry;
     const valid =
@@ -138,17 +134,11 @@ export class TokenVerifier {
   }
 
   invalidateToken(tokenId: string): void {
-    this.#generation++;
-    for (const [digest, entry] of this.#cache) {
-      if (entry.record.tokenId === tokenId) this.#cache.delete(digest);
-    }
+    this.#invalidate((record) => record.tokenId === tokenId);
   }
 
   invalidateEntity(entityId: string): void {
-    this.#generation++;
-    for (const [digest, entry] of this.#cache) {
-      if (entry.record.entityId === entityId) this.#cache.delete(digest);
-    }
+    this.#invalidate((record) => record.entityId === entityId);
   }
 
   /** A use recorded in memory and not yet written, for read-your-writes on GET. */
@@ -176,12 +166,20 @@ export class TokenVerifier {
     await this.flush();
   }
 
-  #remember(digest: string, entry: CacheEntry): void {
-    this.#cache.delete(digest);
-    if (this.#cache.size >= this.#size) {
-      const oldest = this.#cache.keys().next();
-      if (!oldest.done) this.#cache.delete(oldest.value);
+  #invalidate(matches: (record: TokenRecord) => boolean): void {
+    this.#generation++;
+    for (const [digest, entry] of this.#cache) {
+      if (matches(entry.record)) this.#cache.delete(digest);
     }
-    this.#cache.set(digest, entry);
   }
+}
+
+/** Insert as the newest entry, evicting the oldest when the map is full. */
+function setBounded<K, V>(map: Map<K, V>, key: K, value: V, size: number): void {
+  map.delete(key);
+  if (map.size >= size) {
+    const oldest = map.keys().next();
+    if (!oldest.done) map.delete(oldest.value);
+  }
+  map.set(key, value);
 }
