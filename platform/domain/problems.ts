@@ -73,7 +73,7 @@ function slug2status(slug: ProblemSlug | keyof typeof TRANSPORT_PROBLEMS): numbe
 
 /** A rule violation from rules.ts as a ProblemError. */
 export function violationProblem(violation: {
-  slug: 'quota-exceeded' | 'tier-ceiling';
+  slug: 'quota-exceeded' | 'tier-ceiling' | 'forbidden';
   detail: string;
   [key: string]: unknown;
 }): ProblemError {

@@ -20,7 +20,49 @@ export type CeilingViolation = {
   limitTier: string;
 };
 
+export type GovernanceViolation = {
+  slug: 'forbidden';
+  detail: string;
+  /** Who may make the change: the problem extension that tells clients this is governance, not role. */
+  governedBy: 'administrator' | 'ancestor';
+};
+
 export type RuleViolation = QuotaViolation | CeilingViolation;
+
+/** What an entity's own keys may not change about it (SPEC §2). */
+export type GovernedChange = 'tier' | 'name' | 'deletion';
+
+/**
+ * An entity is governed by those above it: its tier, name and deletion are
+ * changed only by the administrator key (scope null) or by an access key of a
+ * strict ancestor — never by its own keys, or a customer could upgrade itself.
+ * `scope` is the caller's entity, already known to be the entity or an ancestor.
+ */
+export function checkGovernance(
+  scope: string | null,
+  entity: { id: string; name: string },
+  changes: readonly GovernedChange[],
+  parentName: string | null,
+): GovernanceViolation | null {
+  if (scope === null || scope !== entity.id || changes.length === 0) return null;
+  const who =
+    parentName === null
+      ? 'the administrator key'
+      : `the administrator key or an access key of an ancestor (such as its parent "${parentName}")`;
+  return {
+    slug: 'forbidden',
+    governedBy: parentName === null ? 'administrator' : 'ancestor',
+    detail:
+      `The ${listed(changes)} of entity "${entity.name}" cannot be changed by its own access keys: ` +
+      `only ${who} can. Ask them; the entity's own keys manage its tokens, access keys and children.`,
+  };
+}
+
+function listed(changes: readonly GovernedChange[]): string {
+  return changes.length === 1
+    ? (changes[0] as string)
+    : `${changes.slice(0, -1).join(', ')} and ${changes.at(-1)}`;
+}
 
 /** A child may not rank above its parent. */
 export function checkCeiling(

@@ -8,8 +8,10 @@ import { ProblemError, validationProblem, violationProblem } from '../domain/pro
 import {
   checkCeiling,
   checkDowngradeQuota,
+  checkGovernance,
   checkParentDowngrade,
   checkQuota,
+  type GovernedChange,
 } from '../domain/rules.ts';
 import type {
   CreateEntityRequest,
@@ -134,6 +136,11 @@ export async function updateEntity(
     const parent = parentId ? await lockEntity(store.db, tx, null, parentId) : null;
     const current = await lockEntity(store.db, tx, scope, id);
     if (!current) throw notFound('entity', id);
+    const changes: GovernedChange[] = [];
+    if (patch.tier !== undefined) changes.push('tier');
+    if (patch.name !== undefined) changes.push('name');
+    const governance = checkGovernance(scope, current, changes, parent?.name ?? null);
+    if (governance) throw violationProblem(governance);
     if (ifMatch && !ifMatch(current.version)) throw preconditionFailed('entity', id);
     const tierChanged = patch.tier !== undefined && patch.tier !== current.tier;
     if (tierChanged && patch.tier !== undefined) {
@@ -189,12 +196,8 @@ export async function deleteEntity(
   return audited(store, audit, async (tx) => {
     const current = await lockEntity(store.db, tx, scope, id);
     if (!current) throw notFound('entity', id);
-    if (scope === id) {
-      throw new ProblemError(
-        'forbidden',
-        'An access key cannot delete the entity it belongs to; ask the administrator or a key of an ancestor.',
-      );
-    }
+    const governance = checkGovernance(scope, current, ['deletion'], await parentName(tx, id));
+    if (governance) throw violationProblem(governance);
     const children = await tx.query('SELECT COUNT(*) AS n FROM entities WHERE parent_id = $1', [
       id,
     ]);
@@ -212,6 +215,14 @@ export async function deleteEntity(
     await tx.run('DELETE FROM entities WHERE id = $1', [id]);
     return { tokens };
   });
+}
+
+async function parentName(q: SqlTx, id: string): Promise<string | null> {
+  const rows = await q.query(
+    'SELECT p.name FROM entities e JOIN entities p ON p.id = e.parent_id WHERE e.id = $1',
+    [id],
+  );
+  return rows[0] ? String(rows[0].name) : null;
 }
 
 async function readEntity(store: Store, q: SqlTx, id: string): Promise<Versioned<Entity> | null> {

@@ -6,7 +6,7 @@
  * what to fix. The key itself never appears in a message.
  */
 
-import { TokenplaneClient } from '../../platform/client/index.ts';
+import { TokenplaneClient, TokenplaneError } from '../../platform/client/index.ts';
 import { describeFailure } from '../../platform/external/index.ts';
 
 export type ConfigSource = { get(key: string): string | undefined };
@@ -103,6 +103,12 @@ export function providerError(doing: string, err: unknown, settings: ProviderSet
         `${settings.apiKey.from}. ${HOW_TO_SET.apiKey}`,
     );
   }
+  if (failure.reason === 'Forbidden' && isGovernanceRefusal(err)) {
+    return new Error(
+      `${doing}: ${failure.message} The API key from ${settings.apiKey.from} is one of that ` +
+        "entity's own keys; configure the administrator key or a key of an ancestor entity.",
+    );
+  }
   if (failure.reason === 'Forbidden') {
     return new Error(
       `${doing}: the API key from ${settings.apiKey.from} lacks the role for this ` +
@@ -116,6 +122,11 @@ export function providerError(doing: string, err: unknown, settings: ProviderSet
     );
   }
   return new Error(`${doing}: ${failure.message}`);
+}
+
+/** The platform refused a change to an entity's tier, name or deletion by its own key (SPEC §2). */
+function isGovernanceRefusal(err: unknown): boolean {
+  return err instanceof TokenplaneError && typeof err.problem.governedBy === 'string';
 }
 
 function safeGet(config: ConfigSource | undefined, key: string): string | undefined {
