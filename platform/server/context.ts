@@ -4,7 +4,7 @@ import type { SecretBox } from '../crypto/cipher.ts';
 import { ProblemError } from '../domain/problems.ts';
 import type { TierTable } from '../domain/tiers.ts';
 import type { AuditEvent } from '../schemas/index.ts';
-import type { AuditWith, Repository, Scope } from '../storage/repository.ts';
+import type { AuditWith, Repository, Scope, Target } from '../storage/repository.ts';
 import type { MetricCatalog } from './analytics.ts';
 import type { PlatformMetrics } from './metrics.ts';
 import type { TokenVerifier, VerifiedToken } from './verifier.ts';
@@ -61,18 +61,39 @@ export function scopeOf(request: FastifyRequest): Scope {
   return principalOf(request).scope;
 }
 
-/** Throws forbidden unless the caller may write (administrator key or an `admin` access key). */
-export function requireWriter(request: FastifyRequest, action: string): Principal {
+/**
+ * Throws unless the caller may write (administrator key or an `admin` access
+ * key). Scope comes before role (SPEC §2): a viewer naming something outside
+ * its subtree gets not-found, as any key would, and forbidden only inside it.
+ * The look-up runs on the refusal path only.
+ */
+export async function requireWriter(
+  ctx: PlatformContext,
+  request: FastifyRequest,
+  action: string,
+  target: Target | null,
+): Promise<Principal> {
   const principal = principalOf(request);
-  if (principal.role !== 'admin') {
+  if (principal.role === 'admin') return principal;
+  if (target && !(await ctx.repo.inScope(principal.scope, target))) {
+    const [kind, id] = Object.entries(target)[0] as [string, string];
     throw new ProblemError(
-      'forbidden',
-      `A viewer access key cannot ${action}; use an access key with role "admin".`,
-      { role: principal.role },
+      'not-found',
+      `No ${TARGET_NAMES[kind]} with id ${id} exists in your scope.`,
     );
   }
-  return principal;
+  throw new ProblemError(
+    'forbidden',
+    `A viewer access key cannot ${action}; use an access key with role "admin".`,
+    { role: principal.role },
+  );
 }
+
+const TARGET_NAMES: Record<string, string> = {
+  entity: 'entity',
+  token: 'token',
+  accessKey: 'access key',
+};
 
 export function setAudit(request: FastifyRequest, info: AuditInfo): void {
   request.audit = info;

@@ -37,7 +37,7 @@ import { type Idempotency, type Idempotent, purgeIdempotency } from './idempoten
 import { migrate } from './migrations.ts';
 import type { Page, PageRequest } from './pagination.ts';
 import type { Versioned } from './rows.ts';
-import type { Scope } from './scope.ts';
+import { type Scope, type Target, targetVisible } from './scope.ts';
 import type { SqlDriver } from './sql.ts';
 import type { Store } from './store.ts';
 import type { TokenRecord } from './tokens.ts';
@@ -46,7 +46,7 @@ import * as tokens from './tokens.ts';
 // The types and helpers the server imports from here, wherever they now live.
 export { type Idempotency, type Idempotent, requestHash } from './idempotency.ts';
 export { encodeCursor, type Page, type PageRequest } from './pagination.ts';
-export type { AccessKeyRecord, AuditWith, NewAuditEvent, Scope, TokenRecord, Versioned };
+export type { AccessKeyRecord, AuditWith, NewAuditEvent, Scope, Target, TokenRecord, Versioned };
 
 type IfMatch = (version: number) => boolean;
 
@@ -113,6 +113,11 @@ export class Repository {
 
   close(): Promise<void> {
     return this.db.close();
+  }
+
+  /** Does the entity, token or access key exist inside the caller's subtree? */
+  inScope(scope: Scope, target: Target): Promise<boolean> {
+    return targetVisible(this.db, scope, target);
   }
 
   // ---------------------------------------------------------------- entities

@@ -29,3 +29,23 @@ export async function visible(q: SqlTx, scope: Scope, entityId: string): Promise
   const rows = await q.query(IN_SUBTREE, [entityId, scope]);
   return rows.length > 0;
 }
+
+/** An object a caller names by id: an entity, a token or an access key. */
+export type Target = { entity: string } | { token: string } | { accessKey: string };
+
+/** The entity a target belongs to (an entity belongs to itself); null when it does not exist. */
+const OWNER: Record<'token' | 'accessKey', string> = {
+  token: 'SELECT entity_id FROM tokens WHERE id = $1',
+  accessKey: 'SELECT entity_id FROM access_keys WHERE id = $1',
+};
+
+/** Does the target exist inside the caller's subtree? */
+export async function targetVisible(q: SqlTx, scope: Scope, target: Target): Promise<boolean> {
+  if ('entity' in target) return visible(q, scope, target.entity);
+  const [kind, id] =
+    'token' in target
+      ? (['token', target.token] as const)
+      : (['accessKey', target.accessKey] as const);
+  const rows = await q.query(OWNER[kind], [id]);
+  return rows[0] ? visible(q, scope, String(rows[0].entity_id)) : false;
+}

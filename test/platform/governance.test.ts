@@ -1,7 +1,8 @@
 /**
  * Who governs an entity (SPEC §2): its tier, its name and its deletion are
  * changed only by an access key of a strict ancestor or by the administrator
- * key; its own keys get 403 `forbidden` saying who can.
+ * key; its own keys get 403 `forbidden` saying who can. And scope comes before
+ * role: a key answers 404 for anything outside its subtree, whatever its role.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINES, isProblem, type Platform, startPlatform, stopPostgres } from './helpers.ts';
@@ -88,5 +89,36 @@ describe.each(ENGINES)('governance on %s', (engine) => {
     // the administrator governs every entity, top-level ones included
     const admin = await p.api.patch(`/v1/entities/${reseller.id}`, { name: 'Renamed' });
     expect(admin.status, admin.text).toBe(200);
+  });
+
+  it('a viewer outside its subtree gets 404 before any role check', async () => {
+    const mine = await create({ name: 'Scope Mine', kind: 'reseller', tier: 'advanced' });
+    const other = await create({ name: 'Scope Other', kind: 'reseller', tier: 'advanced' });
+    const otherKey = await p.api.post(`/v1/entities/${other.id}/access-keys`, {
+      name: 'o',
+      role: 'viewer',
+    });
+    const viewer = { key: await accessKey(mine.id, 'viewer') };
+    const tid = other.defaultToken.id;
+    const outside = [
+      await p.api.patch(`/v1/entities/${other.id}`, { name: 'x' }, viewer),
+      await p.api.delete(`/v1/entities/${other.id}`, viewer),
+      await p.api.post('/v1/entities', { name: 'x', kind: 'customer', parentId: other.id }, viewer),
+      await p.api.post(`/v1/entities/${other.id}/tokens`, { name: 'x' }, viewer),
+      await p.api.patch(`/v1/tokens/${tid}`, { name: 'x' }, viewer),
+      await p.api.delete(`/v1/tokens/${tid}`, viewer),
+      await p.api.post(`/v1/tokens/${tid}/reveal`, undefined, viewer),
+      await p.api.post(`/v1/tokens/${tid}/rotate`, {}, viewer),
+      await p.api.post(
+        `/v1/entities/${other.id}/access-keys`,
+        { name: 'x', role: 'admin' },
+        viewer,
+      ),
+      await p.api.delete(`/v1/access-keys/${otherKey.body.id}`, viewer),
+    ];
+    for (const r of outside) expect(isProblem(r, 'not-found', 404), r.text).toBe(true);
+    // inside its subtree the same viewer gets 403 forbidden
+    const inside = await p.api.post(`/v1/tokens/${mine.defaultToken.id}/reveal`, undefined, viewer);
+    expect(isProblem(inside, 'forbidden', 403)).toBe(true);
   });
 });

@@ -41,7 +41,9 @@ export const accessKeyRoutes =
           entityId,
           detail: `role=${request.body.role}`,
         });
-        const principal = requireWriter(request, 'create access keys');
+        const principal = await requireWriter(ctx, request, 'create access keys', {
+          entity: entityId,
+        });
         const { result, replayed } = await ctx.repo.createAccessKey(
           principal.scope,
           entityId,
@@ -83,7 +85,9 @@ export const accessKeyRoutes =
           targetId: id,
           entityId: null,
         });
-        const principal = requireWriter(request, 'delete access keys');
+        const principal = await requireWriter(ctx, request, 'delete access keys', {
+          accessKey: id,
+        });
         await ctx.repo.deleteAccessKey(
           principal.scope,
           id,

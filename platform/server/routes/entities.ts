@@ -40,7 +40,12 @@ export const entityRoutes =
           targetId: null,
           entityId: request.body.parentId ?? null,
         });
-        const principal = requireWriter(request, 'create entities');
+        const principal = await requireWriter(
+          ctx,
+          request,
+          'create entities',
+          request.body.parentId ? { entity: request.body.parentId } : null,
+        );
         const { result, replayed } = await ctx.repo.createEntity(
           principal.scope,
           request.body,
@@ -104,7 +109,7 @@ export const entityRoutes =
           entityId: id,
           detail: request.body.tier ? `tier=${request.body.tier}` : null,
         });
-        const principal = requireWriter(request, 'update entities');
+        const principal = await requireWriter(ctx, request, 'update entities', { entity: id });
         const { entity, tierChanged } = await ctx.repo.updateEntity(
           principal.scope,
           id,
@@ -135,7 +140,7 @@ export const entityRoutes =
           targetId: id,
           entityId: id,
         });
-        const principal = requireWriter(request, 'delete entities');
+        const principal = await requireWriter(ctx, request, 'delete entities', { entity: id });
         const { tokens } = await ctx.repo.deleteEntity(principal.scope, id, auditAsSet(request));
         ctx.verifier.invalidateEntity(id);
         if (tokens > 0) ctx.metrics.tokensRevoked.inc({ reason: 'entity-deleted' }, tokens);

@@ -70,7 +70,7 @@ export const tokenRoutes =
           targetId: null,
           entityId,
         });
-        const principal = requireWriter(request, 'issue tokens');
+        const principal = await requireWriter(ctx, request, 'issue tokens', { entity: entityId });
         const { result, replayed } = await ctx.repo.createToken(
           principal.scope,
           entityId,
@@ -126,7 +126,7 @@ export const tokenRoutes =
           entityId: null,
           detail: request.body.status ? `status=${request.body.status}` : null,
         });
-        const principal = requireWriter(request, 'edit tokens');
+        const principal = await requireWriter(ctx, request, 'edit tokens', { token: id });
         const { token, disabled } = await ctx.repo.updateToken(
           principal.scope,
           id,
@@ -154,7 +154,7 @@ export const tokenRoutes =
           targetId: id,
           entityId: null,
         });
-        const principal = requireWriter(request, 'remove tokens');
+        const principal = await requireWriter(ctx, request, 'remove tokens', { token: id });
         await ctx.repo.deleteToken(
           principal.scope,
           id,
@@ -181,7 +181,7 @@ export const tokenRoutes =
           targetId: id,
           entityId: null,
         });
-        const principal = requireWriter(request, 'reveal token values');
+        const principal = await requireWriter(ctx, request, 'reveal token values', { token: id });
         const { value, entityId } = await ctx.repo.revealToken(principal.scope, id);
         setAudit(request, { action: 'token.reveal', targetType: 'token', targetId: id, entityId });
         return { value };
@@ -209,7 +209,7 @@ export const tokenRoutes =
           targetId: id,
           entityId: null,
         });
-        const principal = requireWriter(request, 'rotate tokens');
+        const principal = await requireWriter(ctx, request, 'rotate tokens', { token: id });
         const { result, replayed } = await ctx.repo.rotateToken(
           principal.scope,
           id,
