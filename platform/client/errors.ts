@@ -88,6 +88,8 @@ export class TierCeilingError extends TokenplaneError {}
 export class HasChildrenError extends TokenplaneError {}
 export class PreconditionFailedError extends TokenplaneError {}
 export class IdempotencyConflictError extends TokenplaneError {}
+/** A replayed create whose object (or value) was deleted since: nothing is handed out. */
+export class IdempotencyGoneError extends TokenplaneError {}
 export class RateLimitedError extends TokenplaneError {}
 export class InternalError extends TokenplaneError {}
 
@@ -102,6 +104,7 @@ export const ERROR_CLASSES = {
   'has-children': HasChildrenError,
   'precondition-failed': PreconditionFailedError,
   'idempotency-conflict': IdempotencyConflictError,
+  'idempotency-gone': IdempotencyGoneError,
   'rate-limited': RateLimitedError,
   internal: InternalError,
 } as const satisfies Record<ProblemSlug, typeof TokenplaneError>;

@@ -13,6 +13,10 @@ export const PROBLEMS = {
   'has-children': { status: 409, title: 'Entity has children' },
   'precondition-failed': { status: 412, title: 'If-Match does not match the current ETag' },
   'idempotency-conflict': { status: 422, title: 'Idempotency-Key reused with another body' },
+  'idempotency-gone': {
+    status: 410,
+    title: 'What this Idempotency-Key created no longer exists',
+  },
   'rate-limited': { status: 429, title: 'Too many requests' },
   internal: { status: 500, title: 'Internal error' },
 } as const;

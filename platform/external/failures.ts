@@ -37,6 +37,7 @@ const BY_SLUG: Record<string, { reason: FailureReason; retryable: boolean }> = {
   forbidden: { reason: 'Forbidden', retryable: true },
   'precondition-failed': { reason: 'Conflict', retryable: true },
   'idempotency-conflict': { reason: 'Conflict', retryable: false },
+  'idempotency-gone': { reason: 'Conflict', retryable: false },
   'rate-limited': { reason: 'PlatformUnavailable', retryable: true },
   internal: { reason: 'PlatformError', retryable: true },
 };

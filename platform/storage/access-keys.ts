@@ -7,11 +7,12 @@ import { uuidv7 } from '../crypto/ids.ts';
 import { generateSecret } from '../domain/secret-format.ts';
 import type { AccessKey, AccessKeyWithKey, CreateAccessKeyRequest } from '../schemas/index.ts';
 import { type AuditWith, audited } from './audit.ts';
-import { type Idempotency, type Idempotent, idempotent } from './idempotency.ts';
+import { type Idempotency, type Idempotent, idempotent, replayGone } from './idempotency.ts';
 import { lockEntity } from './locks.ts';
 import { notFound } from './problems.ts';
 import { accessKeyFromRow } from './rows.ts';
 import { type Scope, visible } from './scope.ts';
+import type { SqlTx } from './sql.ts';
 import { nowIso, type Store } from './store.ts';
 
 export type AccessKeyRecord = { id: string; entityId: string; role: 'admin' | 'viewer' };
@@ -24,7 +25,11 @@ export async function createAccessKey(
   idem?: Idempotency,
   audit?: AuditWith<AccessKeyWithKey>,
 ): Promise<Idempotent<AccessKeyWithKey>> {
-  return idempotent(store, idem, audit, async (tx) => {
+  const guard = async (tx: SqlTx, stored: AccessKeyWithKey) => {
+    const [row] = await tx.query('SELECT 1 AS ok FROM access_keys WHERE id = $1', [stored.id]);
+    return row ? null : replayGone('access key', stored.id, 'was deleted since');
+  };
+  return idempotent(store, idem, audit, guard, async (tx) => {
     const entity = await lockEntity(store.db, tx, scope, entityId);
     if (!entity) throw notFound('entity', entityId);
     const key = generateSecret('accessKey');

@@ -21,7 +21,7 @@ import type {
   UpdateEntityRequest,
 } from '../schemas/index.ts';
 import { type AuditWith, audited } from './audit.ts';
-import { type Idempotency, type Idempotent, idempotent } from './idempotency.ts';
+import { type Idempotency, type Idempotent, idempotent, replayGone } from './idempotency.ts';
 import { type LockedEntity, lockEntity, tokenCount } from './locks.ts';
 import { decodeCursor, type Page, type PageRequest, paginate } from './pagination.ts';
 import { notFound, preconditionFailed, unknownTier } from './problems.ts';
@@ -29,7 +29,7 @@ import { ENTITY_COLUMNS, entityFromRow, type Versioned } from './rows.ts';
 import { type Scope, SUBTREE, visible } from './scope.ts';
 import type { SqlTx } from './sql.ts';
 import { nowIso, type Store } from './store.ts';
-import { insertToken } from './tokens.ts';
+import { insertToken, valueGone } from './tokens.ts';
 
 export async function createEntity(
   store: Store,
@@ -48,7 +48,12 @@ export async function createEntity(
       'Only the platform administrator creates top-level entities; give a parentId inside your subtree.',
     );
   }
-  return idempotent(store, idem, audit, async (tx) => {
+  const guard = async (tx: SqlTx, stored: CreateEntityResponse) => {
+    const [row] = await tx.query('SELECT 1 AS ok FROM entities WHERE id = $1', [stored.id]);
+    if (!row) return replayGone('entity', stored.id, 'was deleted since');
+    return stored.defaultToken ? valueGone(store, tx, stored.defaultToken) : null;
+  };
+  return idempotent(store, idem, audit, guard, async (tx) => {
     if (parentId !== null) {
       const parent = await lockEntity(store.db, tx, scope, parentId);
       if (!parent) throw notFound('entity', parentId);

@@ -13,17 +13,36 @@ export type Idempotency = { scope: string; key: string; requestHash: string };
 export type Idempotent<T> = { result: T; replayed: boolean };
 
 /**
+ * Judges a stored response before it is replayed: the problem to answer
+ * instead (what it created was deleted, or the value it holds no longer
+ * authenticates), or null to replay it.
+ */
+export type ReplayGuard<T> = (tx: SqlTx, stored: T) => Promise<ProblemError | null>;
+
+/** The answer to a replay whose object is gone: never the old response (it may hold a value). */
+export function replayGone(what: string, id: string, since: string): ProblemError {
+  return new ProblemError(
+    'idempotency-gone',
+    `The ${what} ${id} that this Idempotency-Key created ${since}, so its response is not ` +
+      'replayed and nothing was created now. Send a new Idempotency-Key to create another.',
+    { id },
+  );
+}
+
+/**
  * Runs a create in one transaction with its idempotency record: the first
  * successful response is stored (sealed: it may hold a secret) in the same
  * transaction, so a replay returns exactly it and can never issue twice. A
  * failed request stores nothing and may be retried. Two concurrent requests
  * with one key: the loser's insert hits the primary key, it rolls back and
- * answers with the winner's stored response.
+ * answers with the winner's stored response. `guard` keeps a replay from
+ * resurrecting what was deleted since.
  */
 export async function idempotent<T>(
   store: Store,
   idem: Idempotency | undefined,
   audit: AuditWith<T> | undefined,
+  guard: ReplayGuard<T>,
   fn: (tx: SqlTx) => Promise<T>,
 ): Promise<Idempotent<T>> {
   const audited = async (tx: SqlTx, outcome: Idempotent<T>): Promise<Idempotent<T>> => {
@@ -45,7 +64,10 @@ export async function idempotent<T>(
         [idem.scope, idem.key],
       );
       if (stored) {
-        return audited(tx, { result: replay<T>(store, stored, idem, aad), replayed: true });
+        const result = replay<T>(store, stored, idem, aad);
+        const gone = await guard(tx, result);
+        if (gone) throw gone;
+        return audited(tx, { result, replayed: true });
       }
       const result = await fn(tx);
       await tx.run(

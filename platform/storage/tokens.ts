@@ -4,7 +4,7 @@
  */
 
 import { uuidv7 } from '../crypto/ids.ts';
-import { violationProblem } from '../domain/problems.ts';
+import { type ProblemError, violationProblem } from '../domain/problems.ts';
 import { checkQuota } from '../domain/rules.ts';
 import { generateSecret, secretHint } from '../domain/secret-format.ts';
 import type {
@@ -14,7 +14,7 @@ import type {
   UpdateTokenRequest,
 } from '../schemas/index.ts';
 import { type AuditWith, audited } from './audit.ts';
-import { type Idempotency, type Idempotent, idempotent } from './idempotency.ts';
+import { type Idempotency, type Idempotent, idempotent, replayGone } from './idempotency.ts';
 import { lockEntity, lockToken, tokenCount } from './locks.ts';
 import { decodeCursor, type Page, type PageRequest, paginate } from './pagination.ts';
 import { notFound, preconditionFailed } from './problems.ts';
@@ -60,17 +60,23 @@ export async function createToken(
   idem?: Idempotency,
   audit?: AuditWith<TokenWithValue>,
 ): Promise<Idempotent<TokenWithValue>> {
-  return idempotent(store, idem, audit, async (tx) => {
-    const entity = await lockEntity(store.db, tx, scope, entityId);
-    if (!entity) throw notFound('entity', entityId);
-    // Counted by its own statement after the lock is held: on PostgreSQL
-    // (READ COMMITTED) a new statement sees every create committed before the
-    // lock was granted; a count inside the locking statement would not.
-    const count = await tokenCount(tx, entityId);
-    const quota = checkQuota(store.tiers, entity.tier, count, 1, `entity "${entity.name}"`);
-    if (quota) throw violationProblem(quota);
-    return insertToken(store, tx, entityId, input);
-  });
+  return idempotent(
+    store,
+    idem,
+    audit,
+    (tx, stored) => valueGone(store, tx, stored),
+    async (tx) => {
+      const entity = await lockEntity(store.db, tx, scope, entityId);
+      if (!entity) throw notFound('entity', entityId);
+      // Counted by its own statement after the lock is held: on PostgreSQL
+      // (READ COMMITTED) a new statement sees every create committed before the
+      // lock was granted; a count inside the locking statement would not.
+      const count = await tokenCount(tx, entityId);
+      const quota = checkQuota(store.tiers, entity.tier, count, 1, `entity "${entity.name}"`);
+      if (quota) throw violationProblem(quota);
+      return insertToken(store, tx, entityId, input);
+    },
+  );
 }
 
 /** Inserts a token with a fresh value; the caller has checked the quota under the entity lock. */
@@ -205,27 +211,56 @@ export async function rotateToken(
   idem?: Idempotency,
   audit?: AuditWith<TokenWithValue>,
 ): Promise<Idempotent<TokenWithValue>> {
-  return idempotent(store, idem, audit, async (tx) => {
-    await lockToken(store.db, tx, scope, id);
-    const [row] = await tx.query('SELECT digest FROM tokens WHERE id = $1', [id]);
-    const value = generateSecret('apiToken');
-    const grace = gracePeriodSeconds > 0;
-    await tx.run(
-      `UPDATE tokens SET digest = $2, sealed_value = $3, hint = $4, previous_digest = $5,
+  return idempotent(
+    store,
+    idem,
+    audit,
+    (tx, stored) => valueGone(store, tx, stored),
+    async (tx) => {
+      await lockToken(store.db, tx, scope, id);
+      const [row] = await tx.query('SELECT digest FROM tokens WHERE id = $1', [id]);
+      const value = generateSecret('apiToken');
+      const grace = gracePeriodSeconds > 0;
+      await tx.run(
+        `UPDATE tokens SET digest = $2, sealed_value = $3, hint = $4, previous_digest = $5,
          previous_expires_at = $6, version = version + 1, updated_at = $7 WHERE id = $1`,
-      [
-        id,
-        store.box.digest(value),
-        store.box.seal(value, id),
-        secretHint(value),
-        grace ? String(row?.digest) : null,
-        grace ? new Date(store.clock() + gracePeriodSeconds * 1000).toISOString() : null,
-        nowIso(store),
-      ],
-    );
-    const token = await readToken(tx, id);
-    return { ...token.value, value };
-  });
+        [
+          id,
+          store.box.digest(value),
+          store.box.seal(value, id),
+          secretHint(value),
+          grace ? String(row?.digest) : null,
+          grace ? new Date(store.clock() + gracePeriodSeconds * 1000).toISOString() : null,
+          nowIso(store),
+        ],
+      );
+      const token = await readToken(tx, id);
+      return { ...token.value, value };
+    },
+  );
+}
+
+/**
+ * Replay guard of every response that holds a token value: the value must still
+ * authenticate — the token's current one, or the one it replaced while the
+ * grace period lasts. A deleted token's value, or one rotated out, is never
+ * handed out again.
+ */
+export async function valueGone(
+  store: Store,
+  tx: SqlTx,
+  token: { id: string; value: string },
+): Promise<ProblemError | null> {
+  const [row] = await tx.query(
+    'SELECT digest, previous_digest, previous_expires_at FROM tokens WHERE id = $1',
+    [token.id],
+  );
+  if (!row) return replayGone('token', token.id, 'was deleted since');
+  const digest = store.box.digest(token.value);
+  if (row.digest === digest) return null;
+  const graceEnds = row.previous_expires_at ? Date.parse(String(row.previous_expires_at)) : 0;
+  if (row.previous_digest === digest && graceEnds > store.clock()) return null;
+  return replayGone('token', token.id, 'holds another value since (rotated)');
 }
 
 async function readToken(q: SqlTx, id: string): Promise<Versioned<Token>> {
