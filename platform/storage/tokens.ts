@@ -60,23 +60,17 @@ export async function createToken(
   idem?: Idempotency,
   audit?: AuditWith<TokenWithValue>,
 ): Promise<Idempotent<TokenWithValue>> {
-  return idempotent(
-    store,
-    idem,
-    audit,
-    (tx, stored) => valueGone(store, tx, stored),
-    async (tx) => {
-      const entity = await lockEntity(store.db, tx, scope, entityId);
-      if (!entity) throw notFound('entity', entityId);
-      // Counted by its own statement after the lock is held: on PostgreSQL
-      // (READ COMMITTED) a new statement sees every create committed before the
-      // lock was granted; a count inside the locking statement would not.
-      const count = await tokenCount(tx, entityId);
-      const quota = checkQuota(store.tiers, entity.tier, count, 1, `entity "${entity.name}"`);
-      if (quota) throw violationProblem(quota);
-      return insertToken(store, tx, entityId, input);
-    },
-  );
+  return issuing(store, idem, audit, async (tx) => {
+    const entity = await lockEntity(store.db, tx, scope, entityId);
+    if (!entity) throw notFound('entity', entityId);
+    // Counted by its own statement after the lock is held: on PostgreSQL
+    // (READ COMMITTED) a new statement sees every create committed before the
+    // lock was granted; a count inside the locking statement would not.
+    const count = await tokenCount(tx, entityId);
+    const quota = checkQuota(store.tiers, entity.tier, count, 1, `entity "${entity.name}"`);
+    if (quota) throw violationProblem(quota);
+    return insertToken(store, tx, entityId, input);
+  });
 }
 
 /** Inserts a token with a fresh value; the caller has checked the quota under the entity lock. */
@@ -211,33 +205,37 @@ export async function rotateToken(
   idem?: Idempotency,
   audit?: AuditWith<TokenWithValue>,
 ): Promise<Idempotent<TokenWithValue>> {
-  return idempotent(
-    store,
-    idem,
-    audit,
-    (tx, stored) => valueGone(store, tx, stored),
-    async (tx) => {
-      await lockToken(store.db, tx, scope, id);
-      const [row] = await tx.query('SELECT digest FROM tokens WHERE id = $1', [id]);
-      const value = generateSecret('apiToken');
-      const grace = gracePeriodSeconds > 0;
-      await tx.run(
-        `UPDATE tokens SET digest = $2, sealed_value = $3, hint = $4, previous_digest = $5,
+  return issuing(store, idem, audit, async (tx) => {
+    await lockToken(store.db, tx, scope, id);
+    const [row] = await tx.query('SELECT digest FROM tokens WHERE id = $1', [id]);
+    const value = generateSecret('apiToken');
+    const grace = gracePeriodSeconds > 0;
+    await tx.run(
+      `UPDATE tokens SET digest = $2, sealed_value = $3, hint = $4, previous_digest = $5,
          previous_expires_at = $6, version = version + 1, updated_at = $7 WHERE id = $1`,
-        [
-          id,
-          store.box.digest(value),
-          store.box.seal(value, id),
-          secretHint(value),
-          grace ? String(row?.digest) : null,
-          grace ? new Date(store.clock() + gracePeriodSeconds * 1000).toISOString() : null,
-          nowIso(store),
-        ],
-      );
-      const token = await readToken(tx, id);
-      return { ...token.value, value };
-    },
-  );
+      [
+        id,
+        store.box.digest(value),
+        store.box.seal(value, id),
+        secretHint(value),
+        grace ? String(row?.digest) : null,
+        grace ? new Date(store.clock() + gracePeriodSeconds * 1000).toISOString() : null,
+        nowIso(store),
+      ],
+    );
+    const token = await readToken(tx, id);
+    return { ...token.value, value };
+  });
+}
+
+/** An idempotent write whose response holds a token value, guarded by `valueGone`. */
+function issuing(
+  store: Store,
+  idem: Idempotency | undefined,
+  audit: AuditWith<TokenWithValue> | undefined,
+  fn: (tx: SqlTx) => Promise<TokenWithValue>,
+): Promise<Idempotent<TokenWithValue>> {
+  return idempotent(store, idem, audit, (tx, stored) => valueGone(store, tx, stored), fn);
 }
 
 /**
