@@ -49,9 +49,15 @@ describe.each(ENGINES)('idempotent replays on %s', (engine) => {
     expect(first.status).toBe(201);
     // its default token removed, the entity still there: the value is gone
     await p.api.delete(`/v1/tokens/${first.body.defaultToken.id}`);
-    expectGone(await p.api.post('/v1/entities', body, key('entity')), first.body.defaultToken.value);
+    expectGone(
+      await p.api.post('/v1/entities', body, key('entity')),
+      first.body.defaultToken.value,
+    );
     await p.api.delete(`/v1/entities/${first.body.id}`);
-    expectGone(await p.api.post('/v1/entities', body, key('entity')), first.body.defaultToken.value);
+    expectGone(
+      await p.api.post('/v1/entities', body, key('entity')),
+      first.body.defaultToken.value,
+    );
   });
 
   it('a rotation replayed after a later rotation or a delete answers 410', async () => {
