@@ -97,7 +97,13 @@ export class TokenplaneClient {
     return { entity: data, etag };
   }
 
-  listEntities(q?: { parentId?: string; limit?: number; cursor?: string }): Promise<TEntityPage> {
+  /** One page of entities; `search` keeps those whose name contains it (case-insensitive). */
+  listEntities(q?: {
+    parentId?: string;
+    search?: string;
+    limit?: number;
+    cursor?: string;
+  }): Promise<TEntityPage> {
     return this.#get('/v1/entities', EntityPage, q);
   }
 

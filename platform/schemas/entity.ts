@@ -41,7 +41,16 @@ export const UpdateEntityRequest = z.strictObject({
 });
 export type UpdateEntityRequest = z.infer<typeof UpdateEntityRequest>;
 
-export const EntityListQuery = PageQuery.extend({ parentId: Id.optional() });
+export const EntityListQuery = PageQuery.extend({
+  parentId: Id.optional(),
+  search: z
+    .string()
+    .trim()
+    .min(1)
+    .max(200)
+    .optional()
+    .meta({ description: 'Only entities whose name contains this text (case-insensitive)' }),
+});
 export type EntityListQuery = z.infer<typeof EntityListQuery>;
 
 export const EntityPage = page(Entity);

@@ -25,6 +25,7 @@
  *   clock          () => epoch ms; tests inject one to cross expiry and grace periods
  *   verifyCacheTtlMs, lastUsedFlushMs   hot-path tuning (defaults 5000 ms each)
  *   bodyLimit      request body limit in bytes (default 64 KiB; larger → 413 problem)
+ *   console        {idleMs, absoluteMs, maxSessions} of console sessions (default 30 min, 12 h)
  *
  * The result also has `port`, `host`, `dataDir`, `storage` ('sqlite' |
  * 'postgres') and `app` (the fastify instance; `app.tokenplane.context` holds
@@ -43,6 +44,7 @@ import {
   validatorCompiler,
 } from 'fastify-type-provider-zod';
 import pino, { type DestinationStream, type Logger } from 'pino';
+import { type ConsoleOptions, consoleRoutes } from '../console/index.ts';
 import { SecretBox } from '../crypto/cipher.ts';
 import { ensureDataDir, loadAdminKey, loadEncryptionKey } from '../crypto/keys.ts';
 import { type Tier, TierTable } from '../domain/tiers.ts';
@@ -77,6 +79,8 @@ export type ServerOptions = {
   lastUsedFlushMs?: number;
   /** Request body limit in bytes (default 64 KiB). */
   bodyLimit?: number;
+  /** Console session limits (platform/console/sessions.ts). */
+  console?: ConsoleOptions;
   /** Environment to fall back on; default process.env. */
   env?: Record<string, string | undefined>;
 };
@@ -310,6 +314,7 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
     { prefix: '/v1' },
   );
   await app.register(analyticsRoutes(ctx), { prefix: '/v1' });
+  await app.register(consoleRoutes(ctx, options.console));
 
   const purge = async () => {
     try {

@@ -8,7 +8,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { ProblemError } from '../domain/problems.ts';
 import { isWellFormedSecret } from '../domain/secret-format.ts';
-import type { PlatformContext } from './context.ts';
+import type { PlatformContext, Principal } from './context.ts';
 
 export function adminKeyDigest(adminKey: string): Buffer {
   return createHash('sha256').update(adminKey).digest();
@@ -18,6 +18,25 @@ function bearer(header: string | undefined): string | null {
   if (!header) return null;
   const match = /^Bearer[ ]+(\S{1,512})\s*$/i.exec(header);
   return match?.[1] ?? null;
+}
+
+/**
+ * Who a management credential (administrator key or access key) is, or null when
+ * it is neither. The console signs in, and re-checks each session, through this too.
+ */
+export async function managementPrincipal(
+  ctx: PlatformContext,
+  credential: string,
+): Promise<Principal | null> {
+  const digest = createHash('sha256').update(credential).digest();
+  if (timingSafeEqual(digest, ctx.adminKeyDigest)) {
+    return { type: 'admin', id: null, role: 'admin', scope: null };
+  }
+  if (isWellFormedSecret(credential, 'accessKey')) {
+    const key = await ctx.repo.findAccessKeyByDigest(ctx.box.digest(credential));
+    if (key) return { type: 'access-key', id: key.id, role: key.role, scope: key.entityId };
+  }
+  return null;
 }
 
 export function installAuth(app: FastifyInstance, ctx: PlatformContext): void {
@@ -55,17 +74,10 @@ export function installAuth(app: FastifyInstance, ctx: PlatformContext): void {
         'Send the administrator key or an access key as "Authorization: Bearer <key>".',
       );
     }
-    const digest = createHash('sha256').update(credential).digest();
-    if (timingSafeEqual(digest, ctx.adminKeyDigest)) {
-      request.principal = { type: 'admin', id: null, role: 'admin', scope: null };
+    const principal = await managementPrincipal(ctx, credential);
+    if (principal) {
+      request.principal = principal;
       return;
-    }
-    if (isWellFormedSecret(credential, 'accessKey')) {
-      const key = await ctx.repo.findAccessKeyByDigest(ctx.box.digest(credential));
-      if (key) {
-        request.principal = { type: 'access-key', id: key.id, role: key.role, scope: key.entityId };
-        return;
-      }
     }
     const hint = isWellFormedSecret(credential, 'apiToken')
       ? ' API tokens authenticate the analytics routes only.'

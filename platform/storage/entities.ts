@@ -96,29 +96,37 @@ export async function getEntity(
 export async function listEntities(
   store: Store,
   scope: Scope,
-  query: PageRequest & { parentId?: string | undefined },
+  query: PageRequest & { parentId?: string | undefined; search?: string | undefined },
 ): Promise<Page<Entity>> {
   const after = decodeCursor(query.cursor);
-  const params: unknown[] = [after, query.limit + 1];
+  // $3 is the search pattern ('%' when there is none): one statement per shape.
+  const params: unknown[] = [after, query.limit + 1, likePattern(query.search)];
+  const match = `e.id > $1 AND LOWER(e.name) LIKE LOWER($3) ESCAPE '\\'`;
   let sql: string;
   if (query.parentId !== undefined) {
     if (!(await visible(store.db, scope, query.parentId))) {
       throw notFound('entity', query.parentId);
     }
     params.push(query.parentId);
-    sql = `SELECT ${ENTITY_COLUMNS} FROM entities e WHERE e.parent_id = $3 AND e.id > $1 ORDER BY e.id LIMIT $2`;
+    sql = `SELECT ${ENTITY_COLUMNS} FROM entities e WHERE e.parent_id = $4 AND ${match} ORDER BY e.id LIMIT $2`;
   } else if (scope !== null) {
     params.push(scope);
-    sql = `${SUBTREE.replace('$1', '$3')} SELECT ${ENTITY_COLUMNS} FROM entities e
-      WHERE e.id IN (SELECT id FROM down) AND e.id > $1 ORDER BY e.id LIMIT $2`;
+    sql = `${SUBTREE.replace('$1', '$4')} SELECT ${ENTITY_COLUMNS} FROM entities e
+      WHERE e.id IN (SELECT id FROM down) AND ${match} ORDER BY e.id LIMIT $2`;
   } else {
-    sql = `SELECT ${ENTITY_COLUMNS} FROM entities e WHERE e.id > $1 ORDER BY e.id LIMIT $2`;
+    sql = `SELECT ${ENTITY_COLUMNS} FROM entities e WHERE ${match} ORDER BY e.id LIMIT $2`;
   }
   const rows = await store.db.query(sql, params);
   return paginate(
     rows.map((r) => entityFromRow(store.tiers, r).value),
     query.limit,
   );
+}
+
+/** A LIKE pattern for "name contains `search`" (wildcards taken literally); SQL lowers both sides alike. */
+function likePattern(search: string | undefined): string {
+  if (!search) return '%';
+  return `%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
 export async function updateEntity(

@@ -137,7 +137,7 @@ export class Repository {
 
   listEntities(
     scope: Scope,
-    query: PageRequest & { parentId?: string | undefined },
+    query: PageRequest & { parentId?: string | undefined; search?: string | undefined },
   ): Promise<Page<Entity>> {
     return entities.listEntities(this.#store, scope, query);
   }

@@ -147,6 +147,30 @@ describe.each(ENGINES)('platform API on %s', (engine) => {
       expect(one.headers.get('etag')).toMatch(/^".+"$/);
     });
 
+    it('search: name contains the text, any case, wildcards literal, with paging', async () => {
+      const parent = await entity({ name: 'Finder', kind: 'reseller', defaultToken: false });
+      for (const name of ['Acme Shop', 'acme labs', 'Globex', '100% ACME', 'a_c']) {
+        await entity({ name, kind: 'customer', parentId: parent.id, defaultToken: false });
+      }
+      const names = async (q: string) => {
+        const r = await p.api.get(`/v1/entities?parentId=${parent.id}&${q}`);
+        expect(r.status, r.text).toBe(200);
+        return r.body.items.map((x: { name: string }) => x.name).sort();
+      };
+      expect(await names('search=ACME')).toEqual(['100% ACME', 'Acme Shop', 'acme labs']);
+      expect(await names('search=%25')).toEqual(['100% ACME']);
+      expect(await names('search=_')).toEqual(['a_c']);
+      const first = await p.api.get(`/v1/entities?parentId=${parent.id}&search=acme&limit=2`);
+      expect(first.body.items).toHaveLength(2);
+      const rest = await p.api.get(
+        `/v1/entities?parentId=${parent.id}&search=acme&limit=2&cursor=${first.body.nextCursor}`,
+      );
+      expect(rest.body.items).toHaveLength(1);
+      expect(rest.body.nextCursor).toBeNull();
+      const all = await p.api.get('/v1/entities?search=globex&limit=500');
+      expect(all.body.items.map((x: { name: string }) => x.name)).toContain('Globex');
+    });
+
     it('If-Match: a stale ETag gets 412, the current one succeeds', async () => {
       const e = await entity({ name: 'Tagged', kind: 'customer', defaultToken: false });
       const read = await p.api.get(`/v1/entities/${e.id}`);

@@ -1,0 +1,272 @@
+/**
+ * What the console's forms post: sign-in and sign-out, entity and token changes,
+ * and the reveal that "Show token" and "Copy" fetch. Every change is checked
+ * against forgery (same origin + the session's synchronizer token), made through
+ * the client with the session's key, and answered with a redirect back to the
+ * entity (post/redirect/get) carrying what happened: a status, a refusal of the
+ * API as an alert, or a new token value to show once.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import {
+  type TokenplaneClient,
+  TokenplaneConnectionError,
+  TokenplaneError,
+  UnauthorizedError,
+  ValidationError,
+} from '../client/index.ts';
+import { managementPrincipal } from '../server/auth.ts';
+import type { ConsoleKit } from './index.ts';
+import { sameOrigin } from './security.ts';
+import type { Flash, Session } from './sessions.ts';
+import { dateTimeLocal } from './views/format.ts';
+import { signInPage } from './views/sign-in.ts';
+
+type Form = Record<string, string | string[] | undefined>;
+
+/** One field of a posted form, trimmed ('' when absent or sent twice). */
+function field(form: unknown, name: string): string {
+  const value = (form as Form | undefined)?.[name];
+  return typeof value === 'string' ? value.trim() : '';
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Where to go back to: an entity page (ids only, so never an open redirect). */
+function entityPage(id: string): string {
+  return UUID.test(id) ? `/console/entities/${id}` : '/console/';
+}
+
+/** A datetime-local value (UTC) as RFC 3339; '' means "never expires". */
+function expiry(local: string): string | null {
+  if (local === '') return null;
+  return /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$/.test(local) ? `${local}:00Z` : `${local}Z`;
+}
+
+/** The message a person reads when the platform refuses: its problem detail, field by field. */
+function refusal(error: unknown): string {
+  if (error instanceof ValidationError && error.errors.length > 0) {
+    const fields = error.errors.map((e) => `${e.path.replace(/^body\./, '')}: ${e.message}`);
+    return `${error.detail ?? error.title} (${fields.join('; ')})`;
+  }
+  if (error instanceof TokenplaneError) return error.detail ?? error.title;
+  if (error instanceof TokenplaneConnectionError) {
+    return 'The platform did not answer in time. Nothing may have changed; reload and try again.';
+  }
+  throw error;
+}
+
+type Outcome = { back: string; flash?: Flash };
+
+/** Back to the entity, with a new token value shown once. */
+function showValue(
+  token: { entityId: string; name: string; value: string },
+  verb: string,
+): Outcome {
+  return {
+    back: entityPage(token.entityId),
+    flash: { kind: 'value', title: `Token "${token.name}" ${verb}`, value: token.value },
+  };
+}
+
+/** Back to the entity, saying what happened. */
+function told(entityId: string, text: string): Outcome {
+  return { back: entityPage(entityId), flash: { kind: 'status', text } };
+}
+
+export function actionRoutes(kit: ConsoleKit) {
+  return async (app: FastifyInstance) => {
+    /**
+     * A state-changing form post: signed in, not forged, then `run`; a refusal of
+     * the API becomes an alert on the page it goes back to.
+     */
+    function action(
+      back: (request: FastifyRequest) => string,
+      run: (client: TokenplaneClient, form: unknown, request: FastifyRequest) => Promise<Outcome>,
+    ) {
+      return async (request: FastifyRequest, reply: FastifyReply) => {
+        const session = await kit.sessionOf(request);
+        if (!session) return reply.redirect('/console/sign-in?ended=1', 303);
+        if (!kit.checkForgery(request, session, field(request.body, '_csrf'))) {
+          return forged(reply);
+        }
+        let outcome: Outcome;
+        try {
+          outcome = await run(kit.clientFor(session.credential), request.body, request);
+        } catch (error) {
+          if (error instanceof UnauthorizedError) return signedOut(request, reply, session);
+          outcome = { back: back(request), flash: { kind: 'alert', text: refusal(error) } };
+        }
+        if (outcome.flash) session.flash.push(outcome.flash);
+        return reply.redirect(outcome.back, 303);
+      };
+    }
+
+    function signedOut(request: FastifyRequest, reply: FastifyReply, session: Session) {
+      kit.sessions.endAllOf(session.credential);
+      kit.endSession(request, reply);
+      return reply.redirect('/console/sign-in?ended=1', 303);
+    }
+
+    function forged(reply: FastifyReply) {
+      return reply
+        .code(403)
+        .type('text/plain; charset=utf-8')
+        .send(
+          'Refused: this request did not come from a page of this console (cross-site request forgery protection). Reload the console and try again.',
+        );
+    }
+
+    const paramId = (request: FastifyRequest) => (request.params as { id: string }).id;
+    const backToEntity = (request: FastifyRequest) => entityPage(paramId(request));
+    const backToOwner = (request: FastifyRequest) => entityPage(field(request.body, 'entityId'));
+
+    app.post('/console/sign-in', async (request, reply) => {
+      if (!sameOrigin(request)) return forged(reply);
+      const key = field(request.body, 'key');
+      const principal = key ? await managementPrincipal(kit.ctx, key) : null;
+      if (!principal) {
+        const flash: Flash[] = [
+          {
+            kind: 'alert',
+            text: 'That is not a valid administrator key or access key. Check it and try again.',
+          },
+        ];
+        return reply
+          .code(401)
+          .type('text/html; charset=utf-8')
+          .send(signInPage(kit.assets, flash).text);
+      }
+      kit.endSession(request, reply);
+      const label =
+        principal.scope === null
+          ? 'the administrator key'
+          : `an access key (${principal.role}) of "${(await kit.clientFor(key).getEntity(principal.scope)).name}"`;
+      const { id } = kit.sessions.create(key, principal, label);
+      kit.startSession(reply, request, { id });
+      return reply.redirect('/console/', 303);
+    });
+
+    app.post('/console/sign-out', async (request, reply) => {
+      const session = await kit.sessionOf(request);
+      if (session && !kit.checkForgery(request, session, field(request.body, '_csrf'))) {
+        return forged(reply);
+      }
+      kit.endSession(request, reply);
+      return reply.redirect('/console/sign-in?signed-out=1', 303);
+    });
+
+    app.post(
+      '/console/entities',
+      action(
+        (request) => entityPage(field(request.body, 'parentId')),
+        async (client, form) => {
+          const parentId = field(form, 'parentId');
+          const created = await client.createEntity(
+            {
+              name: field(form, 'name'),
+              kind: field(form, 'kind') as 'reseller' | 'customer',
+              tier: field(form, 'tier'),
+              ...(parentId ? { parentId } : {}),
+            },
+            { idempotencyKey: field(form, 'idempotencyKey') },
+          );
+          const token = created.defaultToken;
+          return {
+            back: entityPage(created.id),
+            flash: token
+              ? {
+                  kind: 'value',
+                  title: `Entity "${created.name}" created, with its token "${token.name}"`,
+                  value: token.value,
+                }
+              : { kind: 'status', text: `Entity "${created.name}" created.` },
+          };
+        },
+      ),
+    );
+
+    app.post(
+      '/console/entities/:id',
+      action(backToEntity, async (client, form, request) => {
+        const name = field(form, 'name');
+        const tier = field(form, 'tier');
+        const current = await client.getEntity(paramId(request));
+        const entity = await client.updateEntity(current.id, {
+          ...(name !== current.name ? { name } : {}),
+          ...(tier && tier !== current.tier ? { tier } : {}),
+        });
+        return told(entity.id, `Entity "${entity.name}" saved.`);
+      }),
+    );
+
+    app.post(
+      '/console/entities/:id/tokens',
+      action(backToEntity, async (client, form, request) => {
+        const token = await client.createToken(
+          paramId(request),
+          { name: field(form, 'name') },
+          { idempotencyKey: field(form, 'idempotencyKey') },
+        );
+        return showValue(token, 'created');
+      }),
+    );
+
+    app.post(
+      '/console/tokens/:id',
+      action(backToOwner, async (client, form, request) => {
+        const expiresAt = expiry(field(form, 'expiresAt'));
+        // The field shows minutes only: left as it was, it must not cut the seconds off.
+        const unchanged = expiresAt === expiry(dateTimeLocal(field(form, 'expiresWas') || null));
+        const token = await client.updateToken(paramId(request), {
+          name: field(form, 'name'),
+          status: field(form, 'status') as 'active' | 'disabled',
+          ...(unchanged ? {} : { expiresAt }),
+        });
+        return told(token.entityId, `Token "${token.name}" saved.`);
+      }),
+    );
+
+    app.post(
+      '/console/tokens/:id/rotate',
+      action(backToOwner, async (client, form, request) => {
+        const grace = Number(field(form, 'gracePeriodSeconds') || '0');
+        const token = await client.rotateToken(
+          paramId(request),
+          { gracePeriodSeconds: grace },
+          { idempotencyKey: field(form, 'idempotencyKey') },
+        );
+        return showValue(token, 'rotated');
+      }),
+    );
+
+    app.post(
+      '/console/tokens/:id/remove',
+      action(backToOwner, async (client, _form, request) => {
+        const token = await client.getToken(paramId(request));
+        await client.deleteToken(token.id);
+        return told(token.entityId, `Token "${token.name}" removed.`);
+      }),
+    );
+
+    // "Show token" and "Copy" fetch the value only when asked; nothing keeps it.
+    app.post('/console/tokens/:id/reveal', async (request, reply) => {
+      const session = await kit.sessionOf(request);
+      if (!session) return reply.code(401).send({ message: 'Your session ended. Sign in again.' });
+      if (!kit.checkForgery(request, session, request.headers['x-csrf-token'])) {
+        return reply.code(403).send({ message: 'Refused: not sent by a page of this console.' });
+      }
+      try {
+        const value = await kit.clientFor(session.credential).revealToken(paramId(request));
+        return { value };
+      } catch (error) {
+        if (error instanceof UnauthorizedError) {
+          kit.sessions.endAllOf(session.credential);
+          return reply.code(401).send({ message: 'Your session ended. Sign in again.' });
+        }
+        return reply.code(error instanceof TokenplaneError ? error.status : 502).send({
+          message: refusal(error),
+        });
+      }
+    });
+  };
+}

@@ -1,0 +1,156 @@
+/**
+ * The console (SPEC §7), served by `tokenplane serve` at /console/: server-rendered
+ * pages, small progressive-enhancement module and stylesheet from ./assets.
+ *
+ * The console acts with the session's own credential through the typed client
+ * (platform/client), over loopback to this same server, so it can do exactly
+ * what the key can — subtree, role and governance are the API's decisions, and
+ * every change is audited as that key's. Sessions live in server memory
+ * (./sessions.ts); the browser holds an HttpOnly, SameSite=Strict cookie only.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import fastifyCookie from '@fastify/cookie';
+import fastifyFormbody from '@fastify/formbody';
+import fastifyStatic from '@fastify/static';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Pool } from 'undici';
+import { TokenplaneClient } from '../client/index.ts';
+import { managementPrincipal } from '../server/auth.ts';
+import type { PlatformContext } from '../server/context.ts';
+import { actionRoutes } from './actions.ts';
+import { pageRoutes } from './pages.ts';
+import { isTls, sameOrigin, setSecurityHeaders } from './security.ts';
+import { csrfMatches, type Session, type SessionLimits, SessionStore } from './sessions.ts';
+import type { Assets } from './views/layout.ts';
+
+export type ConsoleOptions = SessionLimits;
+
+/** What the page and action routes share. */
+export type ConsoleKit = {
+  ctx: PlatformContext;
+  sessions: SessionStore;
+  assets: Assets;
+  /** A client acting with a session's credential. */
+  clientFor(credential: string): TokenplaneClient;
+  /** The live session of the request (after re-checking its credential), or null. */
+  sessionOf(request: FastifyRequest): Promise<Session | null>;
+  startSession(reply: FastifyReply, request: FastifyRequest, session: { id: string }): void;
+  endSession(request: FastifyRequest, reply: FastifyReply): void;
+  /** Refuses (403 page) a state-changing request that did not come from a console page. */
+  checkForgery(request: FastifyRequest, session: Session, token: unknown): boolean;
+};
+
+const ASSETS_DIR = fileURLToPath(new URL('./assets/', import.meta.url));
+const COOKIE = 'tokenplane_session';
+/** Over TLS the cookie is `Secure`, and the `__Host-` prefix pins it to this host and path /. */
+const TLS_COOKIE = '__Host-tokenplane_session';
+
+/** Asset URLs carry a digest of their content, so they can be cached for good. */
+function assetUrls(): Assets {
+  const url = (name: string) => {
+    const digest = createHash('sha256')
+      .update(readFileSync(ASSETS_DIR + name))
+      .digest('base64url');
+    return `/console/assets/${name}?v=${digest.slice(0, 12)}`;
+  };
+  return { css: url('console.css'), js: url('console.js') };
+}
+
+/** The loopback origin of this server (a wildcard bind address is reached on loopback). */
+function selfOrigin(app: FastifyInstance): string {
+  const address = app.server.address();
+  if (!address || typeof address === 'string') {
+    throw new Error('the console needs the server to listen on a TCP port');
+  }
+  const host =
+    address.address === '0.0.0.0'
+      ? '127.0.0.1'
+      : address.address === '::'
+        ? '[::1]'
+        : address.family === 'IPv6'
+          ? `[${address.address}]`
+          : address.address;
+  return `http://${host}:${address.port}`;
+}
+
+export function consoleRoutes(ctx: PlatformContext, options: ConsoleOptions = {}) {
+  return async (app: FastifyInstance) => {
+    // Pages, not API: kept out of the OpenAPI document.
+    app.addHook('onRoute', (route) => {
+      route.schema = { ...route.schema, hide: true };
+    });
+    await app.register(fastifyCookie);
+    await app.register(fastifyFormbody);
+    await app.register(fastifyStatic, {
+      root: ASSETS_DIR,
+      prefix: '/console/assets/',
+      maxAge: '365d',
+      immutable: true,
+      index: false,
+    });
+
+    const sessions = new SessionStore(ctx.clock, options);
+    let pool: Pool | undefined;
+    let origin: string | undefined;
+    app.addHook('onClose', async () => {
+      await pool?.close();
+    });
+
+    const cookieName = (request: FastifyRequest) => (isTls(request) ? TLS_COOKIE : COOKIE);
+
+    const kit: ConsoleKit = {
+      ctx,
+      sessions,
+      assets: assetUrls(),
+      clientFor(credential) {
+        origin ??= selfOrigin(app);
+        pool ??= new Pool(origin, { connections: 16 });
+        return new TokenplaneClient({
+          endpoint: origin,
+          apiKey: credential,
+          dispatcher: pool,
+          userAgent: 'tokenplane-console',
+        });
+      },
+      async sessionOf(request) {
+        const id = request.cookies[cookieName(request)];
+        const session = sessions.touch(id);
+        if (!session) return null;
+        // A revoked or deleted access key ends its sessions at once, not at expiry.
+        if (!(await managementPrincipal(ctx, session.credential))) {
+          sessions.endAllOf(session.credential);
+          return null;
+        }
+        return session;
+      },
+      startSession(reply, request, { id }) {
+        reply.setCookie(cookieName(request), id, {
+          path: '/',
+          httpOnly: true,
+          sameSite: 'strict',
+          secure: isTls(request),
+        });
+      },
+      endSession(request, reply) {
+        sessions.end(request.cookies[cookieName(request)]);
+        reply.clearCookie(cookieName(request), { path: '/' });
+      },
+      checkForgery(request, session, token) {
+        return sameOrigin(request) && csrfMatches(session, token);
+      },
+    };
+
+    app.addHook('onSend', async (request, reply, payload) => {
+      setSecurityHeaders(reply);
+      if (!request.url.startsWith('/console/assets/')) reply.header('cache-control', 'no-store');
+      return payload;
+    });
+
+    app.get('/', async (_request, reply) => reply.redirect('/console/', 302));
+    app.get('/console', async (_request, reply) => reply.redirect('/console/', 302));
+    await app.register(pageRoutes(kit));
+    await app.register(actionRoutes(kit));
+  };
+}

@@ -1,0 +1,32 @@
+/** The audit log of an entity, newest pages first as the platform returns them. */
+import type { AuditPage, Entity } from '../../client/index.ts';
+import { type Html, html } from '../html.ts';
+import { when } from './format.ts';
+
+export function auditMain(entity: Entity, events: AuditPage, cursor: string): Html {
+  const base = `/console/entities/${entity.id}/audit`;
+  return html`<p class="crumbs"><a href="/console/entities/${entity.id}">Back to ${entity.name}</a></p>
+<h1>Audit log of ${entity.name}</h1>
+${
+  events.items.length === 0
+    ? html`<p class="empty">No events recorded.</p>`
+    : html`<table class="audit">
+  <caption>Events of ${entity.name}</caption>
+  <thead><tr><th scope="col">Time</th><th scope="col">Action</th><th scope="col">Outcome</th><th scope="col">Actor</th><th scope="col">Target</th><th scope="col">Detail</th></tr></thead>
+  <tbody>${events.items.map(
+    (e) => html`<tr>
+<td data-label="Time">${when(e.at)}</td>
+<th scope="row" data-label="Action">${e.action}</th>
+<td data-label="Outcome">${e.outcome}</td>
+<td data-label="Actor">${e.actor.type === 'admin' ? 'administrator key' : `access key ${e.actor.id ?? ''}`}</td>
+<td data-label="Target">${e.targetType} ${e.targetId ?? ''}</td>
+<td data-label="Detail">${e.detail ?? ''}</td>
+</tr>`,
+  )}</tbody>
+</table>`
+}
+<p class="paging">
+  ${cursor ? html`<a href="${base}">First page</a>` : ''}
+  ${events.nextCursor ? html`<a href="${base}?cursor=${encodeURIComponent(events.nextCursor)}">Next page</a>` : ''}
+</p>`;
+}
