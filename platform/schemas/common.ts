@@ -33,4 +33,10 @@ export function page<T extends z.ZodType>(item: T) {
   });
 }
 
-export const IdParams = z.strictObject({ id: Id });
+/**
+ * Ids are opaque to clients (SPEC §2): a path id of any shape is accepted, and
+ * one that names no object answers 404 not-found, never 400.
+ */
+export const PathId = z.string().meta({ description: 'Object id, as returned by the API' });
+
+export const IdParams = z.strictObject({ id: PathId });

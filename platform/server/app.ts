@@ -58,6 +58,7 @@ import { installProblemHandlers } from './problems.ts';
 import { accessKeyRoutes } from './routes/access-keys.ts';
 import { analyticsRoutes } from './routes/analytics.ts';
 import { auditRoutes } from './routes/audit.ts';
+import { unknownPathIds } from './routes/common.ts';
 import { entityRoutes } from './routes/entities.ts';
 import { metaRoutes } from './routes/meta.ts';
 import { tokenRoutes } from './routes/tokens.ts';
@@ -300,6 +301,7 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
           request.body = {};
         }
       });
+      v1.addHook('preHandler', unknownPathIds);
       installAudit(v1, ctx);
       // Management answers may carry token values and keys: never cache them.
       v1.addHook('onSend', async (_request, reply, payload) => {

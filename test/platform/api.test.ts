@@ -826,10 +826,8 @@ describe.each(ENGINES)('platform API on %s', (engine) => {
         ['GET', '/v1/entities?parentId=x', {}, 'query.parentId'],
         ['GET', '/v1/entities?cursor=%21%21', {}, 'cursor'],
         ['GET', '/v1/entities?bogus=1', {}, 'query.bogus'],
-        ['GET', '/v1/entities/not-a-uuid', {}, 'params.id'],
         ['PATCH', `/v1/entities/${e.id}`, { body: { tier: 5 } }, 'tier'],
         ['PATCH', `/v1/entities/${e.id}`, { body: { kind: 'customer' } }, 'kind'],
-        ['DELETE', '/v1/entities/123', {}, 'params.id'],
         ['GET', `/v1/entities/${e.id}/tokens?limit=-1`, {}, 'query.limit'],
         [
           'POST',
@@ -849,10 +847,8 @@ describe.each(ENGINES)('platform API on %s', (engine) => {
           { body: { name: 'x', value: 'tpt_mine' } },
           'value',
         ],
-        ['GET', '/v1/tokens/zzz', {}, 'params.id'],
         ['PATCH', `/v1/tokens/${tid}`, { body: { status: 'gone' } }, 'status'],
         ['PATCH', `/v1/tokens/${tid}`, { body: { entityId: e.id } }, 'entityId'],
-        ['DELETE', '/v1/tokens/zzz', {}, 'params.id'],
         ['POST', `/v1/tokens/${tid}/reveal`, { body: { please: true } }, 'please'],
         [
           'POST',
@@ -873,8 +869,6 @@ describe.each(ENGINES)('platform API on %s', (engine) => {
           { body: { name: 'k', role: 'owner' } },
           'role',
         ],
-        ['GET', '/v1/entities/x/access-keys', {}, 'params.id'],
-        ['DELETE', '/v1/access-keys/x', {}, 'params.id'],
         ['GET', '/v1/audit-events?entityId=x', {}, 'query.entityId'],
         ['GET', '/v1/audit-events?limit=100000', {}, 'query.limit'],
         ['GET', '/v1/analytics/metrics/Bad%20Name', { key: tok }, 'params.name'],
@@ -902,6 +896,51 @@ describe.each(ENGINES)('platform API on %s', (engine) => {
         ).toContain(field);
       }
       expect((await p.api.get(`/v1/entities/${e.id}`)).body.tokenCount).toBe(1);
+    });
+
+    it('ids are opaque: a path id of any shape that names nothing answers 404', async () => {
+      const e = await entity({ name: 'Opaque', kind: 'reseller', tier: 'advanced' });
+      const ids = [
+        'ent_doesnotexist',
+        'not-a-uuid',
+        '123',
+        'x',
+        '00000000-0000-7000-8000-000000000000',
+      ];
+      for (const id of ids) {
+        const cases: [string, string, unknown?][] = [
+          ['GET', `/v1/entities/${id}`],
+          ['PATCH', `/v1/entities/${id}`, { name: 'x' }],
+          ['DELETE', `/v1/entities/${id}`],
+          ['GET', `/v1/entities/${id}/tokens`],
+          ['POST', `/v1/entities/${id}/tokens`, { name: 'x' }],
+          ['GET', `/v1/entities/${id}/access-keys`],
+          ['POST', `/v1/entities/${id}/access-keys`, { name: 'x', role: 'viewer' }],
+          ['GET', `/v1/tokens/${id}`],
+          ['PATCH', `/v1/tokens/${id}`, { name: 'x' }],
+          ['DELETE', `/v1/tokens/${id}`],
+          ['POST', `/v1/tokens/${id}/reveal`],
+          ['POST', `/v1/tokens/${id}/rotate`],
+          ['DELETE', `/v1/access-keys/${id}`],
+        ];
+        for (const [method, path, body] of cases) {
+          const r = await p.api.call(method, path, body === undefined ? {} : { body });
+          expect(isProblem(r, 'not-found', 404), `${method} ${path} → ${r.status} ${r.text}`).toBe(
+            true,
+          );
+          expect(r.body.detail).toContain(id);
+        }
+      }
+      // a malformed body still answers 400, and so does a malformed id in a query or body
+      const body = await p.api.patch(`/v1/entities/${e.id}`, { tier: 5 });
+      expect(isProblem(body, 'validation', 400)).toBe(true);
+      expect(isProblem(await p.api.get('/v1/entities?parentId=x'), 'validation', 400)).toBe(true);
+      const parent = await p.api.post('/v1/entities', {
+        name: 'x',
+        kind: 'customer',
+        parentId: 'x',
+      });
+      expect(isProblem(parent, 'validation', 400)).toBe(true);
     });
 
     it('oversize bodies get 413 and other media types 415, as problems', async () => {

@@ -1,7 +1,8 @@
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ProblemError } from '../../domain/problems.ts';
-import { Problem } from '../../schemas/index.ts';
+import { Id, Problem } from '../../schemas/index.ts';
+import { notFound } from '../../storage/problems.ts';
 import { type Idempotency, requestHash } from '../../storage/repository.ts';
 import { principalOf } from '../context.ts';
 
@@ -76,4 +77,22 @@ export function idempotencyOf(request: FastifyRequest, body: unknown): Idempoten
     key,
     requestHash: requestHash(body ?? null),
   };
+}
+
+/** What a route's `:id` names, by the collection it sits under (`/v1/<collection>/:id`). */
+const ID_NAMES: Record<string, string> = {
+  entities: 'entity',
+  tokens: 'token',
+  'access-keys': 'access key',
+};
+
+/**
+ * Ids are opaque (SPEC §2): a path id of a shape we never issue names nothing,
+ * so it answers 404 like any unknown id — without a trip to the database.
+ */
+export async function unknownPathIds(request: FastifyRequest): Promise<void> {
+  const id = (request.params as { id?: unknown } | undefined)?.id;
+  if (typeof id !== 'string' || Id.safeParse(id).success) return;
+  const collection = request.routeOptions.url?.split('/')[2] ?? '';
+  throw notFound(ID_NAMES[collection] ?? 'object', id);
 }
