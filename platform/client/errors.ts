@@ -4,7 +4,13 @@
  * from the method, the path (ids only), the status and the server's problem
  * `title`/`detail`, never from credentials or request bodies.
  */
-import { PROBLEMS, type ProblemSlug, problemType, slugOfType } from '../domain/problems.ts';
+import {
+  PERMISSION_PROBLEMS,
+  PROBLEMS,
+  type ProblemSlug,
+  problemType,
+  slugOfType,
+} from '../domain/problems.ts';
 import type { Problem } from '../schemas/problem.ts';
 
 export type ErrorInit = {
@@ -91,6 +97,12 @@ export class IdempotencyConflictError extends TokenplaneError {}
 /** A replayed create whose object (or value) was deleted since: nothing is handed out. */
 export class IdempotencyGoneError extends TokenplaneError {}
 export class RateLimitedError extends TokenplaneError {}
+export class SignatureInvalidError extends TokenplaneError {}
+export class ScopeInsufficientError extends TokenplaneError {}
+export class OriginNotAllowedError extends TokenplaneError {}
+export class IpNotAllowedError extends TokenplaneError {}
+export class ScopeAboveTierError extends TokenplaneError {}
+export class UsageExceededError extends TokenplaneError {}
 export class InternalError extends TokenplaneError {}
 
 export const ERROR_CLASSES = {
@@ -106,14 +118,23 @@ export const ERROR_CLASSES = {
   'idempotency-conflict': IdempotencyConflictError,
   'idempotency-gone': IdempotencyGoneError,
   'rate-limited': RateLimitedError,
+  'signature-invalid': SignatureInvalidError,
+  'scope-insufficient': ScopeInsufficientError,
+  'origin-not-allowed': OriginNotAllowedError,
+  'ip-not-allowed': IpNotAllowedError,
+  'scope-above-tier': ScopeAboveTierError,
+  'usage-exceeded': UsageExceededError,
   internal: InternalError,
 } as const satisfies Record<ProblemSlug, typeof TokenplaneError>;
 
-/** The slug a bare status implies when the answer is not a problem we recognise. */
+/**
+ * The slug a bare status implies when the answer is not a problem we recognise
+ * (a proxy's 401 or 429 says nothing about signatures or usage limits).
+ */
 function slugOfStatus(status: number): ProblemSlug | undefined {
   if (status >= 500) return 'internal';
   const slugs = (Object.keys(PROBLEMS) as ProblemSlug[]).filter(
-    (s) => PROBLEMS[s].status === status,
+    (s) => PROBLEMS[s].status === status && !(s in PERMISSION_PROBLEMS),
   );
   return slugs.length === 1 ? slugs[0] : undefined;
 }

@@ -58,6 +58,7 @@ import {
   type TransportOptions,
 } from './transport.ts';
 
+export { type SignableRequest, type SignOptions, signRequest } from '../crypto/http-signatures.ts';
 export * from './errors.ts';
 export type { TransportOptions as TokenplaneClientOptions } from './transport.ts';
 
@@ -226,7 +227,10 @@ export class TokenplaneClient {
     return this.#get('/v1/audit-events', AuditPage, q);
   }
 
-  /** The metric catalogue of the calling API token's tier (construct the client with the token as apiKey). */
+  /**
+   * The metric catalogue of the calling API token's tier and scopes (construct the
+   * client with the token as apiKey, and `signingTokenId` for a token that signs).
+   */
   listMetrics(): Promise<TMetricCatalog> {
     return this.#get('/v1/analytics/metrics', MetricCatalog);
   }

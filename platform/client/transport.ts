@@ -12,6 +12,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { inspect } from 'node:util';
 import { type Dispatcher, Pool } from 'undici';
 import type { z } from 'zod';
+import { signRequest } from '../crypto/http-signatures.ts';
 import { Problem } from '../schemas/problem.ts';
 import {
   errorFromResponse,
@@ -25,6 +26,13 @@ export type TransportOptions = {
   endpoint: string;
   /** Administrator key, access key, or (for analytics) an API token. */
   apiKey: string;
+  /**
+   * For an API token that requires signed requests: its id. Every request is
+   * then signed (RFC 9421, hmac-sha256, keyed by `apiKey`, covering method,
+   * path, query and authority, with a fresh created time and nonce per
+   * attempt) and the value itself is never sent.
+   */
+  signingTokenId?: string;
   /** Retries after the first attempt, for calls safe to repeat. Default 3. */
   retries?: number;
   /** Deadline of one attempt (connect, headers and body), ms. Default 10 000. */
@@ -110,6 +118,7 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 
 export class Transport {
   readonly #apiKey: string;
+  readonly #signingTokenId: string | undefined;
   readonly #dispatcher: Dispatcher;
   readonly #ownsDispatcher: boolean;
   readonly origin: string;
@@ -138,6 +147,7 @@ export class Transport {
     this.origin = url.origin;
     this.basePath = url.pathname.replace(/\/+$/, '');
     this.#apiKey = apiKey;
+    this.#signingTokenId = opts.signingTokenId;
     this.retries = Math.max(0, opts.retries ?? DEFAULT_RETRIES);
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.userAgent = opts.userAgent ?? `tokenplane-client node/${process.versions.node}`;
@@ -188,7 +198,7 @@ export class Transport {
     const { method } = call;
     const path = this.basePath + call.path + queryString(call.query);
     const headers: Record<string, string> = {
-      authorization: `Bearer ${this.#apiKey}`,
+      ...this.#credential(method, path),
       accept: 'application/json, application/problem+json',
       'user-agent': this.userAgent,
     };
@@ -284,6 +294,15 @@ export class Transport {
       retryable: true,
       maybeApplied: !NOT_SENT_CODES.has(code),
     };
+  }
+
+  /** The bearer header, or a signature of this attempt when the token signs its requests. */
+  #credential(method: Method, path: string): Record<string, string> {
+    if (this.#signingTokenId === undefined) return { authorization: `Bearer ${this.#apiKey}` };
+    return signRequest(
+      { method, url: this.origin + path },
+      { keyId: this.#signingTokenId, key: this.#apiKey },
+    );
   }
 
   #redact(text: string): string {

@@ -1,3 +1,5 @@
+export * from './metrics.ts';
+export * from './permissions.ts';
 export * from './problems.ts';
 export * from './rules.ts';
 export * from './secret-format.ts';

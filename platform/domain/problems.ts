@@ -2,7 +2,7 @@
  * The problem slugs of SPEC §2. The server maps them to RFC 9457 responses; the
  * client maps them back to one error class each.
  */
-export const PROBLEMS = {
+const BASE_PROBLEMS = {
   validation: { status: 400, title: 'Request does not match the schema' },
   unauthorized: { status: 401, title: 'Missing, unknown, disabled or expired credential' },
   forbidden: { status: 403, title: 'Credential lacks the role for this action' },
@@ -20,6 +20,18 @@ export const PROBLEMS = {
   'rate-limited': { status: 429, title: 'Too many requests' },
   internal: { status: 500, title: 'Internal error' },
 } as const;
+
+/** The slugs SPEC §6 adds for token permissions and limits. */
+export const PERMISSION_PROBLEMS = {
+  'signature-invalid': { status: 401, title: 'Missing, bad, stale or replayed request signature' },
+  'scope-insufficient': { status: 403, title: "Token's scopes do not include this metric" },
+  'origin-not-allowed': { status: 403, title: 'Origin not allowed for this token' },
+  'ip-not-allowed': { status: 403, title: 'Client address not allowed for this token' },
+  'scope-above-tier': { status: 409, title: "Scope above the entity's tier" },
+  'usage-exceeded': { status: 429, title: "Token's usage limit used up" },
+} as const;
+
+export const PROBLEMS = { ...BASE_PROBLEMS, ...PERMISSION_PROBLEMS } as const;
 
 export type ProblemSlug = keyof typeof PROBLEMS;
 
@@ -77,7 +89,7 @@ function slug2status(slug: ProblemSlug | keyof typeof TRANSPORT_PROBLEMS): numbe
 
 /** A rule violation from rules.ts as a ProblemError. */
 export function violationProblem(violation: {
-  slug: 'quota-exceeded' | 'tier-ceiling' | 'forbidden';
+  slug: 'quota-exceeded' | 'tier-ceiling' | 'forbidden' | 'scope-above-tier';
   detail: string;
   [key: string]: unknown;
 }): ProblemError {

@@ -1,8 +1,10 @@
 /**
- * The ceiling and quota rules, pure. The server enforces them inside a
+ * The ceiling, quota and scope-ceiling rules, pure. The server enforces them inside a
  * transaction; the operator and the provider call the same functions to give
  * early, identical messages (a CRD condition, a `pulumi preview` failure).
  */
+import { tierOfSet } from './metrics.ts';
+import { SCOPE_CORE, scopesAboveTier } from './permissions.ts';
 import type { Tier, TierTable } from './tiers.ts';
 
 export type QuotaViolation = {
@@ -27,7 +29,61 @@ export type GovernanceViolation = {
   governedBy: 'administrator' | 'ancestor';
 };
 
-export type RuleViolation = QuotaViolation | CeilingViolation;
+export type ScopeViolation = {
+  slug: 'scope-above-tier';
+  detail: string;
+  tier: string;
+  scopes: string[];
+  requiredTier: string;
+  tokens?: { id: string; name: string; scopes: string[] }[];
+};
+
+/** Create and PATCH: every scope must lie within the entity's tier. */
+export function checkScopeCeiling(
+  tiers: TierTable,
+  tier: string,
+  scopes: readonly string[],
+): ScopeViolation | null {
+  const above = scopesAboveTier(tiers, tier, scopes);
+  if (above.length === 0) return null;
+  const required = tierOfSet(tiers, 'premium').name;
+  return {
+    slug: 'scope-above-tier',
+    tier,
+    scopes: above,
+    requiredTier: required,
+    detail:
+      `Scope ${above.map((s) => `"${s}"`).join(', ')} needs tier "${required}"; the entity has tier "${tier}". ` +
+      `Choose ${SCOPE_CORE} or a basic metric, or move the entity to tier "${required}" first.`,
+  };
+}
+
+/** A downgrade: no token of the entity may keep a scope above the new tier. */
+export function checkDowngradeScopes(
+  tiers: TierTable,
+  newTier: string,
+  tokens: readonly { id: string; name: string; scopes: readonly string[] }[],
+  entityName = 'the entity',
+): ScopeViolation | null {
+  const holding = tokens
+    .map((t) => ({ id: t.id, name: t.name, scopes: scopesAboveTier(tiers, newTier, t.scopes) }))
+    .filter((t) => t.scopes.length > 0);
+  if (holding.length === 0) return null;
+  const scopes = [...new Set(holding.flatMap((t) => t.scopes))];
+  return {
+    slug: 'scope-above-tier',
+    tier: newTier,
+    scopes,
+    requiredTier: tierOfSet(tiers, 'premium').name,
+    tokens: holding,
+    detail:
+      `${capitalise(entityName)} cannot drop to tier "${newTier}": token(s) ` +
+      `${holding.map((t) => `"${t.name}" (${t.id})`).join(', ')} hold scope(s) ` +
+      `${scopes.map((s) => `"${s}"`).join(', ')} that tier does not include. Narrow their scopes first.`,
+  };
+}
+
+export type RuleViolation = QuotaViolation | CeilingViolation | ScopeViolation;
 
 /** What an entity's own keys may not change about it (SPEC §2). */
 export type GovernedChange = 'tier' | 'name' | 'deletion';

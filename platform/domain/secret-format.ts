@@ -13,6 +13,7 @@ import { crc32 } from 'node:zlib';
 
 export const SECRET_PREFIXES = {
   apiToken: 'tpt',
+  publishableToken: 'tpp',
   accessKey: 'tpk',
   adminKey: 'tpadm',
 } as const;
@@ -37,6 +38,11 @@ export function isWellFormedSecret(value: string, kind: SecretKind): boolean {
   const body = value.slice(0, -CHECKSUM_LENGTH);
   if (!/^[0-9A-Za-z]+$/.test(value.slice(prefix.length))) return false;
   return checksum(body) === value.slice(-CHECKSUM_LENGTH);
+}
+
+/** An API token value of either type (SPEC §6: secret `tpt_`, publishable `tpp_`). */
+export function isApiTokenValue(value: string): boolean {
+  return isWellFormedSecret(value, 'apiToken') || isWellFormedSecret(value, 'publishableToken');
 }
 
 /** A short, non-secret fragment a person can match against a value: `tpt_…Ab12`. */

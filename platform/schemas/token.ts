@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Id, Name, PageQuery, page, Timestamp } from './common.ts';
+import { PermissionChanges, permissionRules, TokenPermissions, TokenType } from './permissions.ts';
 
 export const TokenStatus = z.enum(['active', 'disabled']);
 export type TokenStatus = z.infer<typeof TokenStatus>;
@@ -20,6 +21,7 @@ export const Token = z.object({
   hint: z
     .string()
     .meta({ description: 'Non-secret fragment that identifies the value to a person' }),
+  ...TokenPermissions.shape,
 });
 export type Token = z.infer<typeof Token>;
 
@@ -28,17 +30,23 @@ export const TokenValue = z.string().meta({ description: 'The secret token value
 export const TokenWithValue = Token.extend({ value: TokenValue });
 export type TokenWithValue = z.infer<typeof TokenWithValue>;
 
-export const CreateTokenRequest = z.strictObject({
-  name: Name,
-  expiresAt: ExpiresAt.optional(),
-  status: TokenStatus.optional(),
-});
+export const CreateTokenRequest = z
+  .strictObject({
+    name: Name,
+    expiresAt: ExpiresAt.optional(),
+    status: TokenStatus.optional(),
+    type: TokenType.optional(),
+    ...PermissionChanges.shape,
+  })
+  .superRefine(permissionRules);
 export type CreateTokenRequest = z.infer<typeof CreateTokenRequest>;
 
+/** `type` is fixed at creation; the rules between fields are judged against the stored token. */
 export const UpdateTokenRequest = z.strictObject({
   name: Name.optional(),
   expiresAt: ExpiresAt.optional(),
   status: TokenStatus.optional(),
+  ...PermissionChanges.shape,
 });
 export type UpdateTokenRequest = z.infer<typeof UpdateTokenRequest>;
 
@@ -73,6 +81,10 @@ export const IntrospectResponse = z.union([
       .int()
       .nullable()
       .meta({ description: 'Expiry, seconds since the epoch; null = never' }),
+    type: TokenType,
+    scope: z.string().meta({ description: "The token's scopes, space-separated (RFC 7662)" }),
+    allowedOrigins: z.array(z.string()),
+    allowedIps: z.array(z.string()),
   }),
   z.object({ active: z.literal(false) }),
 ]);

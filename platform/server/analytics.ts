@@ -1,23 +1,14 @@
 /**
  * The analytics catalogue: the consumer of API tokens. A basic set of metrics
  * for the lowest tier, an extensive set on top for the next tier up (with the
- * built-in table: lite → basic, advanced → basic + extensive). Points are
+ * built-in table: lite → basic, advanced → basic + extensive; the sets are in
+ * platform/domain/metrics.ts). Points are
  * synthetic but deterministic: the same (metric, entity, time) always gives the
  * same value, so clients and tests can compare runs.
  */
+import { BASIC_METRICS, EXTENSIVE_METRICS, tierOfSet } from '../domain/metrics.ts';
+import { scopesAllow } from '../domain/permissions.ts';
 import type { TierTable } from '../domain/tiers.ts';
-
-export const BASIC_METRICS = ['requests', 'bandwidth', 'errors', 'viewers', 'watch_time'] as const;
-export const EXTENSIVE_METRICS = [
-  'latency_p50',
-  'latency_p95',
-  'latency_p99',
-  'cache_hit_ratio',
-  'rebuffer_ratio',
-  'startup_time',
-  'bitrate_avg',
-  'geo_countries',
-] as const;
 
 /** Typical magnitude of each metric (unit implied by the name). */
 const BASE: Record<string, number> = {
@@ -47,9 +38,8 @@ export class MetricCatalog {
 
   constructor(tiers: TierTable) {
     this.#tiers = tiers;
-    const basicTier = tiers.tiers[0];
-    const extensiveTier = tiers.tiers[1] ?? basicTier;
-    if (!basicTier || !extensiveTier) throw new Error('empty tier table');
+    const basicTier = tierOfSet(tiers, 'core');
+    const extensiveTier = tierOfSet(tiers, 'premium');
     this.#metrics = new Map();
     for (const name of BASIC_METRICS) {
       this.#metrics.set(name, { name, tier: basicTier.name, rank: basicTier.rank });
@@ -63,12 +53,13 @@ export class MetricCatalog {
     return this.#metrics.get(name);
   }
 
-  /** The metrics a token of this tier may read. */
-  readableBy(tier: string): { name: string; tier: string }[] {
+  /** The metrics a token of this tier and these scopes may read. */
+  readableBy(tier: string, scopes: readonly string[]): { name: string; tier: string }[] {
     const rank = this.#tiers.find(tier)?.rank ?? Number.NEGATIVE_INFINITY;
     const out: { name: string; tier: string }[] = [];
-    for (const m of this.#metrics.values())
-      if (m.rank <= rank) out.push({ name: m.name, tier: m.tier });
+    for (const m of this.#metrics.values()) {
+      if (m.rank <= rank && scopesAllow(scopes, m.name)) out.push({ name: m.name, tier: m.tier });
+    }
     return out;
   }
 

@@ -23,7 +23,10 @@
  *   logLevel       TOKENPLANE_LOG_LEVEL      default info
  *   logger         false = silent; logStream = a writable stream receiving pino JSON lines
  *   clock          () => epoch ms; tests inject one to cross expiry and grace periods
- *   verifyCacheTtlMs, lastUsedFlushMs   hot-path tuning (defaults 5000 ms each)
+ *   trustedProxies TOKENPLANE_TRUSTED_PROXIES comma-separated addresses/CIDRs whose
+ *                                           X-Forwarded-For is believed (token allowedIps)
+ *   verifyCacheTtlMs, lastUsedFlushMs   hot-path tuning (defaults 5000 ms each; the
+ *                  latter also paces usage reports and idle usage-lease returns)
  *   bodyLimit      request body limit in bytes (default 64 KiB; larger → 413 problem)
  *   console        {idleMs, absoluteMs, maxSessions} of console sessions (default 30 min, 12 h)
  *
@@ -48,12 +51,15 @@ import { type ConsoleOptions, consoleRoutes } from '../console/index.ts';
 import { SecretBox } from '../crypto/cipher.ts';
 import { ensureDataDir, loadAdminKey, loadEncryptionKey } from '../crypto/keys.ts';
 import { type Tier, TierTable } from '../domain/tiers.ts';
+import { isAddressOrRange } from '../schemas/permissions.ts';
 import { openStorage } from '../storage/index.ts';
 import { MetricCatalog } from './analytics.ts';
 import { installAudit } from './audit.ts';
 import { adminKeyDigest, installAuth } from './auth.ts';
 import type { PlatformContext } from './context.ts';
 import { PlatformMetrics } from './metrics.ts';
+import { RateLimiter } from './permissions/rate-limiter.ts';
+import { UsageMeter } from './permissions/usage-meter.ts';
 import { installProblemHandlers } from './problems.ts';
 import { accessKeyRoutes } from './routes/access-keys.ts';
 import { analyticsRoutes } from './routes/analytics.ts';
@@ -76,6 +82,8 @@ export type ServerOptions = {
   logLevel?: string;
   logStream?: DestinationStream;
   clock?: () => number;
+  /** Peers whose X-Forwarded-For is believed (addresses or CIDR ranges). */
+  trustedProxies?: readonly string[];
   verifyCacheTtlMs?: number;
   lastUsedFlushMs?: number;
   /** Request body limit in bytes (default 64 KiB). */
@@ -144,6 +152,26 @@ function makeLogger(options: ServerOptions, env: Record<string, string | undefin
   return options.logStream ? pino(config, options.logStream) : pino(config);
 }
 
+function resolveTrustedProxies(
+  options: ServerOptions,
+  env: Record<string, string | undefined>,
+): string[] {
+  const list = [
+    ...(options.trustedProxies ??
+      (env.TOKENPLANE_TRUSTED_PROXIES ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)),
+  ];
+  const bad = list.filter((entry) => !isAddressOrRange(entry));
+  if (bad.length > 0) {
+    throw new Error(
+      `TOKENPLANE_TRUSTED_PROXIES: ${bad.join(', ')} is not an IP address or CIDR range; list the proxies in front of tokenplane, comma-separated (e.g. 10.0.0.0/8,::1).`,
+    );
+  }
+  return list;
+}
+
 function resolveTiers(options: ServerOptions, env: Record<string, string | undefined>): TierTable {
   if (options.tiers instanceof TierTable) return options.tiers;
   if (options.tiers) return new TierTable(options.tiers);
@@ -197,6 +225,9 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
     ...(options.lastUsedFlushMs !== undefined ? { lastUsedFlushMs: options.lastUsedFlushMs } : {}),
     onFlushError: (error) => logger.error({ err: error }, 'could not write lastUsedAt'),
   });
+  const usage = new UsageMeter(repo, clock, (error) =>
+    logger.error({ err: error }, 'could not report token usage'),
+  );
   const ctx: PlatformContext = {
     repo,
     tiers,
@@ -204,13 +235,18 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
     verifier,
     metrics,
     catalog: new MetricCatalog(tiers),
+    rateLimiter: new RateLimiter(clock),
+    usage,
     clock,
     adminKeyDigest: adminKeyDigest(admin.value),
   };
 
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const trustedProxies = resolveTrustedProxies(options, env);
   const app = Fastify({
     loggerInstance: logger,
+    // request.ip: the socket's peer, or X-Forwarded-For's client when the peer is a listed proxy.
+    ...(trustedProxies.length > 0 ? { trustProxy: trustedProxies } : {}),
     bodyLimit,
     requestIdHeader: false,
     genReqId: (req) => {
@@ -269,6 +305,13 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
             description: 'The administrator key or an access key',
           },
           apiToken: { type: 'http', scheme: 'bearer', description: 'An API token' },
+          httpSignature: {
+            type: 'apiKey',
+            in: 'header',
+            name: 'Signature',
+            description:
+              'RFC 9421 signature (hmac-sha256, keyid = token id, covering @method, @path, @query; with Signature-Input) for tokens that require signed requests',
+          },
         },
       },
     },
@@ -327,12 +370,23 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
   };
   const purgeTimer = setInterval(purge, 3600_000);
   purgeTimer.unref();
+  // Usage reports and idle lease returns, rate-window and signature clean-up.
+  const limitsTimer = setInterval(() => {
+    ctx.rateLimiter.sweep();
+    usage.tick().catch((error) => logger.error({ err: error }, 'could not report token usage'));
+    repo
+      .purgeSignatures()
+      .catch((error) => logger.error({ err: error }, 'could not purge signatures'));
+  }, options.lastUsedFlushMs ?? 5000);
+  limitsTimer.unref();
 
   app.addHook('preClose', async () => {
     ready = false;
   });
   app.addHook('onClose', async () => {
     clearInterval(purgeTimer);
+    clearInterval(limitsTimer);
+    await usage.close();
     try {
       await verifier.close();
     } catch (error) {

@@ -1,14 +1,16 @@
 /**
  * Authentication: `Authorization: Bearer <credential>`, chosen per route by
  * `config.auth` — `management` (administrator key or access key), `token` (an
- * API token, analytics routes) or `none`. Fills `request.principal` or
+ * API token, bearer or signed, with its address and origin checked — see
+ * permissions/checks.ts; analytics routes) or `none`. Fills `request.principal` or
  * `request.apiToken`; failures answer 401 before any handler runs.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { ProblemError } from '../domain/problems.ts';
-import { isWellFormedSecret } from '../domain/secret-format.ts';
+import { isApiTokenValue, isWellFormedSecret } from '../domain/secret-format.ts';
 import type { PlatformContext, Principal } from './context.ts';
+import { authenticate } from './permissions/checks.ts';
 
 export function adminKeyDigest(adminKey: string): Buffer {
   return createHash('sha256').update(adminKey).digest();
@@ -52,20 +54,7 @@ export function installAuth(app: FastifyInstance, ctx: PlatformContext): void {
     if (mode === 'none') return;
     const credential = bearer(request.headers.authorization);
     if (mode === 'token') {
-      if (!credential) {
-        throw new ProblemError(
-          'unauthorized',
-          'Send an API token as "Authorization: Bearer <token>".',
-        );
-      }
-      const token = await ctx.verifier.verify(credential);
-      if (!token) {
-        throw new ProblemError(
-          'unauthorized',
-          'The API token is unknown, disabled, expired or was rotated out of its grace period.',
-        );
-      }
-      request.apiToken = token;
+      request.apiToken = await authenticate(ctx, request, credential);
       return;
     }
     if (!credential) {
@@ -79,7 +68,7 @@ export function installAuth(app: FastifyInstance, ctx: PlatformContext): void {
       request.principal = principal;
       return;
     }
-    const hint = isWellFormedSecret(credential, 'apiToken')
+    const hint = isApiTokenValue(credential)
       ? ' API tokens authenticate the analytics routes only.'
       : '';
     throw new ProblemError(

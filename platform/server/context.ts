@@ -7,6 +7,8 @@ import type { AuditEvent } from '../schemas/index.ts';
 import type { AuditWith, Repository, Scope, Target } from '../storage/repository.ts';
 import type { MetricCatalog } from './analytics.ts';
 import type { PlatformMetrics } from './metrics.ts';
+import type { RateLimiter } from './permissions/rate-limiter.ts';
+import type { UsageMeter } from './permissions/usage-meter.ts';
 import type { TokenVerifier, VerifiedToken } from './verifier.ts';
 
 export type PlatformContext = {
@@ -16,6 +18,8 @@ export type PlatformContext = {
   verifier: TokenVerifier;
   metrics: PlatformMetrics;
   catalog: MetricCatalog;
+  rateLimiter: RateLimiter;
+  usage: UsageMeter;
   clock: () => number;
   adminKeyDigest: Buffer;
 };

@@ -42,6 +42,12 @@ export class PlatformMetrics {
     help: 'Creates and tier changes refused because of the tier ceiling',
     registers: [this.registry],
   });
+  readonly analyticsRefusals = new Counter({
+    name: 'tokenplane_analytics_refusals_total',
+    help: 'Analytics requests refused, by problem slug (unauthorized, signature-invalid, ip-not-allowed, origin-not-allowed, tier-insufficient, scope-insufficient, rate-limited, usage-exceeded, …)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
   readonly verifications = new Counter({
     name: 'tokenplane_token_verifications_total',
     help: 'API token verifications by result and cache use',

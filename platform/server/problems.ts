@@ -46,6 +46,9 @@ export function installProblemHandlers(app: FastifyInstance, metrics: PlatformMe
     const problem = toProblem(error);
     if (problem.slug === 'quota-exceeded') metrics.quotaRefusals.inc();
     if (problem.slug === 'tier-ceiling') metrics.ceilingRefusals.inc();
+    if (request.routeOptions.config?.auth === 'token') {
+      metrics.analyticsRefusals.inc({ reason: problem.slug });
+    }
     if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
     return sendProblem(request, reply, problem);
   });

@@ -17,10 +17,12 @@
  * (and on close), never as one database write per request.
  */
 
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import type { SecretBox } from '../crypto/cipher.ts';
-import { isWellFormedSecret } from '../domain/secret-format.ts';
+import { isApiTokenValue } from '../domain/secret-format.ts';
 import type { Repository, TokenRecord } from '../storage/repository.ts';
 import type { PlatformMetrics } from './metrics.ts';
+import { compilePolicy, type TokenPolicy } from './permissions/policy.ts';
 
 export type VerifiedToken = {
   tokenId: string;
@@ -28,14 +30,20 @@ export type VerifiedToken = {
   tier: string;
   /** Expiry in epoch seconds; null = never. */
   exp: number | null;
+  /** The token's §6 permissions, compiled. */
+  policy: TokenPolicy;
 };
 
 type CacheEntry = {
   record: TokenRecord;
+  policy: TokenPolicy;
   expiresAtMs: number | null;
   previousExpiresAtMs: number | null;
   cachedAt: number;
 };
+
+/** A token found by id for a signed request, with its value as an HMAC key (memory only). */
+type SigningEntry = CacheEntry & { key: KeyObject };
 
 export type VerifierOptions = {
   repo: Repository;
@@ -57,6 +65,7 @@ export class TokenVerifier {
   readonly #size: number;
   readonly #cache = new Map<string, CacheEntry>();
   readonly #unknown = new Map<string, number>();
+  readonly #byId = new Map<string, SigningEntry | null>();
   #generation = 0;
   #lastUsed = new Map<string, number>();
   readonly #timer: NodeJS.Timeout;
@@ -78,7 +87,7 @@ export class TokenVerifier {
 
   /** `recordUse: false` checks without counting a use (introspection). */
   async verify(value: string, recordUse = true): Promise<VerifiedToken | null> {
-    if (!isWellFormedSecret(value, 'apiToken')) {
+    if (!isApiTokenValue(value)) {
       this.#metrics.verification('malformed', 'none');
       return null;
     }
@@ -105,31 +114,66 @@ export class TokenVerifier {
         this.#metrics.verification('unknown', cache);
         return null;
       }
-      entry = {
-        record,
-        expiresAtMs: record.expiresAt === null ? null : Date.parse(record.expiresAt),
-        previousExpiresAtMs:
-          record.previousExpiresAt === null ? null : Date.parse(record.previousExpiresAt),
-        cachedAt: now,
-      };
+      entry = cacheEntry(record, now);
       if (generation === this.#generation) setBounded(this.#cache, digest, entry, this.#size);
     }
     const { record } = entry;
     const valid =
-      record.status === 'active' &&
-      (entry.expiresAtMs === null || entry.expiresAtMs > now) &&
+      isCurrent(entry, now) &&
       (digest === record.digest ||
         (digest === record.previousDigest &&
           entry.previousExpiresAtMs !== null &&
           entry.previousExpiresAtMs > now));
+    return this.#answer(entry, valid, cache, now, recordUse);
+  }
+
+  /**
+   * The token named by a signed request's `keyid`, with its value as the HMAC
+   * key; null when unknown, disabled or expired. Cached like `verify`; the use
+   * is recorded by `recordUse` once the signature holds.
+   */
+  async verifyById(tokenId: string): Promise<{ token: VerifiedToken; key: KeyObject } | null> {
+    const now = this.#clock();
+    let entry = this.#byId.get(tokenId);
+    let cache = 'hit';
+    if (entry === undefined || (entry !== null && now - entry.cachedAt > this.#ttl)) {
+      cache = 'miss';
+      const generation = this.#generation;
+      const found = await this.#repo.findTokenById(tokenId);
+      entry = found
+        ? { ...cacheEntry(found.record, now), key: createSecretKey(Buffer.from(found.value)) }
+        : null;
+      if (generation === this.#generation) setBounded(this.#byId, tokenId, entry, this.#size);
+    }
+    if (entry === null) {
+      this.#metrics.verification('unknown', cache);
+      return null;
+    }
+    const token = this.#answer(entry, isCurrent(entry, now), cache, now, false);
+    return token ? { token, key: entry.key } : null;
+  }
+
+  recordUse(tokenId: string): void {
+    this.#lastUsed.set(tokenId, this.#clock());
+  }
+
+  #answer(
+    entry: CacheEntry,
+    valid: boolean,
+    cache: string,
+    now: number,
+    recordUse: boolean,
+  ): VerifiedToken | null {
     this.#metrics.verification(valid ? 'valid' : 'invalid', cache);
     if (!valid) return null;
+    const { record } = entry;
     if (recordUse) this.#lastUsed.set(record.tokenId, now);
     return {
       tokenId: record.tokenId,
       entityId: record.entityId,
       tier: record.tier,
       exp: entry.expiresAtMs === null ? null : Math.floor(entry.expiresAtMs / 1000),
+      policy: entry.policy,
     };
   }
 
@@ -171,7 +215,28 @@ export class TokenVerifier {
     for (const [digest, entry] of this.#cache) {
       if (matches(entry.record)) this.#cache.delete(digest);
     }
+    for (const [id, entry] of this.#byId) {
+      if (entry === null || matches(entry.record)) this.#byId.delete(id);
+    }
   }
+}
+
+function cacheEntry(record: TokenRecord, now: number): CacheEntry {
+  return {
+    record,
+    policy: compilePolicy(record.permissions),
+    expiresAtMs: record.expiresAt === null ? null : Date.parse(record.expiresAt),
+    previousExpiresAtMs:
+      record.previousExpiresAt === null ? null : Date.parse(record.previousExpiresAt),
+    cachedAt: now,
+  };
+}
+
+/** Active and not expired (which value was presented is judged by the caller). */
+function isCurrent(entry: CacheEntry, now: number): boolean {
+  return (
+    entry.record.status === 'active' && (entry.expiresAtMs === null || entry.expiresAtMs > now)
+  );
 }
 
 /** Insert as the newest entry, evicting the oldest when the map is full. */

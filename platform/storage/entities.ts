@@ -8,6 +8,7 @@ import { ProblemError, validationProblem, violationProblem } from '../domain/pro
 import {
   checkCeiling,
   checkDowngradeQuota,
+  checkDowngradeScopes,
   checkGovernance,
   checkParentDowngrade,
   checkQuota,
@@ -173,7 +174,7 @@ export async function updateEntity(
 
 /**
  * A new tier must stay under the parent's ceiling, above every child's tier,
- * and hold the tokens the entity already has. Call with parent and entity locked.
+ * hold the tokens the entity already has and include every scope they hold. Call with parent and entity locked.
  */
 async function checkTierChange(
   store: Store,
@@ -198,6 +199,20 @@ async function checkTierChange(
   const count = await tokenCount(tx, current.id);
   const quota = checkDowngradeQuota(store.tiers, tier, count, label);
   if (quota) throw violationProblem(quota);
+  const tokens = await tx.query('SELECT id, name, scopes FROM tokens WHERE entity_id = $1', [
+    current.id,
+  ]);
+  const scopes = checkDowngradeScopes(
+    store.tiers,
+    tier,
+    tokens.map((t) => ({
+      id: String(t.id),
+      name: String(t.name),
+      scopes: JSON.parse(String(t.scopes)) as string[],
+    })),
+    label,
+  );
+  if (scopes) throw violationProblem(scopes);
 }
 
 export async function deleteEntity(

@@ -88,16 +88,50 @@ CREATE TABLE settings (
 )
 `,
   },
+  {
+    version: 3,
+    name: 'token permissions and limits (SPEC §6), usage counters, request signatures',
+    // Existing tokens keep working: every new column defaults to §6's default
+    // for a secret token (read everything the tier includes, from anywhere,
+    // unlimited, bearer). JSON lists are kept as text, the same in both engines.
+    sql: `
+ALTER TABLE tokens ADD COLUMN type TEXT NOT NULL DEFAULT 'secret';
+ALTER TABLE tokens ADD COLUMN scopes TEXT NOT NULL DEFAULT '["metrics:read"]';
+ALTER TABLE tokens ADD COLUMN allowed_origins TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE tokens ADD COLUMN allowed_ips TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE tokens ADD COLUMN rate_limit TEXT;
+ALTER TABLE tokens ADD COLUMN usage_limit BIGINT;
+ALTER TABLE tokens ADD COLUMN usage_period TEXT;
+ALTER TABLE tokens ADD COLUMN require_signed INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE usage_counters (
+  token_id TEXT NOT NULL REFERENCES tokens(id) ON DELETE CASCADE,
+  period TEXT NOT NULL,
+  granted BIGINT NOT NULL DEFAULT 0,
+  used BIGINT NOT NULL DEFAULT 0,
+  PRIMARY KEY (token_id, period)
+);
+CREATE TABLE request_signatures (
+  digest TEXT PRIMARY KEY,
+  expires_at TEXT NOT NULL
+);
+CREATE INDEX request_signatures_expiry ON request_signatures(expires_at)
+`,
+  },
 ];
 
-export async function migrate(db: SqlDriver, now: () => number = Date.now): Promise<number[]> {
+/** Applies the migrations not applied yet (`migrations`: a prefix of MIGRATIONS in tests of upgrades). */
+export async function migrate(
+  db: SqlDriver,
+  now: () => number = Date.now,
+  migrations: readonly Migration[] = MIGRATIONS,
+): Promise<number[]> {
   await db.transaction(async (tx) => {
     await tx.run(
       'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)',
     );
   });
   const applied: number[] = [];
-  for (const migration of MIGRATIONS) {
+  for (const migration of migrations) {
     const done = await db.transaction(async (tx) => {
       if (db.dialect === 'postgres') await tx.query('SELECT pg_advisory_xact_lock(7346001)');
       const rows = await tx.query('SELECT version FROM schema_migrations WHERE version = $1', [

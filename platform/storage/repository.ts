@@ -38,15 +38,27 @@ import { migrate } from './migrations.ts';
 import type { Page, PageRequest } from './pagination.ts';
 import type { Versioned } from './rows.ts';
 import { type Scope, type Target, targetVisible } from './scope.ts';
+import * as signatures from './signatures.ts';
 import type { SqlDriver } from './sql.ts';
 import type { Store } from './store.ts';
-import type { TokenRecord } from './tokens.ts';
+import type { TokenRecord, TokenUpdate } from './tokens.ts';
 import * as tokens from './tokens.ts';
+import { type Lease, leaseUsage, returnUsage } from './usage.ts';
 
 // The types and helpers the server imports from here, wherever they now live.
 export { type Idempotency, type Idempotent, requestHash } from './idempotency.ts';
 export { encodeCursor, type Page, type PageRequest } from './pagination.ts';
-export type { AccessKeyRecord, AuditWith, NewAuditEvent, Scope, Target, TokenRecord, Versioned };
+export type {
+  AccessKeyRecord,
+  AuditWith,
+  Lease,
+  NewAuditEvent,
+  Scope,
+  Target,
+  TokenRecord,
+  TokenUpdate,
+  Versioned,
+};
 
 type IfMatch = (version: number) => boolean;
 
@@ -185,8 +197,8 @@ export class Repository {
     id: string,
     patch: UpdateTokenRequest,
     ifMatch?: IfMatch,
-    audit?: AuditWith<{ token: Versioned<Token>; disabled: boolean }>,
-  ): Promise<{ token: Versioned<Token>; disabled: boolean }> {
+    audit?: AuditWith<TokenUpdate>,
+  ): Promise<TokenUpdate> {
     return tokens.updateToken(this.#store, scope, id, patch, ifMatch, audit);
   }
 
@@ -216,8 +228,30 @@ export class Repository {
     return tokens.findTokenByDigest(this.#store, digest);
   }
 
+  findTokenById(id: string): Promise<{ record: TokenRecord; value: string } | null> {
+    return tokens.findTokenById(this.#store, id);
+  }
+
   recordLastUsed(entries: ReadonlyMap<string, string>): Promise<void> {
     return tokens.recordLastUsed(this.#store, entries);
+  }
+
+  // ------------------------------------------------------- usage, signatures
+
+  leaseUsage(tokenId: string, period: string, want: number, used: number): Promise<Lease> {
+    return leaseUsage(this.#store, tokenId, period, want, used);
+  }
+
+  returnUsage(tokenId: string, period: string, unused: number, used: number): Promise<void> {
+    return returnUsage(this.#store, tokenId, period, unused, used);
+  }
+
+  rememberSignature(digest: string, expiresAt: string): Promise<boolean> {
+    return signatures.rememberSignature(this.#store, digest, expiresAt);
+  }
+
+  purgeSignatures(): Promise<number> {
+    return signatures.purgeSignatures(this.#store);
   }
 
   // ------------------------------------------------------------- access keys

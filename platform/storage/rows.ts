@@ -2,17 +2,56 @@
  * Rows to API objects: the column lists the queries select and the mappers
  * that turn those rows into Entity, Token, AccessKey and AuditEvent.
  */
+import type { UsagePeriod } from '../domain/permissions.ts';
 import type { TierTable } from '../domain/tiers.ts';
-import type { AccessKey, AuditEvent, Entity, Token } from '../schemas/index.ts';
+import type { AccessKey, AuditEvent, Entity, Token, TokenPermissions } from '../schemas/index.ts';
 import type { Row } from './sql.ts';
 
 /** An object with the version its ETag is made of. */
 export type Versioned<T> = { value: T; version: number };
 
+/** The §6 columns, selected with TOKEN_COLUMNS and by the verifier. */
+export const PERMISSION_COLUMNS =
+  't.type, t.scopes, t.allowed_origins, t.allowed_ips, t.rate_limit, t.usage_limit, t.usage_period, t.require_signed';
+
 export const ENTITY_COLUMNS = `e.id, e.name, e.kind, e.parent_id, e.tier, e.version, e.created_at, e.updated_at,
   (SELECT COUNT(*) FROM tokens c WHERE c.entity_id = e.id) AS token_count`;
-export const TOKEN_COLUMNS =
-  't.id, t.entity_id, t.name, t.status, t.expires_at, t.hint, t.last_used_at, t.version, t.created_at, t.updated_at';
+export const TOKEN_COLUMNS = `t.id, t.entity_id, t.name, t.status, t.expires_at, t.hint, t.last_used_at, t.version,
+  t.created_at, t.updated_at, ${PERMISSION_COLUMNS}`;
+
+/** The stored §6 fields of a token (usage is read separately: it changes per period). */
+export type StoredPermissions = Omit<TokenPermissions, 'usage'>;
+
+export function permissionsFromRow(r: Row): StoredPermissions {
+  return {
+    type: r.type as StoredPermissions['type'],
+    scopes: JSON.parse(String(r.scopes)) as string[],
+    allowedOrigins: JSON.parse(String(r.allowed_origins)) as string[],
+    allowedIps: JSON.parse(String(r.allowed_ips)) as string[],
+    rateLimit:
+      r.rate_limit == null
+        ? null
+        : (JSON.parse(String(r.rate_limit)) as StoredPermissions['rateLimit']),
+    usageLimit:
+      r.usage_limit == null
+        ? null
+        : { limit: Number(r.usage_limit), period: r.usage_period as UsagePeriod },
+    requireSignedRequests: Number(r.require_signed) === 1,
+  };
+}
+
+/** The §6 fields as the column values of PERMISSION_COLUMNS' order (type excluded: fixed). */
+export function permissionParams(p: Omit<StoredPermissions, 'type'>): unknown[] {
+  return [
+    JSON.stringify(p.scopes),
+    JSON.stringify(p.allowedOrigins),
+    JSON.stringify(p.allowedIps),
+    p.rateLimit === null ? null : JSON.stringify(p.rateLimit),
+    p.usageLimit?.limit ?? null,
+    p.usageLimit?.period ?? null,
+    p.requireSignedRequests ? 1 : 0,
+  ];
+}
 
 /** An entity row (selected with ENTITY_COLUMNS); its quota comes from the tier table. */
 export function entityFromRow(tiers: TierTable, r: Row): Versioned<Entity> {
@@ -47,6 +86,8 @@ export function tokenFromRow(r: Row): Versioned<Token> {
       updatedAt: String(r.updated_at),
       lastUsedAt: (r.last_used_at as string | null) ?? null,
       hint: String(r.hint),
+      ...permissionsFromRow(r),
+      usage: null,
     },
   };
 }

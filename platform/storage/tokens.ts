@@ -4,9 +4,10 @@
  */
 
 import { uuidv7 } from '../crypto/ids.ts';
-import { type ProblemError, violationProblem } from '../domain/problems.ts';
-import { checkQuota } from '../domain/rules.ts';
-import { generateSecret, secretHint } from '../domain/secret-format.ts';
+import { defaultScopes, permissionProblems, type TokenType } from '../domain/permissions.ts';
+import { type ProblemError, validationProblem, violationProblem } from '../domain/problems.ts';
+import { checkQuota, checkScopeCeiling } from '../domain/rules.ts';
+import { generateSecret, type SecretKind, secretHint } from '../domain/secret-format.ts';
 import type {
   CreateTokenRequest,
   Token,
@@ -18,10 +19,20 @@ import { type Idempotency, type Idempotent, idempotent, replayGone } from './ide
 import { lockEntity, lockToken, tokenCount } from './locks.ts';
 import { decodeCursor, type Page, type PageRequest, paginate } from './pagination.ts';
 import { notFound, preconditionFailed } from './problems.ts';
-import { normaliseTime, TOKEN_COLUMNS, tokenFromRow, type Versioned } from './rows.ts';
+import {
+  normaliseTime,
+  PERMISSION_COLUMNS,
+  permissionParams,
+  permissionsFromRow,
+  type StoredPermissions,
+  TOKEN_COLUMNS,
+  tokenFromRow,
+  type Versioned,
+} from './rows.ts';
 import { type Scope, visible } from './scope.ts';
-import type { SqlTx } from './sql.ts';
+import type { Row, SqlTx } from './sql.ts';
 import { nowIso, type Store } from './store.ts';
+import { usageOf, withUsage, withUsageOne } from './usage.ts';
 
 /** What the verifier needs to know about a token, cached on the hot path. */
 export type TokenRecord = {
@@ -33,6 +44,12 @@ export type TokenRecord = {
   digest: string;
   previousDigest: string | null;
   previousExpiresAt: string | null;
+  permissions: StoredPermissions;
+};
+
+const VALUE_KIND: Record<TokenType, SecretKind> = {
+  secret: 'apiToken',
+  publishable: 'publishableToken',
 };
 
 export async function listTokens(
@@ -47,7 +64,11 @@ export async function listTokens(
     [entityId, decodeCursor(query.cursor), query.limit + 1],
   );
   return paginate(
-    rows.map((r) => tokenFromRow(r).value),
+    await withUsage(
+      store,
+      store.db,
+      rows.map((r) => tokenFromRow(r).value),
+    ),
     query.limit,
   );
 }
@@ -69,6 +90,13 @@ export async function createToken(
     const count = await tokenCount(tx, entityId);
     const quota = checkQuota(store.tiers, entity.tier, count, 1, `entity "${entity.name}"`);
     if (quota) throw violationProblem(quota);
+    const type = input.type ?? 'secret';
+    const ceiling = checkScopeCeiling(
+      store.tiers,
+      entity.tier,
+      input.scopes ?? defaultScopes(type),
+    );
+    if (ceiling) throw violationProblem(ceiling);
     return insertToken(store, tx, entityId, input);
   });
 }
@@ -83,14 +111,17 @@ export async function insertToken(
   const nowMs = store.clock();
   const now = new Date(nowMs).toISOString();
   const id = uuidv7(nowMs);
-  const value = generateSecret('apiToken');
+  const permissions = initialPermissions(input);
+  const value = generateSecret(VALUE_KIND[permissions.type]);
   const expiresAt =
     input.expiresAt === undefined
       ? new Date(nowMs + store.tokenLifetimeMs).toISOString()
       : normaliseTime(input.expiresAt);
   await tx.run(
     `INSERT INTO tokens (id, entity_id, name, status, expires_at, hint, digest, sealed_value,
-       version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $9)`,
+       version, created_at, updated_at, type, scopes, allowed_origins, allowed_ips, rate_limit,
+       usage_limit, usage_period, require_signed)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
     [
       id,
       entityId,
@@ -101,6 +132,8 @@ export async function insertToken(
       store.box.digest(value),
       store.box.seal(value, id),
       now,
+      permissions.type,
+      ...permissionParams(permissions),
     ],
   );
   return {
@@ -113,7 +146,23 @@ export async function insertToken(
     updatedAt: now,
     lastUsedAt: null,
     hint: secretHint(value),
+    ...permissions,
+    usage: usageOf(permissions.usageLimit, 0, nowMs),
     value,
+  };
+}
+
+/** §6 defaults for what a create leaves out. */
+function initialPermissions(input: CreateTokenRequest): StoredPermissions {
+  const type = input.type ?? 'secret';
+  return {
+    type,
+    scopes: input.scopes ?? defaultScopes(type),
+    allowedOrigins: input.allowedOrigins ?? [],
+    allowedIps: input.allowedIps ?? [],
+    rateLimit: input.rateLimit ?? null,
+    usageLimit: input.usageLimit ?? null,
+    requireSignedRequests: input.requireSignedRequests ?? false,
   };
 }
 
@@ -125,8 +174,15 @@ export async function getToken(
   const rows = await store.db.query(`SELECT ${TOKEN_COLUMNS} FROM tokens t WHERE t.id = $1`, [id]);
   const row = rows[0];
   if (!row || !(await visible(store.db, scope, String(row.entity_id)))) return null;
-  return tokenFromRow(row);
+  return withUsageOne(store, store.db, tokenFromRow(row));
 }
+
+/** What a token update did: the token, whether it was disabled, which §6 fields changed. */
+export type TokenUpdate = {
+  token: Versioned<Token>;
+  disabled: boolean;
+  permissionsChanged: (keyof StoredPermissions)[];
+};
 
 export async function updateToken(
   store: Store,
@@ -134,8 +190,8 @@ export async function updateToken(
   id: string,
   patch: UpdateTokenRequest,
   ifMatch?: (version: number) => boolean,
-  audit?: AuditWith<{ token: Versioned<Token>; disabled: boolean }>,
-): Promise<{ token: Versioned<Token>; disabled: boolean }> {
+  audit?: AuditWith<TokenUpdate>,
+): Promise<TokenUpdate> {
   return audited(store, audit, async (tx) => {
     const current = await lockToken(store.db, tx, scope, id);
     if (ifMatch && !ifMatch(current.version)) throw preconditionFailed('token', id);
@@ -146,22 +202,67 @@ export async function updateToken(
       status: patch.status ?? current.value.status,
       expiresAt,
     };
+    const permissions = mergePermissions(current.value, patch);
+    const permissionsChanged = (Object.keys(permissions) as (keyof StoredPermissions)[]).filter(
+      (k) => JSON.stringify(permissions[k]) !== JSON.stringify(current.value[k]),
+    );
+    if (permissionsChanged.includes('scopes')) {
+      // The entity row is locked so that a concurrent downgrade judges these scopes, or we its tier.
+      const [entity] = await tx.query(
+        `SELECT tier FROM entities WHERE id = $1 ${store.db.forUpdate}`,
+        [current.value.entityId],
+      );
+      const ceiling = checkScopeCeiling(store.tiers, String(entity?.tier), permissions.scopes);
+      if (ceiling) throw violationProblem(ceiling);
+    }
     const changed =
       next.name !== current.value.name ||
       next.status !== current.value.status ||
-      next.expiresAt !== current.value.expiresAt;
+      next.expiresAt !== current.value.expiresAt ||
+      permissionsChanged.length > 0;
     if (changed) {
       await tx.run(
-        `UPDATE tokens SET name = $2, status = $3, expires_at = $4, version = version + 1, updated_at = $5 WHERE id = $1`,
-        [id, next.name, next.status, next.expiresAt, nowIso(store)],
+        `UPDATE tokens SET name = $2, status = $3, expires_at = $4, scopes = $5, allowed_origins = $6,
+           allowed_ips = $7, rate_limit = $8, usage_limit = $9, usage_period = $10, require_signed = $11,
+           version = version + 1, updated_at = $12 WHERE id = $1`,
+        [
+          id,
+          next.name,
+          next.status,
+          next.expiresAt,
+          ...permissionParams(permissions),
+          nowIso(store),
+        ],
       );
     }
-    const token = await readToken(tx, id);
+    const token = await readToken(store, tx, id);
     return {
       token,
       disabled: current.value.status === 'active' && next.status === 'disabled',
+      permissionsChanged,
     };
   });
+}
+
+/** The stored §6 fields with a PATCH applied; the rules between fields judged on the result. */
+function mergePermissions(current: Token, patch: UpdateTokenRequest): StoredPermissions {
+  const merged: StoredPermissions = {
+    type: current.type,
+    scopes: patch.scopes ?? current.scopes,
+    allowedOrigins: patch.allowedOrigins ?? current.allowedOrigins,
+    allowedIps: patch.allowedIps ?? current.allowedIps,
+    rateLimit: patch.rateLimit === undefined ? current.rateLimit : patch.rateLimit,
+    usageLimit: patch.usageLimit === undefined ? current.usageLimit : patch.usageLimit,
+    requireSignedRequests: patch.requireSignedRequests ?? current.requireSignedRequests,
+  };
+  const problems = permissionProblems(merged);
+  if (problems.length > 0) {
+    throw validationProblem(
+      problems,
+      `${problems.map((p) => `${p.path}: ${p.message}`).join('; ')} (this token is ${merged.type}).`,
+    );
+  }
+  return merged;
 }
 
 export async function deleteToken(
@@ -206,9 +307,9 @@ export async function rotateToken(
   audit?: AuditWith<TokenWithValue>,
 ): Promise<Idempotent<TokenWithValue>> {
   return issuing(store, idem, audit, async (tx) => {
-    await lockToken(store.db, tx, scope, id);
+    const current = await lockToken(store.db, tx, scope, id);
     const [row] = await tx.query('SELECT digest FROM tokens WHERE id = $1', [id]);
-    const value = generateSecret('apiToken');
+    const value = generateSecret(VALUE_KIND[current.value.type]);
     const grace = gracePeriodSeconds > 0;
     await tx.run(
       `UPDATE tokens SET digest = $2, sealed_value = $3, hint = $4, previous_digest = $5,
@@ -223,7 +324,7 @@ export async function rotateToken(
         nowIso(store),
       ],
     );
-    const token = await readToken(tx, id);
+    const token = await readToken(store, tx, id);
     return { ...token.value, value };
   });
 }
@@ -261,23 +362,44 @@ export async function valueGone(
   return replayGone('token', token.id, 'holds another value since (rotated)');
 }
 
-async function readToken(q: SqlTx, id: string): Promise<Versioned<Token>> {
+async function readToken(store: Store, q: SqlTx, id: string): Promise<Versioned<Token>> {
   const rows = await q.query(`SELECT ${TOKEN_COLUMNS} FROM tokens t WHERE t.id = $1`, [id]);
   if (!rows[0]) throw notFound('token', id);
-  return tokenFromRow(rows[0]);
+  return withUsageOne(store, q, tokenFromRow(rows[0]));
 }
 
 /** The hot path's single query: the token holding this digest (current or in grace). */
 export async function findTokenByDigest(store: Store, digest: string): Promise<TokenRecord | null> {
   const rows = await store.db.query(
-    `SELECT t.id, t.entity_id, t.status, t.expires_at, t.digest, t.previous_digest,
-            t.previous_expires_at, e.tier
-       FROM tokens t JOIN entities e ON e.id = t.entity_id
+    `SELECT ${RECORD_COLUMNS} FROM tokens t JOIN entities e ON e.id = t.entity_id
       WHERE t.digest = $1 OR t.previous_digest = $1`,
     [digest],
   );
+  return rows[0] ? recordFromRow(rows[0]) : null;
+}
+
+/**
+ * A token by id with its value, for verifying request signatures (keyed by the
+ * value, named by the token id). The value stays in the verifier's memory only.
+ */
+export async function findTokenById(
+  store: Store,
+  id: string,
+): Promise<{ record: TokenRecord; value: string } | null> {
+  const rows = await store.db.query(
+    `SELECT ${RECORD_COLUMNS}, t.sealed_value FROM tokens t JOIN entities e ON e.id = t.entity_id
+      WHERE t.id = $1`,
+    [id],
+  );
   const r = rows[0];
   if (!r) return null;
+  return { record: recordFromRow(r), value: store.box.open(String(r.sealed_value), id) };
+}
+
+const RECORD_COLUMNS = `t.id, t.entity_id, t.status, t.expires_at, t.digest, t.previous_digest,
+  t.previous_expires_at, e.tier, ${PERMISSION_COLUMNS}`;
+
+function recordFromRow(r: Row): TokenRecord {
   return {
     tokenId: String(r.id),
     entityId: String(r.entity_id),
@@ -287,6 +409,7 @@ export async function findTokenByDigest(store: Store, digest: string): Promise<T
     digest: String(r.digest),
     previousDigest: (r.previous_digest as string | null) ?? null,
     previousExpiresAt: (r.previous_expires_at as string | null) ?? null,
+    permissions: permissionsFromRow(r),
   };
 }
 

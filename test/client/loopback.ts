@@ -125,5 +125,13 @@ export const tokenBody = (extra: Record<string, unknown> = {}) => ({
   updatedAt: now,
   lastUsedAt: null,
   hint: 'tpt_…abcd',
+  type: 'secret',
+  scopes: ['metrics:read'],
+  allowedOrigins: [],
+  allowedIps: [],
+  rateLimit: null,
+  usageLimit: null,
+  usage: null,
+  requireSignedRequests: false,
   ...extra,
 });

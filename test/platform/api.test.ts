@@ -460,6 +460,10 @@ describe.each(ENGINES)('platform API on %s', (engine) => {
         entityId: e.id,
         tier: 'advanced',
         exp: Math.floor(Date.parse(e.defaultToken.expiresAt) / 1000),
+        type: 'secret',
+        scope: 'metrics:read',
+        allowedOrigins: [],
+        allowedIps: [],
       });
       const no = await p.api.post('/v1/introspect', { token: 'tpt_nope' });
       expect(no.body).toEqual({ active: false });

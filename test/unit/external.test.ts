@@ -33,6 +33,14 @@ const token: Token = {
   updatedAt: now,
   lastUsedAt: null,
   hint: 'tpt_…abcd',
+  type: 'secret',
+  scopes: ['metrics:read'],
+  allowedOrigins: [],
+  allowedIps: [],
+  rateLimit: null,
+  usageLimit: null,
+  usage: null,
+  requireSignedRequests: false,
 };
 
 describe('entity changes', () => {

@@ -1,12 +1,19 @@
-/** Analytics: the consumer of API tokens, gated by the token's tier. */
+/**
+ * Analytics: the consumer of API tokens, gated by the token's tier and its
+ * §6 permissions (permissions/checks.ts: address and origin before the
+ * handler, tier, scope, rate and usage inside it), with CORS for web pages.
+ */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import { ProblemError } from '../../domain/problems.ts';
 import { MetricCatalog, MetricParams, MetricQuery, MetricSeries } from '../../schemas/index.ts';
 import { MAX_RANGE_MS, seriesJson } from '../analytics.ts';
 import type { PlatformContext } from '../context.ts';
+import { admit, answerHeaders, answerPreflight } from '../permissions/checks.ts';
+import type { VerifiedToken } from '../verifier.ts';
 import { problemResponses } from './common.ts';
 
-const tokenSecurity = [{ apiToken: [] }];
+const tokenSecurity: Record<string, string[]>[] = [{ apiToken: [] }, { httpSignature: [] }];
 
 /**
  * The hot path answers with plain JSON.stringify: its objects are built right
@@ -15,10 +22,37 @@ const tokenSecurity = [{ apiToken: [] }];
  */
 const plainJson = () => (data: unknown) => (typeof data === 'string' ? data : JSON.stringify(data));
 const DAY_MS = 86_400_000;
+const CATALOGUE_CACHE_SIZE = 1000;
+
+function tokenOf(token: VerifiedToken | null): VerifiedToken {
+  if (!token) throw new ProblemError('unauthorized', 'An API token is required.');
+  return token;
+}
 
 export const analyticsRoutes =
   (ctx: PlatformContext): FastifyPluginAsyncZod =>
   async (app) => {
+    app.addHook('onSend', async (request, reply, payload) => {
+      answerHeaders(ctx, request, reply);
+      return payload;
+    });
+
+    for (const url of ['/analytics/metrics', '/analytics/metrics/:name']) {
+      app.options(
+        url,
+        {
+          config: { auth: 'none' },
+          schema: {
+            tags: ['analytics'],
+            summary:
+              'CORS preflight: any origin may ask; the actual request is judged by the token',
+            response: { 204: z.null().meta({ description: 'Preflight answered' }) },
+          },
+        },
+        async (request, reply) => answerPreflight(request, reply),
+      );
+    }
+
     const catalogJson = new Map<string, string>();
     app.get(
       '/analytics/metrics',
@@ -27,19 +61,24 @@ export const analyticsRoutes =
         serializerCompiler: plainJson,
         schema: {
           tags: ['analytics'],
-          summary: "Metrics the token's tier may read",
+          summary: "Metrics the token's tier and scopes may read",
           security: tokenSecurity,
           response: { 200: MetricCatalog, ...problemResponses },
         },
       },
       async (request, reply) => {
-        const token = request.apiToken;
-        if (!token) throw new ProblemError('unauthorized', 'An API token is required.');
-        // The catalogue of a tier never changes while the process runs: serialise once.
-        let body = catalogJson.get(token.tier);
+        const token = tokenOf(request.apiToken);
+        await admit(ctx, token, reply, null);
+        // The catalogue of a tier and scope list never changes while the process runs.
+        const key = `${token.tier} ${token.policy.scope}`;
+        let body = catalogJson.get(key);
         if (body === undefined) {
-          body = JSON.stringify({ tier: token.tier, metrics: ctx.catalog.readableBy(token.tier) });
-          catalogJson.set(token.tier, body);
+          body = JSON.stringify({
+            tier: token.tier,
+            metrics: ctx.catalog.readableBy(token.tier, token.policy.scopes),
+          });
+          if (catalogJson.size >= CATALOGUE_CACHE_SIZE) catalogJson.clear();
+          catalogJson.set(key, body);
         }
         return reply.type('application/json; charset=utf-8').send(body as never);
       },
@@ -60,18 +99,10 @@ export const analyticsRoutes =
         },
       },
       async (request, reply) => {
-        const token = request.apiToken;
-        if (!token) throw new ProblemError('unauthorized', 'An API token is required.');
+        const token = tokenOf(request.apiToken);
         const { name } = request.params;
         const metric = ctx.catalog.get(name);
         if (!metric) throw new ProblemError('not-found', `No metric named "${name}".`);
-        if (!ctx.catalog.canRead(token.tier, metric)) {
-          throw new ProblemError(
-            'tier-insufficient',
-            `Metric "${name}" needs tier "${metric.tier}"; this token's entity has tier "${token.tier}".`,
-            { tier: token.tier, requiredTier: metric.tier },
-          );
-        }
         const to = request.query.to ? Date.parse(request.query.to) : ctx.clock();
         const from = request.query.from ? Date.parse(request.query.from) : to - DAY_MS;
         if (!(from < to)) {
@@ -84,6 +115,7 @@ export const analyticsRoutes =
             errors: [{ path: 'query.from', message: 'range longer than 400 days' }],
           });
         }
+        await admit(ctx, token, reply, metric);
         return reply
           .type('application/json; charset=utf-8')
           .send(seriesJson(name, token.entityId, from, to) as never);

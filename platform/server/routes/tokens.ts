@@ -1,6 +1,7 @@
 /** Tokens: issue, list, read, edit, remove, reveal, rotate, introspect. */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { usageWindow } from '../../domain/permissions.ts';
 import { ProblemError } from '../../domain/problems.ts';
 import {
   CreateTokenRequest,
@@ -29,16 +30,52 @@ import {
 } from '../context.ts';
 import { IdempotencyHeaders, IfMatchHeaders, idempotencyOf, managementRoute } from './common.ts';
 
+/** The §6 fields of a token as audit detail (never a value: these are settings). */
+function permissionText(token: Token, fields: readonly (keyof Token)[]): string {
+  return fields.map((f) => `${f}=${JSON.stringify(token[f])}`).join(' ');
+}
+
+function permissionSummary(token: Token): string {
+  return permissionText(token, [
+    'type',
+    'scopes',
+    'allowedOrigins',
+    'allowedIps',
+    'rateLimit',
+    'usageLimit',
+    'requireSignedRequests',
+  ]);
+}
+
+/** What a PATCH changed, for the audit trail: the status and every §6 field that changed. */
+function updateSummary(
+  status: string | undefined,
+  changed: readonly (keyof Token)[],
+  token: Token,
+): string | null {
+  const parts = [
+    ...(status ? [`status=${status}`] : []),
+    ...(changed.length > 0 ? [`permissions: ${permissionText(token, changed)}`] : []),
+  ];
+  return parts.length > 0 ? parts.join('; ') : null;
+}
+
 export const tokenRoutes =
   (ctx: PlatformContext): FastifyPluginAsyncZod =>
   async (app) => {
-    /** Overlay a use recorded in memory and not yet flushed. */
+    /** Overlay a use (lastUsedAt, usage) recorded in this process's memory and not yet written. */
     const withLastUsed = <T extends Token>(token: T): T => {
       const pending = ctx.verifier.pendingLastUsed(token.id);
+      let out = token;
       if (pending && (token.lastUsedAt === null || token.lastUsedAt < pending)) {
-        return { ...token, lastUsedAt: pending };
+        out = { ...out, lastUsedAt: pending };
       }
-      return token;
+      if (token.usage) {
+        const period = usageWindow(token.usage.period, ctx.clock()).key;
+        const used = ctx.usage.pendingUsed(token.id, period);
+        if (used > 0) out = { ...out, usage: { ...token.usage, used: token.usage.used + used } };
+      }
+      return out;
     };
 
     app.get(
@@ -81,7 +118,7 @@ export const tokenRoutes =
             targetType: 'token',
             targetId: result.id,
             entityId,
-            detail: replayed ? 'idempotent-replay' : null,
+            detail: replayed ? 'idempotent-replay' : permissionSummary(result),
           })),
         );
         if (!replayed) ctx.metrics.tokensIssued.inc();
@@ -111,12 +148,16 @@ export const tokenRoutes =
 
     app.patch(
       '/tokens/:id',
-      managementRoute('tokens', 'Rename a token, change its expiry, disable or enable it', {
-        params: IdParams,
-        headers: IfMatchHeaders,
-        body: UpdateTokenRequest,
-        response: { 200: Token },
-      }),
+      managementRoute(
+        'tokens',
+        'Edit a token: name, expiry, status and its permissions and limits (not its type)',
+        {
+          params: IdParams,
+          headers: IfMatchHeaders,
+          body: UpdateTokenRequest,
+          response: { 200: Token },
+        },
+      ),
       async (request, reply) => {
         const { id } = request.params;
         setAudit(request, {
@@ -132,9 +173,13 @@ export const tokenRoutes =
           id,
           request.body,
           ifMatchPredicate(request.headers['if-match'], id),
-          auditAsSet(request, (r) => ({ entityId: r.token.value.entityId })),
+          auditAsSet(request, (r) => ({
+            entityId: r.token.value.entityId,
+            detail: updateSummary(request.body.status, r.permissionsChanged, r.token.value),
+          })),
         );
         ctx.verifier.invalidateToken(id);
+        ctx.usage.release(id);
         if (disabled) ctx.metrics.tokensRevoked.inc({ reason: 'disabled' });
         reply.header('etag', etagOf(id, token.version));
         return withLastUsed(token.value);
@@ -161,6 +206,7 @@ export const tokenRoutes =
           auditAsSet(request, (r) => ({ entityId: r.entityId })),
         );
         ctx.verifier.invalidateToken(id);
+        ctx.usage.release(id);
         ctx.metrics.tokensRevoked.inc({ reason: 'deleted' });
         return reply.code(204).send(undefined as never);
       },
@@ -252,6 +298,10 @@ export const tokenRoutes =
           entityId: token.entityId,
           tier: token.tier,
           exp: token.exp,
+          type: token.policy.type,
+          scope: token.policy.scope,
+          allowedOrigins: token.policy.allowedOrigins,
+          allowedIps: token.policy.allowedIps,
         };
       },
     );

@@ -1,0 +1,149 @@
+/**
+ * Token permissions of SPEC §6, pure: the scope grammar and what a scope lets
+ * a token read, which scopes lie above a tier (the ceiling itself is in
+ * rules.ts), the rules between fields (a publishable token needs origins and cannot sign),
+ * origin patterns and usage periods. The server enforces them; the operator and
+ * the provider call the same functions for early, identical messages.
+ */
+import { METRIC_NAMES, type MetricSet, metricSet, tierOfSet } from './metrics.ts';
+import type { TierTable } from './tiers.ts';
+
+export type TokenType = 'secret' | 'publishable';
+
+export const SCOPE_ALL = 'metrics:read';
+export const SCOPE_CORE = 'metrics:core:read';
+export const SCOPE_PREMIUM = 'metrics:premium:read';
+
+/** SPEC §6 defaults: secret tokens read everything their tier includes; publishable the basic set. */
+export function defaultScopes(type: TokenType): string[] {
+  return type === 'publishable' ? [SCOPE_CORE] : [SCOPE_ALL];
+}
+
+const ONE_METRIC = /^metric:([a-z0-9_.-]{1,64}):read$/;
+
+/** Why a scope string is not one of §6's, or null when it is. */
+export function scopeProblem(scope: string): string | null {
+  if (scope === SCOPE_ALL || scope === SCOPE_CORE || scope === SCOPE_PREMIUM) return null;
+  const one = ONE_METRIC.exec(scope);
+  if (one?.[1] && METRIC_NAMES.includes(one[1])) return null;
+  if (one) return `no metric named "${one[1]}"; see GET /v1/analytics/metrics`;
+  return `unknown scope "${scope}"; use ${SCOPE_ALL}, ${SCOPE_CORE}, ${SCOPE_PREMIUM} or metric:<name>:read`;
+}
+
+/** The metric set a scope needs from the tier: premium scopes need the extensive set. */
+function setNeeded(scope: string): MetricSet | null {
+  if (scope === SCOPE_PREMIUM) return 'premium';
+  const name = ONE_METRIC.exec(scope)?.[1];
+  return name !== undefined && metricSet(name) === 'premium' ? 'premium' : null;
+}
+
+/** Whether `scopes` include the metric (the tier is judged separately). */
+export function scopesAllow(scopes: readonly string[], metric: string): boolean {
+  const set = metricSet(metric);
+  for (const scope of scopes) {
+    if (scope === SCOPE_ALL) return true;
+    if (scope === SCOPE_CORE && set === 'core') return true;
+    if (scope === SCOPE_PREMIUM && set === 'premium') return true;
+    if (scope === `metric:${metric}:read`) return true;
+  }
+  return false;
+}
+
+/** Scopes that need a set the tier does not include. */
+export function scopesAboveTier(
+  tiers: TierTable,
+  tier: string,
+  scopes: readonly string[],
+): string[] {
+  const rank = tiers.get(tier).rank;
+  return scopes.filter((s) => {
+    const set = setNeeded(s);
+    return set !== null && tierOfSet(tiers, set).rank > rank;
+  });
+}
+
+/** The fields of §6 whose combination is judged together. */
+export type PermissionShape = {
+  type: TokenType;
+  allowedOrigins: readonly string[];
+  requireSignedRequests: boolean;
+};
+
+/** Rules between fields: a publishable token is for web pages (origins) and never signs. */
+export function permissionProblems(p: PermissionShape): { path: string; message: string }[] {
+  const problems: { path: string; message: string }[] = [];
+  if (p.type === 'publishable' && p.allowedOrigins.length === 0) {
+    problems.push({
+      path: 'allowedOrigins',
+      message: 'a publishable token needs at least one allowed origin (the web pages that use it)',
+    });
+  }
+  if (p.type === 'publishable' && p.requireSignedRequests) {
+    problems.push({
+      path: 'requireSignedRequests',
+      message: 'a publishable token cannot require signed requests; use a secret token for that',
+    });
+  }
+  return problems;
+}
+
+// ------------------------------------------------------------------ origins
+
+/** `https://host[:port]` or `https://*.domain`; lower-case, as browsers send them. */
+const ORIGIN_PATTERN =
+  /^https:\/\/(\*\.)?((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(:\d{1,5})?$/;
+
+/** Why an allowed-origin entry is malformed, or null. */
+export function originProblem(entry: string): string | null {
+  const m = ORIGIN_PATTERN.exec(entry);
+  if (!m) {
+    return 'must be https://host[:port] or https://*.domain (lower-case, no path or trailing slash)';
+  }
+  if (m[1] && m[3]) return 'a wildcard origin takes no port';
+  if (m[1] && !m[2]?.includes('.')) return 'a wildcard needs a domain of at least two labels';
+  if (m[3] && Number(m[3].slice(1)) > 65535) return 'port must be at most 65535';
+  return null;
+}
+
+/**
+ * Whether a request's `Origin` matches one entry: exact, or below the
+ * wildcard's domain (`https://*.example.com` matches `https://a.example.com`
+ * and `https://a.b.example.com`, not `https://example.com`). The default port
+ * 443 is the same as none.
+ */
+export function originMatches(entry: string, origin: string): boolean {
+  const o = origin.toLowerCase().replace(/:443$/, '');
+  if (!entry.startsWith('https://*.')) return entry.replace(/:443$/, '') === o;
+  if (!o.startsWith('https://') || o.slice(8).includes(':')) return false;
+  return o.endsWith(entry.slice(9)) && o.length > entry.length - 1;
+}
+
+export function originAllowed(allowed: readonly string[], origin: string | undefined): boolean {
+  if (allowed.length === 0) return true;
+  return origin !== undefined && allowed.some((entry) => originMatches(entry, origin));
+}
+
+// --------------------------------------------------------------- usage periods
+
+export type UsagePeriod = 'day' | 'month' | 'total';
+
+/** The key of the period `nowMs` falls in (UTC) and when it ends (null: never). */
+export function usageWindow(
+  period: UsagePeriod,
+  nowMs: number,
+): { key: string; resetsAt: string | null } {
+  const d = new Date(nowMs);
+  const y = d.getUTCFullYear();
+  const m = d.getUTCMonth();
+  if (period === 'total') return { key: 'total', resetsAt: null };
+  if (period === 'month') {
+    return {
+      key: `month:${d.toISOString().slice(0, 7)}`,
+      resetsAt: new Date(Date.UTC(y, m + 1, 1)).toISOString(),
+    };
+  }
+  return {
+    key: `day:${d.toISOString().slice(0, 10)}`,
+    resetsAt: new Date(Date.UTC(y, m, d.getUTCDate() + 1)).toISOString(),
+  };
+}

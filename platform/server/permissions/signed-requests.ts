@@ -1,0 +1,89 @@
+/**
+ * Signed analytics requests (SPEC §6, RFC 9421 hmac-sha256): the token named
+ * by `keyid`, a `created` within 300 s of this server's clock, a signature
+ * that matches, and one that was never accepted before.
+ *
+ * "Accepted once" holds across servers and restarts: each accepted signature
+ * is recorded in the database until its window closes (one insert per signed
+ * request — signing trades that write for never sending the value). A
+ * replayed request is refused by every server of the database, also right
+ * after a restart, which an in-memory record could not promise.
+ */
+import { createHash } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
+import {
+  type ParsedSignature,
+  parseSignature,
+  signatureMatches,
+} from '../../crypto/http-signatures.ts';
+import { ProblemError } from '../../domain/problems.ts';
+import type { PlatformContext } from '../context.ts';
+import type { VerifiedToken } from '../verifier.ts';
+
+export const SIGNATURE_WINDOW_S = 300;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function invalid(detail: string): ProblemError {
+  return new ProblemError('signature-invalid', detail);
+}
+
+export function isSigned(request: FastifyRequest): boolean {
+  return (
+    request.headers['signature-input'] !== undefined || request.headers.signature !== undefined
+  );
+}
+
+export async function verifySignedRequest(
+  ctx: PlatformContext,
+  request: FastifyRequest,
+): Promise<VerifiedToken> {
+  const input = request.headers['signature-input'];
+  const signature = request.headers.signature;
+  if (typeof input !== 'string' || typeof signature !== 'string') {
+    throw invalid('Send one Signature-Input and one Signature header (RFC 9421).');
+  }
+  let parsed: ParsedSignature;
+  try {
+    parsed = parseSignature(input, signature);
+  } catch (error) {
+    throw invalid(`Bad signature headers: ${(error as Error).message}.`);
+  }
+  const found = UUID.test(parsed.keyId) ? await ctx.verifier.verifyById(parsed.keyId) : null;
+  if (!found) {
+    throw new ProblemError(
+      'unauthorized',
+      'The signature keyid names no active token; keyid is the token id.',
+    );
+  }
+  if (found.token.policy.type === 'publishable') {
+    throw invalid('Publishable tokens cannot sign requests; send the value as a bearer token.');
+  }
+  const nowS = Math.floor(ctx.clock() / 1000);
+  const skew = parsed.created - nowS;
+  if (Math.abs(skew) > SIGNATURE_WINDOW_S) {
+    throw invalid(
+      `The signature was created ${Math.abs(skew)} s ${skew < 0 ? 'ago' : 'in the future'}; ` +
+        `sign each request when you send it (window ${SIGNATURE_WINDOW_S} s) and check the clock.`,
+    );
+  }
+  if (parsed.expires !== undefined && parsed.expires < nowS) {
+    throw invalid(
+      'The signature has expired (its expires parameter has passed); sign the request anew.',
+    );
+  }
+  const url = `http://${request.headers.host ?? 'localhost'}${request.url}`;
+  if (
+    !signatureMatches({ method: request.method, url, headers: request.headers }, parsed, found.key)
+  ) {
+    throw invalid(
+      'The signature does not match this request: sign the method, path and query you send, with the current token value as the HMAC-SHA256 key.',
+    );
+  }
+  const digest = createHash('sha256').update(parsed.signature).digest('base64url');
+  const until = new Date((Math.max(parsed.created, nowS) + SIGNATURE_WINDOW_S + 1) * 1000);
+  if (!(await ctx.repo.rememberSignature(digest, until.toISOString()))) {
+    throw invalid('This signature was already used; sign every request anew (a new created time).');
+  }
+  ctx.verifier.recordUse(found.token.tokenId);
+  return found.token;
+}
