@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Id, Name, Timestamp } from './common.ts';
+import { Id, Name, StoredName, Timestamp } from './common.ts';
 
 export const Role = z.enum(['admin', 'viewer']);
 export type Role = z.infer<typeof Role>;
@@ -7,7 +7,7 @@ export type Role = z.infer<typeof Role>;
 export const AccessKey = z.object({
   id: Id,
   entityId: Id,
-  name: Name,
+  name: StoredName,
   role: Role,
   createdAt: Timestamp,
 });

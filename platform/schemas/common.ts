@@ -4,12 +4,44 @@ export const Id = z.uuid().meta({ description: 'Object id (UUID)' });
 export const Timestamp = z.iso
   .datetime({ offset: true })
   .meta({ description: 'RFC 3339 timestamp' });
+/**
+ * Characters a name may not hold, because they hide or disguise text: C0/C1
+ * controls (NUL, newline, escape…), the bidirectional controls (U+202E
+ * RIGHT-TO-LEFT OVERRIDE and kin, the isolates, LRM/RLM/ALM) and the invisible
+ * zero-width characters (U+200B, U+2060, U+FEFF, U+180E). The joiners U+200C and
+ * U+200D stay allowed: emoji sequences and Persian or Indic words need them.
+ */
+const HIDDEN =
+  '\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u180e\\u200b\\u200e\\u200f\\u202a-\\u202e\\u2060\\u2066-\\u2069\\ufeff';
+const HIDDEN_CHAR = new RegExp(`[${HIDDEN}]`);
+
+function hiddenCharMessage(input: unknown): string {
+  const text = String(input);
+  const found = HIDDEN_CHAR.exec(text);
+  const code = found?.[0].codePointAt(0)?.toString(16).toUpperCase().padStart(4, '0');
+  return (
+    `must not contain control, bidirectional-control or invisible characters ` +
+    `(found U+${code} at position ${(found?.index ?? 0) + 1}); remove it`
+  );
+}
+
+/**
+ * A name as clients send it: visible text (any script, emoji), at most 200
+ * characters, stored trimmed and NFC-normalised so that equal-looking names
+ * are equal strings. Every check is also in the JSON schema (patterns), so the
+ * OpenAPI document refuses exactly what the server refuses.
+ */
 export const Name = z
   .string()
-  .trim()
-  .min(1, 'must not be empty')
   .max(200, 'must be at most 200 characters')
-  .meta({ description: 'Human-readable name' });
+  .regex(new RegExp(`^[^${HIDDEN}]*$`), { error: (issue) => hiddenCharMessage(issue.input) })
+  .normalize('NFC')
+  .trim()
+  .regex(/\S/, 'must not be empty or blank')
+  .meta({ description: 'Human-readable name (visible characters; trimmed, NFC)' });
+
+/** A name in an answer: what was stored (older rows may predate today's input rules). */
+export const StoredName = z.string().meta({ description: 'Human-readable name' });
 
 /** Tier names come from the (configurable) tier table, so the schema checks only the shape. */
 export const TierName = z

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Id, Name, PageQuery, page, TierName, Timestamp } from './common.ts';
+import { Id, Name, PageQuery, page, StoredName, TierName, Timestamp } from './common.ts';
 import { TokenWithValue } from './token.ts';
 
 export const EntityKind = z.enum(['reseller', 'customer']);
@@ -7,7 +7,7 @@ export type EntityKind = z.infer<typeof EntityKind>;
 
 export const Entity = z.object({
   id: Id,
-  name: Name,
+  name: StoredName,
   kind: EntityKind,
   parentId: Id.nullable(),
   tier: TierName,

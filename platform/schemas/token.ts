@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Id, Name, PageQuery, page, Timestamp } from './common.ts';
+import { Id, Name, PageQuery, page, StoredName, Timestamp } from './common.ts';
 import { PermissionChanges, permissionRules, TokenPermissions, TokenType } from './permissions.ts';
 
 export const TokenStatus = z.enum(['active', 'disabled']);
@@ -12,7 +12,7 @@ const ExpiresAt = Timestamp.nullable().meta({
 export const Token = z.object({
   id: Id,
   entityId: Id,
-  name: Name,
+  name: StoredName,
   status: TokenStatus,
   expiresAt: Timestamp.nullable(),
   createdAt: Timestamp,

@@ -902,6 +902,61 @@ describe.each(ENGINES)('platform API on %s', (engine) => {
       expect((await p.api.get(`/v1/entities/${e.id}`)).body.tokenCount).toBe(1);
     });
 
+    it('names: hidden characters are refused with the code point, other Unicode is kept (NFC)', async () => {
+      const e = await entity({ name: 'Names', kind: 'reseller', tier: 'advanced' });
+      const hidden: [string, string][] = [
+        ['nul\u0000byte', 'U+0000'],
+        ['two\nlines', 'U+000A'],
+        ['evil\u202Etxt.exe', 'U+202E'],
+        ['zero\u200Bwidth', 'U+200B'],
+        ['\uFEFFbom', 'U+FEFF'],
+        ['isolate\u2066x\u2069', 'U+2066'],
+        ['esc\u001B[31m', 'U+001B'],
+      ];
+      const routes: [string, (name: string) => Record<string, unknown>][] = [
+        ['/v1/entities', (name) => ({ name, kind: 'customer', parentId: e.id })],
+        [`/v1/entities/${e.id}/tokens`, (name) => ({ name })],
+        [`/v1/entities/${e.id}/access-keys`, (name) => ({ name, role: 'viewer' })],
+      ];
+      for (const [name, code] of hidden) {
+        for (const [path, body] of routes) {
+          const r = await p.api.post(path, body(name));
+          expect(isProblem(r, 'validation', 400), `${path} ${JSON.stringify(name)}`).toBe(true);
+          expect(r.body.errors[0].path).toBe('name');
+          expect(r.body.errors[0].message).toContain(code);
+        }
+        const patch = await p.api.patch(`/v1/tokens/${e.defaultToken.id}`, { name });
+        expect(isProblem(patch, 'validation', 400)).toBe(true);
+      }
+      for (const blank of ['', '   ', '\u3000']) {
+        const r = await p.api.post(`/v1/entities/${e.id}/tokens`, { name: blank });
+        expect(r.body.errors[0]).toEqual({ path: 'name', message: 'must not be empty or blank' });
+      }
+      // other scripts, emoji with joiners and combining marks are kept, normalised to NFC
+      for (const [sent, stored] of [
+        ['Cafe\u0301 ', 'Caf\u00e9'],
+        [
+          '\u{1F468}\u200D\u{1F469}\u200D\u{1F467} family',
+          '\u{1F468}\u200D\u{1F469}\u200D\u{1F467} family',
+        ],
+        [
+          '\u0634\u0631\u06a9\u062a\u200c\u0647\u0627',
+          '\u0634\u0631\u06a9\u062a\u200c\u0647\u0627',
+        ],
+        ['\u6771\u4eac \u682a\u5f0f\u4f1a\u793e', '\u6771\u4eac \u682a\u5f0f\u4f1a\u793e'],
+      ] as const) {
+        const r = await p.api.post('/v1/entities', {
+          name: sent,
+          kind: 'customer',
+          parentId: e.id,
+          defaultToken: false,
+        });
+        expect(r.status, r.text).toBe(201);
+        expect(r.body.name).toBe(stored);
+        expect((await p.api.get(`/v1/entities/${r.body.id}`)).body.name).toBe(stored);
+      }
+    });
+
     it('ids are opaque: a path id of any shape that names nothing answers 404', async () => {
       const e = await entity({ name: 'Opaque', kind: 'reseller', tier: 'advanced' });
       const ids = [
