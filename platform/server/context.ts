@@ -142,20 +142,18 @@ export function auditInTransaction<T>(
   };
 }
 
-/** Strong ETag of an object version. */
-export function etagOf(id: string, version: number): string {
-  return `"${id.slice(-12)}.${version}"`;
-}
-
-/** If-Match: absent → always matches; `*` matches; otherwise one of the listed tags. */
+/**
+ * If-Match (RFC 9110 §13.1.1): absent or `*` → the object only has to exist;
+ * otherwise one listed tag must equal the current ETag by strong comparison —
+ * a weak tag (`W/"…"`) never matches.
+ */
 export function ifMatchPredicate(
   header: string | undefined,
-  id: string,
-): ((version: number) => boolean) | undefined {
+): ((etag: string) => boolean) | undefined {
   if (header === undefined) return undefined;
-  const tags = header.split(',').map((t) => t.trim().replace(/^W\//, ''));
+  const tags = header.split(',').map((t) => t.trim());
   if (tags.includes('*')) return undefined;
-  return (version) => tags.includes(etagOf(id, version));
+  return (etag) => tags.includes(etag);
 }
 
 export function sendCreated<T>(reply: FastifyReply, body: T, replayed: boolean): T {

@@ -135,7 +135,7 @@ export async function updateEntity(
   scope: Scope,
   id: string,
   patch: UpdateEntityRequest,
-  ifMatch?: (version: number) => boolean,
+  ifMatch?: (etag: string) => boolean,
   audit?: AuditWith<{ entity: Versioned<Entity>; tierChanged: boolean }>,
 ): Promise<{ entity: Versioned<Entity>; tierChanged: boolean }> {
   if (patch.tier !== undefined && !store.tiers.find(patch.tier)) {
@@ -155,7 +155,9 @@ export async function updateEntity(
     if (patch.name !== undefined) changes.push('name');
     const governance = checkGovernance(scope, current, changes, parent?.name ?? null);
     if (governance) throw violationProblem(governance);
-    if (ifMatch && !ifMatch(current.version)) throw preconditionFailed('entity', id);
+    if (ifMatch && !ifMatch((await readEntity(store, tx, id))?.etag ?? '')) {
+      throw preconditionFailed('entity', id);
+    }
     const tierChanged = patch.tier !== undefined && patch.tier !== current.tier;
     if (tierChanged && patch.tier !== undefined) {
       await checkTierChange(store, tx, current, parent, patch.tier);

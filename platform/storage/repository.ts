@@ -60,7 +60,7 @@ export type {
   Versioned,
 };
 
-type IfMatch = (version: number) => boolean;
+type IfMatch = (etag: string) => boolean;
 
 export type RepositoryOptions = {
   db: SqlDriver;

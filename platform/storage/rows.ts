@@ -7,8 +7,13 @@ import type { TierTable } from '../domain/tiers.ts';
 import type { AccessKey, AuditEvent, Entity, Token, TokenPermissions } from '../schemas/index.ts';
 import type { Row } from './sql.ts';
 
-/** An object with the version its ETag is made of. */
-export type Versioned<T> = { value: T; version: number };
+/** An object with its strong ETag (RFC 9110): it changes whenever the object's state does. */
+export type Versioned<T> = { value: T; etag: string };
+
+/** A strong entity tag made of the id's tail and the parts that change with the object. */
+function etagOf(id: string, ...parts: number[]): string {
+  return `"${id.slice(-12)}.${parts.join('.')}"`;
+}
 
 /** The §6 columns, selected with TOKEN_COLUMNS and by the verifier. */
 export const PERMISSION_COLUMNS =
@@ -56,8 +61,10 @@ export function permissionParams(p: Omit<StoredPermissions, 'type'>): unknown[] 
 /** An entity row (selected with ENTITY_COLUMNS); its quota comes from the tier table. */
 export function entityFromRow(tiers: TierTable, r: Row): Versioned<Entity> {
   const tier = String(r.tier);
+  const tokenCount = Number(r.token_count ?? 0);
   return {
-    version: Number(r.version),
+    // tokenCount is part of the representation but not of `version`.
+    etag: etagOf(String(r.id), Number(r.version), tokenCount),
     value: {
       id: String(r.id),
       name: String(r.name),
@@ -65,7 +72,7 @@ export function entityFromRow(tiers: TierTable, r: Row): Versioned<Entity> {
       parentId: (r.parent_id as string | null) ?? null,
       tier,
       tokenQuota: tiers.find(tier)?.tokenQuota ?? 0,
-      tokenCount: Number(r.token_count ?? 0),
+      tokenCount,
       createdAt: String(r.created_at),
       updatedAt: String(r.updated_at),
     },
@@ -75,7 +82,7 @@ export function entityFromRow(tiers: TierTable, r: Row): Versioned<Entity> {
 /** A token row (selected with TOKEN_COLUMNS). */
 export function tokenFromRow(r: Row): Versioned<Token> {
   return {
-    version: Number(r.version),
+    etag: etagOf(String(r.id), Number(r.version)),
     value: {
       id: String(r.id),
       entityId: String(r.entity_id),

@@ -189,12 +189,12 @@ export async function updateToken(
   scope: Scope,
   id: string,
   patch: UpdateTokenRequest,
-  ifMatch?: (version: number) => boolean,
+  ifMatch?: (etag: string) => boolean,
   audit?: AuditWith<TokenUpdate>,
 ): Promise<TokenUpdate> {
   return audited(store, audit, async (tx) => {
     const current = await lockToken(store.db, tx, scope, id);
-    if (ifMatch && !ifMatch(current.version)) throw preconditionFailed('token', id);
+    if (ifMatch && !ifMatch(current.etag)) throw preconditionFailed('token', id);
     const expiresAt =
       patch.expiresAt === undefined ? current.value.expiresAt : normaliseTime(patch.expiresAt);
     const next = {

@@ -214,6 +214,58 @@ describe.each(ENGINES)('platform API on %s', (engine) => {
       expect(isProblem(stale2, 'precondition-failed', 412)).toBe(true);
     });
 
+    it('the ETag changes with tokenCount; If-Match compares strongly (a weak tag never matches)', async () => {
+      const e = await entity({ name: 'Counted', kind: 'customer', tier: 'advanced' });
+      const before = (await p.api.get(`/v1/entities/${e.id}`)).headers.get('etag') as string;
+      await token(e.id);
+      const after = await p.api.get(`/v1/entities/${e.id}`);
+      expect(after.body.tokenCount).toBe(2);
+      const etag = after.headers.get('etag') as string;
+      expect(etag).not.toBe(before);
+      expect(etag).toMatch(/^"[^"]+"$/);
+      const stale = await p.api.patch(
+        `/v1/entities/${e.id}`,
+        { name: 'a' },
+        { headers: { 'if-match': before } },
+      );
+      expect(isProblem(stale, 'precondition-failed', 412)).toBe(true);
+      const weak = await p.api.patch(
+        `/v1/entities/${e.id}`,
+        { name: 'b' },
+        { headers: { 'if-match': `W/${etag}` } },
+      );
+      expect(isProblem(weak, 'precondition-failed', 412)).toBe(true);
+      const listed = await p.api.patch(
+        `/v1/entities/${e.id}`,
+        { name: 'c' },
+        { headers: { 'if-match': `"nope", ${etag}` } },
+      );
+      expect(listed.status, listed.text).toBe(200);
+      const any = await p.api.patch(
+        `/v1/entities/${e.id}`,
+        { name: 'd' },
+        { headers: { 'if-match': '*' } },
+      );
+      expect(any.status).toBe(200);
+      const tr = await p.api.get(`/v1/tokens/${e.defaultToken.id}`);
+      const tag = tr.headers.get('etag') as string;
+      const weakToken = await p.api.patch(
+        `/v1/tokens/${e.defaultToken.id}`,
+        { name: 'w' },
+        { headers: { 'if-match': `W/${tag}` } },
+      );
+      expect(isProblem(weakToken, 'precondition-failed', 412)).toBe(true);
+      expect(
+        (
+          await p.api.patch(
+            `/v1/tokens/${e.defaultToken.id}`,
+            { name: 's' },
+            { headers: { 'if-match': tag } },
+          )
+        ).status,
+      ).toBe(200);
+    });
+
     it('deleting an entity with children is refused; deleting a leaf stops its tokens', async () => {
       const parent = await entity({ name: 'Parent', kind: 'reseller', tier: 'advanced' });
       const child = await entity({ name: 'Child', kind: 'customer', parentId: parent.id });

@@ -13,7 +13,6 @@ import {
 import {
   auditAsSet,
   auditInTransaction,
-  etagOf,
   ifMatchPredicate,
   type PlatformContext,
   requireWriter,
@@ -87,7 +86,7 @@ export const entityRoutes =
             `No entity with id ${request.params.id} exists in your scope.`,
           );
         }
-        reply.header('etag', etagOf(found.value.id, found.version));
+        reply.header('etag', found.etag);
         return found.value;
       },
     );
@@ -114,11 +113,11 @@ export const entityRoutes =
           principal.scope,
           id,
           request.body,
-          ifMatchPredicate(request.headers['if-match'], id),
+          ifMatchPredicate(request.headers['if-match']),
           auditAsSet(request),
         );
         if (tierChanged) ctx.verifier.invalidateEntity(id);
-        reply.header('etag', etagOf(id, entity.version));
+        reply.header('etag', entity.etag);
         return entity.value;
       },
     );

@@ -19,7 +19,6 @@ import {
 import {
   auditAsSet,
   auditInTransaction,
-  etagOf,
   ifMatchPredicate,
   type PlatformContext,
   principalOf,
@@ -141,7 +140,7 @@ export const tokenRoutes =
             `No token with id ${request.params.id} exists in your scope.`,
           );
         }
-        reply.header('etag', etagOf(found.value.id, found.version));
+        reply.header('etag', found.etag);
         return withLastUsed(found.value);
       },
     );
@@ -172,7 +171,7 @@ export const tokenRoutes =
           principal.scope,
           id,
           request.body,
-          ifMatchPredicate(request.headers['if-match'], id),
+          ifMatchPredicate(request.headers['if-match']),
           auditAsSet(request, (r) => ({
             entityId: r.token.value.entityId,
             detail: updateSummary(request.body.status, r.permissionsChanged, r.token.value),
@@ -181,7 +180,7 @@ export const tokenRoutes =
         ctx.verifier.invalidateToken(id);
         ctx.usage.release(id);
         if (disabled) ctx.metrics.tokensRevoked.inc({ reason: 'disabled' });
-        reply.header('etag', etagOf(id, token.version));
+        reply.header('etag', token.etag);
         return withLastUsed(token.value);
       },
     );
