@@ -55,7 +55,7 @@ function assetUrls(): Assets {
       .digest('base64url');
     return `/console/assets/${name}?v=${digest.slice(0, 12)}`;
   };
-  return { css: url('console.css'), js: url('console.js') };
+  return { css: url('console.css'), js: url('console.js'), icon: url('favicon.svg') };
 }
 
 /** The loopback origin of this server (a wildcard bind address is reached on loopback). */

@@ -21,7 +21,8 @@ export function setSecurityHeaders(reply: FastifyReply): void {
   reply.header('content-security-policy', CONTENT_SECURITY_POLICY);
   reply.header('x-content-type-options', 'nosniff');
   reply.header('x-frame-options', 'DENY');
-  reply.header('referrer-policy', 'no-referrer');
+  // Not no-referrer: with it, browsers send `Origin: null` on form posts, and the origin check needs it.
+  reply.header('referrer-policy', 'same-origin');
   reply.header('cross-origin-opener-policy', 'same-origin');
   reply.header('cross-origin-resource-policy', 'same-origin');
 }

@@ -2,7 +2,7 @@
 import { type Html, html } from '../html.ts';
 import type { Flash } from '../sessions.ts';
 
-export type Assets = { css: string; js: string };
+export type Assets = { css: string; js: string; icon: string };
 
 export type Frame = {
   title: string;
@@ -21,6 +21,7 @@ export function page(frame: Frame, main: Html): Html {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${frame.title} · tokenplane console</title>
+<link rel="icon" href="${frame.assets.icon}" type="image/svg+xml">
 <link rel="stylesheet" href="${frame.assets.css}">
 <script type="module" src="${frame.assets.js}"></script>
 ${session ? html`<meta name="csrf-token" content="${session.csrf}">` : ''}
