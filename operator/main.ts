@@ -6,6 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
+import { createLogger, type LogFormat, parseLogFormat } from '../platform/logging.ts';
 import { startOperator } from './operator.ts';
 
 const USAGE = `Usage: tokenplane operator [options]
@@ -21,11 +22,13 @@ Options:
   --resync DURATION_MS     drift check interval in ms (default 300000)
   --concurrency N          workers per controller (default 4)
   --no-leader-election     reconcile without taking the Lease (one replica only)
+  --log-format FORMAT      auto (readable on a terminal, JSON lines otherwise), pretty or json
+                           (env TOKENPLANE_LOG_FORMAT; default auto)
   -h, --help               show this help
 
-Environment: TOKENPLANE_ENDPOINT, TOKENPLANE_API_KEY (required).`;
+Environment: TOKENPLANE_ENDPOINT, TOKENPLANE_API_KEY (required); TOKENPLANE_LOG_LEVEL (default info).`;
 
-export async function run(argv: string[]): Promise<void> {
+function parse(argv: string[]) {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -38,9 +41,26 @@ export async function run(argv: string[]): Promise<void> {
       concurrency: { type: 'string' },
       'no-leader-election': { type: 'boolean' },
       'lease-duration': { type: 'string' },
+      'log-format': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
+  const format: LogFormat = parseLogFormat(
+    values['log-format'] ?? process.env.TOKENPLANE_LOG_FORMAT,
+  );
+  return { values, format };
+}
+
+export async function run(argv: string[]): Promise<void> {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(argv);
+  } catch (error) {
+    console.error(`tokenplane operator: ${(error as Error).message}\n\n${USAGE}`);
+    process.exitCode = 2;
+    return;
+  }
+  const { values, format } = parsed;
   if (values.help) {
     console.log(USAGE);
     return;
@@ -57,17 +77,32 @@ export async function run(argv: string[]): Promise<void> {
   else if (process.env.KUBERNETES_SERVICE_HOST) kc.loadFromCluster();
   else kc.loadFromDefault();
 
+  const log = createLogger({
+    name: 'tokenplane-operator',
+    level: process.env.TOKENPLANE_LOG_LEVEL,
+    format,
+  });
+  const namespace = values.namespace ?? process.env.POD_NAMESPACE ?? 'tokenplane-system';
+  const leaderElection = !values['no-leader-election'];
+  const watching = values['watch-namespace'] ?? 'all namespaces';
+  log.info(
+    { server: kc.getCurrentCluster()?.server, watching, endpoint },
+    leaderElection
+      ? `watching ${watching}; leader-election Lease ${namespace}/${values['lease-name'] ?? 'tokenplane-operator'}`
+      : `watching ${watching}; no leader election`,
+  );
   const num = (text: string | undefined) => (text === undefined ? undefined : Number(text));
   const leaseMs = num(values['lease-duration']);
   const operator = await startOperator({
     kc,
     endpoint,
     apiKey,
-    namespace: values.namespace ?? process.env.POD_NAMESPACE ?? 'tokenplane-system',
+    log,
+    namespace,
     identity: process.env.POD_NAME,
     watchNamespace: values['watch-namespace'],
     leaseName: values['lease-name'],
-    leaderElection: !values['no-leader-election'],
+    leaderElection,
     metricsPort: num(values['metrics-port']),
     resyncMs: num(values.resync),
     concurrency: num(values.concurrency),

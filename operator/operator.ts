@@ -5,10 +5,11 @@
  */
 import { hostname } from 'node:os';
 import { CoreV1Api, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { TokenplaneClient } from '../platform/client/index.ts';
 import { TierTable } from '../platform/domain/index.ts';
 import { EntityExternal, TokenExternal } from '../platform/external/index.ts';
+import { createLogger } from '../platform/logging.ts';
 import { reconcileApiToken } from './controllers/apitoken.ts';
 import type { Context } from './controllers/context.ts';
 import { reconcileEntity } from './controllers/entity.ts';
@@ -69,9 +70,7 @@ type K8sObject = {
 };
 
 export async function startOperator(o: OperatorOptions): Promise<RunningOperator> {
-  const log =
-    o.log ??
-    pino({ name: 'tokenplane-operator', redact: ['*.token', '*.value', 'token', 'value'] });
+  const log = o.log ?? createLogger({ name: 'tokenplane-operator', format: 'json' });
   const identity = o.identity ?? `${hostname()}-${process.pid}`;
   shareDispatcher(o.kc);
   const metrics = createMetrics();

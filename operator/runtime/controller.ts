@@ -63,7 +63,7 @@ export class Controller {
         metrics.reconciles.inc({ kind, result: 'error' });
         metrics.errors.inc({ kind, reason: 'Unexpected' });
         log.error(
-          { kind, key, err: err instanceof Error ? err.message : String(err) },
+          { kind, object: key, err: err instanceof Error ? err.message : String(err) },
           'reconcile failed',
         );
       },

@@ -46,11 +46,12 @@ import {
   serializerCompiler,
   validatorCompiler,
 } from 'fastify-type-provider-zod';
-import pino, { type DestinationStream, type Logger } from 'pino';
+import type { DestinationStream, Logger } from 'pino';
 import { type ConsoleOptions, consoleRoutes } from '../console/index.ts';
 import { SecretBox } from '../crypto/cipher.ts';
 import { ensureDataDir, loadAdminKey, loadEncryptionKey } from '../crypto/keys.ts';
 import { type Tier, TierTable } from '../domain/tiers.ts';
+import { createLogger } from '../logging.ts';
 import { isAddressOrRange } from '../schemas/permissions.ts';
 import { openStorage } from '../storage/index.ts';
 import { MetricCatalog } from './analytics.ts';
@@ -125,31 +126,16 @@ export const DEFAULT_DATA_DIR = '.data';
 export const DEFAULT_BODY_LIMIT = 64 * 1024;
 const IDEMPOTENCY_RETENTION_MS = 48 * 3600 * 1000;
 
-/** Paths pino blanks out wherever they appear: no secret ever reaches a log line. */
-export const REDACT_PATHS = [
-  'req.headers.authorization',
-  'req.headers["idempotency-key"]',
-  'headers.authorization',
-  'authorization',
-  'value',
-  'key',
-  'token',
-  'adminKey',
-  'encryptionKey',
-  '*.value',
-  '*.key',
-  '*.token',
-  '*.adminKey',
-  '*.encryptionKey',
-  '*.authorization',
-];
-
 function makeLogger(options: ServerOptions, env: Record<string, string | undefined>): Logger {
   if (options.logger && typeof options.logger === 'object') return options.logger;
   const level =
     options.logger === false ? 'silent' : (options.logLevel ?? env.TOKENPLANE_LOG_LEVEL ?? 'info');
-  const config = { level, redact: { paths: REDACT_PATHS, censor: '[redacted]' } };
-  return options.logStream ? pino(config, options.logStream) : pino(config);
+  // Embedded servers log JSON; `tokenplane serve` passes its own logger (readable on a terminal).
+  return createLogger({
+    level,
+    format: 'json',
+    ...(options.logStream ? { stream: options.logStream } : {}),
+  });
 }
 
 function resolveTrustedProxies(

@@ -1,9 +1,10 @@
 /**
- * `tokenplane serve [--port N] [--host H] [--data-dir DIR]`: runs the platform
+ * `tokenplane serve [--port N] [--host H] [--data-dir DIR] [--log-format F]`: runs the platform
  * until SIGTERM or SIGINT, then shuts down gracefully (stops accepting, lets
  * in-flight requests finish, writes pending lastUsedAt, closes the database).
  */
 import { parseArgs } from 'node:util';
+import { createLogger, type LogFormat, parseLogFormat } from '../logging.ts';
 import { DEFAULT_DATA_DIR, DEFAULT_HOST, DEFAULT_PORT, startServer } from './app.ts';
 
 export const SERVE_HELP = `Usage: tokenplane serve [options]
@@ -13,6 +14,8 @@ Options:
   --host <addr>     address to bind (default ${DEFAULT_HOST})
   --data-dir <dir>  data directory: SQLite database and generated keys
                     (env TOKENPLANE_DATA_DIR; default ./${DEFAULT_DATA_DIR})
+  --log-format <f>  auto (readable on a terminal, JSON lines otherwise), pretty or json
+                    (env TOKENPLANE_LOG_FORMAT; default auto)
   -h, --help        show this help
 
 Environment:
@@ -24,7 +27,14 @@ Environment:
 `;
 
 export async function run(argv: string[]): Promise<number> {
-  let values: { port?: string; host?: string; 'data-dir'?: string; help?: boolean };
+  let values: {
+    port?: string;
+    host?: string;
+    'data-dir'?: string;
+    'log-format'?: string;
+    help?: boolean;
+  };
+  let format: LogFormat;
   try {
     ({ values } = parseArgs({
       args: argv,
@@ -32,10 +42,12 @@ export async function run(argv: string[]): Promise<number> {
         port: { type: 'string' },
         host: { type: 'string' },
         'data-dir': { type: 'string' },
+        'log-format': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
     }));
+    format = parseLogFormat(values['log-format'] ?? process.env.TOKENPLANE_LOG_FORMAT);
   } catch (error) {
     process.stderr.write(`tokenplane serve: ${(error as Error).message}\n\n${SERVE_HELP}`);
     return 2;
@@ -50,6 +62,7 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   const server = await startServer({
+    logger: createLogger({ level: process.env.TOKENPLANE_LOG_LEVEL, format }),
     ...(port !== undefined ? { port } : {}),
     ...(values.host !== undefined ? { host: values.host } : {}),
     ...(values['data-dir'] !== undefined ? { dataDir: values['data-dir'] } : {}),
