@@ -49,8 +49,12 @@ export function slugOfType(type: string): ProblemSlug | undefined {
 
 /** Extra problem slugs the HTTP layer needs beyond SPEC §2's table. */
 export const TRANSPORT_PROBLEMS = {
+  'bad-request': { status: 400, title: 'Malformed HTTP request' },
+  'request-timeout': { status: 408, title: 'Request not received in time' },
   'payload-too-large': { status: 413, title: 'Request body too large' },
+  'uri-too-long': { status: 414, title: 'A path segment is too long' },
   'unsupported-media-type': { status: 415, title: 'Unsupported content type' },
+  'header-fields-too-large': { status: 431, title: 'Request header fields too large' },
 } as const;
 
 export type FieldError = { path: string; message: string };

@@ -61,7 +61,7 @@ import type { PlatformContext } from './context.ts';
 import { PlatformMetrics } from './metrics.ts';
 import { RateLimiter } from './permissions/rate-limiter.ts';
 import { UsageMeter } from './permissions/usage-meter.ts';
-import { installProblemHandlers } from './problems.ts';
+import { clientErrorHandler, frameworkErrors, installProblemHandlers } from './problems.ts';
 import { accessKeyRoutes } from './routes/access-keys.ts';
 import { analyticsRoutes } from './routes/analytics.ts';
 import { auditRoutes } from './routes/audit.ts';
@@ -240,6 +240,8 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
       return typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
     },
     return503OnClosing: true,
+    frameworkErrors,
+    clientErrorHandler,
   }) as unknown as FastifyInstance;
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

@@ -2,6 +2,7 @@
  * RFC 9457 problem responses: the error handler, the not-found handler, and
  * the mapping of fastify and zod errors onto SPEC §2's slugs.
  */
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import {
@@ -59,6 +60,67 @@ export function installProblemHandlers(app: FastifyInstance, metrics: PlatformMe
       new ProblemError('not-found', `No route ${request.method} ${request.url.split('?')[0]}.`),
     ),
   );
+}
+
+/**
+ * Fastify's `frameworkErrors`: what its router refuses before any route runs
+ * (a path parameter over the length limit, a malformed percent-encoding)
+ * answers as a problem like everything else.
+ */
+export function frameworkErrors(
+  error: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): FastifyReply {
+  reply.header('x-request-id', request.id);
+  const problem =
+    error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? new ProblemError(
+          'uri-too-long',
+          'A path segment is longer than 100 characters; no id or metric name is that long.',
+        )
+      : error.code === 'FST_ERR_BAD_URL'
+        ? new ProblemError('bad-request', 'The URL path is not valid percent-encoding.')
+        : new ProblemError('internal', 'Internal error; the server log has the details.');
+  return sendProblem(request, reply, problem);
+}
+
+/** What Node's HTTP parser refuses (before fastify sees a request), by its error code. */
+const CLIENT_ERRORS: Record<string, ProblemError> = {
+  HPE_HEADER_OVERFLOW: new ProblemError(
+    'header-fields-too-large',
+    'The request headers are larger than the server accepts (16 KiB in all); send fewer or shorter headers.',
+  ),
+  ERR_HTTP_REQUEST_TIMEOUT: new ProblemError(
+    'request-timeout',
+    'The request was not received in time; send it again.',
+  ),
+};
+
+/**
+ * Fastify's `clientErrorHandler`: Node's parser refused the request, so there
+ * is no request object — write the problem onto the socket ourselves, in the
+ * same RFC 9457 shape as every other error, and close the connection.
+ */
+export function clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const problem =
+    CLIENT_ERRORS[error.code ?? ''] ??
+    new ProblemError('bad-request', 'The request is not valid HTTP/1.1.');
+  const meta = TRANSPORT_PROBLEMS[problem.slug as keyof typeof TRANSPORT_PROBLEMS];
+  const body = JSON.stringify({
+    type: problemType(problem.slug as never),
+    title: meta.title,
+    status: meta.status,
+    detail: problem.detail,
+  });
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${meta.status} ${meta.title}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
 }
 
 const LOCATION: Record<string, string> = {

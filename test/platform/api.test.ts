@@ -1054,6 +1054,22 @@ describe.each(ENGINES)('platform API on %s', (engine) => {
       expect(isProblem(parent, 'validation', 400)).toBe(true);
     });
 
+    it('what the HTTP layer refuses is a problem too: 431, 414, a malformed URL', async () => {
+      const huge = await p.api.get('/v1/entities', {
+        headers: { 'x-padding': 'a'.repeat(100_000) },
+      });
+      expect(isProblem(huge, 'header-fields-too-large', 431), huge.text).toBe(true);
+      expect(huge.body.detail).toMatch(/headers/);
+      const tok = (await entity({ name: 'Long', kind: 'customer', tier: 'advanced' })).defaultToken;
+      const long = await p.api.metric(tok.value, 'a'.repeat(5000));
+      expect(isProblem(long, 'uri-too-long', 414), long.text).toBe(true);
+      expect(long.body.requestId).toBe(long.headers.get('x-request-id'));
+      expect(
+        isProblem(await p.api.get(`/v1/tokens/${'x'.repeat(5000)}`), 'uri-too-long', 414),
+      ).toBe(true);
+      expect(isProblem(await p.api.get('/v1/entities/%zz'), 'bad-request', 400)).toBe(true);
+    });
+
     it('oversize bodies get 413 and other media types 415, as problems', async () => {
       const big = await p.api.post('/v1/entities', {
         name: 'x'.repeat(70 * 1024),
