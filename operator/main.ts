@@ -15,7 +15,9 @@ Reconciles Entity and ApiToken resources (tokenplane.dev/v1alpha1) against the p
 
 Options:
   --kubeconfig PATH        kubeconfig to use (default: in-cluster, then $KUBECONFIG)
-  --namespace NS           namespace of the leader-election Lease (default: $POD_NAMESPACE or tokenplane-system)
+  --namespace NS           namespace of the leader-election Lease (default: $POD_NAMESPACE, else the
+                           kubeconfig context's namespace as kubectl uses it, else "default";
+                           in a cluster, the pod's own namespace)
   --watch-namespace NS     reconcile objects of this namespace only (default: all)
   --lease-name NAME        name of the leader-election Lease (default tokenplane-operator)
   --metrics-port N         port for /metrics, /healthz, /readyz (default 8080)
@@ -27,6 +29,24 @@ Options:
   -h, --help               show this help
 
 Environment: TOKENPLANE_ENDPOINT, TOKENPLANE_API_KEY (required); TOKENPLANE_LOG_LEVEL (default info).`;
+
+/**
+ * Where the Lease lives: --namespace, else $POD_NAMESPACE, else the current
+ * context's namespace (in a cluster: the ServiceAccount's own), else what
+ * kubectl would use, `default`.
+ */
+export function leaseNamespace(
+  flag: string | undefined,
+  env: Record<string, string | undefined>,
+  kc: KubeConfig,
+): string {
+  return (
+    flag ??
+    (env.POD_NAMESPACE || undefined) ??
+    (kc.getContextObject(kc.getCurrentContext())?.namespace || undefined) ??
+    'default'
+  );
+}
 
 function parse(argv: string[]) {
   const { values } = parseArgs({
@@ -82,7 +102,7 @@ export async function run(argv: string[]): Promise<void> {
     level: process.env.TOKENPLANE_LOG_LEVEL,
     format,
   });
-  const namespace = values.namespace ?? process.env.POD_NAMESPACE ?? 'tokenplane-system';
+  const namespace = leaseNamespace(values.namespace, process.env, kc);
   const leaderElection = !values['no-leader-election'];
   const watching = values['watch-namespace'] ?? 'all namespaces';
   log.info(

@@ -271,8 +271,14 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
           metrics.registry,
           {
             healthy: () => !stopped,
-            // A standby replica is ready (it is healthy and waiting); a leader once its caches are filled.
-            ready: () => !stopped && (!(elector?.isLeader ?? true) || (active?.synced() ?? false)),
+            // A standby replica is ready (it is healthy and waiting); a leader once its caches are
+            // filled; neither while the Lease cannot be taken for a reason a person must fix.
+            ready: () => {
+              if (stopped) return 'stopping';
+              if (elector?.problem) return elector.problem;
+              if (!(elector?.isLeader ?? true)) return true;
+              return active?.synced() ? true : 'caches are not filled yet';
+            },
           },
         )
       : undefined;

@@ -3,7 +3,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 
-export type Probes = { healthy(): boolean; ready(): boolean };
+/** `ready` answers true, or why not (the /readyz body, for the person reading it). */
+export type Probes = { healthy(): boolean; ready(): true | string };
 
 export async function startHealthServer(
   port: number,
@@ -17,9 +18,9 @@ export async function startHealthServer(
       res.writeHead(200, { 'content-type': registry.contentType });
       res.end(await registry.metrics());
     } else if (path === '/healthz' || path === '/readyz') {
-      const ok = path === '/healthz' ? probes.healthy() : probes.ready();
-      res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' });
-      res.end(ok ? 'ok' : 'not ready');
+      const answer = path === '/healthz' ? probes.healthy() || 'not healthy' : probes.ready();
+      res.writeHead(answer === true ? 200 : 503, { 'content-type': 'text/plain' });
+      res.end(answer === true ? 'ok' : `not ready: ${answer}`);
     } else {
       res.writeHead(404).end();
     }

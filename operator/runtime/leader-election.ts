@@ -5,6 +5,10 @@
  * (never comparing clocks across machines); the leader renews every
  * `retryPeriod` and gives up when it could not renew for `renewDeadline`.
  * Writes use the lease's resourceVersion, so two candidates never both win.
+ *
+ * A failure is logged once, not at every retry, until it changes or clears; one
+ * a person must fix (no such namespace, RBAC, rejected credentials) is also
+ * kept as `problem`, a sentence naming the fix, which /readyz reports.
  */
 import {
   ApiException,
@@ -39,6 +43,8 @@ export class LeaderElector {
   #timer: NodeJS.Timeout | undefined;
   #wake: (() => void) | undefined;
   #running: Promise<void> | undefined;
+  #lastFailure: string | undefined;
+  #problem: string | undefined;
 
   constructor(opts: LeaderElectionOptions) {
     this.#api = opts.kc.makeApiClient(CoordinationV1Api);
@@ -53,6 +59,11 @@ export class LeaderElector {
 
   get isLeader(): boolean {
     return this.#leader;
+  }
+
+  /** Why the Lease cannot be taken, when a person must fix it; undefined otherwise. */
+  get problem(): string | undefined {
+    return this.#problem;
   }
 
   /** Campaigns and renews until `stop`. */
@@ -71,9 +82,10 @@ export class LeaderElector {
           Math.max(500, this.#o.renewDeadlineMs / 2),
         );
       } catch (err) {
-        this.#o.log.warn({ err: errText(err) }, 'lease update failed');
+        this.#failed(err);
       }
       if (ok) {
+        this.#recovered();
         this.#lastRenew = Date.now();
         if (!this.#leader) {
           this.#leader = true;
@@ -90,6 +102,27 @@ export class LeaderElector {
         this.#timer = setTimeout(resolve, this.#o.retryPeriodMs);
       });
     }
+  }
+
+  #failed(err: unknown): void {
+    const { namespace, name } = this.#o;
+    const problem = leaseProblem(err, { namespace, name });
+    this.#problem = problem;
+    const text = problem ?? `lease update failed: ${errText(err)}`;
+    if (text === this.#lastFailure) return;
+    this.#lastFailure = text;
+    if (problem) this.#o.log.error(problem);
+    else this.#o.log.warn({ err: errText(err) }, 'lease update failed');
+  }
+
+  #recovered(): void {
+    if (this.#lastFailure)
+      this.#o.log.info(
+        { namespace: this.#o.namespace, name: this.#o.name },
+        'lease reachable again',
+      );
+    this.#lastFailure = undefined;
+    this.#problem = undefined;
   }
 
   /** Stops campaigning; a leader releases the lease so a standby takes over at once. */
@@ -196,6 +229,36 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 /** Dates read back from a Lease, written again with the six digits MicroTime needs. */
 function asMicroTime(value: Date | string | undefined): Date | undefined {
   return value === undefined ? undefined : microTime(new Date(value));
+}
+
+/** The Kubernetes Status of a refused request (its `message` and `details.kind`), when the body holds one. */
+function status(err: ApiException<unknown>): { message?: string; details?: { kind?: string } } {
+  try {
+    return typeof err.body === 'string' ? JSON.parse(err.body) : ((err.body as object) ?? {});
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * A sentence naming the fix when the Lease cannot be taken for a reason that
+ * waiting will not cure; undefined for anything else (retried quietly).
+ */
+export function leaseProblem(
+  err: unknown,
+  lease: { namespace: string; name: string },
+): string | undefined {
+  if (!(err instanceof ApiException)) return undefined;
+  const { namespace, name } = lease;
+  const s = status(err);
+  const other = 'or choose the Lease namespace with --namespace';
+  if (err.code === 404 && s.details?.kind === 'namespaces')
+    return `cannot take the leader-election Lease: namespace "${namespace}" does not exist. Create it (kubectl create namespace ${namespace}) ${other}.`;
+  if (err.code === 403)
+    return `cannot take the leader-election Lease "${name}" in namespace "${namespace}": ${s.message ?? 'forbidden'}. Grant get, create and update on leases there (deploy/rbac.yaml, Role tokenplane-operator-leader-election) ${other}.`;
+  if (err.code === 401)
+    return 'cannot take the leader-election Lease: the API server rejected the credentials (HTTP 401). Check the kubeconfig user (an expired token?).';
+  return undefined;
 }
 
 function errText(err: unknown): string {
