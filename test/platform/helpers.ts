@@ -156,6 +156,22 @@ export async function startPlatform(
   return platform;
 }
 
+/** Another server on the platform's data dir and database (a replica), on its clock. */
+export function startReplica(
+  p: Platform,
+  options: Partial<ServerOptions> = {},
+): Promise<RunningServer> {
+  return startServer({
+    port: 0,
+    dataDir: p.dataDir,
+    ...(p.databaseUrl ? { databaseUrl: p.databaseUrl } : {}),
+    env: {},
+    logger: false,
+    clock: p.clock.now,
+    ...options,
+  });
+}
+
 export function isProblem(reply: Reply, slug: string, status: number): boolean {
   return (
     reply.status === status &&

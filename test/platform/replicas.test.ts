@@ -5,8 +5,8 @@
  * not once per request.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { type RunningServer, startServer } from '../../platform/server/app.ts';
-import { Api, ENGINES, isProblem, startPlatform, stopPostgres } from './helpers.ts';
+import type { RunningServer } from '../../platform/server/app.ts';
+import { Api, ENGINES, isProblem, startPlatform, startReplica, stopPostgres } from './helpers.ts';
 
 afterAll(stopPostgres);
 
@@ -15,15 +15,7 @@ describe.each(ENGINES)('replicas on %s', (engine) => {
     const a = await startPlatform(engine, { verifyCacheTtlMs: 5000 });
     let b: RunningServer | undefined;
     try {
-      b = await startServer({
-        port: 0,
-        dataDir: a.dataDir,
-        ...(a.databaseUrl ? { databaseUrl: a.databaseUrl } : {}),
-        env: {},
-        logger: false,
-        clock: a.clock.now,
-        verifyCacheTtlMs: 5000,
-      });
+      b = await startReplica(a, { verifyCacheTtlMs: 5000 });
       const apiB = new Api(b.url, b.adminKey);
       expect(b.adminKey).toBe(a.server.adminKey);
 
