@@ -3,9 +3,16 @@
  * lines (pino-pretty) when stdout is a terminal, JSON lines otherwise (for log
  * collectors), `--log-format` / TOKENPLANE_LOG_FORMAT to choose. Both formats
  * go through pino's redaction first, so a secret is blanked before either sees it.
+ *
+ * Two layers: REDACT_PATHS blanks the fields that hold credentials; then every
+ * line is scanned before it is written, and anything in our secret formats
+ * (the scanner pattern: `tpt_`, `tpp_`, `tpk_`, `tpadm_` values) or equal to a
+ * configured credential is blanked wherever it sits — a token in a query
+ * string, a key in a header, an error message quoting either.
  */
 import pino, { type DestinationStream, type Logger } from 'pino';
 import pretty from 'pino-pretty';
+import { SECRET_PATTERN } from './domain/secret-format.ts';
 
 export const LOG_FORMATS = ['auto', 'pretty', 'json'] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];
@@ -42,7 +49,40 @@ export type LoggerOptions = {
   stream?: DestinationStream;
   /** Whether that destination is a terminal (default: whether stdout is). */
   isTTY?: boolean;
+  /**
+   * Credentials of any format to blank wherever they appear (default: the
+   * TOKENPLANE_ADMIN_KEY, TOKENPLANE_ENCRYPTION_KEY and TOKENPLANE_API_KEY set).
+   */
+  secrets?: readonly (string | undefined)[];
 };
+
+/** The credential settings whose values are blanked in every line by default. */
+const CREDENTIAL_SETTINGS = [
+  'TOKENPLANE_ADMIN_KEY',
+  'TOKENPLANE_ENCRYPTION_KEY',
+  'TOKENPLANE_API_KEY',
+];
+
+/**
+ * A log line with every secret blanked: values in our formats keep their
+ * prefix (`tpt_[redacted]`, so a reader still sees which kind leaked), given
+ * literals (and their JSON-escaped forms) become `[redacted]`.
+ */
+export function redactSecretText(line: string, literals: readonly string[] = []): string {
+  let out = line.replace(
+    SECRET_PATTERN,
+    (found) => `${found.slice(0, found.indexOf('_'))}_[redacted]`,
+  );
+  for (const literal of literals) {
+    if (out.includes(literal)) out = out.split(literal).join('[redacted]');
+  }
+  return out;
+}
+
+function literalsOf(secrets: readonly (string | undefined)[]): string[] {
+  const given = secrets.filter((s): s is string => typeof s === 'string' && s.length >= 8);
+  return [...new Set(given.flatMap((s) => [s, JSON.stringify(s).slice(1, -1)]))];
+}
 
 /** The `--log-format` value (or TOKENPLANE_LOG_FORMAT); throws a message naming the choices. */
 export function parseLogFormat(text: string | undefined): LogFormat {
@@ -52,10 +92,12 @@ export function parseLogFormat(text: string | undefined): LogFormat {
 }
 
 export function createLogger(o: LoggerOptions = {}): Logger {
+  const literals = literalsOf(o.secrets ?? CREDENTIAL_SETTINGS.map((name) => process.env[name]));
   const config = {
     ...(o.name ? { name: o.name } : {}),
     level: o.level ?? 'info',
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    hooks: { streamWrite: (line: string) => redactSecretText(line, literals) },
   };
   const tty = o.isTTY ?? process.stdout.isTTY === true;
   const format =

@@ -134,6 +134,10 @@ function makeLogger(options: ServerOptions, env: Record<string, string | undefin
   return createLogger({
     level,
     format: 'json',
+    secrets: [
+      options.adminKey ?? env.TOKENPLANE_ADMIN_KEY,
+      options.encryptionKey ?? env.TOKENPLANE_ENCRYPTION_KEY,
+    ],
     ...(options.logStream ? { stream: options.logStream } : {}),
   });
 }
