@@ -15,19 +15,11 @@ import {
   ValidationError,
 } from '../client/index.ts';
 import { managementPrincipal } from '../server/auth.ts';
+import { FormError, field, tokenChanges } from './forms.ts';
 import type { ConsoleKit } from './index.ts';
 import { sameOrigin } from './security.ts';
 import type { Flash, Session } from './sessions.ts';
-import { dateTimeLocal } from './views/format.ts';
 import { signInPage } from './views/sign-in.ts';
-
-type Form = Record<string, string | string[] | undefined>;
-
-/** One field of a posted form, trimmed ('' when absent or sent twice). */
-function field(form: unknown, name: string): string {
-  const value = (form as Form | undefined)?.[name];
-  return typeof value === 'string' ? value.trim() : '';
-}
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -36,14 +28,9 @@ function entityPage(id: string): string {
   return UUID.test(id) ? `/console/entities/${id}` : '/console/';
 }
 
-/** A datetime-local value (UTC) as RFC 3339; '' means "never expires". */
-function expiry(local: string): string | null {
-  if (local === '') return null;
-  return /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$/.test(local) ? `${local}:00Z` : `${local}Z`;
-}
-
 /** The message a person reads when the platform refuses: its problem detail, field by field. */
 function refusal(error: unknown): string {
+  if (error instanceof FormError) return error.message;
   if (error instanceof ValidationError && error.errors.length > 0) {
     const fields = error.errors.map((e) => `${e.path.replace(/^body\./, '')}: ${e.message}`);
     return `${error.detail ?? error.title} (${fields.join('; ')})`;
@@ -214,14 +201,8 @@ export function actionRoutes(kit: ConsoleKit) {
     app.post(
       '/console/tokens/:id',
       action(backToOwner, async (client, form, request) => {
-        const expiresAt = expiry(field(form, 'expiresAt'));
-        // The field shows minutes only: left as it was, it must not cut the seconds off.
-        const unchanged = expiresAt === expiry(dateTimeLocal(field(form, 'expiresWas') || null));
-        const token = await client.updateToken(paramId(request), {
-          name: field(form, 'name'),
-          status: field(form, 'status') as 'active' | 'disabled',
-          ...(unchanged ? {} : { expiresAt }),
-        });
+        const current = await client.getToken(paramId(request));
+        const token = await client.updateToken(current.id, tokenChanges(current, form));
         return told(token.entityId, `Token "${token.name}" saved.`);
       }),
     );

@@ -4,6 +4,8 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isNotFound, type TokenplaneClient, UnauthorizedError } from '../client/index.ts';
+import { SCOPE_PREMIUM } from '../domain/permissions.ts';
+import { checkScopeCeiling } from '../domain/rules.ts';
 import { type Html, html } from './html.ts';
 import type { ConsoleKit } from './index.ts';
 import type { Flash, Session } from './sessions.ts';
@@ -141,6 +143,8 @@ export function pageRoutes(kit: ConsoleKit) {
             canWrite: principal.role === 'admin',
             canGovern: principal.role === 'admin' && principal.scope !== entity.id,
             childTiers: tierChoices(kit.ctx.tiers, { parent: entity }),
+            premiumReason:
+              checkScopeCeiling(kit.ctx.tiers, entity.tier, [SCOPE_PREMIUM])?.detail ?? null,
             ownTiers: tierChoices(kit.ctx.tiers, {
               parent: parent && { name: parent.name, tier: parent.tier },
               entity,

@@ -216,6 +216,43 @@ describe('console in Chromium', () => {
     expect(again.expiresAt).toBe(token.expiresAt);
   });
 
+  it('Edit: the §6 permissions and limits; the usage of a usage-limited token', async () => {
+    await menu('ci-2', 'Edit');
+    const dialog = page.getByRole('dialog', { name: 'Edit token "ci-2"' });
+    await dialog.getByLabel('Status').selectOption('active');
+    await dialog.getByRole('checkbox', { name: /All metrics of the tier/ }).uncheck();
+    await dialog.getByLabel('Single metrics').fill('requests latency_p50');
+    await dialog.getByLabel('Allowed IP addresses').fill('127.0.0.1\n::1');
+    await dialog.getByLabel('Requests per window').fill('100');
+    await dialog.getByLabel('Window (seconds)').fill('60');
+    await dialog.getByLabel('Requests per period').fill('1000');
+    await dialog.getByLabel('Period', { exact: true }).selectOption('month');
+    await accessible(page, '09b-edit-permissions');
+    await loads(page, () => dialog.getByRole('button', { name: 'Save' }).click());
+    const token = (await p.api.get(`/v1/entities/${acmeId}/tokens`)).body.items.find(
+      (t: { name: string }) => t.name === 'ci-2',
+    );
+    expect(token).toMatchObject({
+      status: 'active',
+      scopes: ['metric:requests:read', 'metric:latency_p50:read'],
+      allowedIps: ['127.0.0.1', '::1'],
+      allowedOrigins: [],
+      rateLimit: { requests: 100, perSeconds: 60 },
+      usageLimit: { limit: 1000, period: 'month' },
+      requireSignedRequests: false,
+    });
+    const value = (await p.api.post(`/v1/tokens/${token.id}/reveal`)).body.value;
+    secrets.add(value);
+    expect((await p.api.metric(value, 'requests')).status).toBe(200);
+    await page.reload();
+    const cells = await row('ci-2').getByRole('cell').allTextContents();
+    expect(cells.slice(4, 7)).toEqual([
+      'Secret',
+      'metric:requests:read metric:latency_p50:read',
+      expect.stringMatching(/^1 of 1000 this month, resets \d{4}-\d{2}-01 00:00 UTC$/),
+    ]);
+  });
+
   it('Rotate with a grace period: a new value, shown once; the old one keeps verifying', async () => {
     const before = (await p.api.get(`/v1/entities/${acmeId}/tokens`)).body.items.find(
       (t: { name: string }) => t.name === 'ci-2',
@@ -314,6 +351,25 @@ describe('console in Chromium', () => {
     );
     await accessible(page, '15-ceiling-alert');
     expect((await p.api.get(`/v1/entities/${acmeId}`)).body.tier).toBe('advanced');
+  });
+
+  it('a scope above the tier: not offered, and refused as an alert when named', async () => {
+    const small = (await p.api.get(`/v1/entities?parentId=${acmeId}&search=Small`)).body.items[0];
+    await open(page, `/console/entities/${small.id}`);
+    await menu('default', 'Edit');
+    const dialog = page.getByRole('dialog', { name: 'Edit token "default"' });
+    expect(await dialog.getByRole('checkbox', { name: /Extensive metrics/ }).isDisabled()).toBe(
+      true,
+    );
+    expect(await dialog.textContent()).toMatch(
+      /Not available: Scope "metrics:premium:read" needs tier "advanced"/,
+    );
+    await dialog.getByLabel('Single metrics').fill('latency_p99');
+    await loads(page, () => dialog.getByRole('button', { name: 'Save' }).click());
+    expect(await alertText(page)).toMatch(
+      /"metric:latency_p99:read" needs tier "advanced"; the entity has tier "lite"/,
+    );
+    await accessible(page, '15b-scope-alert');
   });
 
   it('works with the keyboard alone: menu, dialogs, forms', async () => {

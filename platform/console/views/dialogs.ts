@@ -43,7 +43,11 @@ export function newTokenDialog(entity: Entity, csrf: string): Html {
   );
 }
 
-export function editTokenDialog(token: Token, csrf: string): Html {
+/**
+ * @param premiumReason why the extensive metrics cannot be granted at this
+ *   entity's tier (null when they can)
+ */
+export function editTokenDialog(token: Token, csrf: string, premiumReason: string | null): Html {
   const id = `edit-${token.id}`;
   return dialog(
     id,
@@ -51,7 +55,6 @@ export function editTokenDialog(token: Token, csrf: string): Html {
     `/console/tokens/${token.id}`,
     csrf,
     html`<input type="hidden" name="entityId" value="${token.entityId}">
-  <input type="hidden" name="expiresWas" value="${token.expiresAt ?? ''}">
   <label for="${id}-name">Name</label>
   <input id="${id}-name" name="name" required maxlength="200" value="${token.name}" autocomplete="off">
   <label for="${id}-expires">Expires</label>
@@ -64,9 +67,66 @@ export function editTokenDialog(token: Token, csrf: string): Html {
         html`<option value="${s}"${s === token.status ? html` selected` : ''}>${capitalise(s)}</option>`,
     )}
   </select>
+  ${permissionFields(id, token, premiumReason)}
   ${buttons('Save')}`,
   );
 }
+
+const SCOPE_SETS = [
+  { scope: 'metrics:read', label: 'All metrics of the tier' },
+  { scope: 'metrics:core:read', label: 'Basic metrics' },
+  { scope: 'metrics:premium:read', label: 'Extensive metrics' },
+] as const;
+
+/** The permissions and limits of SPEC §6 (everything but the type, fixed at creation). */
+function permissionFields(id: string, token: Token, premiumReason: string | null): Html {
+  const single = token.scopes
+    .map((s) => /^metric:(.+):read$/.exec(s)?.[1])
+    .filter((m): m is string => m !== undefined);
+  const publishable = token.type === 'publishable';
+  return html`<fieldset>
+    <legend>Scopes</legend>
+    ${SCOPE_SETS.map(({ scope, label }) => {
+      const checked = token.scopes.includes(scope);
+      const refused = scope === 'metrics:premium:read' && premiumReason !== null && !checked;
+      return html`<label class="check"><input type="checkbox" name="scope" value="${scope}"${checked ? html` checked` : ''}${refused ? html` disabled aria-describedby="${id}-premium-why"` : ''}> ${label} <code>${scope}</code></label>
+    ${refused ? html`<p id="${id}-premium-why" class="help">Not available: ${premiumReason}</p>` : ''}`;
+    })}
+    <label for="${id}-metrics">Single metrics</label>
+    <input id="${id}-metrics" name="metrics" value="${single.join(' ')}" autocomplete="off" aria-describedby="${id}-metrics-help">
+    <p id="${id}-metrics-help" class="help">Metric names separated by spaces, e.g. <code>requests bandwidth</code>. No scope at all: the token authenticates but reads nothing.</p>
+  </fieldset>
+  <label for="${id}-origins">Allowed origins</label>
+  <textarea id="${id}-origins" name="allowedOrigins" rows="2" aria-describedby="${id}-origins-help">${token.allowedOrigins.join('\n')}</textarea>
+  <p id="${id}-origins-help" class="help">One per line: <code>https://host[:port]</code> or <code>https://*.example.com</code>. Empty: any origin.${publishable ? ' A publishable token needs at least one.' : ''}</p>
+  <label for="${id}-ips">Allowed IP addresses</label>
+  <textarea id="${id}-ips" name="allowedIps" rows="2" aria-describedby="${id}-ips-help">${token.allowedIps.join('\n')}</textarea>
+  <p id="${id}-ips-help" class="help">One per line: addresses or CIDR ranges. Empty: any address.</p>
+  <fieldset>
+    <legend>Rate limit</legend>
+    <label for="${id}-rate-requests">Requests per window</label>
+    <input id="${id}-rate-requests" name="rateRequests" type="number" min="1" value="${token.rateLimit?.requests ?? ''}">
+    <label for="${id}-rate-window">Window (seconds)</label>
+    <input id="${id}-rate-window" name="ratePerSeconds" type="number" min="1" value="${token.rateLimit?.perSeconds ?? ''}">
+  </fieldset>
+  <fieldset>
+    <legend>Usage limit</legend>
+    <label for="${id}-usage-limit">Requests per period</label>
+    <input id="${id}-usage-limit" name="usageLimit" type="number" min="0" value="${token.usageLimit?.limit ?? ''}" aria-describedby="${id}-usage-help">
+    <label for="${id}-usage-period">Period</label>
+    <select id="${id}-usage-period" name="usagePeriod">
+      ${(['day', 'month', 'total'] as const).map(
+        (p) =>
+          html`<option value="${p}"${(token.usageLimit?.period ?? 'month') === p ? html` selected` : ''}>${PERIODS[p]}</option>`,
+      )}
+    </select>
+    <p id="${id}-usage-help" class="help">Empty: no limit.</p>
+  </fieldset>
+  <label class="check"><input type="checkbox" name="requireSignedRequests" value="on"${token.requireSignedRequests ? html` checked` : ''}${publishable ? html` disabled aria-describedby="${id}-signed-why"` : ''}> Require signed requests (RFC 9421)</label>
+  ${publishable ? html`<p id="${id}-signed-why" class="help">A publishable token cannot require signed requests.</p>` : ''}`;
+}
+
+const PERIODS = { day: 'Per UTC day', month: 'Per UTC month', total: 'In total' } as const;
 
 /** Grace periods offered on rotation: how long the previous value keeps working. */
 export const GRACE_CHOICES = [

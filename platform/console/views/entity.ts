@@ -28,6 +28,8 @@ export type EntityView = {
   /** Tier choices for a new child and for this entity's edit form. */
   childTiers: TierChoice[];
   ownTiers: TierChoice[];
+  /** Why this entity's tokens cannot have the extensive metrics; null when they can. */
+  premiumReason: string | null;
 };
 
 export function entityMain(v: EntityView): Html {
@@ -47,7 +49,7 @@ export function entityMain(v: EntityView): Html {
 ${tokensSection(v)}
 ${v.canGovern ? editEntityDialog(entity, v.ownTiers, v.csrf) : ''}
 ${v.canWrite && entity.kind === 'reseller' ? newEntityDialog(entity, v.childTiers, v.csrf) : ''}
-${v.canWrite ? [newTokenDialog(entity, v.csrf), v.tokens.map((t) => [editTokenDialog(t, v.csrf), rotateDialog(t, v.csrf), removeDialog(t, v.csrf)])] : ''}`;
+${v.canWrite ? [newTokenDialog(entity, v.csrf), v.tokens.map((t) => [editTokenDialog(t, v.csrf, v.premiumReason), rotateDialog(t, v.csrf), removeDialog(t, v.csrf)])] : ''}`;
 }
 
 function tokensSection(v: EntityView): Html {
@@ -68,7 +70,7 @@ ${
     ? html`<p class="empty">This entity has no tokens.</p>`
     : html`<table class="tokens">
   <caption>Tokens of ${entity.name}</caption>
-  <thead><tr><th scope="col">Name</th><th scope="col">Status</th><th scope="col">Expires</th><th scope="col">Last used</th><th scope="col">Created</th>${v.canWrite ? html`<th scope="col"><span class="visually-hidden">Actions</span></th>` : ''}</tr></thead>
+  <thead><tr><th scope="col">Name</th><th scope="col">Status</th><th scope="col">Expires</th><th scope="col">Last used</th><th scope="col">Created</th><th scope="col">Type</th><th scope="col">Scopes</th><th scope="col">Usage</th>${v.canWrite ? html`<th scope="col"><span class="visually-hidden">Actions</span></th>` : ''}</tr></thead>
   <tbody>${tokens.map((t) => row(t, v.canWrite))}</tbody>
 </table>`
 }
@@ -90,8 +92,19 @@ function row(t: Token, canWrite: boolean): Html {
 <td data-label="Expires">${when(t.expiresAt)}</td>
 <td data-label="Last used">${when(t.lastUsedAt)}</td>
 <td data-label="Created">${when(t.createdAt)}</td>
+<td data-label="Type">${capitalise(t.type)}</td>
+<td data-label="Scopes">${t.scopes.length ? t.scopes.join(' ') : 'None'}</td>
+<td data-label="Usage">${usage(t)}</td>
 ${canWrite ? html`<td class="row-actions">${rowActions(t, nameId)}</td>` : ''}
 </tr>`;
+}
+
+/** "12 of 1000 this month (resets …)" for a usage-limited token; "No limit" otherwise. */
+function usage(t: Token): Html {
+  if (!t.usage) return html`No limit`;
+  const { used, limit, period, resetsAt } = t.usage;
+  const span = { day: 'today', month: 'this month', total: 'in total' }[period];
+  return html`${used} of ${limit} ${span}${resetsAt ? html`, resets ${when(resetsAt)}` : ''}`;
 }
 
 function rowActions(t: Token, nameId: string): Html {
