@@ -9,7 +9,7 @@ export const AuditEvent = z.object({
     id: z.string().nullable().meta({ description: 'Access key id; null for the administrator' }),
   }),
   action: z.string().meta({ description: 'e.g. entity.create, token.rotate, token.reveal' }),
-  targetType: z.enum(['entity', 'token', 'access-key']),
+  targetType: z.enum(['entity', 'token', 'access-key', 'webhook']),
   targetId: z.string().nullable(),
   entityId: Id.nullable(),
   outcome: z.enum(['success', 'failure']),

@@ -7,3 +7,5 @@ export * from './permissions.ts';
 export * from './problem.ts';
 export * from './tier.ts';
 export * from './token.ts';
+export * from './token-leak.ts';
+export * from './webhook.ts';

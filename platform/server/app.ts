@@ -27,6 +27,7 @@
  *                                           X-Forwarded-For is believed (token allowedIps)
  *   verifyCacheTtlMs, lastUsedFlushMs   hot-path tuning (defaults 5000 ms each; the
  *                  latter also paces usage reports and idle usage-lease returns)
+ *   webhookPollMs  how often the webhook sender looks for due retries (default 1000 ms)
  *   bodyLimit      request body limit in bytes (default 64 KiB; larger → 413 problem)
  *   console        {idleMs, absoluteMs, maxSessions} of console sessions (default 30 min, 12 h)
  *
@@ -54,6 +55,7 @@ import { type Tier, TierTable } from '../domain/tiers.ts';
 import { createLogger } from '../logging.ts';
 import { isAddressOrRange } from '../schemas/permissions.ts';
 import { openStorage } from '../storage/index.ts';
+import { WebhookSender } from '../webhooks/sender.ts';
 import { MetricCatalog } from './analytics.ts';
 import { installAudit } from './audit.ts';
 import { adminKeyDigest, installAuth } from './auth.ts';
@@ -69,6 +71,7 @@ import { unknownPathIds } from './routes/common.ts';
 import { entityRoutes } from './routes/entities.ts';
 import { metaRoutes } from './routes/meta.ts';
 import { tokenRoutes } from './routes/tokens.ts';
+import { webhookRoutes } from './routes/webhooks.ts';
 import { TokenVerifier } from './verifier.ts';
 
 export type ServerOptions = {
@@ -87,6 +90,7 @@ export type ServerOptions = {
   trustedProxies?: readonly string[];
   verifyCacheTtlMs?: number;
   lastUsedFlushMs?: number;
+  webhookPollMs?: number;
   /** Request body limit in bytes (default 64 KiB). */
   bodyLimit?: number;
   /** Console session limits (platform/console/sessions.ts). */
@@ -125,6 +129,8 @@ export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_DATA_DIR = '.data';
 export const DEFAULT_BODY_LIMIT = 64 * 1024;
 const IDEMPOTENCY_RETENTION_MS = 48 * 3600 * 1000;
+/** Finished webhook deliveries stay in the delivery log this long. */
+const DELIVERY_RETENTION_MS = 30 * 24 * 3600 * 1000;
 
 function makeLogger(options: ServerOptions, env: Record<string, string | undefined>): Logger {
   if (options.logger && typeof options.logger === 'object') return options.logger;
@@ -218,8 +224,17 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
   const usage = new UsageMeter(repo, clock, (error) =>
     logger.error({ err: error }, 'could not report token usage'),
   );
+  const sender = new WebhookSender({
+    repo,
+    clock,
+    log: logger,
+    onAttempt: (outcome) => metrics.webhookAttempts.inc({ outcome }),
+    ...(options.webhookPollMs !== undefined ? { pollMs: options.webhookPollMs } : {}),
+  });
+  repo.signals.outbox = () => sender.wake();
   const ctx: PlatformContext = {
     repo,
+    sender,
     tiers,
     box,
     verifier,
@@ -347,6 +362,7 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
       await v1.register(tokenRoutes(ctx));
       await v1.register(accessKeyRoutes(ctx));
       await v1.register(auditRoutes(ctx));
+      await v1.register(webhookRoutes(ctx));
     },
     { prefix: '/v1' },
   );
@@ -356,8 +372,9 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
   const purge = async () => {
     try {
       await repo.purgeIdempotency(IDEMPOTENCY_RETENTION_MS);
+      await repo.purgeDeliveries(DELIVERY_RETENTION_MS);
     } catch (error) {
-      logger.error({ err: error }, 'could not purge idempotency keys');
+      logger.error({ err: error }, 'could not purge idempotency keys or old webhook deliveries');
     }
   };
   const purgeTimer = setInterval(purge, 3600_000);
@@ -379,6 +396,7 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
     clearInterval(purgeTimer);
     clearInterval(limitsTimer);
     await usage.close();
+    await sender.close();
     try {
       await verifier.close();
     } catch (error) {
@@ -388,6 +406,8 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
   });
 
   await app.ready();
+  // Deliveries left pending by an earlier run (or a crash) go out now.
+  sender.wake();
   return app;
 }
 

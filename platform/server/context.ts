@@ -5,6 +5,7 @@ import { ProblemError } from '../domain/problems.ts';
 import type { TierTable } from '../domain/tiers.ts';
 import type { AuditEvent } from '../schemas/index.ts';
 import type { AuditWith, Repository, Scope, Target } from '../storage/repository.ts';
+import type { WebhookSender } from '../webhooks/sender.ts';
 import type { MetricCatalog } from './analytics.ts';
 import type { PlatformMetrics } from './metrics.ts';
 import type { RateLimiter } from './permissions/rate-limiter.ts';
@@ -13,6 +14,7 @@ import type { TokenVerifier, VerifiedToken } from './verifier.ts';
 
 export type PlatformContext = {
   repo: Repository;
+  sender: WebhookSender;
   tiers: TierTable;
   box: SecretBox;
   verifier: TokenVerifier;
@@ -97,6 +99,7 @@ const TARGET_NAMES: Record<string, string> = {
   entity: 'entity',
   token: 'token',
   accessKey: 'access key',
+  webhook: 'webhook',
 };
 
 export function setAudit(request: FastifyRequest, info: AuditInfo): void {

@@ -1,5 +1,5 @@
 /** Prometheus metrics of one platform instance (its own registry, so tests can run several). */
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 export class PlatformMetrics {
   readonly registry = new Registry();
@@ -52,6 +52,17 @@ export class PlatformMetrics {
     name: 'tokenplane_token_verifications_total',
     help: 'API token verifications by result and cache use',
     labelNames: ['result', 'cache'] as const,
+    registers: [this.registry],
+  });
+  readonly webhookAttempts = new Counter({
+    name: 'tokenplane_webhook_attempts_total',
+    help: 'Webhook delivery attempts by outcome (delivered, retry, failed)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly revocationListener = new Gauge({
+    name: 'tokenplane_revocation_listener_up',
+    help: '1 while this server listens for revocations made by other servers (PostgreSQL)',
     registers: [this.registry],
   });
 

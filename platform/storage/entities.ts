@@ -26,11 +26,18 @@ import { type Idempotency, type Idempotent, idempotent, replayGone } from './ide
 import { type LockedEntity, lockEntity, tokenCount } from './locks.ts';
 import { decodeCursor, type Page, type PageRequest, paginate } from './pagination.ts';
 import { notFound, preconditionFailed, unknownTier } from './problems.ts';
-import { ENTITY_COLUMNS, entityFromRow, type Versioned } from './rows.ts';
+import { announceRevocation } from './revocations.ts';
+import {
+  ENTITY_COLUMNS,
+  entityFromRow,
+  TOKEN_COLUMNS,
+  tokenFromRow,
+  type Versioned,
+} from './rows.ts';
 import { type Scope, SUBTREE, visible } from './scope.ts';
 import type { SqlTx } from './sql.ts';
 import { nowIso, type Store } from './store.ts';
-import { insertToken, valueGone } from './tokens.ts';
+import { emitTokenEvent, insertToken, valueGone } from './tokens.ts';
 
 export async function createEntity(
   store: Store,
@@ -170,6 +177,7 @@ export async function updateEntity(
     }
     const entity = await readEntity(store, tx, id);
     if (!entity) throw notFound('entity', id);
+    if (tierChanged) await announceRevocation(store, tx, { entityId: id });
     return { entity, tierChanged };
   });
 }
@@ -239,7 +247,13 @@ export async function deleteEntity(
         { children: n },
       );
     }
-    const tokens = await tokenCount(tx, id);
+    const removed = await tx.query(`SELECT ${TOKEN_COLUMNS} FROM tokens t WHERE t.entity_id = $1`, [
+      id,
+    ]);
+    for (const row of removed)
+      await emitTokenEvent(store, tx, 'token.deleted', tokenFromRow(row).value);
+    await announceRevocation(store, tx, { entityId: id });
+    const tokens = removed.length;
     await tx.run('DELETE FROM tokens WHERE entity_id = $1', [id]);
     await tx.run('DELETE FROM access_keys WHERE entity_id = $1', [id]);
     await tx.run('DELETE FROM entities WHERE id = $1', [id]);

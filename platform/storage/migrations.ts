@@ -117,6 +117,54 @@ CREATE TABLE request_signatures (
 CREATE INDEX request_signatures_expiry ON request_signatures(expires_at)
 `,
   },
+  {
+    version: 4,
+    name: 'webhooks, their outbox of events and deliveries, token notices',
+    sql: `
+CREATE TABLE webhooks (
+  id TEXT PRIMARY KEY,
+  entity_id TEXT NOT NULL REFERENCES entities(id) ON DELETE CASCADE,
+  url TEXT NOT NULL,
+  events TEXT NOT NULL,
+  sealed_secret TEXT NOT NULL,
+  created_at TEXT NOT NULL
+);
+CREATE INDEX webhooks_entity ON webhooks(entity_id, id);
+CREATE TABLE webhook_events (
+  id TEXT PRIMARY KEY,
+  type TEXT NOT NULL,
+  entity_id TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  created_at TEXT NOT NULL
+);
+CREATE TABLE webhook_deliveries (
+  id TEXT PRIMARY KEY,
+  webhook_id TEXT NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,
+  event_id TEXT NOT NULL REFERENCES webhook_events(id) ON DELETE CASCADE,
+  status TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at TEXT,
+  lease_owner TEXT,
+  lease_until TEXT,
+  response_status INTEGER,
+  last_error TEXT,
+  last_attempt_at TEXT,
+  delivered_at TEXT,
+  created_at TEXT NOT NULL
+);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries(status, next_attempt_at);
+CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries(webhook_id, id);
+CREATE INDEX webhook_deliveries_event ON webhook_deliveries(event_id);
+CREATE TABLE token_notices (
+  token_id TEXT NOT NULL REFERENCES tokens(id) ON DELETE CASCADE,
+  kind TEXT NOT NULL,
+  ref TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  PRIMARY KEY (token_id, kind, ref)
+);
+CREATE INDEX tokens_expires ON tokens(expires_at)
+`,
+  },
 ];
 
 /** Applies the migrations not applied yet (`migrations`: a prefix of MIGRATIONS in tests of upgrades). */

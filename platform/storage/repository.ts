@@ -22,11 +22,15 @@ import type {
   CreateEntityRequest,
   CreateEntityResponse,
   CreateTokenRequest,
+  CreateWebhookRequest,
   Entity,
   Token,
   TokenWithValue,
   UpdateEntityRequest,
   UpdateTokenRequest,
+  Webhook,
+  WebhookDelivery,
+  WebhookWithSecret,
 } from '../schemas/index.ts';
 import type { AccessKeyRecord } from './access-keys.ts';
 import * as accessKeys from './access-keys.ts';
@@ -40,20 +44,25 @@ import type { Versioned } from './rows.ts';
 import { type Scope, type Target, targetVisible } from './scope.ts';
 import * as signatures from './signatures.ts';
 import type { SqlDriver } from './sql.ts';
-import type { Store } from './store.ts';
+import type { Store, StoreSignals } from './store.ts';
 import type { TokenRecord, TokenUpdate } from './tokens.ts';
 import * as tokens from './tokens.ts';
 import { type Lease, leaseUsage, returnUsage } from './usage.ts';
+import type { AttemptOutcome, ClaimedDelivery } from './webhooks.ts';
+import * as webhooks from './webhooks.ts';
 
 // The types and helpers the server imports from here, wherever they now live.
 export { type Idempotency, type Idempotent, requestHash } from './idempotency.ts';
 export { encodeCursor, type Page, type PageRequest } from './pagination.ts';
 export type {
   AccessKeyRecord,
+  AttemptOutcome,
   AuditWith,
+  ClaimedDelivery,
   Lease,
   NewAuditEvent,
   Scope,
+  StoreSignals,
   Target,
   TokenRecord,
   TokenUpdate,
@@ -76,6 +85,8 @@ const DAY_MS = 86_400_000;
 export class Repository {
   readonly db: SqlDriver;
   readonly tiers: TierTable;
+  /** Set by the server: what to wake after a commit (see StoreSignals). */
+  readonly signals: StoreSignals = { outbox: () => {} };
   readonly #store: Store;
 
   constructor(options: RepositoryOptions) {
@@ -87,6 +98,7 @@ export class Repository {
       box: options.box,
       clock: options.clock ?? Date.now,
       tokenLifetimeMs: options.defaultTokenLifetimeMs ?? 365 * DAY_MS,
+      signals: this.signals,
     };
   }
 
@@ -293,6 +305,50 @@ export class Repository {
     query: PageRequest & { entityId?: string | undefined },
   ): Promise<Page<AuditEvent>> {
     return auditEvents.listAudit(this.#store, scope, query);
+  }
+
+  // ---------------------------------------------------------------- webhooks
+
+  createWebhook(
+    scope: Scope,
+    entityId: string,
+    input: CreateWebhookRequest,
+    idem?: Idempotency,
+    audit?: AuditWith<WebhookWithSecret>,
+  ): Promise<Idempotent<WebhookWithSecret>> {
+    return webhooks.createWebhook(this.#store, scope, entityId, input, idem, audit);
+  }
+
+  listWebhooks(scope: Scope, entityId: string): Promise<Webhook[]> {
+    return webhooks.listWebhooks(this.#store, scope, entityId);
+  }
+
+  deleteWebhook(
+    scope: Scope,
+    id: string,
+    audit?: AuditWith<{ entityId: string }>,
+  ): Promise<{ entityId: string }> {
+    return webhooks.deleteWebhook(this.#store, scope, id, audit);
+  }
+
+  listDeliveries(
+    scope: Scope,
+    webhookId: string,
+    query: PageRequest,
+  ): Promise<Page<WebhookDelivery>> {
+    return webhooks.listDeliveries(this.#store, scope, webhookId, query);
+  }
+
+  claimDeliveries(owner: string, limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
+    return webhooks.claimDeliveries(this.#store, owner, limit, leaseMs);
+  }
+
+  recordAttempt(owner: string, id: string, outcome: AttemptOutcome): Promise<boolean> {
+    return webhooks.recordAttempt(this.#store, owner, id, outcome);
+  }
+
+  purgeDeliveries(maxAgeMs: number): Promise<number> {
+    return webhooks.purgeDeliveries(this.#store, maxAgeMs);
   }
 
   // ------------------------------------------------------------- idempotency

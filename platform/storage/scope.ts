@@ -30,22 +30,24 @@ export async function visible(q: SqlTx, scope: Scope, entityId: string): Promise
   return rows.length > 0;
 }
 
-/** An object a caller names by id: an entity, a token or an access key. */
-export type Target = { entity: string } | { token: string } | { accessKey: string };
+/** An object a caller names by id: an entity, a token, an access key or a webhook. */
+export type Target =
+  | { entity: string }
+  | { token: string }
+  | { accessKey: string }
+  | { webhook: string };
 
 /** The entity a target belongs to (an entity belongs to itself); null when it does not exist. */
-const OWNER: Record<'token' | 'accessKey', string> = {
+const OWNER: Record<'token' | 'accessKey' | 'webhook', string> = {
   token: 'SELECT entity_id FROM tokens WHERE id = $1',
   accessKey: 'SELECT entity_id FROM access_keys WHERE id = $1',
+  webhook: 'SELECT entity_id FROM webhooks WHERE id = $1',
 };
 
 /** Does the target exist inside the caller's subtree? */
 export async function targetVisible(q: SqlTx, scope: Scope, target: Target): Promise<boolean> {
   if ('entity' in target) return visible(q, scope, target.entity);
-  const [kind, id] =
-    'token' in target
-      ? (['token', target.token] as const)
-      : (['accessKey', target.accessKey] as const);
+  const [kind, id] = Object.entries(target)[0] as [keyof typeof OWNER, string];
   const rows = await q.query(OWNER[kind], [id]);
   return rows[0] ? visible(q, scope, String(rows[0].entity_id)) : false;
 }

@@ -19,6 +19,7 @@ import { type Idempotency, type Idempotent, idempotent, replayGone } from './ide
 import { lockEntity, lockToken, tokenCount } from './locks.ts';
 import { decodeCursor, type Page, type PageRequest, paginate } from './pagination.ts';
 import { notFound, preconditionFailed } from './problems.ts';
+import { announceRevocation } from './revocations.ts';
 import {
   normaliseTime,
   PERMISSION_COLUMNS,
@@ -33,6 +34,7 @@ import { type Scope, visible } from './scope.ts';
 import type { Row, SqlTx } from './sql.ts';
 import { nowIso, type Store } from './store.ts';
 import { usageOf, withUsage, withUsageOne } from './usage.ts';
+import { emitEvent } from './webhooks.ts';
 
 /** What the verifier needs to know about a token, cached on the hot path. */
 export type TokenRecord = {
@@ -136,6 +138,7 @@ export async function insertToken(
       ...permissionParams(permissions),
     ],
   );
+  await emitTokenEvent(store, tx, 'token.created', (await readToken(store, tx, id)).value);
   return {
     id,
     entityId,
@@ -236,6 +239,10 @@ export async function updateToken(
       );
     }
     const token = await readToken(store, tx, id);
+    if (token.version !== current.version) {
+      await emitTokenEvent(store, tx, 'token.updated', token.value);
+      await announceRevocation(store, tx, { tokenId: id });
+    }
     return {
       token,
       disabled: current.value.status === 'active' && next.status === 'disabled',
@@ -274,6 +281,8 @@ export async function deleteToken(
   return audited(store, audit, async (tx) => {
     const current = await lockToken(store.db, tx, scope, id);
     await tx.run('DELETE FROM tokens WHERE id = $1', [id]);
+    await emitTokenEvent(store, tx, 'token.deleted', current.value);
+    await announceRevocation(store, tx, { tokenId: id });
     return { entityId: current.value.entityId };
   });
 }
@@ -325,6 +334,8 @@ export async function rotateToken(
       ],
     );
     const token = await readToken(store, tx, id);
+    await emitTokenEvent(store, tx, 'token.rotated', token.value);
+    await announceRevocation(store, tx, { tokenId: id });
     return { ...token.value, value };
   });
 }
@@ -362,7 +373,17 @@ export async function valueGone(
   return replayGone('token', token.id, 'holds another value since (rotated)');
 }
 
-async function readToken(store: Store, q: SqlTx, id: string): Promise<Versioned<Token>> {
+/** Announces a change of `token` to the webhooks of its entity and their ancestors. */
+export function emitTokenEvent(
+  store: Store,
+  tx: SqlTx,
+  type: 'token.created' | 'token.updated' | 'token.rotated' | 'token.deleted',
+  token: Token,
+): Promise<void> {
+  return emitEvent(store, tx, type, { entityId: token.entityId, token });
+}
+
+export async function readToken(store: Store, q: SqlTx, id: string): Promise<Versioned<Token>> {
   const rows = await q.query(`SELECT ${TOKEN_COLUMNS} FROM tokens t WHERE t.id = $1`, [id]);
   if (!rows[0]) throw notFound('token', id);
   return withUsageOne(store, q, tokenFromRow(rows[0]));

@@ -1,0 +1,110 @@
+/** Webhooks: subscribe an entity's subtree to lifecycle events, list, remove, read the delivery log. */
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import {
+  CreateWebhookRequest,
+  DeliveryPage,
+  DeliveryQuery,
+  IdParams,
+  WebhookList,
+  WebhookWithSecret,
+} from '../../schemas/index.ts';
+import {
+  auditAsSet,
+  auditInTransaction,
+  type PlatformContext,
+  requireWriter,
+  scopeOf,
+  sendCreated,
+  setAudit,
+} from '../context.ts';
+import { IdempotencyHeaders, idempotencyOf, managementRoute } from './common.ts';
+
+export const webhookRoutes =
+  (ctx: PlatformContext): FastifyPluginAsyncZod =>
+  async (app) => {
+    app.post(
+      '/entities/:id/webhooks',
+      managementRoute(
+        'webhooks',
+        'Subscribe to the events of this entity and its descendants; the response holds the signing secret',
+        {
+          params: IdParams,
+          headers: IdempotencyHeaders,
+          body: CreateWebhookRequest,
+          response: { 201: WebhookWithSecret },
+        },
+      ),
+      async (request, reply) => {
+        const entityId = request.params.id;
+        setAudit(request, {
+          action: 'webhook.create',
+          targetType: 'webhook',
+          targetId: null,
+          entityId,
+        });
+        const principal = await requireWriter(ctx, request, 'create webhooks', {
+          entity: entityId,
+        });
+        const { result, replayed } = await ctx.repo.createWebhook(
+          principal.scope,
+          entityId,
+          request.body,
+          idempotencyOf(request, request.body),
+          auditInTransaction(request, (result, replayed) => ({
+            action: 'webhook.create',
+            targetType: 'webhook',
+            targetId: result.id,
+            entityId,
+            detail: replayed ? 'idempotent-replay' : `events=${result.events.join(',')}`,
+          })),
+        );
+        reply.header('location', `/v1/webhooks/${result.id}`);
+        return sendCreated(reply, result, replayed);
+      },
+    );
+
+    app.get(
+      '/entities/:id/webhooks',
+      managementRoute('webhooks', "List an entity's webhooks (no secrets)", {
+        params: IdParams,
+        response: { 200: WebhookList },
+      }),
+      async (request) => ({
+        items: await ctx.repo.listWebhooks(scopeOf(request), request.params.id),
+      }),
+    );
+
+    app.delete(
+      '/webhooks/:id',
+      managementRoute('webhooks', 'Remove a webhook and its pending deliveries', {
+        params: IdParams,
+      }),
+      async (request, reply) => {
+        const { id } = request.params;
+        setAudit(request, {
+          action: 'webhook.delete',
+          targetType: 'webhook',
+          targetId: id,
+          entityId: null,
+        });
+        const principal = await requireWriter(ctx, request, 'remove webhooks', { webhook: id });
+        await ctx.repo.deleteWebhook(
+          principal.scope,
+          id,
+          auditAsSet(request, (r) => ({ entityId: r.entityId })),
+        );
+        return reply.code(204).send(undefined as never);
+      },
+    );
+
+    app.get(
+      '/webhooks/:id/deliveries',
+      managementRoute('webhooks', "A webhook's delivery log, oldest first", {
+        params: IdParams,
+        querystring: DeliveryQuery,
+        response: { 200: DeliveryPage },
+      }),
+      async (request) =>
+        ctx.repo.listDeliveries(scopeOf(request), request.params.id, request.query),
+    );
+  };

@@ -1,0 +1,106 @@
+/**
+ * A real webhook receiver on loopback for the lifecycle suites: records every
+ * POST (headers and raw body), answers 204, or 500 while told to fail.
+ */
+import http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { Webhook } from 'standardwebhooks';
+import type { Platform } from './helpers.ts';
+
+export type Received = {
+  id: string;
+  timestamp: string;
+  signature: string;
+  body: string;
+  // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON payloads
+  payload: any;
+};
+
+export type Receiver = {
+  url: string;
+  received: Received[];
+  /** Answer 500 to the next `n` requests. */
+  failNext(n: number): void;
+  /** The payloads whose signature verifies with `secret` (throws on the first that does not). */
+  verified(secret: string): unknown[];
+  close(): Promise<void>;
+};
+
+export async function startReceiver(port = 0): Promise<Receiver> {
+  const received: Received[] = [];
+  let failures = 0;
+  const sockets = new Set<Socket>();
+  const server = http.createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const body = Buffer.concat(chunks).toString('utf8');
+    if (failures > 0) {
+      failures--;
+      res.writeHead(500).end('receiver failing on purpose');
+      return;
+    }
+    received.push({
+      id: String(req.headers['webhook-id']),
+      timestamp: String(req.headers['webhook-timestamp']),
+      signature: String(req.headers['webhook-signature']),
+      body,
+      payload: JSON.parse(body),
+    });
+    res.writeHead(204).end();
+  });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const address = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${address.port}/hook`,
+    received,
+    failNext(n) {
+      failures = n;
+    },
+    verified(secret) {
+      const wh = new Webhook(secret);
+      return received.map((r) =>
+        wh.verify(r.body, {
+          'webhook-id': r.id,
+          'webhook-timestamp': r.timestamp,
+          'webhook-signature': r.signature,
+        }),
+      );
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Polls `check` until it returns true (or throws after `timeoutMs`). */
+export async function until(
+  check: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 15_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/**
+ * A fresh customer (no default token) whose webhook sends `events` to `url`;
+ * `firstDelivery()` reads the first entry of that webhook's delivery log.
+ */
+export async function subscribedCustomer(p: Platform, name: string, url: string, events: string[]) {
+  const entity = (await p.api.post('/v1/entities', { name, kind: 'customer', defaultToken: false }))
+    .body;
+  const hook = (await p.api.post(`/v1/entities/${entity.id}/webhooks`, { url, events })).body;
+  // p.api, not a copy: the platform may have been restarted since
+  const firstDelivery = async () =>
+    (await p.api.get(`/v1/webhooks/${hook.id}/deliveries`)).body.items[0];
+  return { entity, hook, firstDelivery };
+}
