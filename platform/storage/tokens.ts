@@ -239,7 +239,7 @@ export async function updateToken(
       );
     }
     const token = await readToken(store, tx, id);
-    if (token.version !== current.version) {
+    if (changed) {
       await emitTokenEvent(store, tx, 'token.updated', token.value);
       await announceRevocation(store, tx, { tokenId: id });
     }
