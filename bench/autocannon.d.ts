@@ -8,7 +8,12 @@ declare module 'autocannon' {
     headers?: Record<string, string>;
     body?: string;
     workers?: number;
+    /** Per-request hooks; `setupRequest` may rewrite headers of each request (signatures). */
+    requests?: {
+      setupRequest?: (request: RequestData) => RequestData;
+    }[];
   };
+  type RequestData = { method: string; path: string; headers: Record<string, string> };
   type Histogram = { average: number; p50: number; p90: number; p99: number; max: number };
   type Result = {
     requests: Histogram & { total: number };

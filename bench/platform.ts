@@ -5,7 +5,12 @@
  *    hour = 60 points, and the catalogue GET /v1/analytics/metrics) against a bare
  *    fastify hello-world, same machine, same run: throughput ratio and p99.
  *    Target on SQLite: ratio ≥ 0.6, p99 < 10 ms.
- * 2. Token-create throughput (POST /v1/entities/{id}/tokens) on SQLite and
+ * 2. The SPEC §6 permissions on the series request, server CPU per request
+ *    against the plain token's: a token with scopes + origin + address + rate
+ *    limit (target ≤ 1.3×), a usage-limited token on SQLite and on PostgreSQL
+ *    (target ≤ 1.5×; PostgreSQL's against a plain token on the same server),
+ *    and a signed request (RFC 9421; reported: each one records its signature).
+ * 3. Token-create throughput (POST /v1/entities/{id}/tokens) on SQLite and
  *    PostgreSQL (a throwaway cluster from the test harness).
  *
  * Each server runs in its own process; autocannon (50 connections) runs here.
@@ -17,6 +22,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
+import { signRequest } from '../platform/crypto/http-signatures.ts';
 import { startPostgres } from '../test/harness/postgres.ts';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 5);
@@ -74,12 +80,7 @@ function cpuSeconds(pid: number | undefined): number {
 async function load(
   name: string,
   server: Started,
-  options: {
-    url: string;
-    method?: 'GET' | 'POST';
-    headers?: Record<string, string>;
-    body?: string;
-  },
+  options: Omit<Parameters<typeof autocannon>[0], 'connections' | 'duration'>,
   duration = DURATION,
 ): Promise<Run> {
   // warm-up (JIT, caches, connection pools)
@@ -137,8 +138,10 @@ console.log(
   `autocannon, ${CONNECTIONS} connections, ${DURATION} s per run, Node ${process.version}\n`,
 );
 
+const pg = await startPostgres();
 const hello = await serve('hello');
 const platform = await serve('platform');
+const platformPg = await serve('platform', await pg.createDatabase());
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 const summary = (name: string, rs: Run[]): Run => ({
   name,
@@ -149,46 +152,132 @@ const summary = (name: string, rs: Run[]): Run => ({
   non2xx: rs.reduce((a, r) => a + r.non2xx, 0),
   errors: rs.reduce((a, r) => a + r.errors, 0),
 });
-let base: Run;
-let series: Run;
-let catalog: Run;
-try {
-  const e = await admin(platform, 'POST', '/v1/entities', {
+
+/** A token of a new advanced entity on `s`, with these §6 fields. */
+async function token(s: Started, fields: object): Promise<{ id: string; value: string }> {
+  const e = await admin(s, 'POST', '/v1/entities', {
     name: 'reader',
     kind: 'customer',
     tier: 'advanced',
+    defaultToken: false,
   });
-  const auth = { authorization: `Bearer ${e.defaultToken.value}` };
-  const to = new Date(Math.floor(Date.now() / 60_000) * 60_000);
-  const from = new Date(to.getTime() - 3600_000);
-  const q = `?from=${from.toISOString()}&to=${to.toISOString()}`;
-  const runs: Record<'base' | 'series' | 'catalog', Run[]> = { base: [], series: [], catalog: [] };
+  return admin(s, 'POST', `/v1/entities/${e.id}/tokens`, { name: 'bench', ...fields });
+}
+
+const to = new Date(Math.floor(Date.now() / 60_000) * 60_000);
+const from = new Date(to.getTime() - 3600_000);
+const seriesPath = `/v1/analytics/metrics/requests?from=${from.toISOString()}&to=${to.toISOString()}`;
+const bearer = (t: { value: string }) => ({ authorization: `Bearer ${t.value}` });
+const usageLimit = { limit: 1_000_000_000_000, period: 'month' };
+
+type Case = { key: string; label: string; run: () => Promise<Run> };
+let cases: Case[];
+let totals: Record<string, Run>;
+try {
+  const plain = await token(platform, {});
+  const restricted = await token(platform, {
+    scopes: ['metrics:core:read'],
+    allowedOrigins: ['https://dashboard.example.com'],
+    allowedIps: ['127.0.0.1', '::1'],
+    rateLimit: { requests: 1_000_000, perSeconds: 1 },
+  });
+  const metered = await token(platform, { usageLimit });
+  const signer = await token(platform, { requireSignedRequests: true });
+  const plainPg = await token(platformPg, {});
+  const meteredPg = await token(platformPg, { usageLimit });
+  const series = (s: Started, headers: Record<string, string>) => ({
+    url: s.url + seriesPath,
+    headers,
+  });
+  cases = [
+    {
+      key: 'hello',
+      label: 'bare fastify GET /hello',
+      run: () => load('  bare fastify GET /hello', hello, { url: `${hello.url}/hello` }),
+    },
+    {
+      key: 'series',
+      label: 'series, plain token',
+      run: () => load('  series, plain token (SQLite)', platform, series(platform, bearer(plain))),
+    },
+    {
+      key: 'catalogue',
+      label: 'catalogue, plain token',
+      run: () =>
+        load('  catalogue, plain token', platform, {
+          url: `${platform.url}/v1/analytics/metrics`,
+          headers: bearer(plain),
+        }),
+    },
+    {
+      key: 'restricted',
+      label: 'series, scopes+origin+address+rate limit',
+      run: () =>
+        load(
+          '  series, scopes+origin+address+rate',
+          platform,
+          series(platform, { ...bearer(restricted), origin: 'https://dashboard.example.com' }),
+        ),
+    },
+    {
+      key: 'usage',
+      label: 'series, usage limit (SQLite)',
+      run: () =>
+        load('  series, usage limit (SQLite)', platform, series(platform, bearer(metered))),
+    },
+    {
+      key: 'seriesPg',
+      label: 'series, plain token (PostgreSQL)',
+      run: () =>
+        load('  series, plain token (PostgreSQL)', platformPg, series(platformPg, bearer(plainPg))),
+    },
+    {
+      key: 'usagePg',
+      label: 'series, usage limit (PostgreSQL)',
+      run: () =>
+        load(
+          '  series, usage limit (PostgreSQL)',
+          platformPg,
+          series(platformPg, bearer(meteredPg)),
+        ),
+    },
+    {
+      key: 'signed',
+      label: 'series, signed request (SQLite)',
+      run: () =>
+        load('  series, signed request (SQLite)', platform, {
+          url: platform.url + seriesPath,
+          // a fresh signature per request (each is accepted once), made by the load generator
+          requests: [
+            {
+              setupRequest: (r) => ({
+                ...r,
+                headers: {
+                  ...r.headers,
+                  ...signRequest(
+                    { method: 'GET', url: platform.url + r.path },
+                    { keyId: signer.id, key: signer.value },
+                  ),
+                },
+              }),
+            },
+          ],
+        }),
+    },
+  ];
+  const runs: Record<string, Run[]> = Object.fromEntries(cases.map((c) => [c.key, []]));
   for (let round = 1; round <= ROUNDS; round++) {
     console.log(`round ${round}/${ROUNDS}`);
-    runs.base.push(await load('  bare fastify GET /hello', hello, { url: `${hello.url}/hello` }));
-    runs.series.push(
-      await load('  analytics series (token auth, 60 points)', platform, {
-        url: `${platform.url}/v1/analytics/metrics/requests${q}`,
-        headers: auth,
-      }),
-    );
-    runs.catalog.push(
-      await load('  analytics catalogue (token auth)', platform, {
-        url: `${platform.url}/v1/analytics/metrics`,
-        headers: auth,
-      }),
-    );
+    for (const c of cases) runs[c.key]?.push(await c.run());
   }
-  base = summary('hello', runs.base);
-  series = summary('series', runs.series);
-  catalog = summary('catalogue', runs.catalog);
+  totals = Object.fromEntries(cases.map((c) => [c.key, summary(c.label, runs[c.key] ?? [])]));
 } finally {
   await stop(hello);
   await stop(platform);
+  await stop(platformPg);
 }
 
 const sqliteCreate = await createBench('SQLite');
-const pg = await startPostgres();
 let pgCreate: Run;
 try {
   pgCreate = await createBench('PostgreSQL', await pg.createDatabase());
@@ -196,9 +285,37 @@ try {
   await pg.stop();
 }
 
+const r = (key: string) => totals[key] as Run;
+const base = r('hello');
+const ratio = (a: number, b: number) => (a / b).toFixed(2);
+console.log(
+  `\nmedians over ${ROUNDS} rounds (server CPU per request is the figure to compare on a busy machine)`,
+);
+console.log(
+  'run'.padEnd(44),
+  'req/s'.padStart(8),
+  'p99'.padStart(6),
+  'CPU µs/req'.padStart(11),
+  'CPU ×hello'.padStart(11),
+  'non-2xx'.padStart(8),
+);
+for (const c of cases) {
+  const x = r(c.key);
+  console.log(
+    c.label.padEnd(44),
+    String(x.rps).padStart(8),
+    `${x.p99} ms`.padStart(6),
+    String(x.cpuUs).padStart(11),
+    ratio(x.cpuUs, base.cpuUs).padStart(11),
+    String(x.non2xx).padStart(8),
+  );
+}
 console.log(`
-medians over ${ROUNDS} rounds: hello ${base.rps} req/s (p99 ${base.p99} ms), series ${series.rps} req/s (p99 ${series.p99} ms), catalogue ${catalog.rps} req/s (p99 ${catalog.p99} ms)
-throughput ratio analytics/hello: series ${(series.rps / base.rps).toFixed(2)}, catalogue ${(catalog.rps / base.rps).toFixed(2)} (target ≥ 0.6)
-server CPU per request: hello ${base.cpuUs} µs, series ${series.cpuUs} µs, catalogue ${catalog.cpuUs} µs (CPU ratio hello/series ${(base.cpuUs / series.cpuUs).toFixed(2)}, hello/catalogue ${(base.cpuUs / catalog.cpuUs).toFixed(2)})
-p99 on SQLite: series ${series.p99} ms, catalogue ${catalog.p99} ms (target < 10 ms)
+throughput ratio analytics/hello: series ${ratio(r('series').rps, base.rps)}, catalogue ${ratio(r('catalogue').rps, base.rps)} (target ≥ 0.6)
+CPU per request vs the plain token's (same run):
+  scopes+origin+address+rate limit  ${ratio(r('restricted').cpuUs, r('series').cpuUs)}× (target ≤ 1.3×)
+  usage limit, SQLite               ${ratio(r('usage').cpuUs, r('series').cpuUs)}× (target ≤ 1.5×)
+  usage limit, PostgreSQL           ${ratio(r('usagePg').cpuUs, r('seriesPg').cpuUs)}× vs plain on PostgreSQL (target ≤ 1.5×)
+  signed request, SQLite            ${ratio(r('signed').cpuUs, r('series').cpuUs)}× (reported: one insert per request for "accepted once")
+p99 on SQLite: series ${r('series').p99} ms, catalogue ${r('catalogue').p99} ms (target < 10 ms)
 token creates: SQLite ${sqliteCreate.rps} req/s (p99 ${sqliteCreate.p99} ms), PostgreSQL ${pgCreate.rps} req/s (p99 ${pgCreate.p99} ms)`);

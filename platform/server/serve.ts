@@ -24,6 +24,8 @@ Environment:
   TOKENPLANE_ENCRYPTION_KEY  encrypts revealable token values (generated when unset)
   TOKENPLANE_TIERS           tier table, JSON [{"name","rank","tokenQuota"}]
   TOKENPLANE_LOG_LEVEL       pino level (default info)
+  TOKENPLANE_TRUSTED_PROXIES proxies whose X-Forwarded-For is believed for token
+                             allowedIps: addresses/CIDRs, comma-separated (default none)
 `;
 
 export async function run(argv: string[]): Promise<number> {
