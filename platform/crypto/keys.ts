@@ -9,10 +9,21 @@
  *   TOKENPLANE_ENCRYPTION_KEY is unset, one is generated into `<dataDir>/encryption-key` (0600).
  *
  * Changing the encryption key makes every stored token unverifiable and
- * unrevealable: keep it with the database backups.
+ * unrevealable: keep it with the database backups. So a generated encryption
+ * key is written only once storage has confirmed that the database holds no
+ * data yet (`NewKey.save`, called by the repository's key check): a missing key
+ * file next to a database with data is a restore job, never a new key.
  */
 import { createHash, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  chmodSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { generateSecret } from '../domain/secret-format.ts';
 
@@ -24,19 +35,51 @@ export type KeySource = 'option' | 'file' | 'generated';
 
 export type LoadedKey = { value: string; source: KeySource; path?: string };
 
+/** A key that was given or read from its file. */
+export type ExistingKey = LoadedKey & { source: 'option' | 'file' };
+
+/** A key generated in memory: `save()` writes it to `path` (0600, never over an existing file). */
+export type NewKey = { value: string; source: 'generated'; path: string; save(): void };
+
 /** Ensure the data directory exists and is private to this user. */
 export function ensureDataDir(dataDir: string): void {
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  try {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    throw dataDirProblem(dataDir, error, 'create');
+  }
 }
 
-/** Use the given key, else the key file in the data dir, else generate one into it. */
-export function loadOrCreateKey(
+/**
+ * Fails with the path and the fix when the data directory cannot be written
+ * (read-only, another owner): the platform keeps its keys and SQLite database there.
+ */
+export function ensureWritableDataDir(dataDir: string): void {
+  ensureDataDir(dataDir);
+  try {
+    accessSync(dataDir, constants.W_OK);
+  } catch (error) {
+    throw dataDirProblem(dataDir, error, 'write to');
+  }
+}
+
+function dataDirProblem(path: string, error: unknown, doing: string): Error {
+  const code = (error as NodeJS.ErrnoException).code ?? String(error);
+  return new Error(
+    `Cannot ${doing} the data directory ${path} (${code}): tokenplane keeps its generated keys and ` +
+      'its SQLite database there. Make it writable by this user, or choose another with --data-dir ' +
+      'or TOKENPLANE_DATA_DIR.',
+  );
+}
+
+/** Use the given key, else the key file in the data dir, else a new key (not yet written). */
+function readOrGenerate(
   dataDir: string,
   file: string,
   given: string | undefined,
   generate: () => string,
   what: string,
-): LoadedKey {
+): ExistingKey | NewKey {
   if (given !== undefined && given !== '') {
     if (given.length < MIN_KEY_LENGTH) {
       throw new Error(`${what} must be at least ${MIN_KEY_LENGTH} characters long`);
@@ -49,25 +92,37 @@ export function loadOrCreateKey(
     if (value.length < MIN_KEY_LENGTH) throw new Error(`${what} in ${path} is too short`);
     return { value, source: 'file', path };
   }
-  ensureDataDir(dataDir);
   const value = generate();
-  writeFileSync(path, `${value}\n`, { mode: 0o600, flag: 'wx' });
-  chmodSync(path, 0o600);
-  return { value, source: 'generated', path };
+  const save = () => {
+    ensureWritableDataDir(dataDir);
+    writeFileSync(path, `${value}\n`, { mode: 0o600, flag: 'wx' });
+    chmodSync(path, 0o600);
+  };
+  return { value, source: 'generated', path, save };
 }
 
+/** The administrator key: given, read from its file, or generated into it at once. */
 export function loadAdminKey(dataDir: string, given: string | undefined): LoadedKey {
-  return loadOrCreateKey(
+  const key = readOrGenerate(
     dataDir,
     ADMIN_KEY_FILE,
     given,
     () => generateSecret('adminKey'),
     'the administrator key',
   );
+  if (key.source === 'generated') key.save();
+  return key;
 }
 
-export function loadEncryptionKey(dataDir: string, given: string | undefined): LoadedKey {
-  return loadOrCreateKey(
+/**
+ * The encryption key: given, or read from its file; otherwise a new key that
+ * is written only when the database turns out to be empty (see NewKey).
+ */
+export function loadEncryptionKey(
+  dataDir: string,
+  given: string | undefined,
+): ExistingKey | NewKey {
+  return readOrGenerate(
     dataDir,
     ENCRYPTION_KEY_FILE,
     given,

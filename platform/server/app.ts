@@ -50,7 +50,12 @@ import {
 import type { DestinationStream, Logger } from 'pino';
 import { type ConsoleOptions, consoleRoutes } from '../console/index.ts';
 import { SecretBox } from '../crypto/cipher.ts';
-import { ensureDataDir, loadAdminKey, loadEncryptionKey } from '../crypto/keys.ts';
+import {
+  ensureDataDir,
+  ensureWritableDataDir,
+  loadAdminKey,
+  loadEncryptionKey,
+} from '../crypto/keys.ts';
 import { type Tier, TierTable } from '../domain/tiers.ts';
 import { createLogger } from '../logging.ts';
 import { isAddressOrRange } from '../schemas/permissions.ts';
@@ -196,15 +201,26 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
     dataDir,
     options.encryptionKey ?? env.TOKENPLANE_ENCRYPTION_KEY,
   );
-  if (encryption.source === 'generated') {
-    logger.warn(
-      { path: encryption.path },
-      `generated an encryption key (TOKENPLANE_ENCRYPTION_KEY unset); it is stored in ${encryption.path} — back it up with the database`,
-    );
-  }
+  if (!databaseUrl) ensureWritableDataDir(dataDir);
 
   const box = new SecretBox(encryption.value);
-  const repo = await openStorage({ dataDir, databaseUrl, tiers, box, clock });
+  const generated = encryption.source === 'generated' ? encryption : null;
+  const repo = await openStorage({
+    dataDir,
+    databaseUrl,
+    tiers,
+    box,
+    clock,
+    key: generated
+      ? { from: generated.path, save: generated.save }
+      : { from: encryption.path ?? 'TOKENPLANE_ENCRYPTION_KEY' },
+  });
+  if (generated) {
+    logger.warn(
+      { path: generated.path },
+      `generated an encryption key (TOKENPLANE_ENCRYPTION_KEY unset); it is stored in ${generated.path} — back it up with the database`,
+    );
+  }
   const storage = databaseUrl ? 'postgres' : 'sqlite';
   logger.info(
     { storage, dataDir },

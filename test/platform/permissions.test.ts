@@ -273,7 +273,9 @@ describe.each(ENGINES)('a database made before §6, on %s', (engine) => {
       const db: SqlDriver = databaseUrl
         ? new PostgresDriver(databaseUrl)
         : new SqliteDriver(join(dataDir, 'tokenplane.db'));
-      const box = new SecretBox(loadEncryptionKey(dataDir, undefined).value);
+      const key = loadEncryptionKey(dataDir, undefined);
+      if (key.source === 'generated') key.save();
+      const box = new SecretBox(key.value);
       const value = generateSecret('apiToken');
       const tokenId = '01900000-0000-7000-8000-000000000002';
       const entityId = '01900000-0000-7000-8000-000000000001';

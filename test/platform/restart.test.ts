@@ -104,7 +104,9 @@ describe.each(ENGINES)('restart on %s', (engine) => {
           logger: false,
           encryptionKey: 'second-encryption-key-9876543210',
         }),
-      ).rejects.toThrow(/TOKENPLANE_ENCRYPTION_KEY is not the key this database was created with/);
+      ).rejects.toThrow(
+        /The encryption key \(TOKENPLANE_ENCRYPTION_KEY\) is not the key .* was created with/,
+      );
       await p.restart(); // the right key still works
       expect((await p.api.get('/v1/entities')).body.items).toHaveLength(1);
     } finally {

@@ -2,7 +2,7 @@
  * The security primitives on their own: sealing binds to its row, nonces never
  * repeat, digests are keyed, ids sort by time, keys are private files.
  */
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -61,9 +61,14 @@ describe('keys', () => {
     expect(loadAdminKey(dir, undefined)).toMatchObject({ source: 'file', value: a.value });
     expect(loadAdminKey(dir, 'a-given-admin-key-123')).toMatchObject({ source: 'option' });
     expect(() => loadAdminKey(dir, 'short')).toThrow(/at least/);
+    // a generated encryption key is written only when storage says the database is empty
     const e = loadEncryptionKey(dir, undefined);
     expect(e.value.length).toBeGreaterThanOrEqual(43);
+    expect(existsSync(join(dir, 'encryption-key'))).toBe(false);
+    if (e.source !== 'generated') throw new Error('expected a generated key');
+    e.save();
     expect(statSync(join(dir, 'encryption-key')).mode & 0o777).toBe(0o600);
+    expect(loadEncryptionKey(dir, undefined)).toMatchObject({ source: 'file', value: e.value });
   });
 
   it('compares in constant time regardless of length', () => {
