@@ -87,6 +87,7 @@ export const WebhookPayload = z.object({
   timestamp: Timestamp,
   data: z.object({
     entityId: Id,
+    /** The token as it is now (token.usage_low: its `usage` crossed 80 %); never its value. */
     token: Token.partial().extend({ id: Id }),
     /** token.expiring: how long before expiry this notice is. */
     notice: z.enum(['7d', '1d']).optional(),
@@ -98,8 +99,6 @@ export const WebhookPayload = z.object({
         value: z.enum(['current', 'previous']),
       })
       .optional(),
-    /** token.usage_low: the consumption that crossed 80 %. */
-    usage: z.record(z.string(), z.unknown()).optional(),
   }),
 });
 export type WebhookPayload = z.infer<typeof WebhookPayload>;

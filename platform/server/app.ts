@@ -28,6 +28,7 @@
  *   verifyCacheTtlMs, lastUsedFlushMs   hot-path tuning (defaults 5000 ms each; the
  *                  latter also paces usage reports and idle usage-lease returns)
  *   webhookPollMs  how often the webhook sender looks for due retries (default 1000 ms)
+ *   noticeScanMs   how often expiring/expired/usage-low notices are looked for (default 60 s)
  *   bodyLimit      request body limit in bytes (default 64 KiB; larger → 413 problem)
  *   console        {idleMs, absoluteMs, maxSessions} of console sessions (default 30 min, 12 h)
  *
@@ -60,6 +61,7 @@ import { type Tier, TierTable } from '../domain/tiers.ts';
 import { createLogger } from '../logging.ts';
 import { isAddressOrRange } from '../schemas/permissions.ts';
 import { openStorage } from '../storage/index.ts';
+import { NoticeScheduler } from '../webhooks/scheduler.ts';
 import { WebhookSender } from '../webhooks/sender.ts';
 import { MetricCatalog } from './analytics.ts';
 import { installAudit } from './audit.ts';
@@ -96,6 +98,7 @@ export type ServerOptions = {
   verifyCacheTtlMs?: number;
   lastUsedFlushMs?: number;
   webhookPollMs?: number;
+  noticeScanMs?: number;
   /** Request body limit in bytes (default 64 KiB). */
   bodyLimit?: number;
   /** Console session limits (platform/console/sessions.ts). */
@@ -248,9 +251,11 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
     ...(options.webhookPollMs !== undefined ? { pollMs: options.webhookPollMs } : {}),
   });
   repo.signals.outbox = () => sender.wake();
+  const notices = new NoticeScheduler(repo, logger, options.noticeScanMs);
   const ctx: PlatformContext = {
     repo,
     sender,
+    notices,
     tiers,
     box,
     verifier,
@@ -412,6 +417,7 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
     clearInterval(purgeTimer);
     clearInterval(limitsTimer);
     await usage.close();
+    await notices.close();
     await sender.close();
     try {
       await verifier.close();
@@ -422,8 +428,10 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
   });
 
   await app.ready();
-  // Deliveries left pending by an earlier run (or a crash) go out now.
+  // Deliveries left pending by an earlier run (or a crash) go out now, and
+  // notices that fell due while no server ran are written.
   sender.wake();
+  notices.runOnce().catch(() => {});
   return app;
 }
 

@@ -5,6 +5,7 @@ import { ProblemError } from '../domain/problems.ts';
 import type { TierTable } from '../domain/tiers.ts';
 import type { AuditEvent } from '../schemas/index.ts';
 import type { AuditWith, Repository, Scope, Target } from '../storage/repository.ts';
+import type { NoticeScheduler } from '../webhooks/scheduler.ts';
 import type { WebhookSender } from '../webhooks/sender.ts';
 import type { MetricCatalog } from './analytics.ts';
 import type { PlatformMetrics } from './metrics.ts';
@@ -15,6 +16,7 @@ import type { TokenVerifier, VerifiedToken } from './verifier.ts';
 export type PlatformContext = {
   repo: Repository;
   sender: WebhookSender;
+  notices: NoticeScheduler;
   tiers: TierTable;
   box: SecretBox;
   verifier: TokenVerifier;

@@ -39,6 +39,7 @@ import * as auditEvents from './audit.ts';
 import * as entities from './entities.ts';
 import { type Idempotency, type Idempotent, purgeIdempotency } from './idempotency.ts';
 import { migrate } from './migrations.ts';
+import { scanNotices } from './notices.ts';
 import type { Page, PageRequest } from './pagination.ts';
 import type { Versioned } from './rows.ts';
 import { type Scope, type Target, targetVisible } from './scope.ts';
@@ -370,6 +371,11 @@ export class Repository {
 
   recordAttempt(owner: string, id: string, outcome: AttemptOutcome): Promise<boolean> {
     return webhooks.recordAttempt(this.#store, owner, id, outcome);
+  }
+
+  /** Writes the token.expiring/expired/usage_low notices due now (storage/notices.ts). */
+  scanNotices(): Promise<number> {
+    return scanNotices(this.#store);
   }
 
   purgeDeliveries(maxAgeMs: number): Promise<number> {
