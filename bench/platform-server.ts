@@ -1,7 +1,7 @@
 /**
  * A server process for bench/platform.ts, so the load generator and the server
  * under test never share a thread. `node bench/platform-server.ts hello` starts a
- * bare fastify hello-world; `… platform [databaseUrl]` starts the platform
+ * bare fastify hello-world (and, for bench/console.ts, a minimal page at /page); `… platform [databaseUrl]` starts the platform
  * (logging at warn) with an extra high-quota tier for the create benchmark.
  * Prints one JSON line `{url, adminKey?}` when ready; exits on SIGTERM.
  */
@@ -16,6 +16,19 @@ const [mode, databaseUrl] = process.argv.slice(2);
 if (mode === 'hello') {
   const app = Fastify({ logger: false });
   app.get('/hello', async () => ({ hello: 'world' }));
+  // The console benchmark's baseline: the smallest page that becomes "ready" the
+  // way a console page does (an external module script sets data-ready).
+  app.get('/page', async (_req, reply) =>
+    reply
+      .type('text/html')
+      .send(
+        '<!doctype html><html lang="en"><head><title>page</title><script type="module" src="/ready.js"></script></head><body><main><h1>page</h1></main></body></html>',
+      ),
+  );
+  app.get('/ready.js', async (_req, reply) =>
+    reply.type('text/javascript').send("document.documentElement.dataset.ready = 'true';"),
+  );
+  app.get('/favicon.ico', async (_req, reply) => reply.code(204).send());
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
