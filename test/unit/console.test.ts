@@ -7,24 +7,32 @@ import { SessionStore } from '../../platform/console/sessions.ts';
 import { tierChoices } from '../../platform/console/tiers.ts';
 import { TierTable } from '../../platform/domain/tiers.ts';
 
-const token: Token = {
+const ids = {
   id: '00000000-0000-7000-8000-000000000001',
   entityId: '00000000-0000-7000-8000-000000000002',
-  name: 'ci',
-  status: 'active',
-  expiresAt: '2027-01-02T03:04:05.678Z',
+};
+const times = {
   createdAt: '2026-01-01T00:00:00.000Z',
   updatedAt: '2026-01-01T00:00:00.000Z',
   lastUsedAt: null,
-  hint: 'tpt_…abcd',
+};
+const limits = { rateLimit: null, usageLimit: null, usage: null, requireSignedRequests: false };
+const access = {
   type: 'secret',
   scopes: ['metrics:read'],
   allowedOrigins: [],
   allowedIps: [],
-  rateLimit: null,
-  usageLimit: null,
-  usage: null,
-  requireSignedRequests: false,
+} as const;
+const token: Token = {
+  ...ids,
+  ...times,
+  ...limits,
+  ...access,
+  scopes: ['metrics:read'],
+  name: 'ci',
+  status: 'active',
+  expiresAt: '2027-01-02T03:04:05.678Z',
+  hint: 'tpt_…abcd',
 };
 
 /** The Edit form exactly as the console renders it for `token`. */
