@@ -17,12 +17,11 @@ const times = {
   lastUsedAt: null,
 };
 const limits = { rateLimit: null, usageLimit: null, usage: null, requireSignedRequests: false };
-const access = {
+const access: Pick<Token, 'type' | 'allowedOrigins' | 'allowedIps'> = {
   type: 'secret',
-  scopes: ['metrics:read'],
   allowedOrigins: [],
   allowedIps: [],
-} as const;
+};
 const token: Token = {
   ...ids,
   ...times,
