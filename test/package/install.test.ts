@@ -122,6 +122,14 @@ describe('the installed tokenplane package', () => {
         });
       });
       expect((await fetch(`${url}/healthz`)).status).toBe(200);
+      // The console's assets ship in dist/ too.
+      const signIn = await fetch(`${url}/console/sign-in`);
+      expect(signIn.status).toBe(200);
+      const assets = [
+        ...(await signIn.text()).matchAll(/(?:src|href)="(\/console\/assets\/[^"]+)"/g),
+      ];
+      expect(assets.length).toBe(3);
+      for (const [, path] of assets) expect((await fetch(url + path)).status, path).toBe(200);
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
     } finally {
