@@ -117,3 +117,38 @@ export function createLogger(o: LoggerOptions = {}): Logger {
     }),
   );
 }
+
+/** What LogThrottle writes to: pino's and fastify's loggers alike. */
+type LevelLogger = Record<'warn' | 'error', (obj: Record<string, unknown>, msg: string) => void>;
+
+/**
+ * Keeps a failure that repeats (the database gone, every request's audit write
+ * failing) from flooding the log: at most one line per message per interval;
+ * the next line that gets through carries `suppressed`, the count held back.
+ */
+export class LogThrottle {
+  readonly #intervalMs: number;
+  readonly #clock: () => number;
+  readonly #seen = new Map<string, { at: number; suppressed: number }>();
+
+  constructor(intervalMs = 60_000, clock: () => number = Date.now) {
+    this.#intervalMs = intervalMs;
+    this.#clock = clock;
+  }
+
+  write(
+    log: LevelLogger,
+    level: 'warn' | 'error',
+    obj: Record<string, unknown>,
+    msg: string,
+  ): void {
+    const now = this.#clock();
+    const seen = this.#seen.get(msg);
+    if (seen && now - seen.at < this.#intervalMs) {
+      seen.suppressed++;
+      return;
+    }
+    this.#seen.set(msg, { at: now, suppressed: 0 });
+    log[level](seen?.suppressed ? { ...obj, suppressed: seen.suppressed } : obj, msg);
+  }
+}

@@ -25,7 +25,11 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { generateSecret } from '../domain/secret-format.ts';
+import {
+  apparentEntropyBits,
+  generateSecret,
+  MIN_CREDENTIAL_BITS,
+} from '../domain/secret-format.ts';
 
 export const ADMIN_KEY_FILE = 'admin-key';
 export const ENCRYPTION_KEY_FILE = 'encryption-key';
@@ -72,6 +76,21 @@ function dataDirProblem(path: string, error: unknown, doing: string): Error {
   );
 }
 
+/**
+ * Refuses an administrator key a guesser could find: it opens everything, so
+ * it needs the 128 bits our generated tokens carry.
+ */
+function checkAdminKeyStrength(value: string, from: string): void {
+  const bits = Math.floor(apparentEntropyBits(value));
+  if (bits >= MIN_CREDENTIAL_BITS) return;
+  throw new Error(
+    `The administrator key from ${from} looks guessable (about ${bits} bits; at least ` +
+      `${MIN_CREDENTIAL_BITS} are required, as much as a generated token carries, because this key ` +
+      'opens every entity). Use a random value, e.g. `openssl rand -base64 32`, or leave ' +
+      'TOKENPLANE_ADMIN_KEY unset to have one generated into the data directory.',
+  );
+}
+
 /** Use the given key, else the key file in the data dir, else a new key (not yet written). */
 function readOrGenerate(
   dataDir: string,
@@ -79,17 +98,20 @@ function readOrGenerate(
   given: string | undefined,
   generate: () => string,
   what: string,
+  check: (value: string, from: string) => void = () => {},
 ): ExistingKey | NewKey {
   if (given !== undefined && given !== '') {
     if (given.length < MIN_KEY_LENGTH) {
       throw new Error(`${what} must be at least ${MIN_KEY_LENGTH} characters long`);
     }
+    check(given, 'TOKENPLANE_ADMIN_KEY');
     return { value: given, source: 'option' };
   }
   const path = join(dataDir, file);
   if (existsSync(path)) {
     const value = readFileSync(path, 'utf8').trim();
     if (value.length < MIN_KEY_LENGTH) throw new Error(`${what} in ${path} is too short`);
+    check(value, path);
     return { value, source: 'file', path };
   }
   const value = generate();
@@ -109,6 +131,7 @@ export function loadAdminKey(dataDir: string, given: string | undefined): Loaded
     given,
     () => generateSecret('adminKey'),
     'the administrator key',
+    checkAdminKeyStrength,
   );
   if (key.source === 'generated') key.save();
   return key;

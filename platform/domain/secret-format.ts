@@ -57,6 +57,37 @@ export const SECRET_PATTERN = new RegExp(
   'g',
 );
 
+/** Character classes and how many characters each offers a guesser. */
+const CLASSES: [RegExp, number][] = [
+  [/[a-z]/, 26],
+  [/[A-Z]/, 26],
+  [/[0-9]/, 10],
+  [/[^a-zA-Z0-9]/, 33],
+];
+
+/**
+ * Apparent entropy of a credential a person chose, in bits: log2 of the
+ * alphabet its character classes span, times its length once repeats and
+ * runs (`aaaa`, `abcd`, `4321`) count as one character. A heuristic for
+ * refusing the guessable — 16 identical characters score under 5 bits — never
+ * proof of randomness; 128 bits is the bar our own generated values clear.
+ */
+export function apparentEntropyBits(value: string): number {
+  const pool = CLASSES.reduce((sum, [re, size]) => sum + (re.test(value) ? size : 0), 0);
+  const codes = Array.from(value, (c) => c.codePointAt(0) as number);
+  let effective = 0;
+  for (let i = 0; i < codes.length; i++) {
+    const step = i > 0 ? (codes[i] as number) - (codes[i - 1] as number) : Number.NaN;
+    const before = i > 1 ? (codes[i - 1] as number) - (codes[i - 2] as number) : Number.NaN;
+    const repeat = step === 0;
+    const run = Math.abs(step) === 1 && step === before;
+    if (!repeat && !run) effective++;
+  }
+  return pool > 0 ? effective * Math.log2(pool) : 0;
+}
+
+export const MIN_CREDENTIAL_BITS = 128;
+
 function checksum(body: string): string {
   let n = crc32(body);
   let out = '';

@@ -58,7 +58,7 @@ import {
   loadEncryptionKey,
 } from '../crypto/keys.ts';
 import { type Tier, TierTable } from '../domain/tiers.ts';
-import { createLogger } from '../logging.ts';
+import { createLogger, LogThrottle } from '../logging.ts';
 import { isAddressOrRange } from '../schemas/permissions.ts';
 import { openStorage } from '../storage/index.ts';
 import { NoticeScheduler } from '../webhooks/scheduler.ts';
@@ -71,6 +71,7 @@ import { PlatformMetrics } from './metrics.ts';
 import { RateLimiter } from './permissions/rate-limiter.ts';
 import { UsageMeter } from './permissions/usage-meter.ts';
 import { clientErrorHandler, frameworkErrors, installProblemHandlers } from './problems.ts';
+import { RequestLog } from './request-log.ts';
 import { accessKeyRoutes } from './routes/access-keys.ts';
 import { analyticsRoutes } from './routes/analytics.ts';
 import { auditRoutes } from './routes/audit.ts';
@@ -231,6 +232,7 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
   );
 
   const metrics = new PlatformMetrics();
+  const warnings = new LogThrottle();
   const verifier = new TokenVerifier({
     repo,
     box,
@@ -238,10 +240,11 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
     clock,
     ...(options.verifyCacheTtlMs !== undefined ? { cacheTtlMs: options.verifyCacheTtlMs } : {}),
     ...(options.lastUsedFlushMs !== undefined ? { lastUsedFlushMs: options.lastUsedFlushMs } : {}),
-    onFlushError: (error) => logger.error({ err: error }, 'could not write lastUsedAt'),
+    onFlushError: (error) =>
+      warnings.write(logger, 'error', { err: error }, 'could not write lastUsedAt'),
   });
   const usage = new UsageMeter(repo, clock, (error) =>
-    logger.error({ err: error }, 'could not report token usage'),
+    warnings.write(logger, 'error', { err: error }, 'could not report token usage'),
   );
   const sender = new WebhookSender({
     repo,
@@ -265,6 +268,7 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
     usage,
     clock,
     adminKeyDigest: adminKeyDigest(admin.value),
+    warnings,
   };
 
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
@@ -282,6 +286,7 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
     return503OnClosing: true,
     frameworkErrors,
     clientErrorHandler,
+    logController: new RequestLog(),
   }) as unknown as FastifyInstance;
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -304,10 +309,11 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
   );
 
   let ready = true;
-  installProblemHandlers(app, metrics);
+  installProblemHandlers(app, ctx);
   installAuth(app, ctx);
 
   app.addHook('onResponse', async (request, reply) => {
+    if (request.problemSlug) metrics.problem(request.problemSlug);
     metrics.observeRequest(
       request.method,
       request.routeOptions.url ?? 'unmatched',
@@ -395,7 +401,12 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
       await repo.purgeIdempotency(IDEMPOTENCY_RETENTION_MS);
       await repo.purgeDeliveries(DELIVERY_RETENTION_MS);
     } catch (error) {
-      logger.error({ err: error }, 'could not purge idempotency keys or old webhook deliveries');
+      warnings.write(
+        logger,
+        'error',
+        { err: error },
+        'could not purge idempotency keys or old webhook deliveries',
+      );
     }
   };
   const purgeTimer = setInterval(purge, 3600_000);
@@ -403,10 +414,16 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
   // Usage reports and idle lease returns, rate-window and signature clean-up.
   const limitsTimer = setInterval(() => {
     ctx.rateLimiter.sweep();
-    usage.tick().catch((error) => logger.error({ err: error }, 'could not report token usage'));
+    usage
+      .tick()
+      .catch((error) =>
+        warnings.write(logger, 'error', { err: error }, 'could not report token usage'),
+      );
     repo
       .purgeSignatures()
-      .catch((error) => logger.error({ err: error }, 'could not purge signatures'));
+      .catch((error) =>
+        warnings.write(logger, 'error', { err: error }, 'could not purge signatures'),
+      );
   }, options.lastUsedFlushMs ?? 5000);
   limitsTimer.unref();
 

@@ -31,7 +31,7 @@ export function installAudit(app: FastifyInstance, ctx: PlatformContext): void {
         detail: ok ? (info.detail ?? null) : (request.problemSlug ?? `status ${reply.statusCode}`),
       });
     } catch (error) {
-      request.log.error({ err: error }, 'could not record audit event');
+      ctx.warnings.write(request.log, 'error', { err: error }, 'could not record audit event');
     }
     return payload;
   });

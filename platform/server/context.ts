@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { SecretBox } from '../crypto/cipher.ts';
 import { ProblemError } from '../domain/problems.ts';
 import type { TierTable } from '../domain/tiers.ts';
+import type { LogThrottle } from '../logging.ts';
 import type { AuditEvent } from '../schemas/index.ts';
 import type { AuditWith, Repository, Scope, Target } from '../storage/repository.ts';
 import type { NoticeScheduler } from '../webhooks/scheduler.ts';
@@ -26,6 +27,8 @@ export type PlatformContext = {
   usage: UsageMeter;
   clock: () => number;
   adminKeyDigest: Buffer;
+  /** Repetitive failures (database gone) are logged once a minute, with a count. */
+  warnings: LogThrottle;
 };
 
 /** Who is calling a management route. */

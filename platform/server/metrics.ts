@@ -48,6 +48,12 @@ export class PlatformMetrics {
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });
+  readonly problems = new Counter({
+    name: 'tokenplane_problems_total',
+    help: 'Problem answers (refusals and errors) by slug: unauthorized, forbidden, not-found, validation, …',
+    labelNames: ['slug'] as const,
+    registers: [this.registry],
+  });
   readonly verifications = new Counter({
     name: 'tokenplane_token_verifications_total',
     help: 'API token verifications by result and cache use',
@@ -70,6 +76,7 @@ export class PlatformMetrics {
   readonly #requestChildren = new Map<string, { inc(): void }>();
   readonly #durationChildren = new Map<string, { observe(v: number): void }>();
   readonly #verificationChildren = new Map<string, { inc(): void }>();
+  readonly #problemChildren = new Map<string, { inc(): void }>();
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'tokenplane_' });
@@ -90,6 +97,15 @@ export class PlatformMetrics {
       this.#durationChildren.set(key, histogram);
     }
     histogram.observe(seconds);
+  }
+
+  problem(slug: string): void {
+    let counter = this.#problemChildren.get(slug);
+    if (!counter) {
+      counter = this.problems.labels(slug);
+      this.#problemChildren.set(slug, counter);
+    }
+    counter.inc();
   }
 
   verification(result: string, cache: string): void {

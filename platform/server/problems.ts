@@ -12,7 +12,7 @@ import {
   problemType,
   TRANSPORT_PROBLEMS,
 } from '../domain/problems.ts';
-import type { PlatformMetrics } from './metrics.ts';
+import type { PlatformContext } from './context.ts';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
 
@@ -42,7 +42,8 @@ export function sendProblem(
     });
 }
 
-export function installProblemHandlers(app: FastifyInstance, metrics: PlatformMetrics): void {
+export function installProblemHandlers(app: FastifyInstance, ctx: PlatformContext): void {
+  const { metrics, warnings } = ctx;
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const problem = toProblem(error);
     if (problem.slug === 'quota-exceeded') metrics.quotaRefusals.inc();
@@ -50,7 +51,9 @@ export function installProblemHandlers(app: FastifyInstance, metrics: PlatformMe
     if (request.routeOptions.config?.auth === 'token') {
       metrics.analyticsRefusals.inc({ reason: problem.slug });
     }
-    if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
+    if (problem.status >= 500) {
+      warnings.write(request.log, 'error', { err: error, reqId: request.id }, 'request failed');
+    }
     return sendProblem(request, reply, problem);
   });
   app.setNotFoundHandler((request, reply) =>

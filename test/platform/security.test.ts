@@ -2,6 +2,8 @@
  * The security primitives on their own: sealing binds to its row, nonces never
  * repeat, digests are keyed, ids sort by time, keys are private files.
  */
+
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { SecretBox } from '../../platform/crypto/cipher.ts';
 import { uuidv7 } from '../../platform/crypto/ids.ts';
 import { constantTimeEqual, loadAdminKey, loadEncryptionKey } from '../../platform/crypto/keys.ts';
+import { apparentEntropyBits, generateSecret } from '../../platform/domain/secret-format.ts';
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -59,7 +62,7 @@ describe('keys', () => {
     expect(statSync(join(dir, 'admin-key')).mode & 0o777).toBe(0o600);
     expect(readFileSync(join(dir, 'admin-key'), 'utf8').trim()).toBe(a.value);
     expect(loadAdminKey(dir, undefined)).toMatchObject({ source: 'file', value: a.value });
-    expect(loadAdminKey(dir, 'a-given-admin-key-123')).toMatchObject({ source: 'option' });
+    expect(loadAdminKey(dir, 'a-given-admin-key-Q7vX9#pL2m')).toMatchObject({ source: 'option' });
     expect(() => loadAdminKey(dir, 'short')).toThrow(/at least/);
     // a generated encryption key is written only when storage says the database is empty
     const e = loadEncryptionKey(dir, undefined);
@@ -69,6 +72,34 @@ describe('keys', () => {
     e.save();
     expect(statSync(join(dir, 'encryption-key')).mode & 0o777).toBe(0o600);
     expect(loadEncryptionKey(dir, undefined)).toMatchObject({ source: 'file', value: e.value });
+  });
+
+  it('refuses a guessable administrator key and says why', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tokenplane-keys-'));
+    dirs.push(dir);
+    for (const weak of [
+      'aaaaaaaaaaaaaaaa',
+      'abcdefghijklmnopqrstuvwxyz',
+      'Password1234567890',
+      'x'.repeat(64),
+    ]) {
+      expect(() => loadAdminKey(dir, weak)).toThrow(
+        /looks guessable \(about \d+ bits; at least 128 are required.*openssl rand -base64 32/,
+      );
+    }
+    // what people generate passes: our format, openssl's base64 and hex, a long passphrase
+    for (const strong of [
+      generateSecret('adminKey'),
+      randomBytes(32).toString('base64'),
+      randomBytes(16).toString('hex'),
+      'Correct-Horse-Battery-Staple-9f3Kq2',
+    ]) {
+      expect(loadAdminKey(dir, strong).source).toBe('option');
+    }
+    expect(apparentEntropyBits('aaaaaaaaaaaaaaaa')).toBeLessThan(5);
+    expect(apparentEntropyBits('0123456789')).toBeLessThan(8);
+    // 16 random alphanumerics carry 95 bits: not enough
+    expect(() => loadAdminKey(dir, 'q8Zr2LmX0vTb7KpW')).toThrow(/guessable/);
   });
 
   it('compares in constant time regardless of length', () => {
