@@ -101,8 +101,24 @@ export class SignatureInvalidError extends TokenplaneError {}
 export class ScopeInsufficientError extends TokenplaneError {}
 export class OriginNotAllowedError extends TokenplaneError {}
 export class IpNotAllowedError extends TokenplaneError {}
-export class ScopeAboveTierError extends TokenplaneError {}
-export class UsageExceededError extends TokenplaneError {}
+export class ScopeAboveTierError extends TokenplaneError {
+  /** The scopes the entity's tier does not include, and the tier they need. */
+  readonly scopes: string[] | undefined;
+  readonly requiredTier: string | undefined;
+  constructor(init: ErrorInit) {
+    super(init);
+    this.scopes = init.problem.scopes;
+    this.requiredTier = init.problem.requiredTier;
+  }
+}
+export class UsageExceededError extends TokenplaneError {
+  /** When the usage period resets; null for a total limit. */
+  readonly resetsAt: string | null | undefined;
+  constructor(init: ErrorInit) {
+    super(init);
+    this.resetsAt = init.problem.resetsAt;
+  }
+}
 export class InternalError extends TokenplaneError {}
 
 export const ERROR_CLASSES = {

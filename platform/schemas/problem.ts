@@ -14,5 +14,22 @@ export const Problem = z.looseObject({
   tier: z.string().optional(),
   quota: z.number().int().optional(),
   inUse: z.number().int().optional(),
+  scopes: z.array(z.string()).optional().meta({
+    description:
+      'scope-above-tier: the scopes above the tier; scope-insufficient: the token’s scopes',
+  }),
+  requiredTier: z.string().optional().meta({ description: 'The tier a metric or scope needs' }),
+  tokens: z
+    .array(z.object({ id: z.string(), name: z.string(), scopes: z.array(z.string()) }))
+    .optional()
+    .meta({ description: 'scope-above-tier on a downgrade: the tokens holding such scopes' }),
+  retryAfter: z.number().int().optional().meta({ description: 'rate-limited: seconds to wait' }),
+  limit: z.number().int().optional().meta({ description: 'usage-exceeded: the usage limit' }),
+  period: z.enum(['day', 'month', 'total']).optional(),
+  resetsAt: z
+    .string()
+    .nullable()
+    .optional()
+    .meta({ description: 'usage-exceeded: when the period resets; null for a total limit' }),
 });
 export type Problem = z.infer<typeof Problem>;

@@ -16,12 +16,14 @@ import {
   NotFoundError,
   PreconditionFailedError,
   QuotaExceededError,
+  ScopeAboveTierError,
   TierCeilingError,
   TierInsufficientError,
   TokenplaneClient,
   TokenplaneConnectionError,
   TokenplaneError,
   UnauthorizedError,
+  UsageExceededError,
   ValidationError,
 } from '../../platform/client/index.ts';
 import { Transport } from '../../platform/client/transport.ts';
@@ -270,6 +272,34 @@ describe('problems arrive as their error classes', () => {
       quota: 1,
       inUse: 1,
     });
+  });
+
+  it('scope-above-tier carries the scopes and the tier they need; usage-exceeded when it resets', async () => {
+    const e = await admin.createEntity({
+      name: unique('lite'),
+      kind: 'customer',
+      tier: 'lite',
+      defaultToken: false,
+    });
+    const err = await admin
+      .createToken(e.id, { name: 'premium', scopes: ['metrics:premium:read'] })
+      .catch((x) => x);
+    expect(err).toBeInstanceOf(ScopeAboveTierError);
+    expect(err).toMatchObject({
+      status: 409,
+      scopes: ['metrics:premium:read'],
+      requiredTier: 'advanced',
+    });
+    const t = await admin.createToken(e.id, {
+      name: 'metered',
+      usageLimit: { limit: 1, period: 'total' },
+    });
+    const reader = new TokenplaneClient({ endpoint: server.url, apiKey: t.value, retries: 0 });
+    clients.push(reader);
+    await reader.getMetric('requests');
+    const over = await reader.getMetric('requests').catch((x) => x);
+    expect(over).toBeInstanceOf(UsageExceededError);
+    expect(over).toMatchObject({ status: 429, resetsAt: null });
   });
 
   it('tier-ceiling and has-children', async () => {
