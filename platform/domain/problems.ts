@@ -55,6 +55,7 @@ export const TRANSPORT_PROBLEMS = {
   'uri-too-long': { status: 414, title: 'A path segment is too long' },
   'unsupported-media-type': { status: 415, title: 'Unsupported content type' },
   'header-fields-too-large': { status: 431, title: 'Request header fields too large' },
+  unavailable: { status: 503, title: 'The database is unreachable; try again shortly' },
 } as const;
 
 export type FieldError = { path: string; message: string };

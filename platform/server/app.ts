@@ -61,6 +61,7 @@ import { type Tier, TierTable } from '../domain/tiers.ts';
 import { createLogger, LogThrottle } from '../logging.ts';
 import { isAddressOrRange } from '../schemas/permissions.ts';
 import { openStorage } from '../storage/index.ts';
+import { RevocationListener } from '../storage/listener.ts';
 import { NoticeScheduler } from '../webhooks/scheduler.ts';
 import { WebhookSender } from '../webhooks/sender.ts';
 import { MetricCatalog } from './analytics.ts';
@@ -183,6 +184,27 @@ function resolveTiers(options: ServerOptions, env: Record<string, string | undef
   return TierTable.fromEnv(env.TOKENPLANE_TIERS);
 }
 
+/** On PostgreSQL: other servers' revocations reach this server's verifier at once. */
+function listenForRevocations(
+  databaseUrl: string,
+  verifier: TokenVerifier,
+  metrics: PlatformMetrics,
+  logger: Logger,
+): RevocationListener {
+  return new RevocationListener(
+    databaseUrl,
+    {
+      onChange: (target) =>
+        'tokenId' in target
+          ? verifier.invalidateToken(target.tokenId)
+          : verifier.invalidateEntity(target.entityId),
+      onResync: () => verifier.invalidateAll(),
+      onState: (up) => metrics.revocationListener.set(up ? 1 : 0),
+    },
+    logger,
+  );
+}
+
 export async function buildApp(options: ServerOptions = {}): Promise<FastifyInstance> {
   const env = options.env ?? process.env;
   const logger = makeLogger(options, env);
@@ -255,6 +277,10 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
   });
   repo.signals.outbox = () => sender.wake();
   const notices = new NoticeScheduler(repo, logger, options.noticeScanMs);
+  const revocations = databaseUrl
+    ? listenForRevocations(databaseUrl, verifier, metrics, logger)
+    : null;
+  await revocations?.start();
   const ctx: PlatformContext = {
     repo,
     sender,
@@ -434,6 +460,7 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
     clearInterval(purgeTimer);
     clearInterval(limitsTimer);
     await usage.close();
+    await revocations?.close();
     await notices.close();
     await sender.close();
     try {

@@ -8,8 +8,12 @@
  * 3. Judge status, expiry and the rotation grace against the clock on every
  *    request, so a cached entry never outlives its token's validity.
  *
- * Disable, delete, rotate and tier changes invalidate the cache at once within
- * the process; other replicas see the change within the TTL. A generation
+ * Disable, delete, rotate, permission and tier changes invalidate the cache at
+ * once within the process; on PostgreSQL other servers hear of them through
+ * the revocation channel (storage/listener.ts) and invalidate within moments.
+ * Without that channel (SQLite, or while it is down) other servers see a
+ * change within the TTL — and past the TTL an entry is never used: when the
+ * database cannot be asked, the answer is 503, not a stale yes. A generation
  * counter keeps a look-up that raced an invalidation from re-filling the cache
  * with stale data.
  *
@@ -19,6 +23,7 @@
 
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import type { SecretBox } from '../crypto/cipher.ts';
+import { ProblemError } from '../domain/problems.ts';
 import { isApiTokenValue } from '../domain/secret-format.ts';
 import type { Repository, TokenRecord } from '../storage/repository.ts';
 import type { PlatformMetrics } from './metrics.ts';
@@ -107,7 +112,7 @@ export class TokenVerifier {
     if (!entry || now - entry.cachedAt > this.#ttl) {
       cache = 'miss';
       const generation = this.#generation;
-      const record = await this.#repo.findTokenByDigest(digest);
+      const record = await unavailableOnFailure(() => this.#repo.findTokenByDigest(digest));
       if (!record) {
         this.#cache.delete(digest);
         setBounded(this.#unknown, digest, now, this.#size);
@@ -139,7 +144,7 @@ export class TokenVerifier {
     if (entry === undefined || (entry !== null && now - entry.cachedAt > this.#ttl)) {
       cache = 'miss';
       const generation = this.#generation;
-      const found = await this.#repo.findTokenById(tokenId);
+      const found = await unavailableOnFailure(() => this.#repo.findTokenById(tokenId));
       entry = found
         ? { ...cacheEntry(found.record, now), key: createSecretKey(Buffer.from(found.value)) }
         : null;
@@ -185,6 +190,14 @@ export class TokenVerifier {
     this.#invalidate((record) => record.entityId === entityId);
   }
 
+  /** Forget everything cached (the revocation channel was down: anything may have changed). */
+  invalidateAll(): void {
+    this.#generation++;
+    this.#cache.clear();
+    this.#byId.clear();
+    this.#unknown.clear();
+  }
+
   /** A use recorded in memory and not yet written, for read-your-writes on GET. */
   pendingLastUsed(tokenId: string): string | undefined {
     const at = this.#lastUsed.get(tokenId);
@@ -218,6 +231,18 @@ export class TokenVerifier {
     for (const [id, entry] of this.#byId) {
       if (entry === null || matches(entry.record)) this.#byId.delete(id);
     }
+  }
+}
+
+/** A look-up the database could not answer is a 503, never a fall-back to stale data. */
+async function unavailableOnFailure<T>(lookUp: () => Promise<T>): Promise<T> {
+  try {
+    return await lookUp();
+  } catch {
+    throw new ProblemError(
+      'unavailable',
+      'The token cannot be verified right now: the database is unreachable and this server does not answer from a cache older than its lifetime. Retry shortly.',
+    );
   }
 }
 

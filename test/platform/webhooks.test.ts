@@ -233,6 +233,7 @@ describe.each(ENGINES)('webhooks on %s', (engine) => {
       p.clock.advance(5_000);
       await until(() => (receiver?.received.length ?? 0) === 1, 'delivery after the restart');
       expect(receiver.received[0]?.payload.data.token.name).toBe('survivor');
+      await until(async () => (await delivery()).status === 'delivered', 'the recorded outcome');
       expect(await delivery()).toMatchObject({ status: 'delivered', attempts: 2 });
     } finally {
       await receiver?.close();
