@@ -6,13 +6,14 @@
  *
  * Two layers: REDACT_PATHS blanks the fields that hold credentials; then every
  * line is scanned before it is written, and anything in our secret formats
- * (the scanner pattern: `tpt_`, `tpp_`, `tpk_`, `tpadm_` values) or equal to a
+ * (the scanner pattern: `tpt_`, `tpp_`, `tpk_`, `tpadm_` values; `whsec_` webhook
+ * secrets) or equal to a
  * configured credential is blanked wherever it sits — a token in a query
  * string, a key in a header, an error message quoting either.
  */
 import pino, { type DestinationStream, type Logger } from 'pino';
 import pretty from 'pino-pretty';
-import { SECRET_PATTERN } from './domain/secret-format.ts';
+import { SECRET_PATTERN, WEBHOOK_SECRET_PATTERN } from './domain/secret-format.ts';
 
 export const LOG_FORMATS = ['auto', 'pretty', 'json'] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];
@@ -69,10 +70,8 @@ const CREDENTIAL_SETTINGS = [
  * literals (and their JSON-escaped forms) become `[redacted]`.
  */
 export function redactSecretText(line: string, literals: readonly string[] = []): string {
-  let out = line.replace(
-    SECRET_PATTERN,
-    (found) => `${found.slice(0, found.indexOf('_'))}_[redacted]`,
-  );
+  const keepPrefix = (found: string) => `${found.slice(0, found.indexOf('_'))}_[redacted]`;
+  let out = line.replace(SECRET_PATTERN, keepPrefix).replace(WEBHOOK_SECRET_PATTERN, keepPrefix);
   for (const literal of literals) {
     if (out.includes(literal)) out = out.split(literal).join('[redacted]');
   }

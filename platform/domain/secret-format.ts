@@ -88,6 +88,12 @@ export function apparentEntropyBits(value: string): number {
 
 export const MIN_CREDENTIAL_BITS = 128;
 
+/**
+ * A webhook signing secret (Standard Webhooks: `whsec_` + base64), also when
+ * percent-encoded in a URL — for redaction, it has no checksum to validate.
+ */
+export const WEBHOOK_SECRET_PATTERN = /\bwhsec_(?:[A-Za-z0-9+/=]|%2[BbFf]|%3[Dd]){20,}/g;
+
 function checksum(body: string): string {
   let n = crc32(body);
   let out = '';

@@ -39,16 +39,24 @@ describe('credentials in logged URLs and headers', () => {
       await p.api.post(`/v1/entities/${reseller.id}/access-keys`, { name: 'k', role: 'admin' })
     ).body.key as string;
     const adminKey = p.server.adminKey;
-    const values = { secretToken, publishable, accessKey, adminKey };
+    const webhookSecret = (
+      await p.api.post(`/v1/entities/${reseller.id}/webhooks`, {
+        url: 'https://hooks.example/tokenplane',
+        events: ['token.created'],
+      })
+    ).body.secret as string;
+    const values = { secretToken, publishable, accessKey, adminKey, webhookSecret };
     expect(Object.values(values).map((v) => v.slice(0, 4))).toEqual([
       'tpt_',
       'tpp_',
       'tpk_',
       'tpad',
+      'whse',
     ]);
 
     for (const value of Object.values(values)) {
       await p.api.get(`/v1/analytics/metrics?token=${value}`, { key: secretToken });
+      await p.api.get(`/v1/analytics/metrics?token=${encodeURIComponent(value)}`, { key: null });
       await p.api.get(`/v1/entities?cursor=${value}`);
       await p.api.get(`/v1/no-such-route/${value}`);
       await p.api.post('/v1/introspect', { token: value }, { headers: { 'x-api-key': value } });
@@ -59,7 +67,7 @@ describe('credentials in logged URLs and headers', () => {
       expect(text.includes(value), kind).toBe(false);
     }
     // the lines are there, with the kind still visible
-    for (const prefix of ['tpt', 'tpp', 'tpk', 'tpadm']) {
+    for (const prefix of ['tpt', 'tpp', 'tpk', 'tpadm', 'whsec']) {
       expect(text).toContain(`token=${prefix}_[redacted]`);
     }
   });
