@@ -116,6 +116,33 @@ describe.each(ENGINES)('usage limits on %s', (engine) => {
     }
   });
 
+  it('an idle server gives its unused units back, so another server can serve them', async () => {
+    const a = await startPlatform(engine);
+    let b: RunningServer | undefined;
+    try {
+      b = await startReplica(a);
+      const apiB = new Api(b.url, b.adminKey);
+      const limit = 100;
+      const t = await limitedToken(a, { limit, period: 'total' });
+      let servedB = 0;
+      while ((await storedCounter(a, t.id)).granted <= servedB && servedB < limit) {
+        expect((await apiB.metric(t.value, 'requests')).status).toBe(200);
+        servedB++;
+      }
+      expect((await storedCounter(a, t.id)).granted).toBeGreaterThan(servedB);
+      const usage = b.app.tokenplane.context.usage;
+      await usage.tick(); // reports what B served
+      await usage.tick(); // idle for a whole tick: gives the rest back
+      expect(await storedCounter(a, t.id)).toEqual({ granted: servedB, used: servedB });
+      let servedA = 0;
+      while ((await a.api.metric(t.value, 'requests')).status === 200) servedA++;
+      expect(servedA + servedB).toBe(limit);
+    } finally {
+      await b?.close();
+      await a.close();
+    }
+  });
+
   it('a server killed while holding leased units never lets the total exceed the limit', async () => {
     const a = await startPlatform(engine);
     let child: ChildProcess | undefined;
