@@ -18,7 +18,6 @@ import { GROUP, type KINDS, VERSION } from './crds/schemas.ts';
 
 export const FIELD_MANAGER = 'tokenplane-operator';
 export const FINALIZER = 'tokenplane.dev/finalizer';
-export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'tokenplane' } as const;
 
 type Plural = (typeof KINDS)[keyof typeof KINDS]['plural'];
 

@@ -7,11 +7,13 @@
  */
 import { createHash } from 'node:crypto';
 import type { V1Secret } from '@kubernetes/client-node';
+import {
+  HINT_ANNOTATION,
+  MANAGED_BY,
+  tokenSecretData,
+} from '../../platform/external/token-secret.ts';
 import type { ApiTokenObject } from '../crds/schemas.ts';
 import { API_VERSION } from '../crds/schemas.ts';
-import { MANAGED_BY } from '../kube.ts';
-
-export const HINT_ANNOTATION = 'tokenplane.dev/token-hint';
 export const DIGEST_ANNOTATION = 'tokenplane.dev/value-digest';
 export const OWNER_LABEL = 'tokenplane.dev/apitoken';
 
@@ -58,12 +60,9 @@ export function desiredSecret(obj: ApiTokenObject, content: SecretContent, value
     kind: 'Secret',
     metadata: metadataOf(obj, content, digest(value)),
     type: 'Opaque',
-    data: {
-      token: b64(value),
-      tokenId: b64(content.tokenId),
-      entityId: b64(content.entityId),
-      endpoint: b64(content.endpoint),
-    },
+    data: Object.fromEntries(
+      Object.entries(tokenSecretData({ ...content, value })).map(([k, v]) => [k, b64(v)]),
+    ),
   };
 }
 

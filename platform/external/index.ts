@@ -6,3 +6,4 @@ export * from './plan-quota.ts';
 export * from './renewal.ts';
 export * from './rotation.ts';
 export * from './token.ts';
+export * from './token-secret.ts';

@@ -1,0 +1,32 @@
+/**
+ * The Kubernetes Secret that hands an issued token to applications (SPEC §3),
+ * laid out once for both writers: the operator (one Secret per ApiToken custom
+ * resource) and the Pulumi `TokenSecret` component. Applications and policies
+ * that read these Secrets then see the same keys and labels, whoever wrote them.
+ * Plain strings here; each writer encodes as its API wants.
+ */
+
+/** Label on every Secret tokenplane writes (a selector for tools and policies). */
+export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'tokenplane' } as const;
+
+/** The token's non-secret hint: tells a person, and a diff, which value the Secret holds. */
+export const HINT_ANNOTATION = 'tokenplane.dev/token-hint';
+
+/** Strings for the operator; Pulumi passes its Outputs, each key keeping its own secrecy. */
+export type TokenSecretContent<T = string> = {
+  value: T;
+  tokenId: T;
+  entityId: T;
+  /** The platform the token authenticates against. */
+  endpoint: T;
+};
+
+/** The Secret's keys: `token`, `tokenId`, `entityId`, `endpoint`. */
+export function tokenSecretData<T>(content: TokenSecretContent<T>): Record<string, T> {
+  return {
+    token: content.value,
+    tokenId: content.tokenId,
+    entityId: content.entityId,
+    endpoint: content.endpoint,
+  };
+}
