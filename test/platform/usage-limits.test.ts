@@ -143,6 +143,33 @@ describe.each(ENGINES)('usage limits on %s', (engine) => {
     }
   });
 
+  it('a lower limit set on one server binds another that holds leased units, once its cache has it', async () => {
+    const a = await startPlatform(engine);
+    let b: RunningServer | undefined;
+    try {
+      b = await startReplica(a);
+      const apiB = new Api(b.url, b.adminKey);
+      const t = await limitedToken(a, { limit: 100, period: 'total' });
+      let servedB = 0;
+      while ((await storedCounter(a, t.id)).granted <= servedB && servedB < 100) {
+        expect((await apiB.metric(t.value, 'requests')).status).toBe(200);
+        servedB++;
+      }
+      const patched = await a.api.patch(`/v1/tokens/${t.id}`, {
+        usageLimit: { limit: servedB, period: 'total' },
+      });
+      expect(patched.status).toBe(200);
+      a.clock.advance(5001); // past B's verification cache
+      expect(isProblem(await apiB.metric(t.value, 'requests'), 'usage-exceeded', 429)).toBe(true);
+      expect(isProblem(await a.api.metric(t.value, 'requests'), 'usage-exceeded', 429)).toBe(true);
+      await b.app.tokenplane.context.usage.settled();
+      expect((await storedCounter(a, t.id)).granted).toBe(servedB);
+    } finally {
+      await b?.close();
+      await a.close();
+    }
+  });
+
   it('a server killed while holding leased units never lets the total exceed the limit', async () => {
     const a = await startPlatform(engine);
     let child: ChildProcess | undefined;

@@ -134,6 +134,7 @@ export function answerHeaders(
   request: FastifyRequest,
   reply: FastifyReply,
 ): void {
+  if (request.method === 'OPTIONS') return; // answerPreflight says it all
   reply.header('vary', 'Origin');
   const token = request.apiToken;
   if (!token) return;

@@ -11,7 +11,8 @@
  *   than four blocks left) a lease takes only what the waiting requests need,
  *   so no server sits on units another server's clients are refused for.
  * - Unused units go back when a token goes idle (one tick without use), when
- *   its period ends, when its permissions change here, and on close.
+ *   its period ends, when its permissions change here or its limit is seen to
+ *   change (another server's PATCH, once this server's cache has it), and on close.
  * - Served units are reported with the next lease, give-back or tick.
  *
  * One lease at a time per token: requests that find no unit wait for it.
@@ -30,6 +31,8 @@ const EXHAUSTED_MS = 1000;
 type Slot = {
   tokenId: string;
   period: string;
+  /** The limit its units were leased under: a changed limit starts a new slot. */
+  limit: number;
   available: number;
   /** Served since the last report. */
   pending: number;
@@ -64,7 +67,7 @@ export class UsageMeter {
   async take(tokenId: string, limit: UsageLimitSetting): Promise<UsageDecision> {
     const now = this.#clock();
     const window = usageWindow(limit.period, now);
-    const slot = this.#slot(tokenId, window.key);
+    const slot = this.#slot(tokenId, window.key, limit.limit);
     slot.usedSinceTick = true;
     if (slot.available > 0) {
       slot.available--;
@@ -114,13 +117,14 @@ export class UsageMeter {
     while (this.#returns.size > 0) await Promise.allSettled([...this.#returns]);
   }
 
-  #slot(tokenId: string, period: string): Slot {
+  #slot(tokenId: string, period: string, limit: number): Slot {
     const slot = this.#slots.get(tokenId);
-    if (slot && slot.period === period) return slot;
+    if (slot && slot.period === period && slot.limit === limit) return slot;
     if (slot) this.#retire(slot);
     const fresh: Slot = {
       tokenId,
       period,
+      limit,
       available: 0,
       pending: 0,
       block: 1,
