@@ -11,6 +11,7 @@ import type { ConsoleKit } from './index.ts';
 import type { Flash, Session } from './sessions.ts';
 import { tierChoices } from './tiers.ts';
 import { auditMain } from './views/audit.ts';
+import { editTokenDialog, removeDialog, rotateDialog } from './views/dialogs.ts';
 import { entityMain } from './views/entity.ts';
 import { homeMain } from './views/home.ts';
 import { page } from './views/layout.ts';
@@ -143,14 +144,29 @@ export function pageRoutes(kit: ConsoleKit) {
             canWrite: principal.role === 'admin',
             canGovern: principal.role === 'admin' && principal.scope !== entity.id,
             childTiers: tierChoices(kit.ctx.tiers, { parent: entity }),
-            premiumReason:
-              checkScopeCeiling(kit.ctx.tiers, entity.tier, [SCOPE_PREMIUM])?.detail ?? null,
             ownTiers: tierChoices(kit.ctx.tiers, {
               parent: parent && { name: parent.name, tier: parent.tier },
               entity,
             }),
           }),
         );
+      }),
+    );
+
+    // The dialog of one token action, fetched by the page's script when chosen.
+    app.get('/console/tokens/:id/dialogs/:kind', (request, reply) =>
+      signedIn(request, reply, async (session, client) => {
+        const { id, kind } = request.params as { id: string; kind: string };
+        const token = await orNull(client.getToken(id));
+        if (!token || !['edit', 'rotate', 'remove'].includes(kind)) {
+          reply.code(404);
+          return html`<p>This token no longer exists. Reload the page.</p>`;
+        }
+        if (kind === 'rotate') return rotateDialog(token, session.csrf);
+        if (kind === 'remove') return removeDialog(token, session.csrf);
+        const entity = await client.getEntity(token.entityId);
+        const premium = checkScopeCeiling(kit.ctx.tiers, entity.tier, [SCOPE_PREMIUM]);
+        return editTokenDialog(token, session.csrf, premium?.detail ?? null);
       }),
     );
 

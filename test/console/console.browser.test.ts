@@ -122,6 +122,7 @@ describe('console in Chromium', () => {
   it('creates a top-level reseller; its default token is shown once, with Copy', async () => {
     await page.getByRole('button', { name: 'New entity' }).click();
     const dialog = page.getByRole('dialog', { name: 'New top-level entity' });
+    await dialog.waitFor();
     await accessible(page, '03-new-entity-dialog');
     await dialog.getByLabel('Name').fill('Acme');
     await dialog.getByLabel('Kind').selectOption('reseller');
@@ -157,6 +158,7 @@ describe('console in Chromium', () => {
   it('New: name only, Create, the value in a dialog with Copy', async () => {
     await page.getByRole('button', { name: 'New', exact: true }).click();
     const dialog = page.getByRole('dialog', { name: 'New token' });
+    await dialog.waitFor();
     await accessible(page, '06-new-token-dialog');
     await dialog.getByLabel('Name').fill('ci');
     await loads(page, () => dialog.getByRole('button', { name: 'Create' }).click());
@@ -192,6 +194,7 @@ describe('console in Chromium', () => {
   it('Edit: name, expiry and status; Save', async () => {
     await menu('ci', 'Edit');
     const dialog = page.getByRole('dialog', { name: 'Edit token "ci"' });
+    await dialog.waitFor();
     await accessible(page, '09-edit-token');
     await dialog.getByLabel('Name').fill('ci-2');
     await dialog.getByLabel('Expires').fill('2031-01-02T03:04');
@@ -262,6 +265,7 @@ describe('console in Chromium', () => {
     await page.reload();
     await menu('ci-2', 'Rotate');
     const dialog = page.getByRole('dialog', { name: 'Rotate token "ci-2"' });
+    await dialog.waitFor();
     await accessible(page, '10-rotate');
     await dialog.getByLabel('Old value keeps working for').selectOption('3600');
     await loads(page, () => dialog.getByRole('button', { name: 'Rotate' }).click());
@@ -275,6 +279,7 @@ describe('console in Chromium', () => {
   it('Remove asks for confirmation: Cancel keeps the token, Remove removes it', async () => {
     await menu('ci-2', 'Remove');
     const dialog = page.getByRole('dialog', { name: 'Remove token "ci-2"?' });
+    await dialog.waitFor();
     await accessible(page, '11-remove-confirm');
     await dialog.getByRole('button', { name: 'Cancel' }).click();
     await expect.poll(() => dialog.isVisible()).toBe(false);
@@ -336,6 +341,7 @@ describe('console in Chromium', () => {
     await open(page, `/console/entities/${acmeId}`);
     await page.getByRole('button', { name: 'Edit entity' }).click();
     dialog = page.getByRole('dialog', { name: 'Edit entity "Acme"' });
+    await dialog.waitFor();
     await accessible(page, '14-edit-entity');
     // Five tokens do not fit Lite's one: the form says so before the API would.
     expect(await dialog.getByRole('option', { name: /Lite/ }).isDisabled()).toBe(true);

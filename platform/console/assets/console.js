@@ -47,7 +47,8 @@ function openDialog(dialog, from) {
 }
 
 // Every dialog: "Cancel"/"Close" closes; closing returns focus to what opened it.
-for (const dialog of document.querySelectorAll('dialog')) {
+// A dialog fetched for one action leaves the page when it closes.
+function enhance(dialog) {
   dialog.addEventListener('close', () => {
     if (dialog === valueDialog) {
       // The value leaves the page with its dialog (the server kept no copy for a reload).
@@ -57,6 +58,7 @@ for (const dialog of document.querySelectorAll('dialog')) {
     const back = opener;
     opener = null;
     if (back && document.contains(back)) back.focus();
+    if (dialog.hasAttribute('data-fetched')) dialog.remove();
   });
   for (const form of dialog.querySelectorAll('form')) {
     // One submission per click: a second would only replay the first (Idempotency-Key).
@@ -64,6 +66,27 @@ for (const dialog of document.querySelectorAll('dialog')) {
       for (const b of form.querySelectorAll('button[type="submit"]')) b.disabled = true;
     });
   }
+}
+
+for (const dialog of document.querySelectorAll('dialog')) enhance(dialog);
+
+/** Fetches the server-rendered dialog of a token action and opens it. */
+async function openFetched(url, from) {
+  const res = await fetch(url, { credentials: 'same-origin', cache: 'no-store' });
+  if (res.redirected) {
+    location.assign('/console/sign-in?ended=1');
+    return;
+  }
+  const text = await res.text();
+  const template = document.createElement('template');
+  template.innerHTML = text;
+  const dialog = template.content.querySelector('dialog');
+  if (!res.ok || !dialog)
+    throw new Error(template.content.textContent.trim() || `The console answered ${res.status}.`);
+  dialog.setAttribute('data-fetched', '');
+  document.body.append(dialog);
+  enhance(dialog);
+  openDialog(dialog, from);
 }
 
 document.addEventListener('click', async (event) => {
@@ -83,6 +106,13 @@ document.addEventListener('click', async (event) => {
   const menuOpener = target.closest('.menu-wrap') ? menuButtonOf(target) : null;
   if (target.getAttribute('aria-haspopup') === 'menu') {
     toggleMenu(target);
+    return;
+  }
+  if (target.dataset.dialog) {
+    closeMenus();
+    await openFetched(target.dataset.dialog, menuOpener ?? target).catch((e) =>
+      announce(e.message, true),
+    );
     return;
   }
   if (target.dataset.open) {

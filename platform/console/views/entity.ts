@@ -6,14 +6,7 @@
 import type { Entity, Token } from '../../client/index.ts';
 import { type Html, html } from '../html.ts';
 import type { TierChoice } from '../tiers.ts';
-import {
-  editEntityDialog,
-  editTokenDialog,
-  newEntityDialog,
-  newTokenDialog,
-  removeDialog,
-  rotateDialog,
-} from './dialogs.ts';
+import { editEntityDialog, newEntityDialog, newTokenDialog } from './dialogs.ts';
 import { capitalise, plural, when } from './format.ts';
 
 export type EntityView = {
@@ -28,8 +21,6 @@ export type EntityView = {
   /** Tier choices for a new child and for this entity's edit form. */
   childTiers: TierChoice[];
   ownTiers: TierChoice[];
-  /** Why this entity's tokens cannot have the extensive metrics; null when they can. */
-  premiumReason: string | null;
 };
 
 export function entityMain(v: EntityView): Html {
@@ -49,7 +40,7 @@ export function entityMain(v: EntityView): Html {
 ${tokensSection(v)}
 ${v.canGovern ? editEntityDialog(entity, v.ownTiers, v.csrf) : ''}
 ${v.canWrite && entity.kind === 'reseller' ? newEntityDialog(entity, v.childTiers, v.csrf) : ''}
-${v.canWrite ? [newTokenDialog(entity, v.csrf), v.tokens.map((t) => [editTokenDialog(t, v.csrf, v.premiumReason), rotateDialog(t, v.csrf), removeDialog(t, v.csrf)])] : ''}`;
+${v.canWrite ? newTokenDialog(entity, v.csrf) : ''}`;
 }
 
 function tokensSection(v: EntityView): Html {
@@ -107,16 +98,20 @@ function usage(t: Token): Html {
   return html`${used} of ${limit} ${span}${resetsAt ? html`, resets ${when(resetsAt)}` : ''}`;
 }
 
+/**
+ * A row's menu: "Edit", "Rotate" and "Remove" fetch their dialog from the server
+ * when chosen (fresh, and the page stays small); "Copy" fetches the value.
+ */
 function rowActions(t: Token, nameId: string): Html {
   const menuId = `menu-${t.id}`;
   return html`<button type="button" class="icon" data-reveal="${t.id}" data-name="${t.name}" aria-label="Show token" aria-describedby="${nameId}">${eye}</button>
 <div class="menu-wrap">
   <button type="button" class="icon" aria-label="More actions" aria-describedby="${nameId}" aria-haspopup="menu" aria-expanded="false" aria-controls="${menuId}">${dots}</button>
   <ul role="menu" id="${menuId}" aria-label="Actions for ${t.name}" hidden>
-    <li role="none"><button type="button" role="menuitem" tabindex="-1" data-open="edit-${t.id}">Edit</button></li>
+    <li role="none"><button type="button" role="menuitem" tabindex="-1" data-dialog="/console/tokens/${t.id}/dialogs/edit">Edit</button></li>
     <li role="none"><button type="button" role="menuitem" tabindex="-1" data-copy="${t.id}">Copy</button></li>
-    <li role="none"><button type="button" role="menuitem" tabindex="-1" data-open="rotate-${t.id}">Rotate</button></li>
-    <li role="none"><button type="button" role="menuitem" tabindex="-1" data-open="remove-${t.id}">Remove</button></li>
+    <li role="none"><button type="button" role="menuitem" tabindex="-1" data-dialog="/console/tokens/${t.id}/dialogs/rotate">Rotate</button></li>
+    <li role="none"><button type="button" role="menuitem" tabindex="-1" data-dialog="/console/tokens/${t.id}/dialogs/remove">Remove</button></li>
   </ul>
 </div>`;
 }
