@@ -13,7 +13,7 @@ import { defineConfig } from 'vitest/config';
 // - unit:   everything else under test/.
 // Engines are built beforehand by `npm run engines`, never by the test run.
 const kube = ['test/kube/**/*.test.ts', 'test/operator/**/*.test.ts'];
-const pulumi = ['test/pulumi/**/*.test.ts', 'test/provider/**/*.test.ts'];
+const pulumi = ['test/pulumi/**/*.test.ts', 'test/provider/**/*.test.ts', 'test/demo/**/*.test.ts'];
 
 export default defineConfig({
   // `import 'tokenplane'` (examples/pulumi) resolves to the TypeScript sources

@@ -25,11 +25,15 @@ export type RunningCli = {
 const ANSI = /\x1b\[[0-9;]*[A-Za-z]/g;
 const quote = (arg: string) => `'${arg.replaceAll("'", `'\\''`)}'`;
 
-export function runCli(
-  args: string[],
-  opts: { tty: boolean; env?: Record<string, string | undefined>; cwd?: string },
-): RunningCli {
-  const argv = [process.execPath, BIN, ...args];
+type RunOptions = { tty: boolean; env?: Record<string, string | undefined>; cwd?: string };
+
+/** `tokenplane <args>` (bin/tokenplane.js on this Node). */
+export function runCli(args: string[], opts: RunOptions): RunningCli {
+  return runCommand([process.execPath, BIN, ...args], opts);
+}
+
+/** Any command, on a terminal or behind a pipe. */
+export function runCommand(argv: string[], opts: RunOptions): RunningCli {
   const env = { ...process.env, ...opts.env };
   const child = opts.tty
     ? spawn('script', ['-qefc', argv.map(quote).join(' '), '/dev/null'], {
