@@ -79,6 +79,7 @@ import { auditRoutes } from './routes/audit.ts';
 import { unknownPathIds } from './routes/common.ts';
 import { entityRoutes } from './routes/entities.ts';
 import { metaRoutes } from './routes/meta.ts';
+import { tokenLeakRoutes } from './routes/token-leaks.ts';
 import { tokenRoutes } from './routes/tokens.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
 import { TokenVerifier } from './verifier.ts';
@@ -416,6 +417,7 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
       await v1.register(accessKeyRoutes(ctx));
       await v1.register(auditRoutes(ctx));
       await v1.register(webhookRoutes(ctx));
+      await v1.register(tokenLeakRoutes(ctx));
     },
     { prefix: '/v1' },
   );

@@ -25,6 +25,8 @@ import type {
   CreateWebhookRequest,
   Entity,
   Token,
+  TokenLeakLabels,
+  TokenLeakReport,
   TokenWithValue,
   UpdateEntityRequest,
   UpdateTokenRequest,
@@ -38,6 +40,7 @@ import type { AuditWith, NewAuditEvent } from './audit.ts';
 import * as auditEvents from './audit.ts';
 import * as entities from './entities.ts';
 import { type Idempotency, type Idempotent, purgeIdempotency } from './idempotency.ts';
+import { type LeakAudit, reportLeaks } from './leaks.ts';
 import { migrate } from './migrations.ts';
 import { scanNotices } from './notices.ts';
 import type { Page, PageRequest } from './pagination.ts';
@@ -371,6 +374,14 @@ export class Repository {
 
   recordAttempt(owner: string, id: string, outcome: AttemptOutcome): Promise<boolean> {
     return webhooks.recordAttempt(this.#store, owner, id, outcome);
+  }
+
+  /** Disables (or ends the grace of) every reported value that is a token's (storage/leaks.ts). */
+  reportLeaks(
+    report: TokenLeakReport,
+    audit: LeakAudit,
+  ): Promise<{ labels: TokenLeakLabels; exposed: string[] }> {
+    return reportLeaks(this.#store, report, audit);
   }
 
   /** Writes the token.expiring/expired/usage_low notices due now (storage/notices.ts). */

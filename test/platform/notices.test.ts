@@ -5,8 +5,7 @@
  * database at the same time.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { startServer } from '../../platform/server/app.ts';
-import { ENGINES, type Platform, startPlatform, stopPostgres } from './helpers.ts';
+import { ENGINES, type Platform, startPlatform, startReplica, stopPostgres } from './helpers.ts';
 import { startReceiver, subscribedCustomer, until } from './receiver.ts';
 
 afterAll(stopPostgres);
@@ -103,15 +102,7 @@ describe.each(ENGINES)('lifecycle notices on %s', (engine) => {
 describe('lifecycle notices with two servers on one PostgreSQL database', () => {
   it('are sent once when both scan at the same time', async () => {
     const a = await startPlatform('postgres', { webhookPollMs: 30 });
-    const b = await startServer({
-      port: 0,
-      dataDir: a.dataDir,
-      databaseUrl: a.databaseUrl as string,
-      env: {},
-      logger: false,
-      clock: a.clock.now,
-      webhookPollMs: 30,
-    });
+    const b = await startReplica(a, { webhookPollMs: 30 });
     const receiver = await startReceiver();
     try {
       const { entity } = await subscribedCustomer(a, 'Twice', receiver.url, ['token.expired']);

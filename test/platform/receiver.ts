@@ -22,7 +22,7 @@ export type Receiver = {
   /** Answer 500 to the next `n` requests. */
   failNext(n: number): void;
   /** The payloads whose signature verifies with `secret` (throws on the first that does not). */
-  verified(secret: string): unknown[];
+  verified(secret: string): Received['payload'][];
   close(): Promise<void>;
 };
 
@@ -63,7 +63,9 @@ export async function startReceiver(port = 0): Promise<Receiver> {
     verified(secret) {
       const wh = new Webhook(secret);
       return received.map((r) =>
-        wh.verify(r.body, {
+        (
+          wh as { verify(body: string, headers: Record<string, string>): Received['payload'] }
+        ).verify(r.body, {
           'webhook-id': r.id,
           'webhook-timestamp': r.timestamp,
           'webhook-signature': r.signature,

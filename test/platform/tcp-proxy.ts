@@ -10,11 +10,13 @@ export async function tcpProxy(targetPort: number): Promise<TcpProxy> {
   const open = new Set<net.Socket>();
   let refusing = false;
   const server = net.createServer((client) => {
+    client.on('error', () => {}); // resets are what this proxy is for
     if (refusing) {
       client.destroy();
       return;
     }
     const upstream = net.connect(targetPort, '127.0.0.1');
+    upstream.on('error', () => {});
     for (const [a, b] of [
       [client, upstream],
       [upstream, client],
