@@ -51,6 +51,7 @@ export function slugOfType(type: string): ProblemSlug | undefined {
 export const TRANSPORT_PROBLEMS = {
   'bad-request': { status: 400, title: 'Malformed HTTP request' },
   'request-timeout': { status: 408, title: 'Request not received in time' },
+  'method-not-allowed': { status: 405, title: 'Method not allowed on this path' },
   'payload-too-large': { status: 413, title: 'Request body too large' },
   'uri-too-long': { status: 414, title: 'A path segment is too long' },
   'unsupported-media-type': { status: 415, title: 'Unsupported content type' },

@@ -51,7 +51,11 @@ export const TierName = z
 
 export const PageQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(500).default(100),
-  cursor: z.string().max(200).optional(),
+  cursor: z
+    .string()
+    .regex(/^(?:[0-9a-f]{32})?$/, 'not a cursor returned by this API')
+    .optional()
+    .meta({ description: 'Opaque: the `nextCursor` of the previous page (32 hex digits)' }),
 });
 export type PageQuery = z.infer<typeof PageQuery>;
 

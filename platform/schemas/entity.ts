@@ -41,6 +41,21 @@ export const UpdateEntityRequest = z.strictObject({
 });
 export type UpdateEntityRequest = z.infer<typeof UpdateEntityRequest>;
 
+/**
+ * The create and update bodies with `tier` restricted to the tier table in
+ * force (a deployment may configure its own), so validation and the OpenAPI
+ * enum both follow it.
+ */
+export function entityRequestsFor(tierNames: readonly string[]) {
+  const tier = z
+    .enum(tierNames as [string, ...string[]])
+    .meta({ description: 'Tier name, one of the table in force (GET /v1/tiers)' });
+  return {
+    create: CreateEntityRequest.extend({ tier: tier.optional() }),
+    update: UpdateEntityRequest.extend({ tier: tier.optional() }),
+  };
+}
+
 export const EntityListQuery = PageQuery.extend({
   parentId: Id.optional(),
   search: z

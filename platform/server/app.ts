@@ -68,6 +68,7 @@ import { MetricCatalog } from './analytics.ts';
 import { installAudit } from './audit.ts';
 import { adminKeyDigest, installAuth } from './auth.ts';
 import type { PlatformContext } from './context.ts';
+import { RouteMethods } from './methods.ts';
 import { PlatformMetrics } from './metrics.ts';
 import { RateLimiter } from './permissions/rate-limiter.ts';
 import { UsageMeter } from './permissions/usage-meter.ts';
@@ -336,7 +337,9 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
   );
 
   let ready = true;
-  installProblemHandlers(app, ctx);
+  const routes = new RouteMethods();
+  app.addHook('onRoute', (route) => routes.add(route.url, route.method));
+  installProblemHandlers(app, ctx, routes);
   installAuth(app, ctx);
 
   app.addHook('onResponse', async (request, reply) => {

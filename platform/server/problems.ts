@@ -13,6 +13,7 @@ import {
   TRANSPORT_PROBLEMS,
 } from '../domain/problems.ts';
 import type { PlatformContext } from './context.ts';
+import type { RouteMethods } from './methods.ts';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
 
@@ -42,7 +43,11 @@ export function sendProblem(
     });
 }
 
-export function installProblemHandlers(app: FastifyInstance, ctx: PlatformContext): void {
+export function installProblemHandlers(
+  app: FastifyInstance,
+  ctx: PlatformContext,
+  routes: RouteMethods,
+): void {
   const { metrics, warnings } = ctx;
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const problem = toProblem(error);
@@ -56,13 +61,27 @@ export function installProblemHandlers(app: FastifyInstance, ctx: PlatformContex
     }
     return sendProblem(request, reply, problem);
   });
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] as string;
+    const allow = routes.allowed(path);
+    if (allow.length > 0 && !allow.includes(request.method)) {
+      reply.header('allow', allow.join(', '));
+      return sendProblem(
+        request,
+        reply,
+        new ProblemError(
+          'method-not-allowed',
+          `${request.method} is not allowed on ${path}; it answers ${allow.join(', ')}.`,
+          { allow },
+        ),
+      );
+    }
+    return sendProblem(
       request,
       reply,
-      new ProblemError('not-found', `No route ${request.method} ${request.url.split('?')[0]}.`),
-    ),
-  );
+      new ProblemError('not-found', `No route ${request.method} ${path}.`),
+    );
+  });
 }
 
 /**

@@ -880,7 +880,7 @@ describe.each(ENGINES)('platform API on %s', (engine) => {
         ['GET', '/v1/entities?limit=0', {}, 'query.limit'],
         ['GET', '/v1/entities?limit=abc', {}, 'query.limit'],
         ['GET', '/v1/entities?parentId=x', {}, 'query.parentId'],
-        ['GET', '/v1/entities?cursor=%21%21', {}, 'cursor'],
+        ['GET', '/v1/entities?cursor=%21%21', {}, 'query.cursor'],
         ['GET', '/v1/entities?bogus=1', {}, 'query.bogus'],
         ['PATCH', `/v1/entities/${e.id}`, { body: { tier: 5 } }, 'tier'],
         ['PATCH', `/v1/entities/${e.id}`, { body: { kind: 'customer' } }, 'kind'],

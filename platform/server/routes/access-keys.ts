@@ -15,7 +15,7 @@ import {
   sendCreated,
   setAudit,
 } from '../context.ts';
-import { IdempotencyHeaders, idempotencyOf, managementRoute } from './common.ts';
+import { Deleted, IdempotencyHeaders, idempotencyOf, managementRoute } from './common.ts';
 
 export const accessKeyRoutes =
   (ctx: PlatformContext): FastifyPluginAsyncZod =>
@@ -76,6 +76,7 @@ export const accessKeyRoutes =
       '/access-keys/:id',
       managementRoute('access-keys', 'Delete an access key; it stops working at once', {
         params: IdParams,
+        response: { 204: Deleted },
       }),
       async (request, reply) => {
         const { id } = request.params;

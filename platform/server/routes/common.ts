@@ -6,10 +6,19 @@ import { notFound } from '../../storage/problems.ts';
 import { type Idempotency, requestHash } from '../../storage/repository.ts';
 import { principalOf } from '../context.ts';
 
-/** Error responses every management route may give, for the OpenAPI document. */
+/**
+ * Error responses every route with a credential may give: declared with the
+ * media type they are served with, so the OpenAPI document tells the truth.
+ */
 export const problemResponses = {
-  '4xx': Problem.meta({ description: 'RFC 9457 problem (application/problem+json)' }),
+  '4xx': {
+    description: 'RFC 9457 problem; `type` ends in the slug',
+    content: { 'application/problem+json': { schema: Problem } },
+  },
 };
+
+/** The answer of every DELETE: no body. */
+export const Deleted = z.null().meta({ description: 'Deleted; no body' });
 
 export const IdempotencyHeaders = z.looseObject({
   'idempotency-key': z

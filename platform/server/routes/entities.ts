@@ -2,13 +2,12 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { ProblemError } from '../../domain/problems.ts';
 import {
-  CreateEntityRequest,
   CreateEntityResponse,
   Entity,
   EntityListQuery,
   EntityPage,
+  entityRequestsFor,
   IdParams,
-  UpdateEntityRequest,
 } from '../../schemas/index.ts';
 import {
   auditAsSet,
@@ -20,16 +19,23 @@ import {
   sendCreated,
   setAudit,
 } from '../context.ts';
-import { IdempotencyHeaders, IfMatchHeaders, idempotencyOf, managementRoute } from './common.ts';
+import {
+  Deleted,
+  IdempotencyHeaders,
+  IfMatchHeaders,
+  idempotencyOf,
+  managementRoute,
+} from './common.ts';
 
 export const entityRoutes =
   (ctx: PlatformContext): FastifyPluginAsyncZod =>
   async (app) => {
+    const requests = entityRequestsFor(ctx.tiers.names);
     app.post(
       '/entities',
       managementRoute('entities', 'Create an entity (and its default token)', {
         headers: IdempotencyHeaders,
-        body: CreateEntityRequest,
+        body: requests.create,
         response: { 201: CreateEntityResponse },
       }),
       async (request, reply) => {
@@ -96,7 +102,7 @@ export const entityRoutes =
       managementRoute('entities', 'Rename an entity or change its tier (ceiling and quota apply)', {
         params: IdParams,
         headers: IfMatchHeaders,
-        body: UpdateEntityRequest,
+        body: requests.update,
         response: { 200: Entity },
       }),
       async (request, reply) => {
@@ -129,6 +135,7 @@ export const entityRoutes =
         'Delete an entity without children; its tokens stop verifying at once',
         {
           params: IdParams,
+          response: { 204: Deleted },
         },
       ),
       async (request, reply) => {

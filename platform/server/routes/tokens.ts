@@ -27,7 +27,13 @@ import {
   sendCreated,
   setAudit,
 } from '../context.ts';
-import { IdempotencyHeaders, IfMatchHeaders, idempotencyOf, managementRoute } from './common.ts';
+import {
+  Deleted,
+  IdempotencyHeaders,
+  IfMatchHeaders,
+  idempotencyOf,
+  managementRoute,
+} from './common.ts';
 
 /** The §6 fields of a token as audit detail (never a value: these are settings). */
 function permissionText(token: Token, fields: readonly (keyof Token)[]): string {
@@ -189,6 +195,7 @@ export const tokenRoutes =
       '/tokens/:id',
       managementRoute('tokens', 'Remove a token; it stops verifying at once', {
         params: IdParams,
+        response: { 204: Deleted },
       }),
       async (request, reply) => {
         const { id } = request.params;

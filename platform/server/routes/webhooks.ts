@@ -17,7 +17,7 @@ import {
   sendCreated,
   setAudit,
 } from '../context.ts';
-import { IdempotencyHeaders, idempotencyOf, managementRoute } from './common.ts';
+import { Deleted, IdempotencyHeaders, idempotencyOf, managementRoute } from './common.ts';
 
 export const webhookRoutes =
   (ctx: PlatformContext): FastifyPluginAsyncZod =>
@@ -78,6 +78,7 @@ export const webhookRoutes =
       '/webhooks/:id',
       managementRoute('webhooks', 'Remove a webhook and its pending deliveries', {
         params: IdParams,
+        response: { 204: Deleted },
       }),
       async (request, reply) => {
         const { id } = request.params;
