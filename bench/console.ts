@@ -12,40 +12,17 @@
  *     and the reseller's own access key), and a name search among them,
  *   - the 5-token view again with a warm cache.
  * Targets: first load < 150 kB, tokens view interactive < 300 ms on loopback.
- * Medians (and p90) of BENCH_ROUNDS runs (default 15); the servers run in their
- * own processes (bench/platform-server.ts).
+ * Medians (and p90) of BENCH_ROUNDS runs (default 15), interleaved; the servers run
+ * in their own processes (bench/servers.ts), whose CPU time per page view (mean)
+ * is the figure that stays put on a busy machine.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { type Browser, type BrowserContext, chromium } from 'playwright-core';
+import { cpuSeconds, type Started, serve, stop } from './servers.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
 const CHROMIUM = process.env.TOKENPLANE_CHROMIUM ?? '/usr/lib/chromium/chromium';
 const TARGET_BYTES = 150 * 1024;
 const TARGET_TTI_MS = 300;
-
-type Started = { url: string; adminKey?: string; child: ChildProcess };
-
-async function serve(mode: string): Promise<Started> {
-  const child = spawn(
-    process.execPath,
-    [new URL('./platform-server.ts', import.meta.url).pathname, mode],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  for await (const line of createInterface({ input: child.stdout as NodeJS.ReadableStream })) {
-    try {
-      const info = JSON.parse(line) as { url?: string; adminKey?: string };
-      if (info.url) return { ...info, url: info.url, child };
-    } catch {}
-  }
-  throw new Error(`bench server ${mode} exited before it was ready`);
-}
-
-async function stop(s: Started): Promise<void> {
-  const exited = new Promise((resolve) => s.child.once('exit', resolve));
-  s.child.kill('SIGTERM');
-  await exited;
-}
 
 async function api(s: Started, method: string, path: string, body?: unknown, key = s.adminKey) {
   const res = await fetch(s.url + path, {
@@ -66,10 +43,18 @@ async function pool<T>(items: T[], width: number, fn: (item: T) => Promise<unkno
   );
 }
 
-type Sample = { ttiMs: number; bytes: number; requests: number; htmlMs: number };
+type Sample = {
+  ttiMs: number;
+  bytes: number;
+  requests: number;
+  htmlMs: number;
+  /** CPU time of the serving process for this page view, ms. */
+  serverCpuMs: number;
+};
 
 /** One page load in `context`: TTI from navigation start, bytes and requests on the wire. */
-async function load(context: BrowserContext, url: string): Promise<Sample> {
+async function load(context: BrowserContext, url: string, server: Started): Promise<Sample> {
+  const cpuBefore = cpuSeconds(server.child.pid);
   const page = await context.newPage();
   const cdp = await context.newCDPSession(page);
   await cdp.send('Network.enable');
@@ -100,7 +85,8 @@ async function load(context: BrowserContext, url: string): Promise<Sample> {
     };
   });
   await page.close();
-  return { ttiMs: timing.tti, bytes, requests, htmlMs: timing.html };
+  const serverCpuMs = (cpuSeconds(server.child.pid) - cpuBefore) * 1000;
+  return { ttiMs: timing.tti, bytes, requests, htmlMs: timing.html, serverCpuMs };
 }
 
 /** A fresh context, signed in through the console's own form post when `key` is given. */
@@ -125,34 +111,24 @@ type Result = {
   tti: number;
   tti90: number;
   html: number;
+  cpu: number;
   kB: number;
   requests: number;
 };
 
 function summarise(name: string, samples: Sample[]): Result {
+  const median = (of: (s: Sample) => number) => quantile(samples.map(of), 0.5);
   return {
     name,
-    tti: quantile(
-      samples.map((s) => s.ttiMs),
-      0.5,
-    ),
+    tti: median((s) => s.ttiMs),
     tti90: quantile(
       samples.map((s) => s.ttiMs),
       0.9,
     ),
-    html: quantile(
-      samples.map((s) => s.htmlMs),
-      0.5,
-    ),
-    kB:
-      quantile(
-        samples.map((s) => s.bytes),
-        0.5,
-      ) / 1024,
-    requests: quantile(
-      samples.map((s) => s.requests),
-      0.5,
-    ),
+    html: median((s) => s.htmlMs),
+    cpu: samples.reduce((sum, s) => sum + s.serverCpuMs, 0) / samples.length,
+    kB: median((s) => s.bytes) / 1024,
+    requests: median((s) => s.requests),
   };
 }
 
@@ -189,41 +165,47 @@ async function main() {
       })
     ).key as string;
 
-    type Scenario = { name: string; origin: string; path: string; key?: string; warm?: boolean };
+    type Scenario = {
+      name: string;
+      server: Started;
+      path: string;
+      key?: string | undefined;
+      warm?: boolean;
+    };
     const scenarios: Scenario[] = [
-      { name: 'baseline: bare fastify page + module', origin: bare.url, path: '/page' },
+      { name: 'baseline: bare fastify page + module', server: bare, path: '/page' },
       {
         name: 'console sign-in page (shell, no data)',
-        origin: platform.url,
+        server: platform,
         path: '/console/sign-in',
       },
       {
         name: 'tokens view, entity with 5 tokens',
-        origin: platform.url,
+        server: platform,
         path: `/console/entities/${five.id}`,
         key: platform.adminKey,
       },
       {
         name: 'tokens view, reseller of 1,000 (admin key)',
-        origin: platform.url,
+        server: platform,
         path: `/console/entities/${reseller.id}`,
         key: platform.adminKey,
       },
       {
         name: 'tokens view, reseller of 1,000 (its own key)',
-        origin: platform.url,
+        server: platform,
         path: `/console/entities/${reseller.id}`,
         key: resellerKey,
       },
       {
         name: 'search "customer 0999" among 1,000',
-        origin: platform.url,
+        server: platform,
         path: `/console/entities/${reseller.id}?search=customer+0999`,
         key: resellerKey,
       },
       {
         name: 'tokens view, 5 tokens, warm cache',
-        origin: platform.url,
+        server: platform,
         path: `/console/entities/${five.id}`,
         key: platform.adminKey,
         warm: true,
@@ -233,9 +215,9 @@ async function main() {
     // Interleaved rounds, so a busy moment of the machine hits every scenario alike.
     for (let round = 0; round < ROUNDS + 1; round++) {
       for (const s of scenarios) {
-        const context = await freshContext(browser, s.origin, s.key);
-        if (s.warm) await load(context, s.origin + s.path);
-        const sample = await load(context, s.origin + s.path);
+        const context = await freshContext(browser, s.server.url, s.key);
+        if (s.warm) await load(context, s.server.url + s.path, s.server);
+        const sample = await load(context, s.server.url + s.path, s.server);
         await context.close();
         if (round > 0) samples.get(s.name)?.push(sample); // round 0 warms the servers up
       }
@@ -247,11 +229,11 @@ async function main() {
       `\nmedians of ${ROUNDS} cold loads (warm: second load in the context); TTI = module has run\n\n`,
     );
     process.stdout.write(
-      '| page | TTI ms (p90) | × baseline | HTML ms | kB on the wire | requests |\n|---|---|---|---|---|---|\n',
+      '| page | TTI ms (p90) | × baseline | HTML ms | server CPU ms | kB on the wire | requests |\n|---|---|---|---|---|---|---|\n',
     );
     for (const r of results) {
       process.stdout.write(
-        `| ${r.name} | ${r.tti.toFixed(0)} (${r.tti90.toFixed(0)}) | ${(r.tti / base.tti).toFixed(2)} | ${r.html.toFixed(1)} | ${r.kB.toFixed(1)} | ${r.requests} |\n`,
+        `| ${r.name} | ${r.tti.toFixed(0)} (${r.tti90.toFixed(0)}) | ${(r.tti / base.tti).toFixed(2)} | ${r.html.toFixed(1)} | ${r.cpu.toFixed(1)} | ${r.kB.toFixed(1)} | ${r.requests} |\n`,
       );
     }
     const tokenViews = results.filter(

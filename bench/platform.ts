@@ -18,42 +18,14 @@
  * BENCH_ROUNDS rounds (default 3) of BENCH_DURATION seconds (default 5) and the
  * ratio is computed from the medians.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
 import { signRequest } from '../platform/crypto/http-signatures.ts';
 import { startPostgres } from '../test/harness/postgres.ts';
+import { cpuSeconds, type Started, serve, stop } from './servers.ts';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = 50;
-
-type Started = { url: string; adminKey?: string; child: ChildProcess };
-
-async function serve(...args: string[]): Promise<Started> {
-  const child = spawn(
-    process.execPath,
-    [new URL('./platform-server.ts', import.meta.url).pathname, ...args],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-  for await (const line of lines) {
-    try {
-      const info = JSON.parse(line) as { url?: string; adminKey?: string };
-      if (info.url) return { ...info, url: info.url, child };
-    } catch {}
-  }
-  throw new Error(`server ${args.join(' ')} exited before it was ready`);
-}
-
-async function stop(s: Started): Promise<void> {
-  const exited = new Promise((resolve) => s.child.once('exit', resolve));
-  s.child.kill('SIGTERM');
-  await exited;
-}
 
 type Run = {
   name: string;
@@ -65,17 +37,6 @@ type Run = {
   /** Server CPU time per request (user + system), µs: robust against a busy machine. */
   cpuUs: number;
 };
-
-/** utime + stime of a process in seconds (Linux /proc; NaN elsewhere). */
-function cpuSeconds(pid: number | undefined): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return Number.NaN;
-  }
-}
 
 async function load(
   name: string,

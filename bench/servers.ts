@@ -1,0 +1,45 @@
+/**
+ * Bench servers in their own processes (bench/platform-server.ts), so the load
+ * generator and the server under test never share a thread, and their CPU time.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+
+export type Started = { url: string; adminKey?: string; child: ChildProcess };
+
+/** Starts `platform-server.ts <args>` and waits for its `{url, adminKey?}` line. */
+export async function serve(...args: string[]): Promise<Started> {
+  const child = spawn(
+    process.execPath,
+    [new URL('./platform-server.ts', import.meta.url).pathname, ...args],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+  for await (const line of lines) {
+    try {
+      const info = JSON.parse(line) as { url?: string; adminKey?: string };
+      if (info.url) return { ...info, url: info.url, child };
+    } catch {}
+  }
+  throw new Error(`server ${args.join(' ')} exited before it was ready`);
+}
+
+export async function stop(s: Started): Promise<void> {
+  const exited = new Promise((resolve) => s.child.once('exit', resolve));
+  s.child.kill('SIGTERM');
+  await exited;
+}
+
+/** utime + stime of a process in seconds (Linux /proc; NaN elsewhere). */
+export function cpuSeconds(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
