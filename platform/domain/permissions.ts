@@ -21,6 +21,9 @@ export function defaultScopes(type: TokenType): string[] {
 
 const ONE_METRIC = /^metric:([a-z0-9_.-]{1,64}):read$/;
 
+/** The shape of every scope (which metric names exist is judged by `scopeProblem`). */
+export const SCOPE_GRAMMAR = /^(metrics:(core:|premium:)?read|metric:[a-z0-9_.-]{1,64}:read)$/;
+
 /** Why a scope string is not one of §6's, or null when it is. */
 export function scopeProblem(scope: string): string | null {
   if (scope === SCOPE_ALL || scope === SCOPE_CORE || scope === SCOPE_PREMIUM) return null;
@@ -90,7 +93,7 @@ export function permissionProblems(p: PermissionShape): { path: string; message:
 // ------------------------------------------------------------------ origins
 
 /** `https://host[:port]` or `https://*.domain`; lower-case, as browsers send them. */
-const ORIGIN_PATTERN =
+export const ORIGIN_PATTERN =
   /^https:\/\/(\*\.)?((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(:\d{1,5})?$/;
 
 /** Why an allowed-origin entry is malformed, or null. */

@@ -5,7 +5,13 @@
  */
 import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
-import { originProblem, permissionProblems, scopeProblem } from '../domain/permissions.ts';
+import {
+  ORIGIN_PATTERN,
+  originProblem,
+  permissionProblems,
+  SCOPE_GRAMMAR,
+  scopeProblem,
+} from '../domain/permissions.ts';
 import { Timestamp } from './common.ts';
 
 export const TokenType = z.enum(['secret', 'publishable']).meta({
@@ -17,8 +23,12 @@ export type TokenType = z.infer<typeof TokenType>;
 export const TokenScope = z
   .string()
   .max(80)
+  .regex(
+    SCOPE_GRAMMAR,
+    'unknown scope; use metrics:read, metrics:core:read, metrics:premium:read or metric:<name>:read',
+  )
   .superRefine((scope, ctx) => {
-    const problem = scopeProblem(scope);
+    const problem = SCOPE_GRAMMAR.test(scope) ? scopeProblem(scope) : null;
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   })
   .meta({
@@ -31,10 +41,17 @@ export const Scopes = z.array(TokenScope).max(50).meta({
     'What the token may read; default secret ["metrics:read"], publishable ["metrics:core:read"]; [] reads nothing',
 });
 
-export const AllowedOrigin = z.string().superRefine((origin, ctx) => {
-  const problem = originProblem(origin);
-  if (problem) ctx.addIssue({ code: 'custom', message: problem });
-});
+export const AllowedOrigin = z
+  .string()
+  .max(300)
+  .regex(
+    ORIGIN_PATTERN,
+    'must be https://host[:port] or https://*.domain (lower-case, no path or trailing slash)',
+  )
+  .superRefine((origin, ctx) => {
+    const problem = ORIGIN_PATTERN.test(origin) ? originProblem(origin) : null;
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
 
 export const AllowedOrigins = z.array(AllowedOrigin).max(20).meta({
   description:
