@@ -15,7 +15,7 @@ import {
   ValidationError,
 } from '../client/index.ts';
 import { managementPrincipal } from '../server/auth.ts';
-import { FormError, field, tokenChanges } from './forms.ts';
+import { FormError, field, newTokenRequest, tokenChanges } from './forms.ts';
 import type { ConsoleKit } from './index.ts';
 import { sameOrigin } from './security.ts';
 import type { Flash, Session } from './sessions.ts';
@@ -189,11 +189,9 @@ export function actionRoutes(kit: ConsoleKit) {
     app.post(
       '/console/entities/:id/tokens',
       action(backToEntity, async (client, form, request) => {
-        const token = await client.createToken(
-          paramId(request),
-          { name: field(form, 'name') },
-          { idempotencyKey: field(form, 'idempotencyKey') },
-        );
+        const token = await client.createToken(paramId(request), newTokenRequest(form), {
+          idempotencyKey: field(form, 'idempotencyKey'),
+        });
         return showValue(token, 'created');
       }),
     );

@@ -3,7 +3,7 @@
  * as a group of checkboxes, as an array); what a person left as it was is not
  * sent, so an edit changes only what they changed.
  */
-import type { Token, UpdateTokenRequest } from '../client/index.ts';
+import type { CreateTokenRequest, Token, UpdateTokenRequest } from '../client/index.ts';
 import { dateTimeLocal } from './views/format.ts';
 
 type Form = Record<string, string | string[] | undefined>;
@@ -65,6 +65,16 @@ function usageLimit(form: unknown): Token['usageLimit'] {
   const limit = whole(form, 'usageLimit', 'Usage limit');
   if (limit === null) return null;
   return { limit, period: (field(form, 'usagePeriod') || 'month') as 'day' | 'month' | 'total' };
+}
+
+/** The "New" form: the name, and a type and origins only when given (else the platform's defaults). */
+export function newTokenRequest(form: unknown): CreateTokenRequest {
+  const origins = list(field(form, 'allowedOrigins'));
+  return {
+    name: field(form, 'name'),
+    ...(field(form, 'type') === 'publishable' ? { type: 'publishable' as const } : {}),
+    ...(origins.length > 0 ? { allowedOrigins: origins } : {}),
+  };
 }
 
 /** The PATCH for the Edit form: only the fields that differ from the token as it is. */

@@ -74,11 +74,11 @@ describe('console in Chromium', () => {
       .getByRole('row')
       .filter({ has: page.getByRole('rowheader', { name: new RegExp(`^${name} `) }) });
 
-  async function readValueDialog(title: RegExp): Promise<string> {
+  async function readValueDialog(title: RegExp, prefix = /^tpt_/): Promise<string> {
     const dialog = page.getByRole('dialog', { name: title });
     await expect.poll(() => dialog.isVisible()).toBe(true);
     const value = (await dialog.locator('code').textContent()) ?? '';
-    expect(value).toMatch(/^tpt_/);
+    expect(value).toMatch(prefix);
     secrets.add(value);
     return value;
   }
@@ -189,6 +189,30 @@ describe('console in Chromium', () => {
     await page.getByRole('menuitem', { name: 'Copy' }).click();
     await expect.poll(() => page.evaluate(() => navigator.clipboard.readText())).toBe(value);
     expect(await page.content()).not.toContain(value);
+  });
+
+  it('New publishable token: needs an allowed origin (refused as an alert without one)', async () => {
+    await page.getByRole('button', { name: 'New', exact: true }).click();
+    let dialog = page.getByRole('dialog', { name: 'New token' });
+    await dialog.getByLabel('Name').fill('web');
+    await dialog.getByLabel('Type').selectOption('publishable');
+    await loads(page, () => dialog.getByRole('button', { name: 'Create' }).click());
+    expect(await alertText(page)).toMatch(/publishable token needs at least one allowed origin/);
+    await page.getByRole('button', { name: 'New', exact: true }).click();
+    dialog = page.getByRole('dialog', { name: 'New token' });
+    await dialog.getByLabel('Name').fill('web');
+    await dialog.getByLabel('Type').selectOption('publishable');
+    await dialog.getByLabel('Allowed origins').fill('https://shop.example.com');
+    await loads(page, () => dialog.getByRole('button', { name: 'Create' }).click());
+    const value = await readValueDialog(/Token "web" created/, /^tpp_/);
+    await copyAndClose(/Token "web" created/, value);
+    const cells = await row('web').getByRole('cell').allTextContents();
+    expect(cells.slice(4, 6)).toEqual(['Publishable', 'metrics:core:read']);
+    const web = (await p.api.get(`/v1/entities/${acmeId}/tokens`)).body.items.find(
+      (t: { name: string }) => t.name === 'web',
+    );
+    expect(web.allowedOrigins).toEqual(['https://shop.example.com']);
+    expect((await p.api.delete(`/v1/tokens/${web.id}`)).status).toBe(204);
   });
 
   it('Edit: name, expiry and status; Save', async () => {

@@ -1,7 +1,7 @@
 /** Pure parts of the console: form → PATCH, tier choices, session lifetimes, escaping. */
 import { describe, expect, it } from 'vitest';
 import type { Token } from '../../platform/client/index.ts';
-import { FormError, tokenChanges } from '../../platform/console/forms.ts';
+import { FormError, newTokenRequest, tokenChanges } from '../../platform/console/forms.ts';
 import { html } from '../../platform/console/html.ts';
 import { SessionStore } from '../../platform/console/sessions.ts';
 import { tierChoices } from '../../platform/console/tiers.ts';
@@ -89,6 +89,25 @@ describe('console Edit form', () => {
     expect(() => tokenChanges(token, { ...asRendered, usageLimit: 'lots' })).toThrow(
       /whole number/,
     );
+  });
+});
+
+describe('console New form', () => {
+  it('sends the name alone unless a type or origins were given', () => {
+    expect(newTokenRequest({ name: ' ci ', type: 'secret', allowedOrigins: '' })).toEqual({
+      name: 'ci',
+    });
+    expect(
+      newTokenRequest({
+        name: 'web',
+        type: 'publishable',
+        allowedOrigins: 'https://a.example.com\nhttps://*.example.org',
+      }),
+    ).toEqual({
+      name: 'web',
+      type: 'publishable',
+      allowedOrigins: ['https://a.example.com', 'https://*.example.org'],
+    });
   });
 });
 

@@ -39,6 +39,14 @@ export function newTokenDialog(entity: Entity, csrf: string): Html {
   <label for="new-token-name">Name</label>
   <input id="new-token-name" name="name" required maxlength="200" autocomplete="off" aria-describedby="new-token-help">
   <p id="new-token-help" class="help">Everything else is filled in for you: active, expires in 365 days. Edit it later to change that.</p>
+  <label for="new-token-type">Type</label>
+  <select id="new-token-type" name="type" aria-describedby="new-token-type-help">
+    <option value="secret" selected>Secret (for servers)</option>
+    <option value="publishable">Publishable (for web pages)</option>
+  </select>
+  <label for="new-token-origins">Allowed origins</label>
+  <textarea id="new-token-origins" name="allowedOrigins" rows="2" aria-describedby="new-token-type-help"></textarea>
+  <p id="new-token-type-help" class="help">A publishable token needs at least one allowed origin: the web pages that use it, one per line (<code>https://host[:port]</code> or <code>https://*.example.com</code>). The type cannot change later.</p>
   ${buttons('Create')}`,
   );
 }
