@@ -7,8 +7,30 @@
 import { randomBytes } from 'node:crypto';
 import type { EventsV1Api } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import type { Reason } from '../platform/external/index.ts';
 import { API_VERSION } from './crds/schemas.ts';
 import { microTime } from './kube.ts';
+
+/**
+ * Reasons of Normal Events (what was done). Warning Events use the condition
+ * reason of the refusal (platform/external/reasons.ts), plus the three here.
+ */
+export const EventReasons = {
+  Created: 'Created',
+  Adopted: 'Adopted',
+  Updated: 'Updated',
+  Repaired: 'Repaired',
+  Rotated: 'Rotated',
+  Deleted: 'Deleted',
+  Orphaned: 'Orphaned',
+  SecretRestored: 'SecretRestored',
+  RolloutRestarted: 'RolloutRestarted',
+  /** Warning: the recorded platform object vanished; a new one is made. */
+  TokenMissing: 'TokenMissing',
+  Repairing: 'Repairing',
+  RolloutRestartFailed: 'RolloutRestartFailed',
+} as const;
+export type EventReason = (typeof EventReasons)[keyof typeof EventReasons];
 
 export type EventType = 'Normal' | 'Warning';
 export type Regarding = {
@@ -30,8 +52,24 @@ export class EventRecorder {
     this.#dedupeMs = dedupeMs;
   }
 
+  /** Something was done. */
+  normal(obj: Regarding, reason: EventReason, note: string): void {
+    this.record(obj, 'Normal', reason, note);
+  }
+
+  /** Something is wrong, or was found wrong and is being repaired. */
+  warning(obj: Regarding, reason: EventReason | Reason, note: string): void {
+    this.record(obj, 'Warning', reason, note);
+  }
+
   /** Fire and forget: an Event that cannot be written never fails a reconcile. */
-  record(obj: Regarding, type: EventType, reason: string, note: string, action = reason): void {
+  record(
+    obj: Regarding,
+    type: EventType,
+    reason: EventReason | Reason,
+    note: string,
+    action: string = reason,
+  ): void {
     const key = `${obj.metadata.uid}/${reason}/${note}`;
     const now = Date.now();
     if ((this.#recent.get(key) ?? 0) > now - this.#dedupeMs) return;

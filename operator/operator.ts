@@ -7,8 +7,7 @@ import { hostname } from 'node:os';
 import { CoreV1Api, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { TokenplaneClient } from '../platform/client/index.ts';
-import { TierTable } from '../platform/domain/index.ts';
-import { EntityExternal, TokenExternal } from '../platform/external/index.ts';
+import { EntityExternal, platformTiers, TokenExternal } from '../platform/external/index.ts';
 import { createLogger } from '../platform/logging.ts';
 import { reconcileApiToken } from './controllers/apitoken.ts';
 import type { Context } from './controllers/context.ts';
@@ -210,7 +209,7 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
       events: new EventRecorder(kube.events, identity, log),
       entities: new EntityExternal(client),
       tokens: new TokenExternal(client),
-      tiers: new TierTable(),
+      tiers: platformTiers(client, o.resyncMs ?? 5 * 60_000),
       log,
       metrics,
       endpoint: o.endpoint,

@@ -23,6 +23,13 @@ const IMPLEMENTATION = new URL(
 const entityProvider = providerShim('entity', IMPLEMENTATION);
 const apiTokenProvider = providerShim('apiToken', IMPLEMENTATION);
 
+/**
+ * The resource's URN, passed as the hidden `__key` input: a dynamic provider's
+ * `create` is not told it, and its idempotency keys start from it (impl/keys.ts).
+ */
+const urnOf = (name: string, type: string, opts?: pulumi.CustomResourceOptions) =>
+  pulumi.createUrn(name, `pulumi-nodejs:dynamic/tokenplane:${type}`, opts?.parent);
+
 export type EntityArgs = {
   /** The name people see. Changes in place. */
   displayName: pulumi.Input<string>;
@@ -52,7 +59,12 @@ export class Entity extends pulumi.dynamic.Resource {
     super(
       entityProvider,
       name,
-      { ...args, tokenQuota: undefined, defaultTokenId: undefined },
+      {
+        ...args,
+        tokenQuota: undefined,
+        defaultTokenId: undefined,
+        __key: urnOf(name, 'Entity', opts),
+      },
       opts,
       'tokenplane',
       'Entity',
@@ -99,7 +111,13 @@ export class ApiToken extends pulumi.dynamic.Resource {
     super(
       apiTokenProvider,
       name,
-      { ...args, hint: undefined, value: undefined, __declaration },
+      {
+        ...args,
+        hint: undefined,
+        value: undefined,
+        __declaration,
+        __key: urnOf(name, 'ApiToken', opts),
+      },
       {
         ...opts,
         additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), 'value'],

@@ -12,25 +12,29 @@
  * Events, conditions or errors.
  */
 import {
+  createOrGone,
   type DesiredToken,
   describeChanges,
-  expiryFromLifetime,
-  needsReplace,
-  rotationPlan,
-  tokenChanges,
+  type Origin,
+  planToken,
+  Reasons,
+  type TokenDeclaration,
+  type TokenPolicy,
 } from '../../platform/external/index.ts';
 import type { Token } from '../../platform/schemas/index.ts';
 import type { ApiTokenObject, ApiTokenStatus } from '../crds/schemas.ts';
+import { EventReasons } from '../events.ts';
 import { FINALIZER } from '../kube.ts';
-import { isReady, outcome, Reasons } from '../runtime/conditions.ts';
+import { isReady, outcome } from '../runtime/conditions.ts';
 import type { Result } from '../runtime/workqueue.ts';
 import {
   type Context,
   drive,
   isKubeError,
   lower,
-  notReady,
+  refused,
   removeFinalizer,
+  waiting,
   writeStatus,
 } from './context.ts';
 import {
@@ -43,7 +47,8 @@ import {
 } from './secret.ts';
 
 const PLURAL = 'apitokens';
-const WAIT_MS = 30_000;
+/** create or adopt, update, rotate: never more than this many actions in one pass. */
+const MAX_ACTIONS = 4;
 
 export async function reconcileApiToken(
   ctx: Context,
@@ -61,16 +66,7 @@ export async function reconcileApiToken(
 async function sync(ctx: Context, obj: ApiTokenObject): Promise<Result> {
   const { spec } = obj;
   const entity = resolveEntity(ctx, obj);
-  if ('wait' in entity)
-    return notReady(ctx, PLURAL, obj, Reasons.EntityNotReady, entity.wait, {
-      requeueAfterMs: WAIT_MS,
-    });
-  const desired: DesiredToken = {
-    entityId: entity.id,
-    name: spec.displayName ?? obj.metadata.name,
-    status: lower(spec.status) as DesiredToken['status'],
-    ...(spec.expiresAt ? { expiresAt: new Date(spec.expiresAt).toISOString() } : {}),
-  };
+  if ('wait' in entity) return waiting(ctx, PLURAL, obj, Reasons.EntityNotReady, entity.wait);
 
   // Never take over a Secret that belongs to someone else (two writers loop forever).
   const conflict = secretConflict(
@@ -78,73 +74,15 @@ async function sync(ctx: Context, obj: ApiTokenObject): Promise<Result> {
     obj,
   );
   if (conflict) {
-    ctx.events.record(obj, 'Warning', 'SecretConflict', conflict);
-    return notReady(ctx, PLURAL, obj, 'SecretConflict', conflict, { requeueAfterMs: WAIT_MS });
+    ctx.events.warning(obj, Reasons.SecretConflict, conflict);
+    // Our Secret informer does not see someone else's Secret go: look again soon.
+    return waiting(ctx, PLURAL, obj, Reasons.SecretConflict, conflict);
   }
 
-  const issued = await issue(ctx, obj, desired);
-  if ('refusal' in issued) return issued.refusal;
-  let { token, value } = issued;
-  const { issuance } = issued;
-
-  // A token given a lifetime gets its expiry from it once, when we take it over.
-  if (spec.lifetime && issued.fresh) {
-    const from = issued.created ? new Date(token.createdAt) : ctx.now();
-    desired.expiresAt = expiryFromLifetime(
-      from,
-      rotationPlan({ lifetime: spec.lifetime }, null, from).lifetimeMs,
-    );
-  }
-  const changes = tokenChanges(desired, token);
-  if (needsReplace(changes)) {
-    const message = `Token ${token.id} belongs to another entity (${describeChanges(changes)}); it cannot be moved. Fix the spec or delete and recreate the ApiToken.`;
-    ctx.events.record(obj, 'Warning', Reasons.NeedsReplace, message);
-    return notReady(ctx, PLURAL, obj, Reasons.NeedsReplace, message, {
-      requeueAfterMs: ctx.resyncMs,
-    });
-  }
-  if (changes.length > 0) {
-    token = await ctx.tokens.update(token.id, changes);
-    const repaired = !issued.fresh && obj.status?.observedGeneration === obj.metadata.generation;
-    ctx.events.record(
-      obj,
-      'Normal',
-      repaired ? 'Repaired' : 'Updated',
-      `${repaired ? 'Repaired drift on' : 'Updated'} platform token ${token.id}: ${describeChanges(changes)}.`,
-    );
-  }
-
-  // Rotation.
-  let rotations = obj.status?.rotations ?? 0;
-  let lastRotationTime = obj.status?.lastRotationTime;
-  let renewal: Date | null = null;
-  if (spec.lifetime) {
-    const policy = {
-      lifetime: spec.lifetime,
-      renewBefore: spec.renewBefore,
-      gracePeriod: spec.rotationGracePeriod,
-    };
-    const plan = rotationPlan(policy, token.expiresAt, ctx.now());
-    renewal = plan.renewalTime;
-    if (plan.due) {
-      const key = `apitoken:${obj.metadata.uid}:${issuance}:rotate:${rotations}`;
-      const rotated = await ctx.tokens.rotate(token.id, plan.gracePeriodSeconds, key);
-      value = rotated.value;
-      const expiresAt = expiryFromLifetime(ctx.now(), plan.lifetimeMs);
-      token = await ctx.tokens.update(token.id, [
-        { field: 'expiresAt', from: rotated.expiresAt, to: expiresAt, action: 'update' },
-      ]);
-      rotations++;
-      lastRotationTime = ctx.now().toISOString();
-      renewal = rotationPlan(policy, token.expiresAt, ctx.now()).renewalTime;
-      ctx.events.record(
-        obj,
-        'Normal',
-        'Rotated',
-        `Rotated platform token ${token.id}; the previous value keeps verifying for ${plan.gracePeriodSeconds}s.`,
-      );
-    }
-  }
+  const issued = await settle(ctx, obj, declarationOf(obj, entity.id));
+  if ('result' in issued) return issued.result;
+  const { token, origin, renewalTime: renewal, policy } = issued;
+  let { value } = issued;
 
   // Secret.
   const secretName = secretNameOf(obj);
@@ -160,12 +98,15 @@ async function sync(ctx: Context, obj: ApiTokenObject): Promise<Result> {
     await ctx.kube.applySecret(desiredSecret(obj, content, value));
     const previous = existing?.metadata?.annotations?.[DIGEST_ANNOTATION];
     if (previous && previous !== digest(value)) await restartTargets(ctx, obj, secretName);
-    if (obj.status?.secretName === secretName && obj.status.tokenId === token.id && !issued.fresh) {
+    if (
+      obj.status?.secretName === secretName &&
+      obj.status.tokenId === token.id &&
+      origin === 'recorded'
+    ) {
       const what = existing ? 'did not hold the current token' : 'was missing';
-      ctx.events.record(
+      ctx.events.normal(
         obj,
-        'Normal',
-        'SecretRestored',
+        EventReasons.SecretRestored,
         `Secret "${secretName}" ${what}; wrote it again.`,
       );
     }
@@ -191,9 +132,9 @@ async function sync(ctx: Context, obj: ApiTokenObject): Promise<Result> {
     expiresAt: token.expiresAt ?? undefined,
     renewalTime: renewal?.toISOString(),
     secretName,
-    lastRotationTime,
-    rotations: rotations || undefined,
-    issuance: issuance || undefined,
+    lastRotationTime: issued.lastRotationTime,
+    rotations: policy.rotations || undefined,
+    issuance: policy.issuance || undefined,
     observedGeneration: obj.metadata.generation,
     conditions: outcome(
       obj.status?.conditions,
@@ -213,103 +154,165 @@ async function sync(ctx: Context, obj: ApiTokenObject): Promise<Result> {
   return { requeueAfterMs: Math.max(1000, Math.min(ctx.resyncMs, untilRenewal)) };
 }
 
+function declarationOf(obj: ApiTokenObject, entityId: string): TokenDeclaration {
+  const { spec } = obj;
+  return {
+    desired: {
+      entityId,
+      name: spec.displayName ?? obj.metadata.name,
+      status: lower(spec.status) as DesiredToken['status'],
+      ...(spec.expiresAt ? { expiresAt: new Date(spec.expiresAt).toISOString() } : {}),
+    },
+    tokenId: spec.tokenId,
+    adoptDefaultToken: spec.adoptDefaultToken,
+    rotation: spec.lifetime
+      ? {
+          lifetime: spec.lifetime,
+          renewBefore: spec.renewBefore,
+          gracePeriod: spec.rotationGracePeriod,
+        }
+      : undefined,
+  };
+}
+
+type Settled =
+  | {
+      token: Token;
+      origin: Origin;
+      /** The value, when an action of this pass returned it (create, rotate). */
+      value?: string;
+      renewalTime: Date | null;
+      lastRotationTime?: string;
+      policy: TokenPolicy;
+    }
+  | { result: Result };
+
+/**
+ * Observes the platform, then carries out the planner's actions (create or
+ * adopt, update, rotate) until it has nothing left to do or refuses.
+ */
+async function settle(
+  ctx: Context,
+  obj: ApiTokenObject,
+  declaration: TokenDeclaration,
+): Promise<Settled> {
+  const policy: TokenPolicy = {
+    identity: `apitoken:${obj.metadata.uid}`,
+    issuance: obj.status?.issuance ?? 0,
+    rotations: obj.status?.rotations ?? 0,
+    now: ctx.now(),
+  };
+  const facts = await ctx.tokens.facts(declaration, obj.status?.tokenId, policy.issuance);
+  let value: string | undefined;
+  let lastRotationTime = obj.status?.lastRotationTime;
+  for (let i = 0; i < MAX_ACTIONS; i++) {
+    const plan = planToken(declaration, facts, policy);
+    const origin = facts.held && 'token' in facts.held ? facts.held.origin : 'created';
+    switch (plan.action) {
+      case 'none':
+        return {
+          token: plan.token,
+          origin,
+          value,
+          renewalTime: plan.renewalTime,
+          lastRotationTime,
+          policy,
+        };
+      case 'refuse':
+      case 'replace':
+        return { result: await refused(ctx, PLURAL, obj, plan) };
+      case 'create': {
+        if (plan.replacing)
+          ctx.events.warning(
+            obj,
+            EventReasons.TokenMissing,
+            `Platform token ${plan.replacing} was removed outside Kubernetes; issuing a replacement.`,
+          );
+        // Same uid and issuance → same key → a retry after a crash gets the first token back.
+        const made = await createOrGone(ctx.tokens, declaration.desired, plan.idempotencyKey);
+        policy.issuance = plan.issuance;
+        if ('gone' in made) {
+          facts.held = made;
+          break;
+        }
+        const { value: issued, ...token } = made.created;
+        ctx.events.normal(
+          obj,
+          EventReasons.Created,
+          `Created platform token ${token.id} (${token.hint})` +
+            (plan.noDefault ? '; the entity had no `default` token to adopt.' : '.'),
+        );
+        value = issued;
+        facts.held = { token, origin: 'created' };
+        break;
+      }
+      case 'adopt':
+        ctx.events.normal(
+          obj,
+          EventReasons.Adopted,
+          plan.source === 'default'
+            ? `Adopted the entity's default token ${plan.token.id}.`
+            : `Adopted platform token ${plan.token.id}.`,
+        );
+        facts.held = { token: plan.token, origin: 'adopted' };
+        break;
+      case 'update': {
+        const token = await ctx.tokens.update(plan.token.id, plan.changes);
+        const repaired =
+          origin === 'recorded' && obj.status?.observedGeneration === obj.metadata.generation;
+        ctx.events.normal(
+          obj,
+          repaired ? EventReasons.Repaired : EventReasons.Updated,
+          `${repaired ? 'Repaired drift on' : 'Updated'} platform token ${token.id}: ${describeChanges(plan.changes)}.`,
+        );
+        facts.held = { token, origin };
+        break;
+      }
+      case 'rotate': {
+        const rotated = await ctx.tokens.rotate(
+          plan.token.id,
+          plan.gracePeriodSeconds,
+          plan.idempotencyKey,
+        );
+        value = rotated.value;
+        const token = await ctx.tokens.update(plan.token.id, [
+          { field: 'expiresAt', from: rotated.expiresAt, to: plan.expiresAt, action: 'update' },
+        ]);
+        policy.rotations++;
+        lastRotationTime = ctx.now().toISOString();
+        ctx.events.normal(
+          obj,
+          EventReasons.Rotated,
+          `Rotated platform token ${token.id}; the previous value keeps verifying for ${plan.gracePeriodSeconds}s.`,
+        );
+        facts.held = { token, origin };
+        break;
+      }
+    }
+  }
+  throw new Error('the token planner did not settle; retrying');
+}
+
 /** Rolls the declared workloads so they read the new value; a missing one is reported, not fatal. */
 async function restartTargets(ctx: Context, obj: ApiTokenObject, secretName: string) {
   const at = ctx.now().toISOString();
   for (const target of obj.spec.rolloutRestartTargets ?? []) {
     try {
       await ctx.kube.restartWorkload(obj.metadata.namespace, target.kind, target.name, at);
-      ctx.events.record(
+      ctx.events.normal(
         obj,
-        'Normal',
-        'RolloutRestarted',
+        EventReasons.RolloutRestarted,
         `Restarted ${target.kind} "${target.name}" to pick up the new value in Secret "${secretName}".`,
       );
     } catch (err) {
       const code = isKubeError(err) ? ` (HTTP ${err.code})` : '';
-      ctx.events.record(
+      ctx.events.warning(
         obj,
-        'Warning',
-        'RolloutRestartFailed',
+        EventReasons.RolloutRestartFailed,
         `Could not restart ${target.kind} "${target.name}"${code}; restart it to pick up the new token.`,
       );
     }
   }
-}
-
-type Issued =
-  | { token: Token; value?: string; issuance: number; fresh: boolean; created: boolean }
-  | { refusal: Result };
-
-/** Finds the token this object holds, adopts one, or creates one. */
-async function issue(ctx: Context, obj: ApiTokenObject, desired: DesiredToken): Promise<Issued> {
-  const { spec, status } = obj;
-  let issuance = status?.issuance ?? 0;
-  if (status?.tokenId) {
-    const current = await ctx.tokens.find(status.tokenId);
-    if (current) return { token: current, issuance, fresh: false, created: false };
-    issuance++;
-    ctx.events.record(
-      obj,
-      'Warning',
-      'TokenMissing',
-      `Platform token ${status.tokenId} was removed outside Kubernetes; issuing a replacement.`,
-    );
-  }
-  if (issuance === 0 && spec.tokenId) {
-    const adopted = await ctx.tokens.find(spec.tokenId);
-    if (!adopted) {
-      const message = `No platform token has id ${spec.tokenId} (spec.tokenId). Check the id, or remove tokenId to issue a new token.`;
-      ctx.events.record(obj, 'Warning', Reasons.NotFound, message);
-      return {
-        refusal: await notReady(ctx, PLURAL, obj, Reasons.NotFound, message, {
-          error: new Error(message),
-        }),
-      };
-    }
-    ctx.events.record(obj, 'Normal', 'Adopted', `Adopted platform token ${adopted.id}.`);
-    return { token: adopted, issuance, fresh: true, created: false };
-  }
-  if (issuance === 0 && spec.adoptDefaultToken) {
-    const adopted = await ctx.tokens.findDefault(desired.entityId);
-    if (!adopted) {
-      const message =
-        'The entity has no `default` token to adopt (was it created with defaultToken: false, or removed?). ' +
-        'Remove adoptDefaultToken to issue a new token.';
-      ctx.events.record(obj, 'Warning', Reasons.NotFound, message);
-      return {
-        refusal: await notReady(ctx, PLURAL, obj, Reasons.NotFound, message, {
-          error: new Error(message),
-        }),
-      };
-    }
-    ctx.events.record(
-      obj,
-      'Normal',
-      'Adopted',
-      `Adopted the entity's default token ${adopted.id}.`,
-    );
-    return { token: adopted, issuance, fresh: true, created: false };
-  }
-  // Same uid and issuance → same key → a retry after a crash gets the first token back.
-  const key = `apitoken:${obj.metadata.uid}:${issuance}`;
-  const created = await ctx.tokens.create(
-    {
-      entityId: desired.entityId,
-      name: desired.name,
-      status: desired.status,
-      expiresAt: desired.expiresAt,
-    },
-    key,
-  );
-  ctx.events.record(
-    obj,
-    'Normal',
-    'Created',
-    `Created platform token ${created.id} (${created.hint}).`,
-  );
-  const { value, ...token } = created;
-  return { token, value, issuance, fresh: true, created: true };
 }
 
 function resolveEntity(ctx: Context, obj: ApiTokenObject): { id: string } | { wait: string } {
@@ -330,12 +333,11 @@ async function finalize(ctx: Context, obj: ApiTokenObject): Promise<Result> {
   const id = obj.status?.tokenId;
   if (id && obj.spec.deletionPolicy === 'Delete') {
     await ctx.tokens.delete(id);
-    ctx.events.record(obj, 'Normal', 'Deleted', `Revoked platform token ${id}.`);
+    ctx.events.normal(obj, EventReasons.Deleted, `Revoked platform token ${id}.`);
   } else if (id) {
-    ctx.events.record(
+    ctx.events.normal(
       obj,
-      'Normal',
-      'Orphaned',
+      EventReasons.Orphaned,
       `Left platform token ${id} in place (deletionPolicy: Orphan).`,
     );
   }

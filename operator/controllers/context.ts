@@ -3,8 +3,15 @@ import { isDeepStrictEqual } from 'node:util';
 import { ApiException } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { TierTable } from '../../platform/domain/index.ts';
-import type { EntityExternal, TokenExternal } from '../../platform/external/index.ts';
-import { describeFailure } from '../../platform/external/index.ts';
+import {
+  describeFailure,
+  type EntityExternal,
+  type Reason,
+  Reasons,
+  type Refusal,
+  refuse,
+  type TokenExternal,
+} from '../../platform/external/index.ts';
 import type { ApiTokenObject, EntityObject } from '../crds/schemas.ts';
 import type { EventRecorder } from '../events.ts';
 import { FINALIZER, type Kube } from '../kube.ts';
@@ -17,7 +24,8 @@ export type Context = {
   events: EventRecorder;
   entities: EntityExternal;
   tokens: TokenExternal;
-  tiers: TierTable;
+  /** The platform's tier table (GET /v1/tiers), cached. */
+  tiers(): Promise<TierTable>;
   log: Logger;
   metrics: Metrics;
   /** The platform endpoint written into each Secret. */
@@ -114,7 +122,7 @@ export async function notReady(
   ctx: Context,
   plural: Plural,
   obj: EntityObject | ApiTokenObject,
-  reason: string,
+  reason: Reason,
   message: string,
   result: Result,
 ): Promise<Result> {
@@ -129,6 +137,44 @@ export async function notReady(
     ),
   });
   return result;
+}
+
+/**
+ * The planner refused, or asks for a replacement the operator cannot make (a
+ * Kubernetes object names one platform object for its life): a Warning Event and
+ * Ready=False with its message; retried with backoff when waiting can help,
+ * otherwise at the next resync.
+ */
+export function refused(
+  ctx: Context,
+  plural: Plural,
+  obj: EntityObject | ApiTokenObject,
+  plan: Pick<Refusal, 'reason' | 'message' | 'retryable'> | { action: 'replace'; message: string },
+): Promise<Result> {
+  const refusal = 'reason' in plan ? plan : refuse(Reasons.NeedsReplace, plan.message, false);
+  ctx.events.warning(obj, refusal.reason, refusal.message);
+  return notReady(
+    ctx,
+    plural,
+    obj,
+    refusal.reason,
+    refusal.message,
+    refusal.retryable ? { error: new Error(refusal.message) } : { requeueAfterMs: ctx.resyncMs },
+  );
+}
+
+/** How soon to look again while waiting on another object that may not notify us. */
+const WAIT_MS = 30_000;
+
+/** Ready=False while waiting for another object; looked at again soon. */
+export function waiting(
+  ctx: Context,
+  plural: Plural,
+  obj: EntityObject | ApiTokenObject,
+  reason: Reason,
+  message: string,
+): Promise<Result> {
+  return notReady(ctx, plural, obj, reason, message, { requeueAfterMs: WAIT_MS });
 }
 
 /**
@@ -156,9 +202,8 @@ export async function fail(
     },
     'reconcile failed',
   );
-  ctx.events.record(obj, 'Warning', failure.reason, failure.message);
   try {
-    await notReady(ctx, plural, obj, failure.reason, failure.message, {});
+    await refused(ctx, plural, obj, failure);
   } catch (statusErr) {
     ctx.log.warn({ err: String(statusErr).slice(0, 200) }, 'status not written');
   }

@@ -1,25 +1,39 @@
 /**
- * Entity reconciler — Crossplane's order: deleting → finalizer → parent ready
- * and within its ceiling → observe → create / adopt → update → status, poll
- * again after `resyncMs`. Platform refusals become `Ready=False` with the
- * failure's reason and the platform's actionable message, plus an Event.
+ * Entity reconciler — Crossplane's order: deleting → finalizer → parent ready →
+ * observe → the planner's actions (create / adopt / update, or a refusal) until
+ * it has nothing left to do → status, poll again after `resyncMs`. Refusals
+ * become `Ready=False` with the planner's (or the platform's) reason and
+ * actionable message, plus a Warning Event.
  */
-import { checkCeiling } from '../../platform/domain/index.ts';
 import {
+  createOrGone,
   type DesiredEntity,
   describeChanges,
-  needsReplace,
+  type EntityDeclaration,
+  type EntityFacts,
+  type ParentFacts,
+  planEntity,
+  Reasons,
 } from '../../platform/external/index.ts';
 import type { Entity } from '../../platform/schemas/index.ts';
 import type { EntityObject, EntityStatus } from '../crds/schemas.ts';
+import { EventReasons } from '../events.ts';
 import { FINALIZER } from '../kube.ts';
-import { isReady, outcome, Reasons } from '../runtime/conditions.ts';
+import { isReady, outcome } from '../runtime/conditions.ts';
 import type { Result } from '../runtime/workqueue.ts';
-import { type Context, drive, lower, notReady, removeFinalizer, writeStatus } from './context.ts';
+import {
+  type Context,
+  drive,
+  lower,
+  refused,
+  removeFinalizer,
+  waiting,
+  writeStatus,
+} from './context.ts';
 
 const PLURAL = 'entities';
-/** How soon to look again while waiting on another object that may not notify us. */
-const WAIT_MS = 30_000;
+/** create/adopt, then update: never more than this many actions in one pass. */
+const MAX_ACTIONS = 3;
 
 export async function reconcileEntity(
   ctx: Context,
@@ -34,83 +48,74 @@ export async function reconcileEntity(
 async function sync(ctx: Context, obj: EntityObject): Promise<Result> {
   const { spec } = obj;
   const parent = resolveParent(ctx, obj);
-  if ('wait' in parent)
-    return notReady(ctx, PLURAL, obj, Reasons.ParentNotReady, parent.wait, {
-      requeueAfterMs: WAIT_MS,
-    });
-  if (parent.tier) {
-    const violation = checkCeiling(
-      ctx.tiers,
-      lower(spec.tier),
-      parent.tier,
-      `parent Entity "${spec.parentRef?.name}"`,
-    );
-    if (violation) {
-      ctx.events.record(obj, 'Warning', Reasons.TierCeilingExceeded, violation.detail);
-      // The parent's update enqueues us again; the poll is a safety net.
-      return notReady(ctx, PLURAL, obj, Reasons.TierCeilingExceeded, violation.detail, {
-        requeueAfterMs: WAIT_MS * 4,
-      });
-    }
-  }
-  const desired: DesiredEntity = {
-    name: spec.displayName ?? obj.metadata.name,
-    kind: lower(spec.kind) as DesiredEntity['kind'],
-    tier: lower(spec.tier),
-    parentId: parent.id,
-    defaultToken: spec.defaultToken,
+  if ('wait' in parent) return waiting(ctx, PLURAL, obj, Reasons.ParentNotReady, parent.wait);
+  const declaration: EntityDeclaration = {
+    desired: {
+      name: spec.displayName ?? obj.metadata.name,
+      kind: lower(spec.kind) as DesiredEntity['kind'],
+      tier: lower(spec.tier),
+      parentId: parent.id,
+      defaultToken: spec.defaultToken,
+    },
+    externalId: spec.externalId,
   };
+  const facts: EntityFacts = {
+    tiers: await ctx.tiers(),
+    parent: parent.facts,
+    ...(await ctx.entities.facts(obj.status?.id, spec.externalId)),
+  };
+  const identity = `entity:${obj.metadata.uid}`;
 
-  let actual: Entity;
-  const id = obj.status?.id ?? spec.externalId;
-  const observed = id ? await ctx.entities.observe(id, desired) : { exists: false as const };
-  if (!observed.exists) {
-    if (id && !obj.status?.id) {
-      const message = `No platform entity has id ${id} (spec.externalId). Check the id, or remove externalId to create a new entity.`;
-      ctx.events.record(obj, 'Warning', Reasons.NotFound, message);
-      return notReady(ctx, PLURAL, obj, Reasons.NotFound, message, { error: new Error(message) });
+  let actual: Entity | undefined;
+  for (let i = 0; i < MAX_ACTIONS && !actual; i++) {
+    const plan = planEntity(declaration, facts, identity);
+    switch (plan.action) {
+      case 'refuse':
+      case 'replace':
+        return refused(ctx, PLURAL, obj, plan);
+      case 'create': {
+        if (plan.replacing)
+          ctx.events.warning(
+            obj,
+            EventReasons.Repairing,
+            `Platform entity ${plan.replacing} is gone; creating a new one.`,
+          );
+        // The key names the object and the entity it replaces, so a retry after a
+        // crash returns the first result instead of creating a second entity.
+        const made = await createOrGone(ctx.entities, declaration.desired, plan.idempotencyKey);
+        if ('gone' in made) {
+          facts.held = made;
+          break;
+        }
+        const created = made.created;
+        ctx.events.normal(
+          obj,
+          EventReasons.Created,
+          `Created platform entity ${created.id} (tier ${created.tier}).`,
+        );
+        facts.held = { entity: created };
+        break;
+      }
+      case 'adopt':
+        ctx.events.normal(obj, EventReasons.Adopted, `Adopted platform entity ${plan.entity.id}.`);
+        facts.held = { entity: plan.entity };
+        break;
+      case 'update': {
+        const updated = await ctx.entities.update(plan.entity.id, plan.changes);
+        ctx.events.normal(
+          obj,
+          EventReasons.Updated,
+          `Updated platform entity: ${describeChanges(plan.changes)}.`,
+        );
+        facts.held = { entity: updated };
+        break;
+      }
+      case 'none':
+        actual = plan.entity;
+        break;
     }
-    if (id)
-      ctx.events.record(
-        obj,
-        'Warning',
-        'Repairing',
-        `Platform entity ${id} is gone; creating a new one.`,
-      );
-    // The key names the object and the entity it replaces, so a retry after a
-    // crash returns the first result instead of creating a second entity.
-    const created = await ctx.entities.create(
-      desired,
-      `entity:${obj.metadata.uid}:${id ?? 'first'}`,
-    );
-    actual = created;
-    ctx.events.record(
-      obj,
-      'Normal',
-      'Created',
-      `Created platform entity ${created.id} (tier ${created.tier}).`,
-    );
-  } else if (needsReplace(observed.changes)) {
-    const message =
-      `The platform entity differs in fields that cannot change in place (${describeChanges(observed.changes)}). ` +
-      'Fix the spec, or delete and recreate the Entity.';
-    ctx.events.record(obj, 'Warning', Reasons.NeedsReplace, message);
-    return notReady(ctx, PLURAL, obj, Reasons.NeedsReplace, message, {
-      requeueAfterMs: ctx.resyncMs,
-    });
-  } else if (!observed.upToDate) {
-    actual = await ctx.entities.update(observed.actual.id, observed.changes);
-    ctx.events.record(
-      obj,
-      'Normal',
-      'Updated',
-      `Updated platform entity: ${describeChanges(observed.changes)}.`,
-    );
-  } else {
-    actual = observed.actual;
-    if (!obj.status?.id)
-      ctx.events.record(obj, 'Normal', 'Adopted', `Adopted platform entity ${actual.id}.`);
   }
+  if (!actual) throw new Error('the entity planner did not settle; retrying');
 
   const defaultToken = await ctx.tokens.findDefault(actual.id);
   const status: EntityStatus = {
@@ -126,8 +131,12 @@ async function sync(ctx: Context, obj: EntityObject): Promise<Result> {
   return { requeueAfterMs: ctx.resyncMs };
 }
 
-type Parent = { id: string | null; tier?: string } | { wait: string };
+type Parent = { id: string | null; facts?: ParentFacts } | { wait: string };
 
+/**
+ * The parent from the informer's cache (`parentRef`), or a platform id the
+ * platform itself will judge (`parentId`).
+ */
 function resolveParent(ctx: Context, obj: EntityObject): Parent {
   const ref = obj.spec.parentRef;
   if (!ref) return { id: obj.spec.parentId ?? null };
@@ -139,7 +148,14 @@ function resolveParent(ctx: Context, obj: EntityObject): Parent {
   if (!isReady(parent) || !parent.status?.id) {
     return { wait: `Waiting for parent Entity "${ref.name}" to become Ready.` };
   }
-  return { id: parent.status.id, tier: parent.status.tier ?? lower(parent.spec.tier) };
+  return {
+    id: parent.status.id,
+    facts: {
+      name: ref.name,
+      tier: parent.status.tier ?? lower(parent.spec.tier),
+      kind: lower(parent.spec.kind) as ParentFacts['kind'],
+    },
+  };
 }
 
 async function finalize(ctx: Context, obj: EntityObject): Promise<Result> {
@@ -147,12 +163,11 @@ async function finalize(ctx: Context, obj: EntityObject): Promise<Result> {
   const id = obj.status?.id;
   if (id && obj.spec.deletionPolicy === 'Delete') {
     await ctx.entities.delete(id);
-    ctx.events.record(obj, 'Normal', 'Deleted', `Deleted platform entity ${id}.`);
+    ctx.events.normal(obj, EventReasons.Deleted, `Deleted platform entity ${id}.`);
   } else if (id) {
-    ctx.events.record(
+    ctx.events.normal(
       obj,
-      'Normal',
-      'Orphaned',
+      EventReasons.Orphaned,
       `Left platform entity ${id} in place (deletionPolicy: Orphan).`,
     );
   }

@@ -3,27 +3,13 @@
  * `setCondition` keeps `lastTransitionTime` unless the status flips, so a
  * reconcile that learns nothing new writes nothing new.
  */
+import { type Reason, Reasons } from '../../platform/external/index.ts';
 import type { Condition } from '../crds/schemas.ts';
-
-export const Reasons = {
-  Available: 'Available',
-  Creating: 'Creating',
-  Deleting: 'Deleting',
-  ReconcileSuccess: 'ReconcileSuccess',
-  ReconcileError: 'ReconcileError',
-  EntityNotReady: 'EntityNotReady',
-  ParentNotReady: 'ParentNotReady',
-  QuotaExceeded: 'QuotaExceeded',
-  TierCeilingExceeded: 'TierCeilingExceeded',
-  HasChildren: 'HasChildren',
-  NotFound: 'NotFound',
-  NeedsReplace: 'NeedsReplace',
-} as const;
 
 export type ConditionInput = {
   type: 'Ready' | 'Synced';
   status: 'True' | 'False' | 'Unknown';
-  reason: string;
+  reason: Reason;
   message?: string;
 };
 
@@ -67,7 +53,7 @@ export function isReady(obj: { status?: { conditions?: Condition[] } } | undefin
 export function outcome(
   conditions: readonly Condition[] | undefined,
   generation: number | undefined,
-  ready: { ok: true; message?: string } | { ok: false; reason: string; message: string },
+  ready: { ok: true; message?: string } | { ok: false; reason: Reason; message: string },
   now?: Date,
 ): Condition[] {
   const readyCond: ConditionInput = ready.ok

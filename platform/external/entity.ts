@@ -2,6 +2,7 @@ import type { TokenplaneClient } from '../client/index.ts';
 import type { CreateEntityResponse, Entity, UpdateEntityRequest } from '../schemas/entity.ts';
 import { type DesiredEntity, entityChanges, type FieldChange, patchOf } from './changes.ts';
 import { type External, gone, type Observation, observation, orNull } from './external.ts';
+import type { EntityFacts } from './plan-entity.ts';
 
 export class EntityExternal implements External<DesiredEntity, Entity, CreateEntityResponse> {
   readonly #client: TokenplaneClient;
@@ -17,6 +18,18 @@ export class EntityExternal implements External<DesiredEntity, Entity, CreateEnt
 
   find(id: string): Promise<Entity | null> {
     return orNull(this.#client.getEntity(id));
+  }
+
+  /** The held entity (or that it is gone); otherwise the one `externalId` names. */
+  async facts(
+    heldId: string | undefined,
+    externalId: string | undefined,
+  ): Promise<Pick<EntityFacts, 'held' | 'adoptee'>> {
+    if (heldId) {
+      const entity = await this.find(heldId);
+      return { held: entity ? { entity } : { gone: heldId } };
+    }
+    return externalId ? { adoptee: await this.find(externalId) } : {};
   }
 
   create(desired: DesiredEntity, idempotencyKey: string): Promise<CreateEntityResponse> {

@@ -4,7 +4,7 @@
  * and changes nothing; the driver (operator reconciler or Pulumi provider)
  * decides what to do with them.
  */
-import { isNotFound } from '../client/index.ts';
+import { IdempotencyGoneError, isNotFound } from '../client/index.ts';
 import type { FieldChange } from './changes.ts';
 
 export type Observation<Actual> =
@@ -37,4 +37,24 @@ export async function orNull<T>(read: Promise<T>): Promise<T | null> {
 /** A delete that succeeds when the object is already gone. */
 export async function gone(remove: Promise<void>): Promise<void> {
   await orNull(remove);
+}
+
+/**
+ * A create, answered `{ gone }` when the platform refuses to replay the result
+ * of an earlier request with the same idempotency key because what it created
+ * has been removed since (410 idempotency-gone): the planner then sees it as
+ * gone and issues anew under the next key.
+ */
+export async function createOrGone<Desired, Made>(
+  external: { create(desired: Desired, idempotencyKey: string): Promise<Made> },
+  desired: Desired,
+  idempotencyKey: string,
+): Promise<{ created: Made } | { gone: string }> {
+  try {
+    return { created: await external.create(desired, idempotencyKey) };
+  } catch (err) {
+    const id = err instanceof IdempotencyGoneError ? err.problem.id : undefined;
+    if (typeof id === 'string') return { gone: id };
+    throw err;
+  }
 }

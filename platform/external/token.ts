@@ -2,6 +2,7 @@ import type { TokenplaneClient } from '../client/index.ts';
 import type { Token, TokenWithValue, UpdateTokenRequest } from '../schemas/token.ts';
 import { type DesiredToken, type FieldChange, patchOf, tokenChanges } from './changes.ts';
 import { type External, gone, type Observation, observation, orNull } from './external.ts';
+import type { TokenDeclaration, TokenFacts } from './plan-token.ts';
 
 /** The name the platform gives the token it issues with every new entity. */
 export const DEFAULT_TOKEN_NAME = 'default';
@@ -20,6 +21,28 @@ export class TokenExternal implements External<DesiredToken, Token, TokenWithVal
 
   find(id: string): Promise<Token | null> {
     return orNull(this.#client.getToken(id));
+  }
+
+  /**
+   * What the planner needs to know, read with as few calls as the situation
+   * allows: the held token when there is one; otherwise, for the first issuance,
+   * the token to adopt.
+   */
+  async facts(
+    declaration: TokenDeclaration,
+    heldId: string | undefined,
+    issuance = 0,
+  ): Promise<TokenFacts> {
+    if (heldId) {
+      const token = await this.find(heldId);
+      return { held: token ? { token, origin: 'recorded' } : { gone: heldId } };
+    }
+    if (issuance > 0) return {};
+    if (declaration.tokenId) return { named: await this.find(declaration.tokenId) };
+    if (declaration.adoptDefaultToken) {
+      return { defaultToken: await this.findDefault(declaration.desired.entityId) };
+    }
+    return {};
   }
 
   create(desired: DesiredToken, idempotencyKey: string): Promise<TokenWithValue> {

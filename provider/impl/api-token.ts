@@ -20,20 +20,22 @@
  *   run while later siblings are still being checked) are claimed by their
  *   declarations and never counted twice.
  */
-import { randomUUID } from 'node:crypto';
 import type * as pulumi from '@pulumi/pulumi';
 import {
   type CheckedDeclaration,
-  type DesiredToken,
+  createOrGone,
   type FieldChange,
-  needsReplace,
   planQuota,
-  tokenChanges,
+  planToken,
+  type TokenAction,
+  type TokenDeclaration,
+  type TokenPolicy,
 } from '../../platform/external/index.ts';
 import type { Entity, Token } from '../../platform/schemas/index.ts';
 import { PlanError } from './config.ts';
 import { type Platform, withPlatform } from './context.ts';
 import { ApiTokenInputs, type CheckFailure, isUnknown, parseInputs } from './inputs.ts';
+import { identityOf, nextIdentity } from './keys.ts';
 
 export type ApiTokenOutputs = {
   entityId: string;
@@ -101,14 +103,26 @@ function entityAsFirstSeen(p: Platform, entityId: string): Promise<FirstSeen | n
   return seen;
 }
 
-function desiredOf(news: Inputs): DesiredToken {
+function declarationOf(news: Inputs): TokenDeclaration {
   return {
-    entityId: news.entityId as string,
-    name: news.displayName as string,
-    status: news.status === 'disabled' ? 'disabled' : 'active',
-    ...(news.expiresAt !== undefined ? { expiresAt: news.expiresAt as string | null } : {}),
+    desired: {
+      entityId: news.entityId as string,
+      name: news.displayName as string,
+      status: news.status === 'disabled' ? 'disabled' : 'active',
+      ...(news.expiresAt !== undefined ? { expiresAt: news.expiresAt as string | null } : {}),
+    },
+    tokenId: typeof news.tokenId === 'string' ? news.tokenId : undefined,
+    adoptDefaultToken: news.adoptDefaultToken === true,
   };
 }
+
+/** The provider never rotates (no `lifetime` input) and issues once per create. */
+const policyOf = (inputs: Inputs): TokenPolicy => ({
+  identity: identityOf(inputs),
+  issuance: 0,
+  rotations: 0,
+  now: new Date(),
+});
 
 function outputsOf(token: Token, news: Inputs, value: string): ApiTokenOutputs {
   return {
@@ -133,74 +147,90 @@ export const apiTokenProvider: pulumi.dynamic.ResourceProvider = {
     // The declaration is only for this check: kept out of the state, where it
     // would grow with the square of the number of tokens.
     const { __declaration, ...rest } = news;
-    const inputs = { ...rest, status: news.status ?? 'active' };
+    const inputs = { ...rest, status: news.status ?? 'active', __key: nextIdentity(olds, news) };
     const { value, failures } = parseInputs(ApiTokenInputs, news);
     if (!value) return { inputs, failures };
     const declaration = knownDeclaration(__declaration);
-    if (!declaration) return { inputs, failures: [] };
-    const quota = await withPlatform(`${label(news)}: check`, (p) =>
-      checkQuota(p, declaration, olds, news),
-    );
-    return { inputs, failures: quota ? [quota] : [] };
+    const found = await withPlatform(`${label(news)}: check`, async (p) => {
+      const adoption = await checkAdoption(p, olds, news);
+      if (adoption || !declaration) return adoption;
+      return checkQuota(p, declaration, olds, news);
+    });
+    return { inputs, failures: found ? [found] : [] };
   },
 
   async diff(id: string, olds: Inputs, news: Inputs) {
     if (isUnknown(news.entityId)) {
       return { changes: true, replaces: ['entityId'], deleteBeforeReplace: true };
     }
-    const desired = desiredOf(news);
+    const declaration = declarationOf(news);
     return withPlatform(`${label(news)}: diff`, async (p) => {
-      const seen = await p.tokens.observe(id, desired);
+      const facts = await p.tokens.facts(declaration, id);
+      const plan = planToken(declaration, facts, policyOf(news));
       // Deleted on the platform since the last run: create it again.
-      if (!seen.exists) return { changes: true, replaces: ['tokenId'], deleteBeforeReplace: true };
-      const adoptsOther =
-        typeof news.tokenId === 'string' && !isUnknown(news.tokenId) && news.tokenId !== id;
-      const changes = seen.changes.filter((c) => !isUnknown(c.to));
-      if (needsReplace(changes) || adoptsOther || isUnknown(news.tokenId)) {
-        const replaces = changes.filter((c) => c.action === 'replace').map(fieldName);
-        if (adoptsOther || isUnknown(news.tokenId)) replaces.push('tokenId');
+      if (plan.action === 'create') {
+        return { changes: true, replaces: ['tokenId'], deleteBeforeReplace: true };
+      }
+      if (plan.action === 'replace') {
         return {
           changes: true,
-          replaces,
-          deleteBeforeReplace: await replacementNeedsRoom(p, desired.entityId),
+          replaces: plan.changes.filter((c) => c.action === 'replace').map(fieldName),
+          deleteBeforeReplace: await replacementNeedsRoom(p, declaration.desired.entityId),
         };
       }
-      const unknownUpdate = ['displayName', 'status', 'expiresAt'].some((f) => isUnknown(news[f]));
+      // Values still unknown at preview show as changes to the sentinel: an update.
       const adoptChanged = (olds.adoptDefaultToken === true) !== (news.adoptDefaultToken === true);
-      return { changes: changes.length > 0 || unknownUpdate || adoptChanged };
+      return { changes: plan.action === 'update' || adoptChanged };
     });
   },
 
   async create(inputs: Inputs) {
-    const desired = desiredOf(inputs);
+    const declaration = declarationOf(inputs);
     return withPlatform(`Could not create ${label(inputs)}`, async (p) => {
-      const adoptee = await findAdoptee(p, inputs);
-      if (adoptee) {
-        claim(adoptee.entityId, adoptee.id);
-        const changes = tokenChanges(desired, adoptee);
-        const token = changes.length > 0 ? await p.tokens.update(adoptee.id, changes) : adoptee;
-        const value = await p.tokens.reveal(token.id);
-        return { id: token.id, outs: outputsOf(token, inputs, value) };
+      const facts = await p.tokens.facts(declaration, undefined);
+      const policy = policyOf(inputs);
+      let value: string | undefined;
+      for (let i = 0; i < MAX_ACTIONS; i++) {
+        const plan = planToken(declaration, facts, policy);
+        switch (plan.action) {
+          case 'adopt':
+            claim(plan.token.entityId, plan.token.id);
+            facts.held = { token: plan.token, origin: 'adopted' };
+            break;
+          case 'create': {
+            const made = await issue(p, declaration, plan.idempotencyKey);
+            policy.issuance = plan.issuance;
+            if ('gone' in made) {
+              facts.held = made;
+              break;
+            }
+            const { value: issued, ...token } = made.created;
+            value = issued;
+            facts.held = { token, origin: 'created' };
+            break;
+          }
+          case 'update': {
+            const token = await p.tokens.update(plan.token.id, plan.changes);
+            facts.held = { token, origin: 'adopted' };
+            break;
+          }
+          case 'none':
+            value ??= await p.tokens.reveal(plan.token.id);
+            return { id: plan.token.id, outs: outputsOf(plan.token, inputs, value) };
+          default:
+            throw unplanned(plan);
+        }
       }
-      creating++;
-      try {
-        // One key per create: the client repeats the request with it on timeouts
-        // and 5xx, and the platform answers a repeat with the first result.
-        const created = await p.tokens.create(desired, `pulumi-token-${randomUUID()}`);
-        claim(created.entityId, created.id);
-        const { value, ...token } = created;
-        return { id: created.id, outs: outputsOf(token, inputs, value) };
-      } finally {
-        creating--;
-      }
+      throw new PlanError('the token planner did not settle; run `pulumi up` again');
     });
   },
 
   async read(id: string, props?: Inputs) {
     return withPlatform(`Could not read ApiToken ${id}`, async (p) => {
-      const actual = await p.tokens.find(id);
+      const facts = await p.tokens.facts(declarationOf(props ?? {}), id);
       // Gone from the platform: drop it from the state; the next `up` creates it again.
-      if (!actual) return {};
+      if (!facts.held || 'gone' in facts.held) return {};
+      const actual = facts.held.token;
       // Rotated out of band: the hint tells, and the new value is revealed.
       const value =
         props?.hint === actual.hint && typeof props?.value === 'string'
@@ -211,11 +241,14 @@ export const apiTokenProvider: pulumi.dynamic.ResourceProvider = {
   },
 
   async update(id: string, olds: Inputs, news: Inputs) {
-    const desired = desiredOf(news);
+    const declaration = declarationOf(news);
     return withPlatform(`Could not update ${label(news)}`, async (p) => {
-      const seen = await p.tokens.observe(id, desired);
-      if (!seen.exists) throw new PlanError(`token ${id} no longer exists; run \`pulumi refresh\``);
-      const token = seen.upToDate ? seen.actual : await p.tokens.update(id, seen.changes);
+      const plan = planToken(declaration, await p.tokens.facts(declaration, id), policyOf(news));
+      if (plan.action === 'create') {
+        throw new PlanError(`token ${id} no longer exists; run \`pulumi refresh\``);
+      }
+      if (plan.action !== 'update' && plan.action !== 'none') throw unplanned(plan);
+      const token = plan.action === 'update' ? await p.tokens.update(id, plan.changes) : plan.token;
       const value =
         typeof olds.value === 'string' && olds.hint === token.hint
           ? olds.value
@@ -230,32 +263,45 @@ export const apiTokenProvider: pulumi.dynamic.ResourceProvider = {
   },
 };
 
+/** create or adopt, then update: never more than this many actions in one create. */
+const MAX_ACTIONS = 4;
+
 const fieldName = (c: FieldChange) => (c.field === 'name' ? 'displayName' : c.field);
 
-/** The token to take over instead of creating one (`tokenId`, or the entity's default token). */
-async function findAdoptee(p: Platform, inputs: Inputs): Promise<Token | null> {
-  const entityId = inputs.entityId as string;
-  if (typeof inputs.tokenId === 'string') {
-    const token = await p.tokens.find(inputs.tokenId);
-    if (!token) {
-      throw new PlanError(
-        `tokenId: no token ${inputs.tokenId} exists (or it is outside the API key's reach); ` +
-          'remove tokenId to create a new token',
-      );
-    }
-    if (token.entityId !== entityId) {
-      throw new PlanError(
-        `tokenId: token ${inputs.tokenId} belongs to entity ${token.entityId}, not ${entityId}`,
-      );
-    }
-    return token;
+/** A plan this method cannot carry out, as the planner's message. */
+const unplanned = (plan: TokenAction) =>
+  new PlanError('message' in plan ? plan.message : `cannot ${plan.action} here`);
+
+/** A create, counted while under way: its token is claimed before its id is known. */
+async function issue(p: Platform, declaration: TokenDeclaration, key: string) {
+  creating++;
+  try {
+    const made = await createOrGone(p.tokens, declaration.desired, key);
+    if ('created' in made) claim(made.created.entityId, made.created.id);
+    return made;
+  } finally {
+    creating--;
   }
-  if (inputs.adoptDefaultToken === true) {
-    // No default token left (created with defaultToken: false, or removed): a new
-    // token takes its place, so the declaration still holds after an outage.
-    return p.tokens.findDefault(entityId);
-  }
-  return null;
+}
+
+/**
+ * A new declaration that adopts by `tokenId` fails at preview when the token
+ * does not exist or belongs to another entity: the planner's judgement, made
+ * before anything is created.
+ */
+async function checkAdoption(
+  p: Platform,
+  olds: Inputs,
+  news: Inputs,
+): Promise<CheckFailure | null> {
+  const known = (v: unknown) => typeof v === 'string' && !isUnknown(v);
+  if (Object.keys(olds).length > 0 || !known(news.tokenId) || !known(news.entityId)) return null;
+  const declaration = declarationOf(news);
+  const facts = await p.tokens.facts(declaration, undefined);
+  const plan = planToken(declaration, facts, policyOf(news));
+  if (plan.action !== 'refuse') return null;
+  const property = plan.field ?? 'tokenId';
+  return { property, reason: `${property}: ${plan.message}` };
 }
 
 /**

@@ -4,8 +4,8 @@
  */
 
 import type { TokenplaneClient } from '../../platform/client/index.ts';
-import { TierTable } from '../../platform/domain/index.ts';
-import { EntityExternal, TokenExternal } from '../../platform/external/index.ts';
+import type { TierTable } from '../../platform/domain/index.ts';
+import { EntityExternal, platformTiers, TokenExternal } from '../../platform/external/index.ts';
 import {
   type ConfigSource,
   newClient,
@@ -16,7 +16,7 @@ import {
 
 let settings: ProviderSettings = resolveSettings(undefined);
 let client: TokenplaneClient | undefined;
-let tiers: Promise<TierTable> | undefined;
+let tiers: (() => Promise<TierTable>) | undefined;
 let verified: Promise<unknown> | undefined;
 
 export function configure(config: ConfigSource | undefined): void {
@@ -56,11 +56,8 @@ export function platform(): Platform {
     entities: new EntityExternal(c),
     tokens: new TokenExternal(c),
     tiers() {
-      tiers ??= c.listTiers().then((items) => new TierTable(items));
-      tiers.catch(() => {
-        tiers = undefined;
-      });
-      return tiers;
+      tiers ??= platformTiers(c);
+      return tiers();
     },
     verifyCredential() {
       verified ??= c.listEntities({ limit: 1 });

@@ -1,25 +1,24 @@
 /**
  * The Entity dynamic provider: a thin driver of EntityExternal (the same
  * observe/create/update/delete contract the Kubernetes operator uses).
- * `read` ≈ observe, `diff` ≈ entityChanges against the platform, `check` = zod parse.
+ * `check` = zod parse + the planner's tier judgement; `diff`, `create`, `update`
+ * carry out what the planner (platform/external/plan-entity.ts) decides.
  */
-import { randomUUID } from 'node:crypto';
 import type * as pulumi from '@pulumi/pulumi';
 import {
-  checkCeiling,
-  checkDowngradeQuota,
-  checkParentDowngrade,
-} from '../../platform/domain/index.ts';
-import {
+  createOrGone,
   type DesiredEntity,
-  describeChanges,
+  type EntityDeclaration,
+  type EntityFacts,
   type FieldChange,
-  needsReplace,
+  type ParentFacts,
+  planEntity,
 } from '../../platform/external/index.ts';
 import type { CreateEntityResponse, Entity } from '../../platform/schemas/index.ts';
 import { PlanError } from './config.ts';
 import { type Platform, withPlatform } from './context.ts';
-import { type CheckFailure, EntityInputs, isUnknown, parseInputs } from './inputs.ts';
+import { EntityInputs, isUnknown, parseInputs } from './inputs.ts';
+import { identityOf, nextIdentity } from './keys.ts';
 
 export type EntityOutputs = {
   displayName: string;
@@ -34,13 +33,15 @@ export type EntityOutputs = {
 
 type Inputs = Record<string, unknown>;
 
-function desiredOf(news: Inputs): DesiredEntity {
+function declarationOf(news: Inputs): EntityDeclaration {
   return {
-    name: news.displayName as string,
-    kind: news.kind as DesiredEntity['kind'],
-    tier: news.tier as string,
-    parentId: (news.parentId as string | undefined) ?? null,
-    defaultToken: news.defaultToken !== false,
+    desired: {
+      name: news.displayName as string,
+      kind: news.kind as DesiredEntity['kind'],
+      tier: news.tier as string,
+      parentId: (news.parentId as string | undefined) ?? null,
+      defaultToken: news.defaultToken !== false,
+    },
   };
 }
 
@@ -67,39 +68,24 @@ const label = (news: Inputs) =>
     : 'Entity';
 
 export const entityProvider: pulumi.dynamic.ResourceProvider = {
-  async check(_olds: Inputs, news: Inputs) {
+  async check(olds: Inputs, news: Inputs) {
+    const inputs = { ...news, __key: nextIdentity(olds, news) };
     const { value, failures } = parseInputs(EntityInputs, news);
-    if (!value) return { inputs: news, failures };
-    const more: CheckFailure[] = await withPlatform(`${label(news)}: check`, async (p) => {
+    if (!value) return { inputs, failures };
+    if (isUnknown(value.tier)) return { inputs, failures: [] };
+    const refusal = await withPlatform(`${label(news)}: check`, async (p) => {
       const [tiers] = await Promise.all([p.tiers(), p.verifyCredential()]);
-      const out: CheckFailure[] = [];
-      if (!isUnknown(value.tier) && !tiers.find(value.tier)) {
-        out.push({
-          property: 'tier',
-          reason: `tier: "${value.tier}" is not a tier of this platform; allowed: ${tiers.names.join(', ')}`,
-        });
-        return out;
-      }
-      if (value.parentId && !isUnknown(value.parentId)) {
-        const parent = await p.entities.find(value.parentId);
-        if (!parent) {
-          out.push({
-            property: 'parentId',
-            reason: `parentId: no entity ${value.parentId} exists (or it is outside the API key's reach)`,
-          });
-        } else if (parent.kind !== 'reseller') {
-          out.push({
-            property: 'parentId',
-            reason: `parentId: entity "${parent.name}" is a customer; only resellers have children`,
-          });
-        } else if (!isUnknown(value.tier)) {
-          const ceiling = checkCeiling(tiers, value.tier, parent.tier, `parent "${parent.name}"`);
-          if (ceiling) out.push({ property: 'tier', reason: `tier: ${ceiling.detail}` });
-        }
-      }
-      return out;
+      const parent = value.parentId && !isUnknown(value.parentId) ? value.parentId : undefined;
+      const facts: EntityFacts = {
+        tiers,
+        parent: parent ? await parentFacts(p, parent) : undefined,
+      };
+      const plan = planEntity(declarationOf(news), facts, identityOf(inputs));
+      return plan.action === 'refuse' ? plan : null;
     });
-    return { inputs: news, failures: more };
+    if (!refusal) return { inputs, failures: [] };
+    const property = refusal.field ?? 'tier';
+    return { inputs, failures: [{ property, reason: `${property}: ${refusal.message}` }] };
   },
 
   async diff(id: string, olds: Inputs, news: Inputs) {
@@ -108,60 +94,64 @@ export const entityProvider: pulumi.dynamic.ResourceProvider = {
       if (isUnknown(news[field])) replaces.push(field);
     }
     if (replaces.length > 0) return { changes: true, replaces };
-    const desired = desiredOf(news);
+    const declaration = declarationOf(news);
     return withPlatform(`${label(news)}: diff`, async (p) => {
-      const seen = await p.entities.observe(id, desired);
+      const plan = planEntity(declaration, await observe(p, id, declaration), identityOf(news));
       // Deleted on the platform since the last run: create it again.
-      if (!seen.exists) return { changes: true, replaces: ['entityId'] };
-      const changes = seen.changes.filter((c) => !isUnknown(c.to));
-      const unknownUpdate = ['displayName', 'tier'].some((f) => isUnknown(news[f]));
-      if (needsReplace(changes)) {
-        return {
-          changes: true,
-          replaces: changes.filter((c) => c.action === 'replace').map(fieldName),
-        };
+      if (plan.action === 'create') return { changes: true, replaces: ['entityId'] };
+      if (plan.action === 'replace') {
+        const fields = plan.changes.filter((c) => c.action === 'replace' && !isUnknown(c.to));
+        return { changes: true, replaces: fields.map(fieldName) };
       }
-      const tierChange = changes.find((c) => c.field === 'tier');
-      if (tierChange) await guardTierChange(p, seen.actual, desired.tier);
-      const defaultTokenChanged = (olds.defaultToken !== false) !== desired.defaultToken;
-      return { changes: changes.length > 0 || unknownUpdate || defaultTokenChanged };
+      // A tier change the rules forbid is reported at preview.
+      if (plan.action === 'refuse') throw new PlanError(plan.message);
+      const defaultTokenChanged =
+        (olds.defaultToken !== false) !== declaration.desired.defaultToken;
+      return { changes: plan.action === 'update' || defaultTokenChanged };
     });
   },
 
   async create(inputs: Inputs) {
-    const desired = desiredOf(inputs);
+    const declaration = declarationOf(inputs);
     return withPlatform(`Could not create ${label(inputs)}`, async (p) => {
-      // One key per create: the client repeats the request with it on timeouts and
-      // 5xx, and the platform answers a repeat with the first result.
-      const created = await p.entities.create(desired, `pulumi-entity-${randomUUID()}`);
-      const outs = outputsOf(created, inputs, created.defaultToken?.id ?? null);
-      return { id: created.id, outs };
+      const facts: EntityFacts = { tiers: await p.tiers() };
+      for (let i = 0; i < MAX_ACTIONS; i++) {
+        const plan = planEntity(declaration, facts, identityOf(inputs));
+        if (plan.action === 'refuse') throw new PlanError(plan.message);
+        if (plan.action !== 'create') break;
+        const made = await createOrGone(p.entities, declaration.desired, plan.idempotencyKey);
+        if ('gone' in made) {
+          facts.held = made;
+          continue;
+        }
+        const created = made.created;
+        const outs = outputsOf(created, inputs, created.defaultToken?.id ?? null);
+        return { id: created.id, outs };
+      }
+      throw new PlanError('the entity planner did not settle; run `pulumi up` again');
     });
   },
 
   async read(id: string, props?: Inputs) {
     return withPlatform(`Could not read Entity ${id}`, async (p) => {
-      const actual = await p.entities.find(id);
+      const { held } = await p.entities.facts(id, undefined);
       // Gone from the platform: drop it from the state; the next `up` creates it again.
-      if (!actual) return {};
+      if (!held || 'gone' in held) return {};
       const defaultTokenId = (props?.defaultTokenId as string | null | undefined) ?? null;
-      return { id, props: { ...props, ...outputsOf(actual, props ?? {}, defaultTokenId) } };
+      return { id, props: { ...props, ...outputsOf(held.entity, props ?? {}, defaultTokenId) } };
     });
   },
 
   async update(id: string, olds: Inputs, news: Inputs) {
-    const desired = desiredOf(news);
+    const declaration = declarationOf(news);
     return withPlatform(`Could not update ${label(news)}`, async (p) => {
-      const seen = await p.entities.observe(id, desired);
-      if (!seen.exists)
+      const plan = planEntity(declaration, await observe(p, id, declaration), identityOf(news));
+      if (plan.action === 'create')
         throw new PlanError(`entity ${id} no longer exists; run \`pulumi refresh\``);
-      let actual = seen.actual;
-      if (seen.changes.length > 0) {
-        if (needsReplace(seen.changes)) {
-          throw new PlanError(`cannot change ${describeChanges(seen.changes)} in place`);
-        }
-        actual = await p.entities.update(id, seen.changes);
-      }
+      if (plan.action === 'refuse' || plan.action === 'replace') throw new PlanError(plan.message);
+      if (plan.action === 'adopt') throw new PlanError('cannot adopt here');
+      const actual =
+        plan.action === 'update' ? await p.entities.update(id, plan.changes) : plan.entity;
       const defaultTokenId = (olds.defaultTokenId as string | null | undefined) ?? null;
       return { outs: outputsOf(actual, news, defaultTokenId) };
     });
@@ -172,30 +162,33 @@ export const entityProvider: pulumi.dynamic.ResourceProvider = {
   },
 };
 
+/** A replayed create of a removed entity, then the create under the next key. */
+const MAX_ACTIONS = 3;
+
 const fieldName = (c: FieldChange) => (c.field === 'name' ? 'displayName' : c.field);
 
 /**
- * A tier change obeys the same rules the platform enforces, reported at preview:
- * the ceiling of the parent, the children below, and the quota of the new tier.
+ * The held entity, and — when its tier is to change — what the tier rules need:
+ * the parent (ceiling) and the children's tiers (a parent may not drop below them).
  */
-async function guardTierChange(p: Platform, actual: Entity, tier: string): Promise<void> {
-  const tiers = await p.tiers();
-  const name = `entity "${actual.name}"`;
-  const quota = checkDowngradeQuota(tiers, tier, actual.tokenCount, name);
-  if (quota) throw new PlanError(quota.detail);
-  if (actual.parentId) {
-    const parent = await p.entities.find(actual.parentId);
-    const ceiling = parent && checkCeiling(tiers, tier, parent.tier, `parent "${parent.name}"`);
-    if (ceiling) throw new PlanError(ceiling.detail);
+async function observe(
+  p: Platform,
+  id: string,
+  declaration: EntityDeclaration,
+): Promise<EntityFacts> {
+  const [tiers, { held }] = await Promise.all([p.tiers(), p.entities.facts(id, undefined)]);
+  const facts: EntityFacts = { tiers, held };
+  if (!held || 'gone' in held || held.entity.tier === declaration.desired.tier) return facts;
+  const { entity } = held;
+  if (entity.parentId) facts.parent = await parentFacts(p, entity.parentId);
+  if (entity.kind === 'reseller') {
+    const children = await p.client.listAllEntities({ parentId: entity.id });
+    facts.childTiers = children.map((c) => c.tier);
   }
-  if (actual.kind === 'reseller') {
-    const children = await p.client.listAllEntities({ parentId: actual.id });
-    const below = checkParentDowngrade(
-      tiers,
-      tier,
-      children.map((c) => c.tier),
-      name,
-    );
-    if (below) throw new PlanError(below.detail);
-  }
+  return facts;
+}
+
+async function parentFacts(p: Platform, id: string): Promise<ParentFacts | null> {
+  const parent = await p.entities.find(id);
+  return parent && { name: parent.name, tier: parent.tier, kind: parent.kind };
 }

@@ -18,7 +18,7 @@ export const UNKNOWN = '04da6b54-80e4-46f7-96ec-b56ff0331ba9';
 export const isUnknown = (value: unknown): boolean => value === UNKNOWN;
 
 /** Inputs the resource classes add for the provider; never validated as user input. */
-export const HIDDEN = ['__provider', '__declaration'] as const;
+export const HIDDEN = ['__provider', '__declaration', '__key'] as const;
 
 export const EntityInputs = z.strictObject({
   displayName: Name,

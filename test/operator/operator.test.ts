@@ -385,13 +385,12 @@ describe('ApiToken', () => {
 });
 
 describe('platform-only references and orphaned entities', () => {
+  /** A customer made on the platform only, without a default token. */
+  const bareCustomer = (name: string, tier: 'lite' | 'advanced' = 'advanced') =>
+    platform.client.createEntity({ name, kind: 'customer', tier, defaultToken: false });
+
   it('issues a token to an entity known only by its platform id, and counts it in the Entity status', async () => {
-    const outside = await platform.client.createEntity({
-      name: 'outside',
-      kind: 'customer',
-      tier: 'advanced',
-      defaultToken: false,
-    });
+    const outside = await bareCustomer('outside');
     await r.apiToken('by-id', { entityId: outside.id });
     const t = await r.readyToken('by-id');
     expect((await platform.client.getToken(t.status?.tokenId as string)).entityId).toBe(outside.id);
@@ -419,6 +418,28 @@ describe('platform-only references and orphaned entities', () => {
     await r.patchSpec('entities', 'too-high', { tier: 'Lite' });
     const ready = await r.readyEntity('too-high');
     expect((await platform.client.getEntity(ready.status?.id as string)).parentId).toBe(parent.id);
+  });
+
+  // The same decisions as the provider's (platform/external/plan-token.ts), from the operator's side.
+  it('adoptDefaultToken on an entity without a default token issues a new token', async () => {
+    const bare = await bareCustomer('bare', 'lite');
+    await r.apiToken('bare-adopt', { entityId: bare.id, adoptDefaultToken: true });
+    const t = await r.readyToken('bare-adopt');
+    expect(await platform.client.listAllTokens(bare.id)).toMatchObject([
+      { id: t.status?.tokenId, name: 'bare-adopt' },
+    ]);
+  });
+
+  it('a tokenId of another entity is refused before anything is adopted', async () => {
+    const mine = await bareCustomer('mine');
+    const theirs = await platform.client.createEntity({ name: 'theirs', kind: 'customer' });
+    const theirToken = theirs.defaultToken?.id as string;
+    await r.apiToken('not-mine', { entityId: mine.id, tokenId: theirToken });
+    const refused = await r.reason('apitokens', 'not-mine', 'EntityMismatch');
+    expect(r.condition(refused)?.message).toContain(`belongs to entity ${theirs.id}`);
+    expect((refused as ApiTokenObject).status?.tokenId).toBeUndefined();
+    expect((await platform.client.getToken(theirToken)).name).toBe('default');
+    await r.remove('apitokens', 'not-mine');
   });
 
   it('deletionPolicy Orphan on an Entity leaves the platform entity', async () => {

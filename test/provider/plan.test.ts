@@ -32,6 +32,10 @@ async function previewError(
   return error as string;
 }
 
+/** A customer made on the platform only, without a default token. */
+const bareCustomer = (name: string, tier: 'lite' | 'advanced' = 'advanced') =>
+  f.client.createEntity({ name, kind: 'customer', tier, defaultToken: false });
+
 const credentials = () => ({
   TOKENPLANE_ENDPOINT: f.server.url,
   TOKENPLANE_API_KEY: f.server.adminKey,
@@ -77,12 +81,7 @@ describe('plan-time quota', () => {
   });
 
   it('tokens already on the platform for the entity count too', async () => {
-    const existing = await f.client.createEntity({
-      name: 'Existing Co',
-      kind: 'customer',
-      tier: 'advanced',
-      defaultToken: false,
-    });
+    const existing = await bareCustomer('Existing Co');
     for (const name of ['a', 'b', 'c', 'd']) await f.client.createToken(existing.id, { name });
     const error = await previewError(
       'existing-count',
@@ -113,6 +112,51 @@ describe('plan-time quota', () => {
     expect(error).toContain('adoptDefaultToken');
     expect(await f.client.listAllTokens(lite.id)).toHaveLength(1);
     await f.client.deleteEntity(lite.id);
+  });
+});
+
+// The same decisions as the operator's (platform/external/plan-token.ts), from the provider's side.
+describe('adoption', () => {
+  it('a tokenId of another entity fails at preview, before anything is adopted', async () => {
+    const mine = await bareCustomer('Mine Co');
+    const theirs = await f.client.createEntity({ name: 'Theirs Co', kind: 'customer' });
+    const theirToken = theirs.defaultToken?.id as string;
+    const error = await previewError(
+      'not-mine',
+      async () => {
+        new ApiToken('not-mine', { entityId: mine.id, displayName: 'taken', tokenId: theirToken });
+      },
+      credentials(),
+    );
+    expect(error).toContain(`Token ${theirToken} (tokenId) belongs to entity ${theirs.id}`);
+    expect((await f.client.getToken(theirToken)).name).toBe('default');
+    await f.client.deleteEntity(mine.id);
+    await f.client.deleteEntity(theirs.id);
+  });
+
+  it('adoptDefaultToken on an entity without a default token issues a new token', async () => {
+    const bare = await bareCustomer('Bare Co', 'lite');
+    const stack = await f.env.inlineStack(
+      {
+        projectName: 'plan',
+        stackName: 'no-default',
+        program: async () => {
+          const t = new ApiToken('bare-key', {
+            entityId: bare.id,
+            displayName: 'bare key',
+            adoptDefaultToken: true,
+          });
+          return { id: t.tokenId };
+        },
+      },
+      { envVars: credentials() },
+    );
+    const result = await stack.up();
+    expect(await f.client.listAllTokens(bare.id)).toMatchObject([
+      { id: result.outputs.id?.value, name: 'bare key' },
+    ]);
+    await stack.destroy();
+    await f.client.deleteEntity(bare.id);
   });
 });
 

@@ -1,0 +1,308 @@
+// Every row of the planners' decision tables (platform/external/plan-*.ts), the
+// table both the operator and the Pulumi provider follow.
+import { describe, expect, it } from 'vitest';
+import { TierTable } from '../../platform/domain/index.ts';
+import {
+  type DesiredEntity,
+  type EntityDeclaration,
+  type EntityFacts,
+  planEntity,
+  planToken,
+  type TokenDeclaration,
+  type TokenFacts,
+  type TokenPolicy,
+} from '../../platform/external/index.ts';
+import type { Entity, Token } from '../../platform/schemas/index.ts';
+
+const at = '2026-01-01T00:00:00.000Z';
+const ENTITY = '00000000-0000-4000-8000-000000000001';
+const OTHER = '00000000-0000-4000-8000-000000000009';
+const token: Token = {
+  id: '00000000-0000-4000-8000-000000000002',
+  entityId: ENTITY,
+  name: 'ci',
+  status: 'active',
+  expiresAt: '2027-01-01T00:00:00.000Z',
+  createdAt: at,
+  updatedAt: at,
+  lastUsedAt: null,
+  hint: 'tpt_…abcd',
+  type: 'secret',
+  scopes: ['metrics:read'],
+  allowedOrigins: [],
+  allowedIps: [],
+  rateLimit: null,
+  usageLimit: null,
+  usage: null,
+  requireSignedRequests: false,
+};
+const other: Token = { ...token, id: '00000000-0000-4000-8000-000000000003', name: 'default' };
+const base: TokenDeclaration = { desired: { entityId: ENTITY, name: 'ci', status: 'active' } };
+const policy: TokenPolicy = {
+  identity: 'apitoken:uid',
+  issuance: 0,
+  rotations: 0,
+  now: new Date('2026-06-01T00:00:00Z'),
+};
+const held = (t: Token, origin: 'recorded' | 'created' | 'adopted' = 'recorded'): TokenFacts => ({
+  held: { token: t, origin },
+});
+
+type TokenRow = {
+  row: string;
+  declaration?: Partial<TokenDeclaration>;
+  facts: TokenFacts;
+  policy?: Partial<TokenPolicy>;
+  expect: Record<string, unknown>;
+};
+
+const tokenRows: TokenRow[] = [
+  {
+    row: 'the held token is gone: create under the next issuance',
+    facts: { held: { gone: token.id } },
+    policy: { issuance: 2 },
+    expect: {
+      action: 'create',
+      idempotencyKey: 'apitoken:uid:3',
+      issuance: 3,
+      replacing: token.id,
+    },
+  },
+  {
+    row: 'nothing held, tokenId names no token: refuse NotFound',
+    declaration: { tokenId: token.id },
+    facts: { named: null },
+    expect: { action: 'refuse', reason: 'NotFound', retryable: true, field: 'tokenId' },
+  },
+  {
+    row: 'nothing held, tokenId of another entity: refuse EntityMismatch before adopting',
+    declaration: { tokenId: token.id },
+    facts: { named: { ...token, entityId: OTHER } },
+    expect: { action: 'refuse', reason: 'EntityMismatch', retryable: false, field: 'tokenId' },
+  },
+  {
+    row: 'nothing held, tokenId found: adopt it',
+    declaration: { tokenId: token.id },
+    facts: { named: token },
+    expect: { action: 'adopt', token, source: 'tokenId' },
+  },
+  {
+    row: 'nothing held, adoptDefaultToken, found: adopt the default token',
+    declaration: { adoptDefaultToken: true },
+    facts: { defaultToken: other },
+    expect: { action: 'adopt', token: other, source: 'default' },
+  },
+  {
+    row: 'nothing held, adoptDefaultToken, none left: create (noted)',
+    declaration: { adoptDefaultToken: true },
+    facts: { defaultToken: null },
+    expect: { action: 'create', idempotencyKey: 'apitoken:uid:0', noDefault: true },
+  },
+  {
+    row: 'nothing held after a vanished token: create, never adopt again',
+    declaration: { tokenId: token.id },
+    facts: {},
+    policy: { issuance: 1 },
+    expect: { action: 'create', idempotencyKey: 'apitoken:uid:1', issuance: 1 },
+  },
+  {
+    row: 'nothing held otherwise: create',
+    facts: {},
+    expect: { action: 'create', idempotencyKey: 'apitoken:uid:0', issuance: 0 },
+  },
+  {
+    row: 'held, first issuance, tokenId names another token: replace',
+    declaration: { tokenId: other.id },
+    facts: held(token),
+    expect: { action: 'replace', changes: [expect.objectContaining({ field: 'tokenId' })] },
+  },
+  {
+    row: 'held, of another entity: replace',
+    declaration: { desired: { ...base.desired, entityId: OTHER } },
+    facts: held(token),
+    expect: { action: 'replace', changes: [expect.objectContaining({ field: 'entityId' })] },
+  },
+  {
+    row: 'held, name and status differ: update with the changes',
+    declaration: { desired: { ...base.desired, name: 'ci-2', status: 'disabled' } },
+    facts: held(token),
+    expect: {
+      action: 'update',
+      changes: [
+        expect.objectContaining({ field: 'name', to: 'ci-2' }),
+        expect.objectContaining({ field: 'status', to: 'disabled' }),
+      ],
+    },
+  },
+  ...(
+    [
+      ['created', 'counted from its creation', '2026-01-31T00:00:00.000Z'],
+      ['adopted', 'counted from now', '2026-07-01T00:00:00.000Z'],
+    ] as const
+  ).map(([origin, how, to]) => ({
+    row: `held, just ${origin} with a lifetime: its expiry ${how}`,
+    declaration: { rotation: { lifetime: '30d' } },
+    facts: held(token, origin),
+    expect: { action: 'update', changes: [expect.objectContaining({ field: 'expiresAt', to })] },
+  })),
+  {
+    row: 'held, rotation due: rotate with a key per issuance and rotation',
+    declaration: { rotation: { lifetime: '30d', renewBefore: '10d' } },
+    facts: held({ ...token, expiresAt: '2026-06-05T00:00:00.000Z' }),
+    policy: { rotations: 4 },
+    expect: {
+      action: 'rotate',
+      idempotencyKey: 'apitoken:uid:0:rotate:4',
+      gracePeriodSeconds: 10 * 86_400,
+      expiresAt: '2026-07-01T00:00:00.000Z',
+    },
+  },
+  {
+    row: 'held, rotation not yet due: none, with the renewal time',
+    declaration: { rotation: { lifetime: '30d', renewBefore: '10d' } },
+    facts: held({ ...token, expiresAt: '2026-06-25T00:00:00.000Z' }),
+    expect: { action: 'none', renewalTime: new Date('2026-06-15T00:00:00.000Z') },
+  },
+  {
+    row: 'held, up to date: none',
+    facts: held(token),
+    expect: { action: 'none', token, renewalTime: null },
+  },
+];
+
+describe('token planner', () => {
+  it.each(tokenRows)('$row', (row) => {
+    const declaration = { ...base, ...row.declaration };
+    const plan = planToken(declaration, row.facts, { ...policy, ...row.policy });
+    expect(plan).toMatchObject(row.expect);
+  });
+
+  it('refusals say what to do', () => {
+    const plan = planToken(
+      { ...base, tokenId: token.id },
+      { named: { ...token, entityId: OTHER } },
+      policy,
+    );
+    expect(plan).toMatchObject({ message: expect.stringContaining(`Declare entity ${OTHER}`) });
+  });
+});
+
+const tiers = new TierTable([
+  { name: 'bronze', rank: 0, tokenQuota: 2 },
+  { name: 'gold', rank: 5, tokenQuota: 10 },
+]);
+const entity: Entity = {
+  id: ENTITY,
+  name: 'acme',
+  kind: 'reseller',
+  parentId: null,
+  tier: 'gold',
+  tokenQuota: 10,
+  tokenCount: 3,
+  createdAt: at,
+  updatedAt: at,
+};
+const desired: DesiredEntity = {
+  name: 'acme',
+  kind: 'reseller',
+  tier: 'gold',
+  parentId: null,
+  defaultToken: true,
+};
+const reseller = { name: 'north', tier: 'gold', kind: 'reseller' as const };
+
+type EntityRow = {
+  row: string;
+  declaration?: Partial<EntityDeclaration>;
+  want?: Partial<DesiredEntity>;
+  facts?: Partial<EntityFacts>;
+  expect: Record<string, unknown>;
+};
+
+const entityRows: EntityRow[] = [
+  {
+    row: "declared tier not in the platform's table: refuse InvalidSpec (built-in names too)",
+    want: { tier: 'advanced' },
+    expect: { action: 'refuse', reason: 'InvalidSpec', field: 'tier' },
+  },
+  {
+    row: 'declared parent does not exist: refuse NotFound',
+    facts: { parent: null },
+    expect: { action: 'refuse', reason: 'NotFound', field: 'parentId' },
+  },
+  {
+    row: 'parent is a customer: refuse InvalidSpec',
+    facts: { parent: { ...reseller, kind: 'customer' } },
+    expect: { action: 'refuse', reason: 'InvalidSpec', field: 'parentId' },
+  },
+  {
+    row: "parent ranked below the declared tier (platform's table): refuse TierCeilingExceeded",
+    facts: { parent: { ...reseller, tier: 'bronze' } },
+    expect: { action: 'refuse', reason: 'TierCeilingExceeded', retryable: true },
+  },
+  {
+    row: 'the held entity is gone: create, keyed by the one it replaces',
+    facts: { held: { gone: ENTITY } },
+    expect: { action: 'create', idempotencyKey: `entity:uid:${ENTITY}`, replacing: ENTITY },
+  },
+  {
+    row: 'nothing held, externalId names no entity: refuse NotFound',
+    declaration: { externalId: ENTITY },
+    facts: { adoptee: null },
+    expect: { action: 'refuse', reason: 'NotFound', field: 'externalId' },
+  },
+  {
+    row: 'nothing held, externalId found: adopt it',
+    declaration: { externalId: ENTITY },
+    facts: { adoptee: entity },
+    expect: { action: 'adopt', entity },
+  },
+  {
+    row: 'nothing held otherwise: create',
+    facts: { parent: reseller },
+    expect: { action: 'create', idempotencyKey: 'entity:uid:first' },
+  },
+  {
+    row: 'held, kind differs: replace',
+    want: { kind: 'customer' },
+    facts: { held: { entity } },
+    expect: { action: 'replace', changes: [expect.objectContaining({ field: 'kind' })] },
+  },
+  {
+    row: "held, a downgrade over the new tier's quota: refuse QuotaExceeded",
+    want: { tier: 'bronze' },
+    facts: { held: { entity } },
+    expect: { action: 'refuse', reason: 'QuotaExceeded' },
+  },
+  {
+    row: "held, a downgrade below a child's tier: refuse TierCeilingExceeded",
+    want: { tier: 'bronze' },
+    facts: { held: { entity: { ...entity, tokenCount: 1 } }, childTiers: ['gold'] },
+    expect: { action: 'refuse', reason: 'TierCeilingExceeded' },
+  },
+  {
+    row: 'held, name and tier differ: update',
+    want: { name: 'acme 2', tier: 'bronze' },
+    facts: { held: { entity: { ...entity, tokenCount: 1 } }, childTiers: ['bronze'] },
+    expect: {
+      action: 'update',
+      changes: [
+        expect.objectContaining({ field: 'name' }),
+        expect.objectContaining({ field: 'tier' }),
+      ],
+    },
+  },
+  {
+    row: 'held, up to date: none',
+    facts: { held: { entity } },
+    expect: { action: 'none', entity },
+  },
+];
+
+describe('entity planner', () => {
+  it.each(entityRows)('$row', (row) => {
+    const declaration = { desired: { ...desired, ...row.want }, ...row.declaration };
+    const plan = planEntity(declaration, { tiers, ...row.facts }, 'entity:uid');
+    expect(plan).toMatchObject(row.expect);
+  });
+});
