@@ -41,21 +41,6 @@ export class Kube {
     this.events = kc.makeApiClient(EventsV1Api);
   }
 
-  async get<T>(plural: Plural, namespace: string, name: string): Promise<T | undefined> {
-    try {
-      return (await this.custom.getNamespacedCustomObject({
-        group: GROUP,
-        version: VERSION,
-        plural,
-        namespace,
-        name,
-      })) as T;
-    } catch (err) {
-      if (isStatus(err, 404)) return undefined;
-      throw err;
-    }
-  }
-
   list(plural: Plural, namespace?: string) {
     return namespace
       ? this.custom.listNamespacedCustomObject({

@@ -9,10 +9,10 @@ import type { Logger } from 'pino';
 import { TokenplaneClient } from '../platform/client/index.ts';
 import { EntityExternal, platformTiers, TokenExternal } from '../platform/external/index.ts';
 import { createLogger } from '../platform/logging.ts';
-import { reconcileApiToken } from './controllers/apitoken.ts';
+import { reconcileApiToken } from './controllers/apitoken/index.ts';
 import type { Context } from './controllers/context.ts';
 import { reconcileEntity } from './controllers/entity.ts';
-import { DIGEST_ANNOTATION, digest, OWNER_LABEL } from './controllers/secret.ts';
+import { Triggers } from './controllers/triggers.ts';
 import { type ApiTokenObject, type EntityObject, GROUP, VERSION } from './crds/schemas.ts';
 import { EventRecorder } from './events.ts';
 import { Kube, shareDispatcher } from './kube.ts';
@@ -38,6 +38,8 @@ export type OperatorOptions = {
   renewDeadlineMs?: number;
   retryPeriodMs?: number;
   resyncMs?: number;
+  /** How long one reconcile may take before it stops and reports so in its status. */
+  reconcileTimeoutMs?: number;
   concurrency?: number;
   backoffBaseMs?: number;
   backoffMaxMs?: number;
@@ -58,15 +60,6 @@ export type RunningOperator = {
 };
 
 const MANAGED_SELECTOR = 'app.kubernetes.io/managed-by=tokenplane';
-
-type K8sObject = {
-  metadata?: {
-    name?: string;
-    namespace?: string;
-    generation?: number;
-    deletionTimestamp?: unknown;
-  };
-};
 
 export async function startOperator(o: OperatorOptions): Promise<RunningOperator> {
   const log = o.log ?? createLogger({ name: 'tokenplane-operator', format: 'json' });
@@ -106,75 +99,29 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
       reconcile: (ns, name) => reconcileApiToken(ctx, ns, name),
     });
     const nsPath = o.watchNamespace ? `/namespaces/${o.watchNamespace}` : '';
-    const seen = new Map<string, string>();
-    /** Only spec, deletion and first sight matter; our own status writes do not re-trigger. */
-    const changed = (kind: string, obj: K8sObject) => {
-      const key = `${kind}/${obj.metadata?.namespace}/${obj.metadata?.name}`;
-      const mark = `${obj.metadata?.generation}/${obj.metadata?.deletionTimestamp ? 'd' : ''}`;
-      if (seen.get(key) === mark) return false;
-      seen.set(key, mark);
-      return true;
-    };
-    const entityState = new Map<string, string>();
-    const entityDependents = (e: EntityObject) => {
-      const key = `${e.metadata.namespace}/${e.metadata.name}`;
-      const state = JSON.stringify([
-        e.status?.id,
-        e.status?.tier,
-        e.status?.conditions?.find((c) => c.type === 'Ready')?.status,
-      ]);
-      if (entityState.get(key) === state) return;
-      entityState.set(key, state);
-      for (const t of tokens.list(e.metadata.namespace)) {
-        if (t.spec.entityRef?.name === e.metadata.name)
-          tokenCtl.enqueue(t.metadata.namespace, t.metadata.name);
-      }
-      for (const child of entities.list(e.metadata.namespace)) {
-        if (child.spec.parentRef?.name === e.metadata.name)
-          entityCtl.enqueue(child.metadata.namespace, child.metadata.name);
-      }
-    };
     const restarts = (resource: string) => () => metrics.watchRestarts.inc({ resource });
     const common = { kc: o.kc, log, watchdogMs: o.watchdogMs, backoffBaseMs: o.backoffBaseMs };
+    const triggers: Triggers = new Triggers({
+      entities: { list: (ns) => entities.list(ns) },
+      tokens: { list: (ns) => tokens.list(ns) },
+      enqueueEntity: (ns, name) => entityCtl.enqueue(ns, name),
+      enqueueToken: (ns, name) => tokenCtl.enqueue(ns, name),
+    });
     const entities: Watched<EntityObject> = new Watched<EntityObject>({
       ...common,
       path: `/apis/${GROUP}/${VERSION}${nsPath}/entities`,
       list: () => kube.list('entities', o.watchNamespace) as never,
       onRestart: restarts('entities'),
-      handlers: {
-        add: (e) => {
-          changed('Entity', e);
-          entityCtl.enqueue(e.metadata.namespace, e.metadata.name);
-          entityDependents(e);
-        },
-        update: (e) => {
-          if (changed('Entity', e)) entityCtl.enqueue(e.metadata.namespace, e.metadata.name);
-          entityDependents(e);
-        },
-        delete: (e) => {
-          entityState.delete(`${e.metadata.namespace}/${e.metadata.name}`);
-          seen.delete(`Entity/${e.metadata.namespace}/${e.metadata.name}`);
-        },
-      },
+      handlers: triggers.entity,
     });
     const tokens: Watched<ApiTokenObject> = new Watched<ApiTokenObject>({
       ...common,
       path: `/apis/${GROUP}/${VERSION}${nsPath}/apitokens`,
       list: () => kube.list('apitokens', o.watchNamespace) as never,
       onRestart: restarts('apitokens'),
-      handlers: {
-        add: (t) => {
-          changed('ApiToken', t);
-          tokenCtl.enqueue(t.metadata.namespace, t.metadata.name);
-        },
-        update: (t) => {
-          if (changed('ApiToken', t)) tokenCtl.enqueue(t.metadata.namespace, t.metadata.name);
-        },
-        delete: (t) => seen.delete(`ApiToken/${t.metadata.namespace}/${t.metadata.name}`),
-      },
+      handlers: triggers.token,
     });
     const core = o.kc.makeApiClient(CoreV1Api);
-    const ownerOf = (s: V1Secret) => s.metadata?.labels?.[OWNER_LABEL];
     const secrets = new Watched<V1Secret & { metadata: { name: string; namespace: string } }>({
       ...common,
       path: `/api/v1${nsPath}/secrets`,
@@ -187,21 +134,7 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
             })
           : core.listSecretForAllNamespaces({ labelSelector: MANAGED_SELECTOR })) as never,
       onRestart: restarts('secrets'),
-      handlers: {
-        delete: (s) => {
-          const owner = ownerOf(s);
-          if (owner) tokenCtl.enqueue(s.metadata.namespace, owner);
-        },
-        update: (s) => {
-          const owner = ownerOf(s);
-          const value = s.data?.token
-            ? Buffer.from(s.data.token, 'base64').toString('utf8')
-            : undefined;
-          const intact =
-            value !== undefined && s.metadata?.annotations?.[DIGEST_ANNOTATION] === digest(value);
-          if (owner && !intact) tokenCtl.enqueue(s.metadata.namespace, owner);
-        },
-      },
+      handlers: triggers.secret,
     });
 
     const ctx: Context = {
@@ -218,7 +151,12 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
         get: (name, namespace) => entities.get(name, namespace),
         list: () => entities.list(),
       },
-      tokenCache: { list: () => tokens.list() },
+      tokenCache: {
+        get: (name, namespace) => tokens.get(name, namespace),
+        list: () => tokens.list(),
+      },
+      secretCache: { get: (name, namespace) => secrets.get(name, namespace) },
+      reconcileTimeoutMs: o.reconcileTimeoutMs ?? 60_000,
       enqueueEntity: (ns, name, delay) => entityCtl.enqueue(ns, name, delay),
       enqueueToken: (ns, name, delay) => tokenCtl.enqueue(ns, name, delay),
       now: () => new Date(),

@@ -1,6 +1,6 @@
 /** What the reconcilers share: clients, recorder, caches and settings. */
 import { isDeepStrictEqual } from 'node:util';
-import { ApiException } from '@kubernetes/client-node';
+import { ApiException, type V1Secret } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { TierTable } from '../../platform/domain/index.ts';
 import {
@@ -13,17 +13,32 @@ import {
   type TokenExternal,
 } from '../../platform/external/index.ts';
 import type { ApiTokenObject, EntityObject } from '../crds/schemas.ts';
-import type { EventRecorder } from '../events.ts';
+import { EventReasons, type EventRecorder } from '../events.ts';
 import { FINALIZER, type Kube } from '../kube.ts';
 import { outcome } from '../runtime/conditions.ts';
 import type { Metrics } from '../runtime/metrics.ts';
 import type { Result } from '../runtime/workqueue.ts';
 
+/** The calls the reconcilers make (tests hand in object literals). */
+export type KubeCalls = Pick<
+  Kube,
+  | 'setFinalizers'
+  | 'patchStatus'
+  | 'readSecret'
+  | 'applySecret'
+  | 'deleteSecret'
+  | 'restartWorkload'
+>;
+type Cache<T> = { get(name: string, namespace: string): T | undefined; list(): T[] };
+
 export type Context = {
-  kube: Kube;
-  events: EventRecorder;
-  entities: EntityExternal;
-  tokens: TokenExternal;
+  kube: KubeCalls;
+  events: Pick<EventRecorder, 'normal' | 'warning'>;
+  entities: Pick<EntityExternal, 'facts' | 'find' | 'create' | 'update' | 'delete'>;
+  tokens: Pick<
+    TokenExternal,
+    'facts' | 'find' | 'findDefault' | 'create' | 'update' | 'rotate' | 'reveal' | 'delete'
+  >;
   /** The platform's tier table (GET /v1/tiers), cached. */
   tiers(): Promise<TierTable>;
   log: Logger;
@@ -32,11 +47,17 @@ export type Context = {
   endpoint: string;
   /** How often an object is reconciled without any change, to catch drift on the platform. */
   resyncMs: number;
-  entityCache: {
-    get(name: string, namespace: string): EntityObject | undefined;
-    list(): EntityObject[];
-  };
-  tokenCache: { list(): ApiTokenObject[] };
+  /** The informers' caches: reconcilers read objects and our Secrets there, never live. */
+  entityCache: Cache<EntityObject>;
+  tokenCache: Cache<ApiTokenObject>;
+  secretCache: Pick<Cache<V1Secret>, 'get'>;
+  /**
+   * How long one reconcile may spend on the platform and the API server; the
+   * status is written after it (Crossplane's outer timeout).
+   */
+  reconcileTimeoutMs: number;
+  /** When this reconcile's time is up (Date.now() ms; set by `drive`). */
+  deadline?: number;
   enqueueEntity(namespace: string, name: string, delayMs?: number): void;
   enqueueToken(namespace: string, name: string, delayMs?: number): void;
   now(): Date;
@@ -77,6 +98,29 @@ export async function ensureFinalizer(
   if (finalizers.includes(finalizer)) return;
   await ctx.kube.setFinalizers(plural, obj.metadata, [...finalizers, finalizer]);
   obj.metadata.finalizers = [...finalizers, finalizer];
+}
+
+/**
+ * The platform object of a deleted Kubernetes object: removed (deletionPolicy
+ * Delete) or left in place (Orphan), and an Event says which.
+ */
+export async function release(
+  ctx: Context,
+  obj: EntityObject | ApiTokenObject,
+  id: string | undefined,
+  what: { name: string; removed: string; remove(id: string): Promise<void> },
+): Promise<void> {
+  if (!id) return;
+  if (obj.spec.deletionPolicy === 'Delete') {
+    await what.remove(id);
+    ctx.events.normal(obj, EventReasons.Deleted, `${what.removed} platform ${what.name} ${id}.`);
+    return;
+  }
+  ctx.events.normal(
+    obj,
+    EventReasons.Orphaned,
+    `Left platform ${what.name} ${id} in place (deletionPolicy: Orphan).`,
+  );
 }
 
 export async function removeFinalizer(
@@ -190,7 +234,10 @@ export async function fail(
 ): Promise<Result> {
   const kind = KIND_OF[plural];
   if (isKubeError(err)) return kubeRetry(ctx, kind, obj, err);
-  const failure = describeFailure(err);
+  const failure =
+    err instanceof TimedOut
+      ? { reason: Reasons.PlatformUnavailable, message: err.message, retryable: true }
+      : describeFailure(err);
   ctx.metrics.errors.inc({ kind, reason: failure.reason });
   ctx.log.warn(
     {
@@ -211,9 +258,30 @@ export async function fail(
 }
 
 /**
+ * The object to reconcile, from the informer's cache: a copy, since the cache's
+ * objects are shared with every other reader.
+ */
+export function cached<O>(cache: Pick<Cache<O>, 'get'>, namespace: string, name: string) {
+  const obj = cache.get(name, namespace);
+  return obj === undefined ? undefined : structuredClone(obj);
+}
+
+/** Between steps: stop when this reconcile's time is up, leaving time for the status. */
+export function checkTime(ctx: Context): void {
+  if (ctx.deadline === undefined || Date.now() < ctx.deadline) return;
+  const seconds = Math.round(ctx.reconcileTimeoutMs / 1000);
+  throw new TimedOut(
+    `The reconcile did not finish within ${seconds}s (the platform or the Kubernetes API is slow); retrying.`,
+  );
+}
+
+class TimedOut extends Error {}
+
+/**
  * The order every reconcile follows, whatever the kind (after Crossplane's
  * managed reconciler): being deleted → finalize; otherwise make sure our
- * finalizer is on, then sync. Every failure goes through `fail`.
+ * finalizer is on, then sync. Every failure goes through `fail`, which writes
+ * the status — also when the time is up (`checkTime`).
  */
 export async function drive<O extends EntityObject | ApiTokenObject>(
   ctx: Context,
@@ -224,10 +292,11 @@ export async function drive<O extends EntityObject | ApiTokenObject>(
     sync(ctx: Context, obj: O): Promise<Result>;
   },
 ): Promise<Result> {
+  const timed: Context = { ...ctx, deadline: Date.now() + ctx.reconcileTimeoutMs };
   try {
-    if (obj.metadata.deletionTimestamp) return await steps.finalize(ctx, obj);
-    await ensureFinalizer(ctx, plural, obj, FINALIZER);
-    return await steps.sync(ctx, obj);
+    if (obj.metadata.deletionTimestamp) return await steps.finalize(timed, obj);
+    await ensureFinalizer(timed, plural, obj, FINALIZER);
+    return await steps.sync(timed, obj);
   } catch (err) {
     return fail(ctx, plural, obj, err);
   }

@@ -23,9 +23,12 @@ import { isReady, outcome } from '../runtime/conditions.ts';
 import type { Result } from '../runtime/workqueue.ts';
 import {
   type Context,
+  cached,
+  checkTime,
   drive,
   lower,
   refused,
+  release,
   removeFinalizer,
   waiting,
   writeStatus,
@@ -40,7 +43,7 @@ export async function reconcileEntity(
   namespace: string,
   name: string,
 ): Promise<Result> {
-  const obj = await ctx.kube.get<EntityObject>(PLURAL, namespace, name);
+  const obj = cached(ctx.entityCache, namespace, name);
   if (!obj) return {};
   return drive(ctx, PLURAL, obj, { finalize, sync });
 }
@@ -68,6 +71,7 @@ async function sync(ctx: Context, obj: EntityObject): Promise<Result> {
 
   let actual: Entity | undefined;
   for (let i = 0; i < MAX_ACTIONS && !actual; i++) {
+    checkTime(ctx);
     const plan = planEntity(declaration, facts, identity);
     switch (plan.action) {
       case 'refuse':
@@ -160,17 +164,11 @@ function resolveParent(ctx: Context, obj: EntityObject): Parent {
 
 async function finalize(ctx: Context, obj: EntityObject): Promise<Result> {
   if (!obj.metadata.finalizers?.includes(FINALIZER)) return {};
-  const id = obj.status?.id;
-  if (id && obj.spec.deletionPolicy === 'Delete') {
-    await ctx.entities.delete(id);
-    ctx.events.normal(obj, EventReasons.Deleted, `Deleted platform entity ${id}.`);
-  } else if (id) {
-    ctx.events.normal(
-      obj,
-      EventReasons.Orphaned,
-      `Left platform entity ${id} in place (deletionPolicy: Orphan).`,
-    );
-  }
+  await release(ctx, obj, obj.status?.id, {
+    name: 'entity',
+    removed: 'Deleted',
+    remove: (id) => ctx.entities.delete(id),
+  });
   await removeFinalizer(ctx, PLURAL, obj, FINALIZER);
   return {};
 }

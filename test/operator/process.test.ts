@@ -1,11 +1,10 @@
 // The operator as a real process (`node operator/main.ts`), under the deploy/
 // ServiceAccount: killed at the worst moment, and two replicas electing a leader.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { CoordinationV1Api } from '@kubernetes/client-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../harness/control-plane.ts';
+import { answered, killingProxy } from '../harness/killing-proxy.ts';
 import { adminKubeConfig, createTestNamespace } from '../harness/kube.ts';
 import {
   installCrds,
@@ -94,56 +93,18 @@ const exited = (child: ChildProcess) =>
       : child.once('exit', () => resolve()),
   );
 
-/**
- * A proxy in front of the platform that SIGKILLs the operator as soon as the
- * platform has answered a matching call (a token create, a rotation) — before
- * the operator can see the answer or write any status. The answer's body is kept.
- */
-async function killingProxy(
-  onKill: () => void,
-  match: { path: RegExp; status: number } = { path: /\/v1\/entities\/[^/]+\/tokens$/, status: 201 },
-): Promise<{ url: string; server: Server; kills: number; body: string }> {
-  const target = new URL(platform.url);
-  const state = { url: '', server: undefined as unknown as Server, kills: 0, body: '' };
-  state.server = createServer((req, res) => {
-    const upstream = request(
-      {
-        host: target.hostname,
-        port: target.port,
-        path: req.url,
-        method: req.method,
-        headers: req.headers,
-      },
-      (answer) => {
-        const matched = req.method === 'POST' && match.path.test(req.url ?? '');
-        if (matched && answer.statusCode === match.status && state.kills === 0) {
-          // The platform has committed the change once it answers.
-          state.kills++;
-          onKill();
-          res.destroy();
-          answer.on('data', (d) => {
-            state.body += d;
-          });
-          return;
-        }
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      },
-    );
-    req.pipe(upstream);
-  });
-  await new Promise<void>((resolve) => state.server.listen(0, '127.0.0.1', resolve));
-  state.url = `http://127.0.0.1:${(state.server.address() as AddressInfo).port}`;
-  return state;
-}
-
 describe('operator process', () => {
   it('killed between the platform create and the status write, then restarted, leaves exactly one token', async () => {
     const ns = await createTestNamespace('op-crash');
     await installRbac(ns);
     const r = resources(ns);
     let victim: ChildProcess | undefined;
-    const proxy = await killingProxy(() => victim?.kill('SIGKILL'));
+    // Killed before it sees the platform's answer to the token create.
+    const proxy = await killingProxy(
+      platform.url,
+      answered(/\/v1\/entities\/[^/]+\/tokens$/, 201),
+      () => victim?.kill('SIGKILL'),
+    );
     try {
       const first = await startProcess(ns, 'crashy', proxy.url);
       victim = first.child;
@@ -180,10 +141,11 @@ describe('operator process', () => {
     await installRbac(ns);
     const r = resources(ns);
     let victim: ChildProcess | undefined;
-    const proxy = await killingProxy(() => victim?.kill('SIGKILL'), {
-      path: /\/v1\/tokens\/[^/]+\/rotate$/,
-      status: 200,
-    });
+    const proxy = await killingProxy(
+      platform.url,
+      answered(/\/v1\/tokens\/[^/]+\/rotate$/, 200),
+      () => victim?.kill('SIGKILL'),
+    );
     try {
       const first = await startProcess(ns, 'rotator', proxy.url);
       victim = first.child;

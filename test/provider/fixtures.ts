@@ -5,6 +5,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { OutputMap } from '@pulumi/pulumi/automation/index.js';
+import { afterAll, beforeAll } from 'vitest';
 import { TokenplaneClient } from '../../platform/client/index.ts';
 import { startServer } from '../../platform/server/app.ts';
 import { type PulumiTestEnv, type PulumiTestEnvOptions, pulumiTestEnv } from '../harness/pulumi.ts';
@@ -32,6 +33,18 @@ export async function fixture(opts: PulumiTestEnvOptions = {}): Promise<Fixture>
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** One fixture for the whole file, started before its tests and closed after them. */
+export function useFixture(opts: PulumiTestEnvOptions = {}): () => Fixture {
+  let f: Fixture | undefined;
+  beforeAll(async () => {
+    f = await fixture(opts);
+  }, 180_000);
+  afterAll(async () => {
+    await f?.close();
+  });
+  return () => f as Fixture;
 }
 
 /** Secret outputs of an `up`, in plain text (the Automation API decrypts them). */

@@ -13,29 +13,12 @@ import {
   type TokenPolicy,
 } from '../../platform/external/index.ts';
 import type { Entity, Token } from '../../platform/schemas/index.ts';
+import { ids, tokenBody } from '../client/loopback.ts';
 
 const at = '2026-01-01T00:00:00.000Z';
-const ENTITY = '00000000-0000-4000-8000-000000000001';
+const ENTITY = ids.entity;
 const OTHER = '00000000-0000-4000-8000-000000000009';
-const token: Token = {
-  id: '00000000-0000-4000-8000-000000000002',
-  entityId: ENTITY,
-  name: 'ci',
-  status: 'active',
-  expiresAt: '2027-01-01T00:00:00.000Z',
-  createdAt: at,
-  updatedAt: at,
-  lastUsedAt: null,
-  hint: 'tpt_…abcd',
-  type: 'secret',
-  scopes: ['metrics:read'],
-  allowedOrigins: [],
-  allowedIps: [],
-  rateLimit: null,
-  usageLimit: null,
-  usage: null,
-  requireSignedRequests: false,
-};
+const token = tokenBody({ expiresAt: '2027-01-01T00:00:00.000Z' }) as Token;
 const other: Token = { ...token, id: '00000000-0000-4000-8000-000000000003', name: 'default' };
 const base: TokenDeclaration = { desired: { entityId: ENTITY, name: 'ci', status: 'active' } };
 const policy: TokenPolicy = {

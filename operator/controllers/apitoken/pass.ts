@@ -1,0 +1,61 @@
+/**
+ * One reconcile of an ApiToken, as the concerns see it. The steps (issuing,
+ * rotation, Secret delivery, readiness) never call each other: each reads what
+ * the steps before it recorded here, in the status draft above all, and writes
+ * only its own fields. Readiness writes the draft once, at the end.
+ */
+import type { Origin, TokenDeclaration, TokenPolicy } from '../../../platform/external/index.ts';
+import type { Token } from '../../../platform/schemas/index.ts';
+import type { ApiTokenObject, ApiTokenStatus } from '../../crds/schemas.ts';
+import { type Context, lower } from '../context.ts';
+
+export const PLURAL = 'apitokens';
+
+export type Pass = {
+  obj: ApiTokenObject;
+  declaration: TokenDeclaration;
+  policy: TokenPolicy;
+  /** The status to write: issuing owns tokenId, entityId, issuance; rotation owns
+   * rotations, lastRotationTime; delivery owns secretName; readiness the rest. */
+  status: ApiTokenStatus;
+  /** The platform token as last seen (after this pass's changes). */
+  token?: Token;
+  origin: Origin;
+  /** The value, when a create or a rotation of this pass returned it. */
+  value?: string;
+  /** When the token is due for rotation; null when it is never rotated. */
+  renewalTime: Date | null;
+};
+
+export function startPass(ctx: Context, obj: ApiTokenObject, entityId: string): Pass {
+  const { spec, status = {} } = obj;
+  return {
+    obj,
+    declaration: {
+      desired: {
+        entityId,
+        name: spec.displayName ?? obj.metadata.name,
+        status: lower(spec.status) as TokenDeclaration['desired']['status'],
+        ...(spec.expiresAt ? { expiresAt: new Date(spec.expiresAt).toISOString() } : {}),
+      },
+      tokenId: spec.tokenId,
+      adoptDefaultToken: spec.adoptDefaultToken,
+      rotation: spec.lifetime
+        ? {
+            lifetime: spec.lifetime,
+            renewBefore: spec.renewBefore,
+            gracePeriod: spec.rotationGracePeriod,
+          }
+        : undefined,
+    },
+    policy: {
+      identity: `apitoken:${obj.metadata.uid}`,
+      issuance: status.issuance ?? 0,
+      rotations: status.rotations ?? 0,
+      now: ctx.now(),
+    },
+    status: { ...status },
+    origin: 'recorded',
+    renewalTime: null,
+  };
+}

@@ -1,0 +1,41 @@
+/**
+ * Readiness: from what the steps before recorded, the token's hint and expiry,
+ * `renewalTime`, the `Ready`/`Synced` conditions and the expiry metric; the one
+ * status write of the pass; when to come back (the renewal time or the resync).
+ */
+import { outcome } from '../../runtime/conditions.ts';
+import type { Result } from '../../runtime/workqueue.ts';
+import { type Context, writeStatus } from '../context.ts';
+import { type Pass, PLURAL } from './pass.ts';
+
+export async function ready(ctx: Context, pass: Pass): Promise<Result> {
+  const { obj, token, renewalTime } = pass;
+  if (!token) throw new Error('readiness without a token');
+  const { namespace, name, generation } = obj.metadata;
+  if (token.expiresAt) {
+    ctx.metrics.tokenExpiry.set({ namespace, name }, Date.parse(token.expiresAt) / 1000);
+  }
+  const tokenChanged = obj.status?.tokenId !== token.id;
+  await writeStatus(ctx, PLURAL, obj, {
+    ...pass.status,
+    hint: token.hint,
+    expiresAt: token.expiresAt ?? undefined,
+    renewalTime: renewalTime?.toISOString(),
+    observedGeneration: generation,
+    conditions: outcome(
+      obj.status?.conditions,
+      generation,
+      token.status === 'active'
+        ? { ok: true }
+        : { ok: true, message: 'The token is disabled, as the spec asks.' },
+      ctx.now(),
+    ),
+  });
+  // The Entity's status counts its tokens.
+  if (tokenChanged && obj.spec.entityRef)
+    ctx.enqueueEntity(namespace, obj.spec.entityRef.name, 1000);
+  const untilRenewal = renewalTime
+    ? renewalTime.getTime() - ctx.now().getTime()
+    : Number.POSITIVE_INFINITY;
+  return { requeueAfterMs: Math.max(1000, Math.min(ctx.resyncMs, untilRenewal)) };
+}

@@ -1,0 +1,114 @@
+/**
+ * What an informer event asks of the controllers (controller-runtime's
+ * predicates and map functions): which keys to enqueue, and which events to
+ * ignore. Kept apart from the wiring so that it can be read, and tested, alone.
+ *
+ * - An Entity or ApiToken is reconciled on first sight, on a spec change
+ *   (generation) and on deletion — never because of our own status writes.
+ * - An Entity whose id, tier or readiness changed enqueues its ApiTokens and
+ *   its child Entities: they wait on it, or were refused because of it.
+ * - A managed Secret enqueues its ApiToken when it is deleted, or when its
+ *   value no longer matches the digest we wrote (someone edited it).
+ */
+import type { V1Secret } from '@kubernetes/client-node';
+import type { ApiTokenObject, EntityObject } from '../crds/schemas.ts';
+import type { WatchHandlers } from '../runtime/informer.ts';
+import { DIGEST_ANNOTATION, digest, OWNER_LABEL } from './secret.ts';
+
+type Enqueue = (namespace: string, name: string) => void;
+type Named = { metadata: { namespace: string; name: string } };
+type ManagedSecret = V1Secret & Named;
+
+export type TriggerTargets = {
+  entities: { list(namespace: string): EntityObject[] };
+  tokens: { list(namespace: string): ApiTokenObject[] };
+  enqueueEntity: Enqueue;
+  enqueueToken: Enqueue;
+};
+
+export class Triggers {
+  readonly #t: TriggerTargets;
+  /** Per object, the generation and deletion mark last acted on. */
+  readonly #seen = new Map<string, string>();
+  /** Per Entity, the status its dependents last saw. */
+  readonly #entityState = new Map<string, string>();
+
+  constructor(targets: TriggerTargets) {
+    this.#t = targets;
+  }
+
+  readonly entity: WatchHandlers<EntityObject> = {
+    add: (e) => {
+      this.#changed('Entity', e);
+      this.#t.enqueueEntity(e.metadata.namespace, e.metadata.name);
+      this.#dependents(e);
+    },
+    update: (e) => {
+      if (this.#changed('Entity', e)) this.#t.enqueueEntity(e.metadata.namespace, e.metadata.name);
+      this.#dependents(e);
+    },
+    delete: (e) => {
+      this.#entityState.delete(keyOf('', e));
+      this.#seen.delete(keyOf('Entity', e));
+    },
+  };
+
+  readonly token: WatchHandlers<ApiTokenObject> = {
+    add: (t) => {
+      this.#changed('ApiToken', t);
+      this.#t.enqueueToken(t.metadata.namespace, t.metadata.name);
+    },
+    update: (t) => {
+      if (this.#changed('ApiToken', t)) this.#t.enqueueToken(t.metadata.namespace, t.metadata.name);
+    },
+    delete: (t) => this.#seen.delete(keyOf('ApiToken', t)),
+  };
+
+  readonly secret: WatchHandlers<ManagedSecret> = {
+    delete: (s) => this.#owner(s),
+    update: (s) => {
+      if (tampered(s)) this.#owner(s);
+    },
+  };
+
+  /** Only spec, deletion and first sight matter; our own status writes do not re-trigger. */
+  #changed(kind: string, obj: EntityObject | ApiTokenObject): boolean {
+    const key = keyOf(kind, obj);
+    const mark = `${obj.metadata.generation}/${obj.metadata.deletionTimestamp ? 'd' : ''}`;
+    if (this.#seen.get(key) === mark) return false;
+    this.#seen.set(key, mark);
+    return true;
+  }
+
+  #dependents(e: EntityObject): void {
+    const state = JSON.stringify([
+      e.status?.id,
+      e.status?.tier,
+      e.status?.conditions?.find((c) => c.type === 'Ready')?.status,
+    ]);
+    if (this.#entityState.get(keyOf('', e)) === state) return;
+    this.#entityState.set(keyOf('', e), state);
+    const { namespace, name } = e.metadata;
+    for (const t of this.#t.tokens.list(namespace)) {
+      if (t.spec.entityRef?.name === name) this.#t.enqueueToken(namespace, t.metadata.name);
+    }
+    for (const child of this.#t.entities.list(namespace)) {
+      if (child.spec.parentRef?.name === name)
+        this.#t.enqueueEntity(namespace, child.metadata.name);
+    }
+  }
+
+  #owner(s: ManagedSecret): void {
+    const owner = s.metadata.labels?.[OWNER_LABEL];
+    if (owner) this.#t.enqueueToken(s.metadata.namespace, owner);
+  }
+}
+
+/** The Secret's value no longer matches the digest we wrote beside it. */
+export function tampered(s: V1Secret): boolean {
+  const value = s.data?.token ? Buffer.from(s.data.token, 'base64').toString('utf8') : undefined;
+  return value === undefined || s.metadata?.annotations?.[DIGEST_ANNOTATION] !== digest(value);
+}
+
+const keyOf = (kind: string, obj: Named) =>
+  `${kind}/${obj.metadata.namespace}/${obj.metadata.name}`;

@@ -1,0 +1,356 @@
+// The reconcilers with a faked context (after Crossplane's tests: fakes are
+// object literals): an in-memory platform behind the real externals and
+// planners, a Kubernetes that records each call, caches that are plain maps.
+// The real-engine suites (test/operator) run the same code against a real
+// kube-apiserver and platform.
+import type { V1Secret } from '@kubernetes/client-node';
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import { reconcileApiToken } from '../../operator/controllers/apitoken/index.ts';
+import type { Context } from '../../operator/controllers/context.ts';
+import { reconcileEntity } from '../../operator/controllers/entity.ts';
+import { DIGEST_ANNOTATION, digest } from '../../operator/controllers/secret.ts';
+import { Triggers, tampered } from '../../operator/controllers/triggers.ts';
+import type { ApiTokenObject, EntityObject } from '../../operator/crds/schemas.ts';
+import { createMetrics } from '../../operator/runtime/metrics.ts';
+import { NotFoundError, type TokenplaneClient } from '../../platform/client/index.ts';
+import { TierTable } from '../../platform/domain/index.ts';
+import { problemType } from '../../platform/domain/problems.ts';
+import { EntityExternal, TokenExternal } from '../../platform/external/index.ts';
+import type { Entity, Token } from '../../platform/schemas/index.ts';
+import { tokenBody } from '../client/loopback.ts';
+
+const NS = 'ns';
+const ENTITY = '00000000-0000-4000-8000-0000000000e1';
+const OTHER = '00000000-0000-4000-8000-0000000000e2';
+const at = '2026-01-01T00:00:00.000Z';
+
+const notFound = (path: string) =>
+  new NotFoundError({
+    status: 404,
+    problem: { type: problemType('not-found'), title: 'Not Found', status: 404 },
+    method: 'GET',
+    path,
+  });
+
+/** An in-memory platform: the calls the externals make, and a record of them. */
+function fakePlatform() {
+  const tokens = new Map<string, Token & { value: string }>();
+  const entities = new Map<string, Entity>();
+  const calls: string[] = [];
+  let n = 0;
+  const newToken = (entityId: string, name: string, over: Partial<Token> = {}) => {
+    const id = `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}`;
+    const token = {
+      ...(tokenBody({ id, entityId, name, hint: `tpt_…${n}` }) as Token),
+      expiresAt: '2027-01-01T00:00:00.000Z',
+      value: `tpt_value_${n}`,
+      ...over,
+    };
+    tokens.set(id, token);
+    return token;
+  };
+  const plain = ({ value: _, ...token }: Token & { value: string }): Token => token;
+  const client = {
+    async getToken(id: string) {
+      calls.push('getToken');
+      const t = tokens.get(id);
+      if (!t) throw notFound(`/v1/tokens/${id}`);
+      return plain(t);
+    },
+    async listAllTokens(entityId: string) {
+      calls.push('listAllTokens');
+      return [...tokens.values()].filter((t) => t.entityId === entityId).map(plain);
+    },
+    async createToken(entityId: string, req: { name: string }, opts: { idempotencyKey: string }) {
+      calls.push(`createToken ${opts.idempotencyKey}`);
+      return { ...newToken(entityId, req.name) };
+    },
+    async updateToken(id: string, patch: Partial<Token>) {
+      calls.push(`updateToken ${Object.keys(patch).join(',')}`);
+      const t = { ...(tokens.get(id) as Token & { value: string }), ...patch };
+      tokens.set(id, t);
+      return plain(t);
+    },
+    async rotateToken(id: string, _req: object, opts: { idempotencyKey: string }) {
+      calls.push(`rotateToken ${opts.idempotencyKey}`);
+      const t = tokens.get(id) as Token & { value: string };
+      const rotated = { ...t, value: `${t.value}-rotated`, hint: `${t.hint}r` };
+      tokens.set(id, rotated);
+      return { ...rotated };
+    },
+    async revealToken(id: string) {
+      calls.push('revealToken');
+      return (tokens.get(id) as { value: string }).value;
+    },
+    async getEntity(id: string) {
+      calls.push('getEntity');
+      const e = entities.get(id);
+      if (!e) throw notFound(`/v1/entities/${id}`);
+      return e;
+    },
+    async createEntity(req: {
+      name: string;
+      kind: Entity['kind'];
+      tier: string;
+      parentId?: string;
+    }) {
+      calls.push('createEntity');
+      const e: Entity = {
+        id: ENTITY,
+        name: req.name,
+        kind: req.kind,
+        parentId: req.parentId ?? null,
+        tier: req.tier,
+        tokenQuota: 5,
+        tokenCount: 0,
+        createdAt: at,
+        updatedAt: at,
+      };
+      entities.set(e.id, e);
+      return e;
+    },
+  };
+  return { tokens, calls, newToken, client: client as unknown as TokenplaneClient };
+}
+
+const meta = (name: string) => ({
+  name,
+  namespace: NS,
+  uid: `uid-${name}`,
+  generation: 1,
+  resourceVersion: '1',
+  finalizers: ['tokenplane.dev/finalizer'],
+});
+const ready = [
+  { type: 'Ready', status: 'True' as const, reason: 'Available', lastTransitionTime: at },
+];
+const entityObj: EntityObject = {
+  apiVersion: 'tokenplane.dev/v1alpha1',
+  kind: 'Entity',
+  metadata: meta('acme'),
+  spec: { kind: 'Reseller', tier: 'Advanced', defaultToken: true, deletionPolicy: 'Delete' },
+  status: { id: ENTITY, tier: 'advanced', conditions: ready },
+};
+const tokenObj = (spec: Partial<ApiTokenObject['spec']> = {}): ApiTokenObject => ({
+  apiVersion: 'tokenplane.dev/v1alpha1',
+  kind: 'ApiToken',
+  metadata: meta('ci'),
+  spec: {
+    entityRef: { name: 'acme' },
+    status: 'Active',
+    adoptDefaultToken: false,
+    deletionPolicy: 'Delete',
+    ...spec,
+  },
+});
+
+/** A context over maps; `kube` records every call, in order. */
+function fakeContext(objects: (EntityObject | ApiTokenObject)[], over: Partial<Context> = {}) {
+  const platform = fakePlatform();
+  const kubeCalls: string[] = [];
+  const statuses: Record<string, unknown>[] = [];
+  const secrets = new Map<string, V1Secret>();
+  const events: string[] = [];
+  const find = <T extends EntityObject | ApiTokenObject>(kind: T['kind']) => ({
+    get: (name: string) => objects.find((o): o is T => o.kind === kind && o.metadata.name === name),
+    list: () => objects.filter((o): o is T => o.kind === kind),
+  });
+  const ctx: Context = {
+    kube: {
+      async setFinalizers() {
+        kubeCalls.push('setFinalizers');
+      },
+      async patchStatus(_plural, _ns, _name, status) {
+        kubeCalls.push('patchStatus');
+        statuses.push(status as Record<string, unknown>);
+      },
+      async readSecret(_ns, name) {
+        kubeCalls.push('readSecret');
+        return secrets.get(name);
+      },
+      async applySecret(secret) {
+        kubeCalls.push('applySecret');
+        secrets.set(secret.metadata.name, secret);
+        return secret;
+      },
+      async deleteSecret() {
+        kubeCalls.push('deleteSecret');
+      },
+      async restartWorkload() {
+        kubeCalls.push('restartWorkload');
+      },
+    },
+    events: {
+      normal: (_obj, reason, note) => events.push(`Normal ${reason}: ${note}`),
+      warning: (_obj, reason, note) => events.push(`Warning ${reason}: ${note}`),
+    },
+    entities: new EntityExternal(platform.client),
+    tokens: new TokenExternal(platform.client),
+    tiers: async () => new TierTable(),
+    log: pino({ level: 'silent' }),
+    metrics: createMetrics(),
+    endpoint: 'http://platform',
+    resyncMs: 60_000,
+    entityCache: find<EntityObject>('Entity'),
+    tokenCache: find<ApiTokenObject>('ApiToken'),
+    // Only our Secrets are in the informer's cache.
+    secretCache: {
+      get: (name) => {
+        const s = secrets.get(name);
+        return s?.metadata?.labels?.['app.kubernetes.io/managed-by'] ? s : undefined;
+      },
+    },
+    reconcileTimeoutMs: 60_000,
+    enqueueEntity: () => {},
+    enqueueToken: () => {},
+    now: () => new Date('2026-06-01T00:00:00Z'),
+    ...over,
+  };
+  return { ctx, platform, kubeCalls, statuses, secrets, events };
+}
+
+const condition = (status: Record<string, unknown> | undefined, type = 'Ready') =>
+  (status?.conditions as { type: string; reason: string; message: string }[] | undefined)?.find(
+    (c) => c.type === type,
+  );
+const secretValue = (s: V1Secret | undefined) =>
+  Buffer.from(s?.data?.token ?? '', 'base64').toString('utf8');
+
+describe('ApiToken reconciler', () => {
+  it('issues under a key from the uid, writes the Secret, and the status once — reading objects and Secrets from the caches', async () => {
+    const f = fakeContext([entityObj, tokenObj()]);
+    expect(await reconcileApiToken(f.ctx, NS, 'ci')).toEqual({ requeueAfterMs: 60_000 });
+    expect(f.platform.calls).toEqual(['createToken apitoken:uid-ci:0']);
+    // One live read (the Secret is not in the cache yet), one apply, one status write.
+    expect(f.kubeCalls).toEqual(['readSecret', 'applySecret', 'patchStatus']);
+    const [token] = [...f.platform.tokens.values()];
+    expect(secretValue(f.secrets.get('ci'))).toBe(token?.value);
+    expect(f.statuses[0]).toMatchObject({ tokenId: token?.id, entityId: ENTITY, secretName: 'ci' });
+    expect(condition(f.statuses[0])).toMatchObject({ reason: 'Available' });
+  });
+
+  it('adoptDefaultToken with no default token left issues a new token', async () => {
+    const f = fakeContext([entityObj, tokenObj({ adoptDefaultToken: true })]);
+    await reconcileApiToken(f.ctx, NS, 'ci');
+    expect(f.platform.calls).toEqual(['listAllTokens', 'createToken apitoken:uid-ci:0']);
+    expect(f.events.join('\n')).toContain('had no `default` token to adopt');
+  });
+
+  it('a tokenId of another entity is refused before anything is adopted', async () => {
+    const f = fakeContext([entityObj]);
+    const theirs = f.platform.newToken(OTHER, 'default');
+    const obj = tokenObj({ tokenId: theirs.id });
+    const result = await reconcileApiToken({ ...f.ctx, tokenCache: cacheOf(obj) }, NS, 'ci');
+    expect(result).toEqual({ requeueAfterMs: 60_000 });
+    expect(f.platform.calls).toEqual(['getToken']);
+    expect(condition(f.statuses[0])).toMatchObject({ reason: 'EntityMismatch' });
+    expect(f.kubeCalls).not.toContain('applySecret');
+  });
+
+  it('never writes a Secret that someone else owns, and issues nothing meanwhile', async () => {
+    const f = fakeContext([entityObj, tokenObj()]);
+    f.secrets.set('ci', { metadata: { name: 'ci', namespace: NS }, data: { password: 'eA==' } });
+    await reconcileApiToken(f.ctx, NS, 'ci');
+    expect(f.platform.calls).toEqual([]);
+    expect(condition(f.statuses[0])).toMatchObject({ reason: 'SecretConflict' });
+  });
+
+  it('rotates when due under a key per issuance and rotation, and delivers the new value', async () => {
+    const f = fakeContext([entityObj]);
+    const token = f.platform.newToken(ENTITY, 'ci', { expiresAt: '2026-06-02T00:00:00.000Z' });
+    const obj = tokenObj({ lifetime: '720h', renewBefore: '48h' });
+    obj.status = { tokenId: token.id, entityId: ENTITY, rotations: 2 };
+    await reconcileApiToken({ ...f.ctx, tokenCache: cacheOf(obj) }, NS, 'ci');
+    expect(f.platform.calls).toEqual([
+      'getToken',
+      'rotateToken apitoken:uid-ci:0:rotate:2',
+      'updateToken expiresAt',
+    ]);
+    expect(secretValue(f.secrets.get('ci'))).toBe(`${token.value}-rotated`);
+    expect(f.statuses[0]).toMatchObject({
+      rotations: 3,
+      expiresAt: '2026-07-01T00:00:00.000Z',
+      renewalTime: '2026-06-29T00:00:00.000Z',
+    });
+  });
+
+  it('out of time, it stops before the platform call and still writes the status', async () => {
+    const f = fakeContext([entityObj, tokenObj()], { reconcileTimeoutMs: 0 });
+    const result = await reconcileApiToken(f.ctx, NS, 'ci');
+    expect(result.error).toBeDefined();
+    expect(f.platform.calls).toEqual([]);
+    expect(condition(f.statuses.at(-1), 'Synced')?.message).toContain('did not finish within 0s');
+  });
+});
+
+const cacheOf = (obj: ApiTokenObject) => ({
+  get: (name: string) => (name === obj.metadata.name ? obj : undefined),
+  list: () => [obj],
+});
+
+describe('Entity reconciler', () => {
+  const child = (tier: 'Lite' | 'Advanced'): EntityObject => ({
+    ...entityObj,
+    metadata: meta('child'),
+    spec: {
+      kind: 'Customer',
+      tier,
+      parentRef: { name: 'acme' },
+      defaultToken: false,
+      deletionPolicy: 'Delete',
+    },
+    status: undefined,
+  });
+
+  it("judges the ceiling with the platform's tier table, not the built-in one", async () => {
+    // On this platform "advanced" ranks below "lite": the built-in table would refuse.
+    const tiers = new TierTable([
+      { name: 'advanced', rank: 0, tokenQuota: 5 },
+      { name: 'lite', rank: 1, tokenQuota: 1 },
+    ]);
+    const parent = { ...entityObj, status: { ...entityObj.status, tier: 'lite' } };
+    const f = fakeContext([parent, child('Advanced')], { tiers: async () => tiers });
+    await reconcileEntity(f.ctx, NS, 'child');
+    expect(f.platform.calls).toContain('createEntity');
+    expect(condition(f.statuses.at(-1))).toMatchObject({ reason: 'Available' });
+
+    const refused = fakeContext([entityObj, child('Lite')], { tiers: async () => tiers });
+    await reconcileEntity(refused.ctx, NS, 'child');
+    expect(refused.platform.calls).toEqual([]);
+    expect(condition(refused.statuses[0])).toMatchObject({ reason: 'TierCeilingExceeded' });
+  });
+
+  it("refuses a tier the platform's table does not have, saying which it has", async () => {
+    const tiers = new TierTable([{ name: 'lite', rank: 0, tokenQuota: 1 }]);
+    const f = fakeContext([{ ...entityObj, status: undefined }], { tiers: async () => tiers });
+    await reconcileEntity(f.ctx, NS, 'acme');
+    expect(condition(f.statuses[0])).toMatchObject({ reason: 'InvalidSpec' });
+    expect(condition(f.statuses[0])?.message).toContain('choose one of: lite');
+  });
+});
+
+describe('triggers', () => {
+  it('enqueues an Entity once per spec change, and its tokens and children when its state changes', () => {
+    const queued: string[] = [];
+    const t = new Triggers({
+      entities: { list: () => [entityObj] },
+      tokens: { list: () => [tokenObj()] },
+      enqueueEntity: (_ns, name) => queued.push(`Entity/${name}`),
+      enqueueToken: (_ns, name) => queued.push(`ApiToken/${name}`),
+    });
+    t.entity.add?.(entityObj);
+    t.entity.update?.(entityObj); // our own status write: same generation, same state
+    t.entity.update?.({ ...entityObj, status: { ...entityObj.status, tier: 'lite' } });
+    expect(queued).toEqual(['Entity/acme', 'ApiToken/ci', 'ApiToken/ci']);
+  });
+
+  it('a managed Secret is tampered with when its value no longer matches the digest', () => {
+    const secret = (value: string, of: string): V1Secret => ({
+      metadata: { annotations: { [DIGEST_ANNOTATION]: digest(of) } },
+      data: { token: Buffer.from(value).toString('base64') },
+    });
+    expect(tampered(secret('v', 'v'))).toBe(false);
+    expect(tampered(secret('edited', 'v'))).toBe(true);
+  });
+});
