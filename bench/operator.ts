@@ -2,8 +2,9 @@
  * `npm run bench:operator` — 1,000 ApiTokens across 200 Advanced entities (one
  * per entity adopting the default token) on a real control plane, with the
  * operator as a child process under the deploy/ ServiceAccount. Reports the time
- * from apply to all Ready with their Secrets, reconciles per object, and the
- * operator's peak RSS. Targets: ≤ 120 s, ≤ 3 reconciles per object, ≤ 250 MB.
+ * from apply to all Ready with their Secrets, reconciles per object, the
+ * operator's Kubernetes API requests per ApiToken (watches included, by method),
+ * and the operator's peak RSS. Targets: ≤ 120 s, ≤ 3 reconciles per object, ≤ 250 MB.
  *
  * Env: BENCH_ENTITIES (200), BENCH_TOKENS_PER_ENTITY (5), BENCH_CONCURRENCY (operator workers, 8).
  */
@@ -173,6 +174,13 @@ async function main() {
       );
     clearInterval(sampler);
     const hwmKb = rssKb(pid, 'VmHWM');
+    const kubeRequests = Object.fromEntries(
+      metrics
+        .split('\n')
+        .filter((l) => l.startsWith('tokenplane_operator_kube_requests_total{'))
+        .map((l) => [l.match(/method="(\w+)"/)?.[1] ?? '?', Number(l.split(' ').pop())]),
+    );
+    const kubeTotal = Object.values(kubeRequests).reduce((a, b) => a + b, 0);
     const tokenReconciles = count('ApiToken');
     const entityReconciles = count('Entity');
     const result = {
@@ -190,6 +198,8 @@ async function main() {
         (tokenReconciles + entityReconciles) /
         (tokens.length + ENTITIES)
       ).toFixed(2),
+      kubeRequestsPerApiToken: +(kubeTotal / tokens.length).toFixed(2),
+      kubeRequestsByMethod: kubeRequests,
       peakRssMB: +(Math.max(peakKb, hwmKb) / 1024).toFixed(1),
       endHeapUsedMB: +(gauge('tokenplane_operator_nodejs_heap_size_used_bytes') / 2 ** 20).toFixed(
         1,

@@ -143,8 +143,12 @@ export function microTime(date: Date = new Date()): Date {
  * client-node 2.0.1 builds a new undici Agent for every request, so every call
  * opens a fresh TLS connection (and parses the CA again): slow, and hundreds of
  * MB of RSS under load. One Agent per KubeConfig restores keep-alive reuse.
+ * Every request (watches included) passes `onRequest`, which counts them.
  */
-export function shareDispatcher(kc: KubeConfig): KubeConfig {
+export function shareDispatcher(
+  kc: KubeConfig,
+  onRequest: (method: string) => void = () => {},
+): KubeConfig {
   const target = kc as unknown as {
     createDispatcher(cluster: unknown, options: unknown): unknown;
     __sharedDispatcher?: boolean;
@@ -157,9 +161,22 @@ export function shareDispatcher(kc: KubeConfig): KubeConfig {
       (cluster as { server?: string } | null)?.server,
       kc.getCurrentUser()?.name,
     ]);
-    if (!cache.has(key)) cache.set(key, create(cluster, options));
+    if (!cache.has(key)) cache.set(key, counting(create(cluster, options), onRequest));
     return cache.get(key);
   };
   target.__sharedDispatcher = true;
   return kc;
+}
+
+function counting(dispatcher: unknown, onRequest: (method: string) => void): unknown {
+  const agent = dispatcher as {
+    dispatch?: (opts: { method?: string }, handler: unknown) => boolean;
+  };
+  const dispatch = agent?.dispatch?.bind(agent);
+  if (!dispatch) return dispatcher;
+  agent.dispatch = (opts, handler) => {
+    onRequest(opts.method ?? 'GET');
+    return dispatch(opts, handler);
+  };
+  return dispatcher;
 }

@@ -64,8 +64,8 @@ const MANAGED_SELECTOR = 'app.kubernetes.io/managed-by=tokenplane';
 export async function startOperator(o: OperatorOptions): Promise<RunningOperator> {
   const log = o.log ?? createLogger({ name: 'tokenplane-operator', format: 'json' });
   const identity = o.identity ?? `${hostname()}-${process.pid}`;
-  shareDispatcher(o.kc);
   const metrics = createMetrics();
+  shareDispatcher(o.kc, (method) => metrics.kubeRequests.inc({ method }));
   const kube = new Kube(o.kc);
   const client = new TokenplaneClient({ endpoint: o.endpoint, apiKey: o.apiKey });
   const leaderElection = o.leaderElection ?? true;

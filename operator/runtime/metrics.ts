@@ -39,6 +39,12 @@ export function createMetrics() {
       labelNames: ['namespace', 'name'] as const,
       registers: [registry],
     }),
+    kubeRequests: new Counter({
+      name: 'tokenplane_operator_kube_requests_total',
+      help: 'Requests to the Kubernetes API (watches included), by HTTP method',
+      labelNames: ['method'] as const,
+      registers: [registry],
+    }),
     watchRestarts: new Counter({
       name: 'tokenplane_operator_watch_restarts_total',
       help: 'Watch restarts after errors or silence, by resource',
