@@ -35,7 +35,7 @@ import type { Entity, Token } from '../../platform/schemas/index.ts';
 import { PlanError } from './config.ts';
 import { type Platform, withPlatform } from './context.ts';
 import { ApiTokenInputs, type CheckFailure, isUnknown, parseInputs } from './inputs.ts';
-import { identityOf, nextIdentity } from './keys.ts';
+import { identityOf, urnKey } from './keys.ts';
 
 export type ApiTokenOutputs = {
   entityId: string;
@@ -118,7 +118,7 @@ function declarationOf(news: Inputs): TokenDeclaration {
 
 /** The provider never rotates (no `lifetime` input) and issues once per create. */
 const policyOf = (inputs: Inputs): TokenPolicy => ({
-  identity: identityOf(inputs),
+  identity: identityOf(inputs, declarationOf(inputs).desired),
   issuance: 0,
   rotations: 0,
   now: new Date(),
@@ -147,7 +147,7 @@ export const apiTokenProvider: pulumi.dynamic.ResourceProvider = {
     // The declaration is only for this check: kept out of the state, where it
     // would grow with the square of the number of tokens.
     const { __declaration, ...rest } = news;
-    const inputs = { ...rest, status: news.status ?? 'active', __key: nextIdentity(olds, news) };
+    const inputs = { ...rest, status: news.status ?? 'active', __key: urnKey(news) };
     const { value, failures } = parseInputs(ApiTokenInputs, news);
     if (!value) return { inputs, failures };
     const declaration = knownDeclaration(__declaration);

@@ -18,7 +18,7 @@ import type { CreateEntityResponse, Entity } from '../../platform/schemas/index.
 import { PlanError } from './config.ts';
 import { type Platform, withPlatform } from './context.ts';
 import { EntityInputs, isUnknown, parseInputs } from './inputs.ts';
-import { identityOf, nextIdentity } from './keys.ts';
+import { identityOf, urnKey } from './keys.ts';
 
 export type EntityOutputs = {
   displayName: string;
@@ -62,14 +62,17 @@ function outputsOf(
   };
 }
 
+/** What the entity's idempotency keys derive from (provider/impl/keys.ts). */
+const identityFor = (inputs: Inputs) => identityOf(inputs, declarationOf(inputs).desired);
+
 const label = (news: Inputs) =>
   typeof news.displayName === 'string' && !isUnknown(news.displayName)
     ? `Entity "${news.displayName}"`
     : 'Entity';
 
 export const entityProvider: pulumi.dynamic.ResourceProvider = {
-  async check(olds: Inputs, news: Inputs) {
-    const inputs = { ...news, __key: nextIdentity(olds, news) };
+  async check(_olds: Inputs, news: Inputs) {
+    const inputs = { ...news, __key: urnKey(news) };
     const { value, failures } = parseInputs(EntityInputs, news);
     if (!value) return { inputs, failures };
     if (isUnknown(value.tier)) return { inputs, failures: [] };
@@ -80,7 +83,7 @@ export const entityProvider: pulumi.dynamic.ResourceProvider = {
         tiers,
         parent: parent ? await parentFacts(p, parent) : undefined,
       };
-      const plan = planEntity(declarationOf(news), facts, identityOf(inputs));
+      const plan = planEntity(declarationOf(news), facts, identityFor(inputs));
       return plan.action === 'refuse' ? plan : null;
     });
     if (!refusal) return { inputs, failures: [] };
@@ -96,7 +99,7 @@ export const entityProvider: pulumi.dynamic.ResourceProvider = {
     if (replaces.length > 0) return { changes: true, replaces };
     const declaration = declarationOf(news);
     return withPlatform(`${label(news)}: diff`, async (p) => {
-      const plan = planEntity(declaration, await observe(p, id, declaration), identityOf(news));
+      const plan = planEntity(declaration, await observe(p, id, declaration), identityFor(news));
       // Deleted on the platform since the last run: create it again.
       if (plan.action === 'create') return { changes: true, replaces: ['entityId'] };
       if (plan.action === 'replace') {
@@ -116,7 +119,7 @@ export const entityProvider: pulumi.dynamic.ResourceProvider = {
     return withPlatform(`Could not create ${label(inputs)}`, async (p) => {
       const facts: EntityFacts = { tiers: await p.tiers() };
       for (let i = 0; i < MAX_ACTIONS; i++) {
-        const plan = planEntity(declaration, facts, identityOf(inputs));
+        const plan = planEntity(declaration, facts, identityFor(inputs));
         if (plan.action === 'refuse') throw new PlanError(plan.message);
         if (plan.action !== 'create') break;
         const made = await createOrGone(p.entities, declaration.desired, plan.idempotencyKey);
@@ -145,7 +148,7 @@ export const entityProvider: pulumi.dynamic.ResourceProvider = {
   async update(id: string, olds: Inputs, news: Inputs) {
     const declaration = declarationOf(news);
     return withPlatform(`Could not update ${label(news)}`, async (p) => {
-      const plan = planEntity(declaration, await observe(p, id, declaration), identityOf(news));
+      const plan = planEntity(declaration, await observe(p, id, declaration), identityFor(news));
       if (plan.action === 'create')
         throw new PlanError(`entity ${id} no longer exists; run \`pulumi refresh\``);
       if (plan.action === 'refuse' || plan.action === 'replace') throw new PlanError(plan.message);

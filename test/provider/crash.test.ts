@@ -61,8 +61,7 @@ async function crashThenRerun(stack: Stack, path: RegExp) {
 }
 
 let stack: Stack;
-/** Without a default token: room for the one ApiToken on Lite. */
-const shop = { displayName: 'Shop', kind: 'customer', tier: 'lite', defaultToken: false } as const;
+const shop = { displayName: 'S', kind: 'customer', tier: 'advanced', defaultToken: false } as const;
 
 beforeAll(async () => {
   stack = await fixture().env.inlineStack({
