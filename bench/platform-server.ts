@@ -2,7 +2,9 @@
  * A server process for bench/platform.ts, so the load generator and the server
  * under test never share a thread. `node bench/platform-server.ts hello` starts a
  * bare fastify hello-world (and, for bench/console.ts, a minimal page at /page); `… platform [databaseUrl]` starts the platform
- * (logging at warn) with an extra high-quota tier for the create benchmark.
+ * (logging at warn) with an extra high-quota tier for the create benchmark;
+ * BENCH_ADMIN_KEY / BENCH_ENCRYPTION_KEY make several such servers share one
+ * PostgreSQL database (bench/webhooks.ts).
  * Prints one JSON line `{url, adminKey?}` when ready; exits on SIGTERM.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -42,6 +44,13 @@ if (mode === 'hello') {
     env: {},
     logLevel: 'warn',
     ...(databaseUrl ? { databaseUrl } : {}),
+    ...(process.env.BENCH_ADMIN_KEY ? { adminKey: process.env.BENCH_ADMIN_KEY } : {}),
+    ...(process.env.BENCH_ENCRYPTION_KEY
+      ? { encryptionKey: process.env.BENCH_ENCRYPTION_KEY }
+      : {}),
+    ...(process.env.BENCH_WEBHOOK_POLL_MS
+      ? { webhookPollMs: Number(process.env.BENCH_WEBHOOK_POLL_MS) }
+      : {}),
     tiers: [
       { name: 'lite', rank: 0, tokenQuota: 1 },
       { name: 'advanced', rank: 1, tokenQuota: 5 },

@@ -368,12 +368,15 @@ export class Repository {
     return webhooks.listDeliveries(this.#store, scope, webhookId, query);
   }
 
-  claimDeliveries(owner: string, limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
-    return webhooks.claimDeliveries(this.#store, owner, limit, leaseMs);
+  claimDeliveries(limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
+    return webhooks.claimDeliveries(this.#store, limit, leaseMs);
   }
 
-  recordAttempt(owner: string, id: string, outcome: AttemptOutcome): Promise<boolean> {
-    return webhooks.recordAttempt(this.#store, owner, id, outcome);
+  recordAttempt(
+    delivery: Pick<ClaimedDelivery, 'id' | 'lease'>,
+    outcome: AttemptOutcome,
+  ): Promise<boolean> {
+    return webhooks.recordAttempt(this.#store, delivery, outcome);
   }
 
   /** Disables (or ends the grace of) every reported value that is a token's (storage/leaks.ts). */

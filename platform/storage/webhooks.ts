@@ -10,7 +10,7 @@
  * send the same attempt twice; a lease left by a crashed sender expires and
  * the delivery is retried.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { uuidv7 } from '../crypto/ids.ts';
 import type {
   CreateWebhookRequest,
@@ -159,6 +159,8 @@ export async function emitEvent(
 /** A delivery a sender holds the lease of: everything it needs to send one attempt. */
 export type ClaimedDelivery = {
   id: string;
+  /** The lease: only its holder records the attempt. */
+  lease: string;
   eventId: string;
   url: string;
   secret: string;
@@ -166,46 +168,46 @@ export type ClaimedDelivery = {
   attempts: number;
 };
 
-/** Leases up to `limit` due deliveries to `owner` for `leaseMs`. */
+/**
+ * Leases up to `limit` due deliveries for `leaseMs` under a fresh lease id:
+ * one UPDATE (whose sub-select skips rows another server is leasing) and one
+ * read of what was leased.
+ */
 export async function claimDeliveries(
   store: Store,
-  owner: string,
   limit: number,
   leaseMs: number,
 ): Promise<ClaimedDelivery[]> {
   const skipLocked = store.db.dialect === 'postgres' ? 'FOR UPDATE SKIP LOCKED' : '';
   const nowMs = store.clock();
   const now = new Date(nowMs).toISOString();
+  const lease = randomUUID();
   return store.db.transaction(async (tx) => {
-    const due = await tx.query(
-      `SELECT id FROM webhook_deliveries
-        WHERE status = 'pending' AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until < $1)
-        ORDER BY next_attempt_at, id LIMIT $2 ${skipLocked}`,
-      [now, limit],
+    const leased = await tx.run(
+      `UPDATE webhook_deliveries SET lease_owner = $2, lease_until = $3
+        WHERE id IN (SELECT id FROM webhook_deliveries
+                      WHERE status = 'pending' AND next_attempt_at <= $1
+                        AND (lease_until IS NULL OR lease_until < $1)
+                      ORDER BY next_attempt_at, id LIMIT $4 ${skipLocked})`,
+      [now, lease, new Date(nowMs + leaseMs).toISOString(), limit],
     );
-    const claimed: ClaimedDelivery[] = [];
-    for (const { id } of due) {
-      await tx.run(
-        'UPDATE webhook_deliveries SET lease_owner = $2, lease_until = $3 WHERE id = $1',
-        [id, owner, new Date(nowMs + leaseMs).toISOString()],
-      );
-      const [row] = await tx.query(
-        `SELECT d.id, d.event_id, d.attempts, w.id AS webhook_id, w.url, w.sealed_secret, e.payload
-           FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
-           JOIN webhook_events e ON e.id = d.event_id WHERE d.id = $1`,
-        [id],
-      );
-      if (!row) continue;
-      claimed.push({
-        id: String(row.id),
-        eventId: String(row.event_id),
-        url: String(row.url),
-        secret: store.box.open(String(row.sealed_secret), String(row.webhook_id)),
-        payload: String(row.payload),
-        attempts: Number(row.attempts),
-      });
-    }
-    return claimed;
+    if (leased === 0) return [];
+    const rows = await tx.query(
+      `SELECT d.id, d.event_id, d.attempts, w.id AS webhook_id, w.url, w.sealed_secret, e.payload
+         FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
+         JOIN webhook_events e ON e.id = d.event_id
+        WHERE d.lease_owner = $1 ORDER BY d.next_attempt_at, d.id`,
+      [lease],
+    );
+    return rows.map((row) => ({
+      id: String(row.id),
+      lease,
+      eventId: String(row.event_id),
+      url: String(row.url),
+      secret: store.box.open(String(row.sealed_secret), String(row.webhook_id)),
+      payload: String(row.payload),
+      attempts: Number(row.attempts),
+    }));
   });
 }
 
@@ -219,8 +221,7 @@ export type AttemptOutcome = {
 /** Records one attempt of a leased delivery; a sender whose lease was taken over records nothing. */
 export async function recordAttempt(
   store: Store,
-  owner: string,
-  id: string,
+  delivery: Pick<ClaimedDelivery, 'id' | 'lease'>,
   outcome: AttemptOutcome,
 ): Promise<boolean> {
   const now = nowIso(store);
@@ -233,8 +234,8 @@ export async function recordAttempt(
          lease_owner = NULL, lease_until = NULL
        WHERE id = $1 AND lease_owner = $2`,
       [
-        id,
-        owner,
+        delivery.id,
+        delivery.lease,
         status,
         now,
         outcome.responseStatus,

@@ -7,7 +7,6 @@
  * deliveries written by other servers. Leases make several servers on one
  * database share the work without sending one attempt twice.
  */
-import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Webhook } from 'standardwebhooks';
 import { request } from 'undici';
@@ -28,7 +27,6 @@ export type SenderOptions = {
 };
 
 export class WebhookSender {
-  readonly owner = randomUUID();
   readonly #repo: Repository;
   readonly #clock: () => number;
   readonly #log: Logger;
@@ -75,11 +73,7 @@ export class WebhookSender {
       do {
         this.#again = false;
         // The lease outlives every attempt of the batch, with room to record it.
-        const claimed = await this.#repo.claimDeliveries(
-          this.owner,
-          this.#batch,
-          this.#timeoutMs * 3,
-        );
+        const claimed = await this.#repo.claimDeliveries(this.#batch, this.#timeoutMs * 3);
         await Promise.all(claimed.map((d) => this.#deliver(d)));
         if (claimed.length === this.#batch) this.#again = true;
       } while (this.#again && !this.#closed);
@@ -93,11 +87,7 @@ export class WebhookSender {
     const attempts = delivery.attempts + 1;
     const delay = error === null ? null : retryDelayMs(attempts);
     const nextAttemptMs = delay === null ? null : this.#clock() + delay;
-    await this.#repo.recordAttempt(this.owner, delivery.id, {
-      responseStatus,
-      error,
-      nextAttemptMs,
-    });
+    await this.#repo.recordAttempt(delivery, { responseStatus, error, nextAttemptMs });
     const outcome = error === null ? 'delivered' : delay === null ? 'failed' : 'retry';
     this.#onAttempt(outcome);
     if (error !== null) {

@@ -1,0 +1,255 @@
+/**
+ * `npm run bench:webhooks` — lifecycle events and revocation (SPEC §8), not a test.
+ *
+ * 1. Webhook delivery, on SQLite and on PostgreSQL: BENCH_CREATES (default 1000)
+ *    token creates under load (autocannon, 50 connections) without any webhook, then with one webhook
+ *    subscribed to token.created — the outbox's cost as ratios of throughput
+ *    and server CPU per create against the same run's baseline — and how fast
+ *    the deliveries reach a loopback receiver (deliveries/s until the backlog
+ *    is drained); BENCH_ROUNDS (default 3) alternating rounds, medians. Then end-to-end latency (commit → receiver) of creates sent
+ *    one at a time, p50/p99.
+ * 2. Revocation across two servers on one PostgreSQL database: BENCH_REVOCATIONS
+ *    (default 200) disables on server A, each timed from A's answer until
+ *    server B first refuses the token (B polls continuously), p50/p99 — against
+ *    the 5 s verification-cache lifetime that bounded it before.
+ *
+ * Each server runs in its own process; load generator and receiver run here.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createInterface } from 'node:readline';
+import autocannon from 'autocannon';
+import { generateSecret } from '../platform/domain/secret-format.ts';
+import { startPostgres } from '../test/harness/postgres.ts';
+
+const CREATES = Number(process.env.BENCH_CREATES ?? 1000);
+const SEQUENTIAL = Number(process.env.BENCH_SEQUENTIAL ?? 200);
+const REVOCATIONS = Number(process.env.BENCH_REVOCATIONS ?? 200);
+const CONNECTIONS = 50;
+
+type Started = { url: string; adminKey: string; child: ChildProcess };
+
+async function serve(databaseUrl: string | undefined, env: Record<string, string> = {}) {
+  const child = spawn(
+    process.execPath,
+    [
+      new URL('./platform-server.ts', import.meta.url).pathname,
+      'platform',
+      ...(databaseUrl ? [databaseUrl] : []),
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } },
+  );
+  for await (const line of createInterface({ input: child.stdout as NodeJS.ReadableStream })) {
+    try {
+      const info = JSON.parse(line) as { url?: string; adminKey?: string };
+      if (info.url && info.adminKey) return { url: info.url, adminKey: info.adminKey, child };
+    } catch {}
+  }
+  throw new Error('server exited before it was ready');
+}
+
+async function stop(s: Started): Promise<void> {
+  const exited = new Promise((resolve) => s.child.once('exit', resolve));
+  s.child.kill('SIGTERM');
+  await exited;
+}
+
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+async function call(s: Started, method: string, path: string, body?: unknown, key = s.adminKey) {
+  const res = await fetch(s.url + path, {
+    method,
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  // biome-ignore lint/suspicious/noExplicitAny: the bench reads a few known fields
+  return { status: res.status, body: (text ? JSON.parse(text) : undefined) as any };
+}
+
+/** A receiver that records when each delivery arrived and the event's own timestamp. */
+async function receiver() {
+  const arrivals: { at: number; eventAt: number }[] = [];
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const at = Date.now();
+      const payload = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { timestamp: string };
+      arrivals.push({ at, eventAt: Date.parse(payload.timestamp) });
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/hook`,
+    arrivals,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+const percentile = (values: number[], p: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+};
+const ms = (v: number) => `${v.toFixed(1)} ms`;
+
+async function until(check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** CREATES token creates (a fixed amount: no run ends with requests in flight): throughput and server CPU per create. */
+async function creates(s: Started, entityId: string) {
+  const options = {
+    url: `${s.url}/v1/entities/${entityId}/tokens`,
+    method: 'POST' as const,
+    headers: { authorization: `Bearer ${s.adminKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'bench' }),
+    connections: CONNECTIONS,
+  };
+  await autocannon({ ...options, amount: CONNECTIONS * 4 }); // warm-up
+  const cpu = cpuSeconds(s.child.pid);
+  const started = performance.now();
+  const r = await autocannon({ ...options, amount: CREATES });
+  const seconds = (performance.now() - started) / 1000;
+  if (r.non2xx || r.errors) throw new Error(`${r.non2xx} non-2xx answers, ${r.errors} errors`);
+  return {
+    rps: r.requests.total / seconds,
+    cpuUs: ((cpuSeconds(s.child.pid) - cpu) * 1e6) / Math.max(1, r.requests.total),
+  };
+}
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const median = (values: number[]) => percentile(values, 50);
+
+async function deliveryBench(label: string, databaseUrl?: string): Promise<void> {
+  const s = await serve(databaseUrl, { BENCH_WEBHOOK_POLL_MS: '1000' });
+  const hook = await receiver();
+  try {
+    let n = 0;
+    const entity = async () =>
+      (
+        await call(s, 'POST', '/v1/entities', {
+          name: `bench ${n++}`,
+          kind: 'customer',
+          tier: 'bench',
+          defaultToken: false,
+        })
+      ).body.id as string;
+    // Rounds alternate the baseline and the subscribed run (each on a fresh
+    // entity, so both count the same number of tokens); medians are reported.
+    const plain: { rps: number; cpuUs: number }[] = [];
+    const subscribed: { rps: number; cpuUs: number }[] = [];
+    const deliveries: number[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      plain.push(await creates(s, await entity()));
+      const id = await entity();
+      await call(s, 'POST', `/v1/entities/${id}/webhooks`, {
+        url: hook.url,
+        events: ['token.created'],
+      });
+      hook.arrivals.length = 0;
+      const startedAt = Date.now();
+      subscribed.push(await creates(s, id));
+      const expected = (await call(s, 'GET', `/v1/entities/${id}`)).body.tokenCount as number;
+      await until(() => hook.arrivals.length >= expected, 300_000);
+      deliveries.push(
+        expected / ((Math.max(...hook.arrivals.map((a) => a.at)) - startedAt) / 1000),
+      );
+    }
+    const [p, w] = [plain, subscribed].map((runs) => ({
+      rps: median(runs.map((r) => r.rps)),
+      cpuUs: median(runs.map((r) => r.cpuUs)),
+    })) as [{ rps: number; cpuUs: number }, { rps: number; cpuUs: number }];
+    console.log(
+      `${label.padEnd(10)} creates, no webhook   ${p.rps.toFixed(0).padStart(6)} /s   CPU ${p.cpuUs.toFixed(0).padStart(5)} µs/create`,
+    );
+    console.log(
+      `${label.padEnd(10)} creates, 1 webhook    ${w.rps.toFixed(0).padStart(6)} /s   CPU ${w.cpuUs.toFixed(0).padStart(5)} µs/create (sending included)   ratio ${(w.rps / p.rps).toFixed(2)}× throughput, ${(w.cpuUs / p.cpuUs).toFixed(2)}× CPU`,
+    );
+    console.log(
+      `${label.padEnd(10)} deliveries            ${median(deliveries).toFixed(0).padStart(6)} /s   (from the start of the load until the receiver had every event)`,
+    );
+
+    // end-to-end latency without a backlog: one create at a time
+    const id = await entity();
+    await call(s, 'POST', `/v1/entities/${id}/webhooks`, {
+      url: hook.url,
+      events: ['token.created'],
+    });
+    hook.arrivals.length = 0;
+    for (let i = 0; i < SEQUENTIAL; i++) {
+      const before = hook.arrivals.length;
+      await call(s, 'POST', `/v1/entities/${id}/tokens`, { name: `seq${i}` });
+      await until(() => hook.arrivals.length > before, 10_000);
+    }
+    const latencies = hook.arrivals.map((a) => a.at - a.eventAt);
+    console.log(
+      `${label.padEnd(10)} commit → receiver     p50 ${ms(percentile(latencies, 50))}   p99 ${ms(percentile(latencies, 99))}   (${SEQUENTIAL} creates one at a time)`,
+    );
+  } finally {
+    await hook.close();
+    await stop(s);
+  }
+}
+
+async function revocationBench(databaseUrl: string): Promise<void> {
+  const env = {
+    BENCH_ADMIN_KEY: generateSecret('adminKey'),
+    BENCH_ENCRYPTION_KEY: randomBytes(32).toString('base64url'),
+  };
+  const a = await serve(databaseUrl, env);
+  const b = await serve(databaseUrl, env);
+  try {
+    const e = (
+      await call(a, 'POST', '/v1/entities', { name: 'revoke', kind: 'customer', tier: 'bench' })
+    ).body;
+    const token = e.defaultToken as { id: string; value: string };
+    const readOnB = async () =>
+      (await call(b, 'GET', '/v1/analytics/metrics/requests', undefined, token.value)).status;
+    const latencies: number[] = [];
+    for (let i = 0; i < REVOCATIONS; i++) {
+      await until(async () => (await readOnB()) === 200, 10_000); // cached (again) on B
+      await call(a, 'PATCH', `/v1/tokens/${token.id}`, { status: 'disabled' });
+      const answered = performance.now();
+      await until(async () => (await readOnB()) === 401, 10_000);
+      latencies.push(performance.now() - answered);
+      await call(a, 'PATCH', `/v1/tokens/${token.id}`, { status: 'active' });
+    }
+    console.log(
+      `revocation A → B (PostgreSQL)   p50 ${ms(percentile(latencies, 50))}   p99 ${ms(percentile(latencies, 99))}   max ${ms(Math.max(...latencies))}   over ${REVOCATIONS} disables (from A's answer to B's first 401; bound before: the 5 s cache lifetime)`,
+    );
+  } finally {
+    await stop(b);
+    await stop(a);
+  }
+}
+
+console.log(
+  `autocannon, ${CONNECTIONS} connections, ${CREATES} creates per run, Node ${process.version}\n`,
+);
+const pg = await startPostgres();
+try {
+  await deliveryBench('SQLite');
+  await deliveryBench('PostgreSQL', await pg.createDatabase());
+  console.log('');
+  await revocationBench(await pg.createDatabase());
+} finally {
+  await pg.stop();
+}
