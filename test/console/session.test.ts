@@ -168,3 +168,35 @@ describe('console sessions and protections', () => {
     expect(after.headers.get('location')).toBe('/console/sign-in?ended=1');
   });
 });
+
+describe('console behind a TLS-terminating proxy', () => {
+  let p: Platform;
+  beforeAll(async () => {
+    p = await startPlatform('sqlite', { trustedProxies: ['127.0.0.1', '::1'] });
+  });
+  afterAll(async () => {
+    await p?.close();
+  });
+
+  it('a trusted proxy saying https gets a Secure, __Host- cookie; the https origin must match', async () => {
+    const host = new URL(p.server.url).host;
+    const signIn = (origin: string) =>
+      fetch(`${p.server.url}/console/sign-in`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          'x-forwarded-proto': 'https',
+          origin,
+        },
+        body: new URLSearchParams({ key: p.server.adminKey }).toString(),
+      });
+    expect((await signIn(`http://${host}`)).status).toBe(403);
+    const ok = await signIn(`https://${host}`);
+    expect(ok.status).toBe(303);
+    const cookie = ok.headers.get('set-cookie') ?? '';
+    expect(cookie).toMatch(/^__Host-tokenplane_session=/);
+    expect(cookie).toMatch(/; Secure/);
+    expect(cookie).toMatch(/; Path=\//);
+  });
+});
