@@ -31,7 +31,10 @@ export const CreateWebhookRequest = z.strictObject({
     .min(1, 'name at least one event')
     .max(WEBHOOK_EVENT_TYPES.length)
     .refine((events) => new Set(events).size === events.length, 'each event at most once')
-    .meta({ description: 'The events to receive, for this entity and every descendant' }),
+    .meta({
+      description: 'The events to receive, for this entity and every descendant',
+      uniqueItems: true,
+    }),
 });
 export type CreateWebhookRequest = z.infer<typeof CreateWebhookRequest>;
 

@@ -401,12 +401,12 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
   // so the analytics hot path pays for neither.
   await app.register(
     async (v1) => {
-      // A body-less POST/PATCH is validated as `{}`: reveal and rotate need none,
+      // A body-less POST is validated as `{}`: reveal and rotate need none,
       // and a create without one gets field-level errors, not "expected object".
       v1.addHook('preValidation', async (request) => {
-        if (request.body == null && (request.method === 'POST' || request.method === 'PATCH')) {
-          request.body = {};
-        }
+        // Only a missing body: an explicit JSON `null` is refused like any non-object;
+        // a PATCH must say what to change.
+        if (request.body === undefined && request.method === 'POST') request.body = {};
       });
       v1.addHook('preHandler', unknownPathIds);
       installAudit(v1, ctx);

@@ -50,6 +50,9 @@ export function installProblemHandlers(
 ): void {
   const { metrics, warnings } = ctx;
   app.setErrorHandler((error: FastifyError, request, reply) => {
+    // No route matched, but fastify read the body first (QUERY and other methods
+    // with one): answer what no route means, not the body's fault.
+    if (request.is404) return unmatched(request, reply, routes);
     const problem = toProblem(error);
     if (problem.slug === 'quota-exceeded') metrics.quotaRefusals.inc();
     if (problem.slug === 'tier-ceiling') metrics.ceilingRefusals.inc();
@@ -61,27 +64,34 @@ export function installProblemHandlers(
     }
     return sendProblem(request, reply, problem);
   });
-  app.setNotFoundHandler((request, reply) => {
-    const path = request.url.split('?')[0] as string;
-    const allow = routes.allowed(path);
-    if (allow.length > 0 && !allow.includes(request.method)) {
-      reply.header('allow', allow.join(', '));
-      return sendProblem(
-        request,
-        reply,
-        new ProblemError(
-          'method-not-allowed',
-          `${request.method} is not allowed on ${path}; it answers ${allow.join(', ')}.`,
-          { allow },
-        ),
-      );
-    }
+  app.setNotFoundHandler((request, reply) => unmatched(request, reply, routes));
+}
+
+/** No route for this method and path: 405 with `Allow` when the path has others, else 404. */
+function unmatched(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  routes: RouteMethods,
+): FastifyReply {
+  const path = request.url.split('?')[0] as string;
+  const allow = routes.allowed(path);
+  if (allow.length > 0 && !allow.includes(request.method)) {
+    reply.header('allow', allow.join(', '));
     return sendProblem(
       request,
       reply,
-      new ProblemError('not-found', `No route ${request.method} ${path}.`),
+      new ProblemError(
+        'method-not-allowed',
+        `${request.method} is not allowed on ${path}; it answers ${allow.join(', ')}.`,
+        { allow },
+      ),
     );
-  });
+  }
+  return sendProblem(
+    request,
+    reply,
+    new ProblemError('not-found', `No route ${request.method} ${path}.`),
+  );
 }
 
 /**

@@ -109,5 +109,20 @@ describe('the OpenAPI document matches the server', () => {
     expect(isProblem(put, 'method-not-allowed', 405)).toBe(true);
     expect(put.headers.get('allow')).toBe('DELETE, GET, HEAD, PATCH');
     expect(isProblem(await p.api.get('/v1/nothing'), 'not-found', 404)).toBe(true);
+    // a method with a body that no route takes is still 405, not a body error
+    const query = await raw(`${p.server.url}/v1/tiers`, 'QUERY');
+    expect(query.status).toBe(405);
+    expect(query.allow).toBe('GET, HEAD');
+  });
+
+  it('a body the schema refuses is refused: JSON null, a PATCH without one', async () => {
+    const e = await p.api.post('/v1/entities', { name: 'Bodies', kind: 'customer' });
+    const t = e.body.defaultToken.id;
+    const nul = await p.api.call('POST', `/v1/tokens/${t}/reveal`, { rawBody: 'null' });
+    expect(isProblem(nul, 'validation', 400)).toBe(true);
+    const none = await p.api.call('PATCH', `/v1/entities/${e.body.id}`);
+    expect(isProblem(none, 'validation', 400)).toBe(true);
+    // an absent body on reveal and rotate is still fine
+    expect((await p.api.call('POST', `/v1/tokens/${t}/reveal`)).status).toBe(200);
   });
 });

@@ -31,7 +31,11 @@ export const IdempotencyHeaders = z.looseObject({
 });
 
 export const IfMatchHeaders = z.looseObject({
-  'if-match': z.string().max(512).optional().meta({ description: 'ETag from a previous read' }),
+  'if-match': z
+    .string()
+    .max(512)
+    .optional()
+    .meta({ description: 'ETag from a previous read (strong comparison), or *' }),
 });
 
 export const managementSecurity = [{ bearer: [] }];
