@@ -12,6 +12,8 @@
  *    and a signed request (RFC 9421; reported: each one records its signature).
  * 3. Token-create throughput (POST /v1/entities/{id}/tokens) on SQLite and
  *    PostgreSQL (a throwaway cluster from the test harness).
+ * 4. Memory of the SQLite platform process: RSS and V8 heap before any load,
+ *    the highest RSS during the runs, and both again 10 s after the last run.
  *
  * Each server runs in its own process; autocannon (50 connections) runs here.
  * The machine may be shared, so the three read runs are interleaved over
@@ -21,9 +23,11 @@
 import autocannon from 'autocannon';
 import { signRequest } from '../platform/crypto/http-signatures.ts';
 import { startPostgres } from '../test/harness/postgres.ts';
-import { cpuSeconds, type Started, serve, stop } from './servers.ts';
+import { cpuSeconds, heapMb, rssMb, type Started, serve, stop, watchRss } from './servers.ts';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 5);
+/** Highest RSS (MB) seen during the runs, by server process id. */
+const peakRss = new Map<number, number>();
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = 50;
 
@@ -47,8 +51,11 @@ async function load(
   // warm-up (JIT, caches, connection pools)
   await autocannon({ ...options, connections: CONNECTIONS, duration: 2 });
   const cpuBefore = cpuSeconds(server.child.pid);
+  const rss = watchRss(server.child.pid);
   const r = await autocannon({ ...options, connections: CONNECTIONS, duration });
   const cpu = cpuSeconds(server.child.pid) - cpuBefore;
+  const pid = server.child.pid ?? 0;
+  peakRss.set(pid, Math.max(peakRss.get(pid) ?? 0, rss.stop()));
   const run: Run = {
     name,
     rps: Math.round(r.requests.average),
@@ -103,6 +110,7 @@ const pg = await startPostgres();
 const hello = await serve('hello');
 const platform = await serve('platform');
 const platformPg = await serve('platform', await pg.createDatabase());
+const memoryBefore = { rss: rssMb(platform.child.pid), heap: await heapMb(platform) };
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 const summary = (name: string, rs: Run[]): Run => ({
   name,
@@ -134,6 +142,7 @@ const usageLimit = { limit: 1_000_000_000_000, period: 'month' };
 type Case = { key: string; label: string; run: () => Promise<Run> };
 let cases: Case[];
 let totals: Record<string, Run>;
+let memoryAfter: typeof memoryBefore;
 try {
   const plain = await token(platform, {});
   const restricted = await token(platform, {
@@ -232,6 +241,8 @@ try {
     for (const c of cases) runs[c.key]?.push(await c.run());
   }
   totals = Object.fromEntries(cases.map((c) => [c.key, summary(c.label, runs[c.key] ?? [])]));
+  await new Promise((resolve) => setTimeout(resolve, 10_000));
+  memoryAfter = { rss: rssMb(platform.child.pid), heap: await heapMb(platform) };
 } finally {
   await stop(hello);
   await stop(platform);
@@ -280,3 +291,9 @@ CPU per request vs the plain token's (same run):
   signed request, SQLite            ${ratio(r('signed').cpuUs, r('series').cpuUs)}× (reported: one insert per request for "accepted once")
 p99 on SQLite: series ${r('series').p99} ms, catalogue ${r('catalogue').p99} ms (target < 10 ms)
 token creates: SQLite ${sqliteCreate.rps} req/s (p99 ${sqliteCreate.p99} ms), PostgreSQL ${pgCreate.rps} req/s (p99 ${pgCreate.p99} ms)`);
+const mem = (m: typeof memoryBefore) =>
+  `RSS ${m.rss} MB (V8 heap ${m.heap.total} MB, ${m.heap.used} MB used)`;
+console.log(`memory of the SQLite platform process:
+  before any load   ${mem(memoryBefore)}
+  highest during    RSS ${peakRss.get(platform.child.pid ?? 0)} MB
+  10 s after        ${mem(memoryAfter)}`);

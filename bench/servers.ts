@@ -43,3 +43,35 @@ export function cpuSeconds(pid: number | undefined): number {
     return Number.NaN;
   }
 }
+
+/** Resident set size of a process in MB (Linux /proc; NaN elsewhere). */
+export function rssMb(pid: number | undefined): number {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    return Math.round(Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]) / 1024);
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** Samples a process's RSS every 250 ms until stopped; returns the highest seen, MB. */
+export function watchRss(pid: number | undefined): { stop(): number } {
+  let peak = rssMb(pid);
+  const timer = setInterval(() => {
+    peak = Math.max(peak, rssMb(pid));
+  }, 250);
+  return {
+    stop() {
+      clearInterval(timer);
+      return Math.max(peak, rssMb(pid));
+    },
+  };
+}
+
+/** The V8 heap of a platform server, from its /metrics (prom-client's default metrics), MB. */
+export async function heapMb(s: Started): Promise<{ total: number; used: number }> {
+  const text = await (await fetch(`${s.url}/metrics`)).text();
+  const read = (name: string) =>
+    Math.round(Number(new RegExp(`^tokenplane_${name} (\\S+)`, 'm').exec(text)?.[1]) / 1048576);
+  return { total: read('nodejs_heap_size_total_bytes'), used: read('nodejs_heap_size_used_bytes') };
+}
