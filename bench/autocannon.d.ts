@@ -6,6 +6,8 @@ declare module 'autocannon' {
     duration?: number;
     /** Stop after this many requests instead of after `duration`. */
     amount?: number;
+    /** Seconds before a request counts as an error (default 10). */
+    timeout?: number;
     method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
     headers?: Record<string, string>;
     body?: string;

@@ -122,6 +122,8 @@ async function creates(s: Started, entityId: string) {
     headers: { authorization: `Bearer ${s.adminKey}`, 'content-type': 'application/json' },
     body: JSON.stringify({ name: 'bench' }),
     connections: CONNECTIONS,
+    // 50 clients queue on one entity's lock: on a busy machine a create can wait long
+    timeout: 120,
   };
   await autocannon({ ...options, amount: CONNECTIONS * 4 }); // warm-up
   const cpu = cpuSeconds(s.child.pid);

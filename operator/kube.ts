@@ -118,6 +118,22 @@ export class Kube {
     else await this.apps.patchNamespacedDaemonSet(args, merge);
   }
 
+  /** Names of the workloads of `kind` in `namespace` that match a label selector. */
+  async listWorkloads(
+    namespace: string,
+    kind: 'Deployment' | 'StatefulSet' | 'DaemonSet',
+    labelSelector: string,
+  ): Promise<string[]> {
+    const args = { namespace, labelSelector };
+    const list =
+      kind === 'Deployment'
+        ? await this.apps.listNamespacedDeployment(args)
+        : kind === 'StatefulSet'
+          ? await this.apps.listNamespacedStatefulSet(args)
+          : await this.apps.listNamespacedDaemonSet(args);
+    return list.items.map((w) => w.metadata?.name).filter((n): n is string => Boolean(n));
+  }
+
   async deleteSecret(namespace: string, name: string, uid?: string): Promise<void> {
     try {
       await this.core.deleteNamespacedSecret({

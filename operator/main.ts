@@ -22,6 +22,8 @@ Options:
   --lease-name NAME        name of the leader-election Lease (default tokenplane-operator)
   --metrics-port N         port for /metrics, /healthz, /readyz (default 8080)
   --resync DURATION_MS     drift check interval in ms (default 300000)
+  --restart-debounce MS    rollout restarts wait this long for more new values, so several
+                           rotations restart each workload once (default 5000; 0 = at once)
   --concurrency N          workers per controller (default 4)
   --no-leader-election     reconcile without taking the Lease (one replica only)
   --log-format FORMAT      auto (readable on a terminal, JSON lines otherwise), pretty or json
@@ -58,6 +60,7 @@ function parse(argv: string[]) {
       'lease-name': { type: 'string' },
       'metrics-port': { type: 'string' },
       resync: { type: 'string' },
+      'restart-debounce': { type: 'string' },
       concurrency: { type: 'string' },
       'no-leader-election': { type: 'boolean' },
       'lease-duration': { type: 'string' },
@@ -125,6 +128,7 @@ export async function run(argv: string[]): Promise<void> {
     leaderElection,
     metricsPort: num(values['metrics-port']),
     resyncMs: num(values.resync),
+    restartDebounceMs: num(values['restart-debounce']),
     concurrency: num(values.concurrency),
     ...(leaseMs
       ? {

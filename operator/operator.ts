@@ -12,6 +12,7 @@ import { createLogger } from '../platform/logging.ts';
 import { reconcileApiToken } from './controllers/apitoken/index.ts';
 import type { Context } from './controllers/context.ts';
 import { reconcileEntity } from './controllers/entity.ts';
+import { RolloutRestarter } from './controllers/restarts.ts';
 import { Triggers } from './controllers/triggers.ts';
 import { type ApiTokenObject, type EntityObject, GROUP, VERSION } from './crds/schemas.ts';
 import { EventRecorder } from './events.ts';
@@ -40,6 +41,8 @@ export type OperatorOptions = {
   resyncMs?: number;
   /** How long one reconcile may take before it stops and reports so in its status. */
   reconcileTimeoutMs?: number;
+  /** Rollout restarts wait this long for more new values (default 5 s; 0 = at once). */
+  restartDebounceMs?: number;
   concurrency?: number;
   backoffBaseMs?: number;
   backoffMaxMs?: number;
@@ -137,9 +140,18 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
       handlers: triggers.secret,
     });
 
+    const events = new EventRecorder(kube.events, identity, log);
+    const restarter = new RolloutRestarter({
+      kube,
+      events,
+      metrics,
+      windowMs: o.restartDebounceMs ?? 5000,
+      now: () => new Date(),
+    });
     const ctx: Context = {
       kube,
-      events: new EventRecorder(kube.events, identity, log),
+      events,
+      restarts: restarter,
       entities: new EntityExternal(client),
       tokens: new TokenExternal(client),
       tiers: platformTiers(client, o.resyncMs ?? 5 * 60_000),
@@ -172,6 +184,7 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
       async stop() {
         await Promise.all([entities.stop(), tokens.stop(), secrets.stop()]);
         await Promise.all([entityCtl.stop(), tokenCtl.stop()]);
+        await restarter.flush();
         log.info('controllers stopped');
       },
     };

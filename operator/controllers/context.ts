@@ -18,6 +18,7 @@ import { FINALIZER, type Kube } from '../kube.ts';
 import { outcome } from '../runtime/conditions.ts';
 import type { Metrics } from '../runtime/metrics.ts';
 import type { Result } from '../runtime/workqueue.ts';
+import type { RolloutRestarter } from './restarts.ts';
 
 /** The calls the reconcilers make (tests hand in object literals). */
 export type KubeCalls = Pick<
@@ -28,6 +29,7 @@ export type KubeCalls = Pick<
   | 'applySecret'
   | 'deleteSecret'
   | 'restartWorkload'
+  | 'listWorkloads'
 >;
 type Cache<T> = { get(name: string, namespace: string): T | undefined; list(): T[] };
 
@@ -43,6 +45,8 @@ export type Context = {
   tiers(): Promise<TierTable>;
   log: Logger;
   metrics: Metrics;
+  /** Debounced rollout restarts of the workloads a Secret's consumers run in. */
+  restarts: Pick<RolloutRestarter, 'request'>;
   /** The platform endpoint written into each Secret. */
   endpoint: string;
   /** How often an object is reconciled without any change, to catch drift on the platform. */

@@ -15,9 +15,15 @@ import {
 import type { ApiTokenObject } from '../crds/schemas.ts';
 import { API_VERSION } from '../crds/schemas.ts';
 export const DIGEST_ANNOTATION = 'tokenplane.dev/value-digest';
+/** Until when the Secret's `previousToken` (the value a rotation replaced) keeps verifying. */
+export const PREVIOUS_UNTIL_ANNOTATION = 'tokenplane.dev/previous-token-until';
+export const PREVIOUS_KEY = 'previousToken';
 export const OWNER_LABEL = 'tokenplane.dev/apitoken';
 
 export type SecretContent = { tokenId: string; entityId: string; endpoint: string; hint: string };
+
+/** The value a rotation replaced, kept beside the new one while it still verifies. */
+export type PreviousValue = { value: string; until: Date };
 
 export const secretNameOf = (obj: ApiTokenObject) => obj.spec.secretName ?? obj.metadata.name;
 
@@ -29,7 +35,12 @@ const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
 const unb64 = (text: string | undefined) =>
   text === undefined ? undefined : Buffer.from(text, 'base64').toString('utf8');
 
-function metadataOf(obj: ApiTokenObject, content: SecretContent, valueDigest: string) {
+function metadataOf(
+  obj: ApiTokenObject,
+  content: SecretContent,
+  valueDigest: string,
+  previous?: PreviousValue,
+) {
   const template = obj.spec.secretTemplate ?? {};
   return {
     name: secretNameOf(obj),
@@ -39,6 +50,7 @@ function metadataOf(obj: ApiTokenObject, content: SecretContent, valueDigest: st
       ...template.annotations,
       [HINT_ANNOTATION]: content.hint,
       [DIGEST_ANNOTATION]: valueDigest,
+      ...(previous ? { [PREVIOUS_UNTIL_ANNOTATION]: previous.until.toISOString() } : {}),
     },
     ownerReferences: [
       {
@@ -53,27 +65,62 @@ function metadataOf(obj: ApiTokenObject, content: SecretContent, valueDigest: st
   };
 }
 
-/** The full desired Secret, for server-side apply. */
-export function desiredSecret(obj: ApiTokenObject, content: SecretContent, value: string) {
+/**
+ * The full desired Secret, for server-side apply (which also removes a
+ * `previousToken` this field manager wrote before and no longer sends).
+ */
+export function desiredSecret(
+  obj: ApiTokenObject,
+  content: SecretContent,
+  value: string,
+  previous?: PreviousValue,
+) {
+  const data: Record<string, string> = tokenSecretData({ ...content, value });
+  if (previous) data[PREVIOUS_KEY] = previous.value;
   return {
     apiVersion: 'v1',
     kind: 'Secret',
-    metadata: metadataOf(obj, content, digest(value)),
+    metadata: metadataOf(obj, content, digest(value), previous),
     type: 'Opaque',
-    data: Object.fromEntries(
-      Object.entries(tokenSecretData({ ...content, value })).map(([k, v]) => [k, b64(v)]),
-    ),
+    data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, b64(v)])),
   };
 }
 
-/** True when the existing Secret already holds the current value and metadata. */
+/**
+ * What the Secret's `previousToken` should be now: after a rotation in this
+ * pass (`rotatedUntil` set), the value the Secret held until then; otherwise
+ * the one it already carries, while its grace lasts. Undefined once it ended.
+ */
+export function previousValue(
+  existing: V1Secret | undefined,
+  now: Date,
+  rotatedUntil?: Date,
+): PreviousValue | undefined {
+  const data = existing?.data ?? {};
+  if (rotatedUntil) {
+    const value = unb64(data.token);
+    return value === undefined ? undefined : { value, until: rotatedUntil };
+  }
+  const value = unb64(data[PREVIOUS_KEY]);
+  const until = Date.parse(existing?.metadata?.annotations?.[PREVIOUS_UNTIL_ANNOTATION] ?? '');
+  return value !== undefined && until > now.getTime()
+    ? { value, until: new Date(until) }
+    : undefined;
+}
+
+/**
+ * True when the existing Secret already holds the current value and metadata,
+ * and a `previousToken` only while it still verifies.
+ */
 export function secretUpToDate(
   existing: V1Secret | undefined,
   obj: ApiTokenObject,
   content: SecretContent,
+  now: Date,
 ): boolean {
   if (!existing) return false;
   const data = existing.data ?? {};
+  if (data[PREVIOUS_KEY] !== undefined && !previousValue(existing, now)) return false;
   const value = unb64(data.token);
   if (value === undefined) return false;
   const annotations = existing.metadata?.annotations ?? {};

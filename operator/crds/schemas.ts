@@ -144,16 +144,35 @@ export const ApiTokenSpec = z
       .meta({ description: 'Extra metadata for the generated Secret.' }),
     rolloutRestartTargets: z
       .array(
-        z.strictObject({
-          kind: z.enum(['Deployment', 'StatefulSet', 'DaemonSet']),
-          name: ObjectName.meta({ description: 'Name of the workload in this namespace.' }),
-        }),
+        z
+          .strictObject({
+            kind: z.enum(['Deployment', 'StatefulSet', 'DaemonSet']),
+            name: ObjectName.optional().meta({
+              description: 'Name of the workload in this namespace.',
+            }),
+            selector: z
+              .strictObject({
+                matchLabels: z
+                  .record(z.string(), z.string())
+                  .meta({ description: 'Labels every selected workload carries.' }),
+              })
+              .optional()
+              .meta({
+                description: 'Select the workloads of this kind in this namespace by label.',
+              }),
+          })
+          .meta({
+            ...rules({
+              rule: 'has(self.name) != has(self.selector)',
+              message: 'set exactly one of name and selector',
+            }),
+          }),
       )
       .max(16)
       .optional()
       .meta({
         description:
-          'Workloads in this namespace given a rolling restart (like `kubectl rollout restart`) whenever the Secret receives a new token value, e.g. after a rotation.',
+          'Workloads in this namespace (by name or label selector) given a rolling restart (like `kubectl rollout restart`) whenever the Secret receives a new token value, e.g. after a rotation. Restarts are debounced: several new values within the operator’s --restart-debounce window restart each workload once.',
       }),
     adoptDefaultToken: z
       .boolean()

@@ -45,6 +45,12 @@ export function createMetrics() {
       labelNames: ['method'] as const,
       registers: [registry],
     }),
+    rolloutRestarts: new Counter({
+      name: 'tokenplane_operator_rollout_restarts_total',
+      help: 'Rollout restarts of workloads after their Secret received a new token value, by kind and outcome',
+      labelNames: ['kind', 'outcome'] as const,
+      registers: [registry],
+    }),
     watchRestarts: new Counter({
       name: 'tokenplane_operator_watch_restarts_total',
       help: 'Watch restarts after errors or silence, by resource',

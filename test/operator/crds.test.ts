@@ -81,6 +81,14 @@ describe('ApiToken CRD', () => {
     expect(
       await refusal(r.apiToken('adopt-both', { ...ref, adoptDefaultToken: true, tokenId: uuid })),
     ).toContain('set at most one of adoptDefaultToken and tokenId');
+    for (const target of [
+      { kind: 'Deployment' },
+      { kind: 'Deployment', name: 'web', selector: { matchLabels: { app: 'web' } } },
+    ]) {
+      expect(
+        await refusal(r.apiToken('restart-target', { ...ref, rolloutRestartTargets: [target] })),
+      ).toContain('set exactly one of name and selector');
+    }
   });
 
   it('keeps the entity reference immutable', async () => {

@@ -301,7 +301,7 @@ describe('ApiToken', () => {
     );
   });
 
-  it('rotates before expiry; the old value keeps verifying during the grace period', async () => {
+  it('rotates before expiry; during the grace period the Secret carries both values, then one', async () => {
     const apps = adminKubeConfig().makeApiClient(AppsV1Api);
     await apps.createNamespacedDeployment({
       namespace: ns,
@@ -316,11 +316,28 @@ describe('ApiToken', () => {
         },
       },
     });
+    await apps.createNamespacedDeployment({
+      namespace: ns,
+      body: {
+        metadata: { name: 'payments-worker', labels: { team: 'payments' } },
+        spec: {
+          selector: { matchLabels: { app: 'payments-worker' } },
+          template: {
+            metadata: { labels: { app: 'payments-worker' } },
+            spec: { containers: [{ name: 'app', image: 'example.invalid/app:1' }] },
+          },
+        },
+      },
+    });
     await r.apiToken('rotating', {
       entityRef: { name: 'acme' },
       lifetime: '40s',
       renewBefore: '30s',
-      rolloutRestartTargets: [{ kind: 'Deployment', name: 'consumer' }],
+      rotationGracePeriod: '8s',
+      rolloutRestartTargets: [
+        { kind: 'Deployment', name: 'consumer' },
+        { kind: 'Deployment', selector: { matchLabels: { team: 'payments' } } },
+      ],
     });
     const first = await r.readyToken('rotating');
     expect(first.status?.renewalTime).toBeTruthy();
@@ -344,15 +361,35 @@ describe('ApiToken', () => {
     });
     expect((await platform.client.introspect(newValue as string)).active).toBe(true);
     expect((await platform.client.introspect(oldValue)).active).toBe(true);
-    // The consumer Deployment was rolled to pick up the new value.
-    const restarted = await apps.readNamespacedDeployment({ namespace: ns, name: 'consumer' });
+    // consumers that read the Secret mid-rotation find the value being replaced too
+    const during = await r.secret('rotating');
+    expect(r.secretValue(during, 'previousToken')).toBe(oldValue);
     expect(
-      restarted.spec?.template.metadata?.annotations?.['tokenplane.dev/restartedAt'],
-    ).toBeTruthy();
+      Date.parse(during?.metadata?.annotations?.['tokenplane.dev/previous-token-until'] ?? ''),
+    ).toBeGreaterThan(Date.now());
+    // … and once the grace period is over, only the current one
+    const after = await waitFor(
+      'previousToken removed after the grace period',
+      async () => {
+        const secret = await r.secret('rotating');
+        return secret && r.secretValue(secret, 'previousToken') === undefined ? secret : undefined;
+      },
+      30_000,
+    );
+    expect(r.secretValue(after, 'token')).toBe(newValue);
+    expect((await platform.client.introspect(oldValue)).active).toBe(false);
+    // The Deployments named and selected by label were rolled to pick up the new
+    // value (after the operator's restart debounce window).
+    for (const name of ['consumer', 'payments-worker']) {
+      await waitFor(`${name} restarted`, async () => {
+        const d = await apps.readNamespacedDeployment({ namespace: ns, name });
+        return d.spec?.template.metadata?.annotations?.['tokenplane.dev/restartedAt'];
+      });
+    }
     await waitFor('Rotated event', async () =>
       (await r.events()).find((ev) => ev.reason === 'Rotated' && ev.regarding?.name === 'rotating'),
     );
-  });
+  }, 150_000);
 
   it('deletionPolicy Orphan leaves the platform token; Delete revokes it; the Secret goes either way', async () => {
     await r.apiToken('orphan', {

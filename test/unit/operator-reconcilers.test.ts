@@ -180,7 +180,13 @@ function fakeContext(objects: (EntityObject | ApiTokenObject)[], over: Partial<C
       async restartWorkload() {
         kubeCalls.push('restartWorkload');
       },
+      async listWorkloads() {
+        kubeCalls.push('listWorkloads');
+        return [];
+      },
     },
+    // debounced restarts have their own tests (operator-restarts.test.ts)
+    restarts: { request: async () => {} },
     events: {
       normal: (_obj, reason, note) => events.push(`Normal ${reason}: ${note}`),
       warning: (_obj, reason, note) => events.push(`Warning ${reason}: ${note}`),

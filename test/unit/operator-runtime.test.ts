@@ -1,7 +1,12 @@
 import { ApiException, type KubeConfig } from '@kubernetes/client-node';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { desiredSecret, digest, secretUpToDate } from '../../operator/controllers/secret.ts';
+import {
+  desiredSecret,
+  digest,
+  previousValue,
+  secretUpToDate,
+} from '../../operator/controllers/secret.ts';
 import type { ApiTokenObject } from '../../operator/crds/schemas.ts';
 import { outcome, setCondition } from '../../operator/runtime/conditions.ts';
 import { LeaderElector } from '../../operator/runtime/leader-election.ts';
@@ -156,14 +161,38 @@ describe('secret', () => {
     });
     expect(JSON.stringify(secret.metadata)).not.toContain('tpt_value');
     expect(secret.metadata.annotations['tokenplane.dev/value-digest']).toBe(digest('tpt_value'));
-    expect(secretUpToDate(secret, obj, content)).toBe(true);
-    expect(secretUpToDate(secret, obj, { ...content, hint: 'tpt_…zzzz' })).toBe(false);
+    expect(secretUpToDate(secret, obj, content, new Date())).toBe(true);
+    expect(secretUpToDate(secret, obj, { ...content, hint: 'tpt_…zzzz' }, new Date())).toBe(false);
     const edited = {
       ...secret,
       data: { ...secret.data, token: Buffer.from('other').toString('base64') },
     };
-    expect(secretUpToDate(edited, obj, content)).toBe(false);
-    expect(secretUpToDate(undefined, obj, content)).toBe(false);
+    expect(secretUpToDate(edited, obj, content, new Date())).toBe(false);
+    expect(secretUpToDate(undefined, obj, content, new Date())).toBe(false);
+  });
+
+  it('keeps the value a rotation replaced as previousToken while it verifies, then drops it', () => {
+    const before = desiredSecret(obj, content, 'tpt_old');
+    const rotatedAt = new Date('2026-12-01T10:00:00Z');
+    const until = new Date(rotatedAt.getTime() + 60_000);
+    const kept = previousValue(before, rotatedAt, until);
+    expect(kept).toEqual({ value: 'tpt_old', until });
+    const during = desiredSecret(obj, content, 'tpt_new', kept);
+    const text = (v: string | undefined) => Buffer.from(v ?? '', 'base64').toString('utf8');
+    expect(text(during.data.token)).toBe('tpt_new');
+    expect(text(during.data.previousToken)).toBe('tpt_old');
+    expect(during.metadata.annotations['tokenplane.dev/previous-token-until']).toBe(
+      until.toISOString(),
+    );
+    expect(JSON.stringify(during.metadata)).not.toContain('tpt_old');
+    // later passes carry it until the grace ends; then the Secret is rewritten without it
+    const later = new Date(until.getTime() - 1000);
+    expect(previousValue(during, later)).toEqual(kept);
+    expect(secretUpToDate(during, obj, content, later)).toBe(true);
+    const after = new Date(until.getTime() + 1);
+    expect(previousValue(during, after)).toBeUndefined();
+    expect(secretUpToDate(during, obj, content, after)).toBe(false);
+    expect(Object.keys(desiredSecret(obj, content, 'tpt_new').data)).not.toContain('previousToken');
   });
 });
 

@@ -1,6 +1,8 @@
 /**
  * Secret delivery: the Secret named by the spec holds the current value (SPEC
- * §3 keys, owner reference, template labels and annotations); workloads listed
+ * §3 keys, owner reference, template labels and annotations) and, during a
+ * rotation's grace period, the value it replaced as `previousToken` (so
+ * consumers can roll over without a gap); workloads listed
  * in `rolloutRestartTargets` are restarted when the value changes; the Secret of
  * a previous `secretName` goes. Our Secrets are read from the informer's cache —
  * live only when the cache has none, since someone else's Secret is not in it.
@@ -9,11 +11,12 @@
 import type { V1Secret } from '@kubernetes/client-node';
 import type { ApiTokenObject } from '../../crds/schemas.ts';
 import { EventReasons } from '../../events.ts';
-import { type Context, checkTime, isKubeError } from '../context.ts';
+import { type Context, checkTime } from '../context.ts';
 import {
   DIGEST_ANNOTATION,
   desiredSecret,
   digest,
+  previousValue,
   secretConflict,
   secretNameOf,
   secretUpToDate,
@@ -48,11 +51,14 @@ export async function deliver(
     endpoint: ctx.endpoint,
     hint: token.hint,
   };
-  if (!secretUpToDate(existing, obj, content)) {
+  const now = ctx.now();
+  let kept = previousValue(existing, now, pass.rotatedUntil);
+  if (pass.rotatedUntil || !secretUpToDate(existing, obj, content, now)) {
     const value = pass.value ?? (await ctx.tokens.reveal(token.id));
-    await ctx.kube.applySecret(desiredSecret(obj, content, value));
+    if (kept?.value === value) kept = undefined; // a replayed rotation the Secret already has
+    await ctx.kube.applySecret(desiredSecret(obj, content, value, kept));
     const previous = existing?.metadata?.annotations?.[DIGEST_ANNOTATION];
-    if (previous && previous !== digest(value)) await restartTargets(ctx, obj, secretName);
+    if (previous && previous !== digest(value)) await ctx.restarts.request(obj, secretName);
     const { status } = obj;
     if (
       status?.secretName === secretName &&
@@ -70,6 +76,8 @@ export async function deliver(
   const oldSecret = obj.status?.secretName;
   if (oldSecret && oldSecret !== secretName) await removeSecret(ctx, obj, oldSecret);
   pass.status = { ...pass.status, secretName };
+  // come back when the previous value stops verifying, to take it out of the Secret
+  pass.previousUntil = kept?.until ?? null;
 }
 
 /**
@@ -90,26 +98,4 @@ async function readSecret(
   name: string,
 ): Promise<V1Secret | undefined> {
   return ctx.secretCache.get(name, namespace) ?? (await ctx.kube.readSecret(namespace, name));
-}
-
-/** Rolls the declared workloads so they read the new value; a missing one is reported, not fatal. */
-async function restartTargets(ctx: Context, obj: ApiTokenObject, secretName: string) {
-  const at = ctx.now().toISOString();
-  for (const target of obj.spec.rolloutRestartTargets ?? []) {
-    try {
-      await ctx.kube.restartWorkload(obj.metadata.namespace, target.kind, target.name, at);
-      ctx.events.normal(
-        obj,
-        EventReasons.RolloutRestarted,
-        `Restarted ${target.kind} "${target.name}" to pick up the new value in Secret "${secretName}".`,
-      );
-    } catch (err) {
-      const code = isKubeError(err) ? ` (HTTP ${err.code})` : '';
-      ctx.events.warning(
-        obj,
-        EventReasons.RolloutRestartFailed,
-        `Could not restart ${target.kind} "${target.name}"${code}; restart it to pick up the new token.`,
-      );
-    }
-  }
 }

@@ -25,6 +25,10 @@ export type Pass = {
   value?: string;
   /** When the token is due for rotation; null when it is never rotated. */
   renewalTime: Date | null;
+  /** Set by a rotation of this pass: when the replaced value stops verifying. */
+  rotatedUntil?: Date;
+  /** Set by delivery: when the Secret's previousToken must go; null when it has none. */
+  previousUntil?: Date | null;
 };
 
 export function startPass(ctx: Context, obj: ApiTokenObject, entityId: string): Pass {

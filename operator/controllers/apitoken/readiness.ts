@@ -34,8 +34,8 @@ export async function ready(ctx: Context, pass: Pass): Promise<Result> {
   // The Entity's status counts its tokens.
   if (tokenChanged && obj.spec.entityRef)
     ctx.enqueueEntity(namespace, obj.spec.entityRef.name, 1000);
-  const untilRenewal = renewalTime
-    ? renewalTime.getTime() - ctx.now().getTime()
-    : Number.POSITIVE_INFINITY;
-  return { requeueAfterMs: Math.max(1000, Math.min(ctx.resyncMs, untilRenewal)) };
+  const until = (at: Date | null | undefined) =>
+    at ? at.getTime() - ctx.now().getTime() : Number.POSITIVE_INFINITY;
+  const next = Math.min(ctx.resyncMs, until(renewalTime), until(pass.previousUntil) + 500);
+  return { requeueAfterMs: Math.max(1000, next) };
 }

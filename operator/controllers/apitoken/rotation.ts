@@ -19,6 +19,9 @@ export async function rotate(ctx: Context, pass: Pass): Promise<void> {
   if (plan.action !== 'rotate') return;
   const rotated = await ctx.tokens.rotate(token.id, plan.gracePeriodSeconds, plan.idempotencyKey);
   pass.value = rotated.value;
+  if (plan.gracePeriodSeconds > 0) {
+    pass.rotatedUntil = new Date(ctx.now().getTime() + plan.gracePeriodSeconds * 1000);
+  }
   pass.token = await ctx.tokens.update(token.id, [
     { field: 'expiresAt', from: rotated.expiresAt, to: plan.expiresAt, action: 'update' },
   ]);
