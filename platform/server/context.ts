@@ -5,7 +5,7 @@ import { ProblemError } from '../domain/problems.ts';
 import type { TierTable } from '../domain/tiers.ts';
 import type { LogThrottle } from '../logging.ts';
 import type { AuditEvent } from '../schemas/index.ts';
-import type { AuditWith, Repository, Scope, Target } from '../storage/repository.ts';
+import type { Repository, Scope, Target } from '../storage/repository.ts';
 import type { NoticeScheduler } from '../webhooks/scheduler.ts';
 import type { WebhookSender } from '../webhooks/sender.ts';
 import type { MetricCatalog } from './analytics.ts';
@@ -53,7 +53,7 @@ declare module 'fastify' {
     principal: Principal | null;
     apiToken: VerifiedToken | null;
     audit: AuditInfo | null;
-    /** The success event was written inside the mutation's transaction. */
+    /** The success event was written inside the mutation's transaction (mutation.ts). */
     auditRecorded: boolean;
     problemSlug: string | null;
   }
@@ -109,45 +109,6 @@ const TARGET_NAMES: Record<string, string> = {
 
 export function setAudit(request: FastifyRequest, info: AuditInfo): void {
   request.audit = info;
-}
-
-/**
- * The audit event described by `setAudit`, written in the mutation's
- * transaction; `refine` adds what only the result knows (e.g. the entity id).
- */
-export function auditAsSet<T>(
-  request: FastifyRequest,
-  refine: (result: T) => Partial<AuditInfo> = () => ({}),
-): AuditWith<T> {
-  return auditInTransaction<T>(request, (result) => {
-    const info = { ...(request.audit as AuditInfo), ...refine(result) };
-    return {
-      action: info.action,
-      targetType: info.targetType,
-      targetId: info.targetId,
-      entityId: info.entityId,
-      detail: info.detail ?? null,
-    };
-  });
-}
-
-/**
- * An audit sink for a create or rotation: the repository writes the success
- * event in the same transaction; the audit hook then records only failures.
- */
-export function auditInTransaction<T>(
-  request: FastifyRequest,
-  describe: AuditWith<T>['describe'],
-): AuditWith<T> {
-  const principal = principalOf(request);
-  return {
-    actor: { type: principal.type, id: principal.id },
-    requestId: String(request.id),
-    describe: (result, replayed) => {
-      request.auditRecorded = true;
-      return describe(result, replayed);
-    },
-  };
 }
 
 /**

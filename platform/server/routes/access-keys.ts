@@ -6,15 +6,8 @@ import {
   CreateAccessKeyRequest,
   IdParams,
 } from '../../schemas/index.ts';
-import {
-  auditAsSet,
-  auditInTransaction,
-  type PlatformContext,
-  requireWriter,
-  scopeOf,
-  sendCreated,
-  setAudit,
-} from '../context.ts';
+import { type PlatformContext, requireWriter, scopeOf, sendCreated, setAudit } from '../context.ts';
+import { mutate } from '../mutation.ts';
 import { Deleted, IdempotencyHeaders, idempotencyOf, managementRoute } from './common.ts';
 
 export const accessKeyRoutes =
@@ -44,19 +37,19 @@ export const accessKeyRoutes =
         const principal = await requireWriter(ctx, request, 'create access keys', {
           entity: entityId,
         });
-        const { result, replayed } = await ctx.repo.createAccessKey(
-          principal.scope,
-          entityId,
-          request.body,
-          idempotencyOf(request, request.body),
-          auditInTransaction(request, (result, replayed) => ({
-            action: 'access-key.create',
-            targetType: 'access-key',
-            targetId: result.id,
-            entityId,
-            detail: replayed ? 'idempotent-replay' : `role=${result.role}`,
-          })),
-        );
+        const { result, replayed } = await mutate(ctx, request, {
+          write: (audit) =>
+            ctx.repo.createAccessKey(
+              principal.scope,
+              entityId,
+              request.body,
+              idempotencyOf(request, request.body),
+              audit,
+            ),
+          describe: (key) => ({ targetId: key.id }),
+          // Access keys are looked up on each request, not cached.
+          invalidates: () => null,
+        });
         return sendCreated(reply, result, replayed);
       },
     );
@@ -89,11 +82,11 @@ export const accessKeyRoutes =
         const principal = await requireWriter(ctx, request, 'delete access keys', {
           accessKey: id,
         });
-        await ctx.repo.deleteAccessKey(
-          principal.scope,
-          id,
-          auditAsSet(request, (r) => ({ entityId: r.entityId })),
-        );
+        await mutate(ctx, request, {
+          write: (audit) => ctx.repo.deleteAccessKey(principal.scope, id, audit),
+          describe: (r) => ({ entityId: r.entityId }),
+          invalidates: () => null,
+        });
         return reply.code(204).send(undefined as never);
       },
     );

@@ -10,8 +10,6 @@ import {
   IdParams,
 } from '../../schemas/index.ts';
 import {
-  auditAsSet,
-  auditInTransaction,
   ifMatchPredicate,
   type PlatformContext,
   requireWriter,
@@ -19,6 +17,7 @@ import {
   sendCreated,
   setAudit,
 } from '../context.ts';
+import { mutate } from '../mutation.ts';
 import {
   Deleted,
   IdempotencyHeaders,
@@ -51,19 +50,19 @@ export const entityRoutes =
           'create entities',
           request.body.parentId ? { entity: request.body.parentId } : null,
         );
-        const { result, replayed } = await ctx.repo.createEntity(
-          principal.scope,
-          request.body,
-          idempotencyOf(request, request.body),
-          auditInTransaction(request, (result, replayed) => ({
-            action: 'entity.create',
-            targetType: 'entity',
-            targetId: result.id,
-            entityId: result.id,
-            detail: replayed ? 'idempotent-replay' : null,
-          })),
-        );
-        if (!replayed && result.defaultToken) ctx.metrics.tokensIssued.inc();
+        const { result, replayed } = await mutate(ctx, request, {
+          write: (audit) =>
+            ctx.repo.createEntity(
+              principal.scope,
+              request.body,
+              idempotencyOf(request, request.body),
+              audit,
+            ),
+          describe: (entity) => ({ targetId: entity.id, entityId: entity.id }),
+          invalidates: () => null,
+          counts: (created) =>
+            !created.replayed && created.result.defaultToken && ctx.metrics.tokensIssued.inc(),
+        });
         reply.header('location', `/v1/entities/${result.id}`);
         return sendCreated(reply, result, replayed);
       },
@@ -115,14 +114,18 @@ export const entityRoutes =
           detail: request.body.tier ? `tier=${request.body.tier}` : null,
         });
         const principal = await requireWriter(ctx, request, 'update entities', { entity: id });
-        const { entity, tierChanged } = await ctx.repo.updateEntity(
-          principal.scope,
-          id,
-          request.body,
-          ifMatchPredicate(request.headers['if-match']),
-          auditAsSet(request),
-        );
-        if (tierChanged) ctx.verifier.invalidateEntity(id);
+        const { entity } = await mutate(ctx, request, {
+          write: (audit) =>
+            ctx.repo.updateEntity(
+              principal.scope,
+              id,
+              request.body,
+              ifMatchPredicate(request.headers['if-match']),
+              audit,
+            ),
+          // The tier decides what its tokens may read.
+          invalidates: (r) => (r.tierChanged ? { entityId: id } : null),
+        });
         reply.header('etag', entity.etag);
         return entity.value;
       },
@@ -147,9 +150,12 @@ export const entityRoutes =
           entityId: id,
         });
         const principal = await requireWriter(ctx, request, 'delete entities', { entity: id });
-        const { tokens } = await ctx.repo.deleteEntity(principal.scope, id, auditAsSet(request));
-        ctx.verifier.invalidateEntity(id);
-        if (tokens > 0) ctx.metrics.tokensRevoked.inc({ reason: 'entity-deleted' }, tokens);
+        await mutate(ctx, request, {
+          write: (audit) => ctx.repo.deleteEntity(principal.scope, id, audit),
+          invalidates: () => ({ entityId: id }),
+          counts: ({ tokens }) =>
+            tokens > 0 && ctx.metrics.tokensRevoked.inc({ reason: 'entity-deleted' }, tokens),
+        });
         return reply.code(204).send(undefined as never);
       },
     );

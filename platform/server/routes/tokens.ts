@@ -17,8 +17,6 @@ import {
   UpdateTokenRequest,
 } from '../../schemas/index.ts';
 import {
-  auditAsSet,
-  auditInTransaction,
   ifMatchPredicate,
   type PlatformContext,
   principalOf,
@@ -27,6 +25,7 @@ import {
   sendCreated,
   setAudit,
 } from '../context.ts';
+import { mutate } from '../mutation.ts';
 import {
   Deleted,
   IdempotencyHeaders,
@@ -113,20 +112,19 @@ export const tokenRoutes =
           entityId,
         });
         const principal = await requireWriter(ctx, request, 'issue tokens', { entity: entityId });
-        const { result, replayed } = await ctx.repo.createToken(
-          principal.scope,
-          entityId,
-          request.body,
-          idempotencyOf(request, request.body),
-          auditInTransaction(request, (result, replayed) => ({
-            action: 'token.create',
-            targetType: 'token',
-            targetId: result.id,
-            entityId,
-            detail: replayed ? 'idempotent-replay' : permissionSummary(result),
-          })),
-        );
-        if (!replayed) ctx.metrics.tokensIssued.inc();
+        const { result, replayed } = await mutate(ctx, request, {
+          write: (audit) =>
+            ctx.repo.createToken(
+              principal.scope,
+              entityId,
+              request.body,
+              idempotencyOf(request, request.body),
+              audit,
+            ),
+          describe: (token) => ({ targetId: token.id, detail: permissionSummary(token) }),
+          invalidates: () => null,
+          counts: (created) => !created.replayed && ctx.metrics.tokensIssued.inc(),
+        });
         reply.header('location', `/v1/tokens/${result.id}`);
         return sendCreated(reply, result, replayed);
       },
@@ -173,19 +171,22 @@ export const tokenRoutes =
           detail: request.body.status ? `status=${request.body.status}` : null,
         });
         const principal = await requireWriter(ctx, request, 'edit tokens', { token: id });
-        const { token, disabled } = await ctx.repo.updateToken(
-          principal.scope,
-          id,
-          request.body,
-          ifMatchPredicate(request.headers['if-match']),
-          auditAsSet(request, (r) => ({
+        const { token } = await mutate(ctx, request, {
+          write: (audit) =>
+            ctx.repo.updateToken(
+              principal.scope,
+              id,
+              request.body,
+              ifMatchPredicate(request.headers['if-match']),
+              audit,
+            ),
+          describe: (r) => ({
             entityId: r.token.value.entityId,
             detail: updateSummary(request.body.status, r.permissionsChanged, r.token.value),
-          })),
-        );
-        ctx.verifier.invalidateToken(id);
-        ctx.usage.release(id);
-        if (disabled) ctx.metrics.tokensRevoked.inc({ reason: 'disabled' });
+          }),
+          invalidates: () => ({ tokenId: id, usage: true }),
+          counts: (r) => r.disabled && ctx.metrics.tokensRevoked.inc({ reason: 'disabled' }),
+        });
         reply.header('etag', token.etag);
         return withLastUsed(token.value);
       },
@@ -206,14 +207,12 @@ export const tokenRoutes =
           entityId: null,
         });
         const principal = await requireWriter(ctx, request, 'remove tokens', { token: id });
-        await ctx.repo.deleteToken(
-          principal.scope,
-          id,
-          auditAsSet(request, (r) => ({ entityId: r.entityId })),
-        );
-        ctx.verifier.invalidateToken(id);
-        ctx.usage.release(id);
-        ctx.metrics.tokensRevoked.inc({ reason: 'deleted' });
+        await mutate(ctx, request, {
+          write: (audit) => ctx.repo.deleteToken(principal.scope, id, audit),
+          describe: (r) => ({ entityId: r.entityId }),
+          invalidates: () => ({ tokenId: id, usage: true }),
+          counts: () => ctx.metrics.tokensRevoked.inc({ reason: 'deleted' }),
+        });
         return reply.code(204).send(undefined as never);
       },
     );
@@ -262,23 +261,22 @@ export const tokenRoutes =
           entityId: null,
         });
         const principal = await requireWriter(ctx, request, 'rotate tokens', { token: id });
-        const { result, replayed } = await ctx.repo.rotateToken(
-          principal.scope,
-          id,
-          body.gracePeriodSeconds ?? 0,
-          idempotencyOf(request, body),
-          auditInTransaction(request, (result, replayed) => ({
-            action: 'token.rotate',
-            targetType: 'token',
-            targetId: id,
-            entityId: result.entityId,
-            detail: replayed
-              ? 'idempotent-replay'
-              : `gracePeriodSeconds=${body.gracePeriodSeconds ?? 0}`,
-          })),
-        );
-        ctx.verifier.invalidateToken(id);
-        if (!replayed) ctx.metrics.tokensRotated.inc();
+        const { result, replayed } = await mutate(ctx, request, {
+          write: (audit) =>
+            ctx.repo.rotateToken(
+              principal.scope,
+              id,
+              body.gracePeriodSeconds ?? 0,
+              idempotencyOf(request, body),
+              audit,
+            ),
+          describe: (token) => ({
+            entityId: token.entityId,
+            detail: `gracePeriodSeconds=${body.gracePeriodSeconds ?? 0}`,
+          }),
+          invalidates: () => ({ tokenId: id }),
+          counts: (rotated) => !rotated.replayed && ctx.metrics.tokensRotated.inc(),
+        });
         if (replayed) reply.header('idempotent-replayed', 'true');
         return result;
       },

@@ -8,15 +8,8 @@ import {
   WebhookList,
   WebhookWithSecret,
 } from '../../schemas/index.ts';
-import {
-  auditAsSet,
-  auditInTransaction,
-  type PlatformContext,
-  requireWriter,
-  scopeOf,
-  sendCreated,
-  setAudit,
-} from '../context.ts';
+import { type PlatformContext, requireWriter, scopeOf, sendCreated, setAudit } from '../context.ts';
+import { mutate } from '../mutation.ts';
 import { Deleted, IdempotencyHeaders, idempotencyOf, managementRoute } from './common.ts';
 
 export const webhookRoutes =
@@ -45,19 +38,18 @@ export const webhookRoutes =
         const principal = await requireWriter(ctx, request, 'create webhooks', {
           entity: entityId,
         });
-        const { result, replayed } = await ctx.repo.createWebhook(
-          principal.scope,
-          entityId,
-          request.body,
-          idempotencyOf(request, request.body),
-          auditInTransaction(request, (result, replayed) => ({
-            action: 'webhook.create',
-            targetType: 'webhook',
-            targetId: result.id,
-            entityId,
-            detail: replayed ? 'idempotent-replay' : `events=${result.events.join(',')}`,
-          })),
-        );
+        const { result, replayed } = await mutate(ctx, request, {
+          write: (audit) =>
+            ctx.repo.createWebhook(
+              principal.scope,
+              entityId,
+              request.body,
+              idempotencyOf(request, request.body),
+              audit,
+            ),
+          describe: (hook) => ({ targetId: hook.id, detail: `events=${hook.events.join(',')}` }),
+          invalidates: () => null,
+        });
         reply.header('location', `/v1/webhooks/${result.id}`);
         return sendCreated(reply, result, replayed);
       },
@@ -89,11 +81,11 @@ export const webhookRoutes =
           entityId: null,
         });
         const principal = await requireWriter(ctx, request, 'remove webhooks', { webhook: id });
-        await ctx.repo.deleteWebhook(
-          principal.scope,
-          id,
-          auditAsSet(request, (r) => ({ entityId: r.entityId })),
-        );
+        await mutate(ctx, request, {
+          write: (audit) => ctx.repo.deleteWebhook(principal.scope, id, audit),
+          describe: (r) => ({ entityId: r.entityId }),
+          invalidates: () => null,
+        });
         return reply.code(204).send(undefined as never);
       },
     );
