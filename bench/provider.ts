@@ -2,14 +2,10 @@
 // ApiTokens (one Entity of a 100-token tier) against the same program made of a
 // no-op dynamic resource, with the real CLI, file backend and a real platform.
 // Target: ratio ≤ 1.5×. How rounds, medians and CPU are measured: ./pulumi-up.ts.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import * as pulumi from '@pulumi/pulumi';
-import { startServer } from '../platform/server/app.ts';
 import { ApiToken, Entity } from '../provider/index.ts';
 import { pulumiTestEnv } from '../test/harness/pulumi.ts';
-import { compareUps } from './pulumi-up.ts';
+import { benchPlatform, compareUps } from './pulumi-up.ts';
 
 const TOKENS = Number(process.env.BENCH_TOKENS ?? 100);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -26,18 +22,7 @@ class Noop extends pulumi.dynamic.Resource {
   }
 }
 
-const dataDir = mkdtempSync(join(tmpdir(), 'tokenplane-bench-'));
-const server = await startServer({
-  port: 0,
-  dataDir,
-  logger: false,
-  env: {},
-  tiers: [
-    { name: 'lite', rank: 0, tokenQuota: 1 },
-    { name: 'advanced', rank: 1, tokenQuota: 5 },
-    { name: 'bulk', rank: 2, tokenQuota: TOKENS },
-  ],
-});
+const server = await benchPlatform(TOKENS);
 const env = await pulumiTestEnv({
   envVars: { TOKENPLANE_ENDPOINT: server.url, TOKENPLANE_API_KEY: server.adminKey },
 });
@@ -74,5 +59,4 @@ try {
 } finally {
   await env.cleanup();
   await server.close();
-  rmSync(dataDir, { recursive: true, force: true });
 }

@@ -5,9 +5,36 @@
 // load than wall time: of the pulumi CLI and its plugins (reaped children, Linux
 // /proc), and of this process (the inline program and the platform server).
 // Each round's stacks are destroyed after they are measured.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { PulumiFn, Stack } from '@pulumi/pulumi/automation/index.js';
+import { startServer } from '../platform/server/app.ts';
 import type { PulumiTestEnv } from '../test/harness/pulumi.ts';
+
+/** A platform in a temporary directory whose `bulk` tier holds `tokens` tokens; close() removes it. */
+export async function benchPlatform(tokens: number) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'tokenplane-bench-'));
+  const server = await startServer({
+    port: 0,
+    dataDir,
+    logger: false,
+    env: {},
+    tiers: [
+      { name: 'lite', rank: 0, tokenQuota: 1 },
+      { name: 'advanced', rank: 1, tokenQuota: 5 },
+      { name: 'bulk', rank: 2, tokenQuota: tokens },
+    ],
+  });
+  return {
+    url: server.url,
+    adminKey: server.adminKey,
+    async close() {
+      await server.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
 
 export type Comparison = {
   /** The program measured against, and the program of interest. */
