@@ -91,6 +91,18 @@ export type ApiTokenArgs = {
   adoptDefaultToken?: pulumi.Input<boolean>;
   /** Bring an existing token under management (`pulumi import` does not work for dynamic providers). */
   tokenId?: pulumi.Input<string>;
+  /** SPEC §6. `secret` (default) or `publishable` (for web pages; needs allowedOrigins). Changing it replaces. */
+  type?: pulumi.Input<'secret' | 'publishable'>;
+  /** What the token may read; a scope above the entity's tier fails at preview. Changes in place, like the rest. */
+  scopes?: pulumi.Input<pulumi.Input<string>[]>;
+  /** `https://host[:port]` or `https://*.domain`; empty: any origin. */
+  allowedOrigins?: pulumi.Input<pulumi.Input<string>[]>;
+  /** IPv4/IPv6 addresses and CIDR ranges; empty: any address. */
+  allowedIps?: pulumi.Input<pulumi.Input<string>[]>;
+  rateLimit?: pulumi.Input<{ requests: number; perSeconds: number } | null>;
+  usageLimit?: pulumi.Input<{ limit: number; period: 'day' | 'month' | 'total' } | null>;
+  /** Secret tokens only: requests are signed (RFC 9421), the value is never sent. */
+  requireSignedRequests?: pulumi.Input<boolean>;
 };
 
 export class ApiToken extends pulumi.dynamic.Resource {
@@ -105,6 +117,17 @@ export class ApiToken extends pulumi.dynamic.Resource {
   declare readonly hint: pulumi.Output<string>;
   /** The token value. Always a Pulumi secret. */
   declare readonly value: pulumi.Output<string>;
+  /** The §6 fields as the platform holds them (a refresh shows changes made out of band). */
+  declare readonly type: pulumi.Output<'secret' | 'publishable'>;
+  declare readonly scopes: pulumi.Output<string[]>;
+  declare readonly allowedOrigins: pulumi.Output<string[]>;
+  declare readonly allowedIps: pulumi.Output<string[]>;
+  declare readonly rateLimit: pulumi.Output<{ requests: number; perSeconds: number } | null>;
+  declare readonly usageLimit: pulumi.Output<{
+    limit: number;
+    period: 'day' | 'month' | 'total';
+  } | null>;
+  declare readonly requireSignedRequests: pulumi.Output<boolean>;
 
   constructor(name: string, args: ApiTokenArgs, opts?: pulumi.CustomResourceOptions) {
     const __declaration = declareToken(name, args);
@@ -112,6 +135,13 @@ export class ApiToken extends pulumi.dynamic.Resource {
       apiTokenProvider,
       name,
       {
+        type: undefined,
+        scopes: undefined,
+        allowedOrigins: undefined,
+        allowedIps: undefined,
+        rateLimit: undefined,
+        usageLimit: undefined,
+        requireSignedRequests: undefined,
         ...args,
         hint: undefined,
         value: undefined,

@@ -34,16 +34,27 @@ const northwindCi = new ApiToken('northwind-ci', {
   displayName: 'ci',
 });
 
+// A publishable token (`tpp_…`) for Contoso's web dashboard: its value may sit in
+// the page, because only these origins can use it, and only for the basic metrics.
 const contosoWeb = new ApiToken('contoso-web', {
   entityId: contoso.entityId,
   displayName: 'web',
   expiresAt: '2030-01-01T00:00:00Z',
+  type: 'publishable',
+  allowedOrigins: ['https://dashboard.contoso.example', 'https://*.contoso.example'],
+  rateLimit: { requests: 600, perSeconds: 60 },
 });
 
+// A server-side token that never sends its value (signed requests: the client's
+// `signingTokenId`), from the office network, with a monthly budget.
 const contosoReports = new ApiToken('contoso-reports', {
   entityId: contoso.entityId,
   displayName: 'reports',
   expiresAt: null, // never expires
+  scopes: ['metrics:core:read', 'metrics:premium:read'],
+  allowedIps: ['10.0.0.0/8'],
+  usageLimit: { limit: 100_000, period: 'month' },
+  requireSignedRequests: true,
 });
 
 const fabrikamApp = new ApiToken('fabrikam-app', {

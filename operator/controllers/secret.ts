@@ -20,7 +20,13 @@ export const PREVIOUS_UNTIL_ANNOTATION = 'tokenplane.dev/previous-token-until';
 export const PREVIOUS_KEY = 'previousToken';
 export const OWNER_LABEL = 'tokenplane.dev/apitoken';
 
-export type SecretContent = { tokenId: string; entityId: string; endpoint: string; hint: string };
+export type SecretContent = {
+  tokenId: string;
+  entityId: string;
+  endpoint: string;
+  type: string;
+  hint: string;
+};
 
 /** The value a rotation replaced, kept beside the new one while it still verifies. */
 export type PreviousValue = { value: string; until: Date };
@@ -129,6 +135,7 @@ export function secretUpToDate(
   if (unb64(data.tokenId) !== content.tokenId) return false;
   if (unb64(data.entityId) !== content.entityId) return false;
   if (unb64(data.endpoint) !== content.endpoint) return false;
+  if (unb64(data.type) !== content.type) return false;
   const want = metadataOf(obj, content, digest(value));
   const labels = existing.metadata?.labels ?? {};
   if (Object.entries(want.labels).some(([k, v]) => labels[k] !== v)) return false;

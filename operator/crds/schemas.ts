@@ -4,6 +4,12 @@
  * parsing of what the API server hands them.
  */
 import { z } from 'zod';
+import {
+  AllowedIps,
+  AllowedOrigins,
+  RequireSignedRequests,
+  Scopes,
+} from '../../platform/schemas/permissions.ts';
 
 export const GROUP = 'tokenplane.dev';
 export const VERSION = 'v1alpha1';
@@ -187,10 +193,67 @@ export const ApiTokenSpec = z
       ...rules(immutable('tokenId')),
     }),
     deletionPolicy: DeletionPolicy,
+    // SPEC §6: what the token may do; each field left out takes its default.
+    type: z
+      .enum(['Secret', 'Publishable'])
+      .default('Secret')
+      .meta({
+        description:
+          '`Secret` (value `tpt_…`) or `Publishable` (`tpp_…`, for web pages: needs allowedOrigins, cannot sign requests). Fixed at creation.',
+        ...rules(immutable('type')),
+      }),
+    scopes: Scopes.optional(),
+    allowedOrigins: AllowedOrigins.optional(),
+    allowedIps: AllowedIps.optional(),
+    rateLimit: z
+      .strictObject({
+        requests: z
+          .number()
+          .int()
+          .min(1)
+          .max(1_000_000)
+          .meta({ description: 'Requests allowed in each window.' }),
+        per: Duration.meta({ description: 'The window, e.g. 1s, 1m, 1h (at most 24h).' }),
+      })
+      .optional()
+      .meta({
+        description: 'At most `requests` analytics requests `per` window, per platform server.',
+        ...rules({
+          rule: 'duration(self.per) >= duration("1s") && duration(self.per) <= duration("24h")',
+          message: 'per must be between 1s and 24h',
+        }),
+      }),
+    usageLimit: z
+      .strictObject({
+        limit: z
+          .number()
+          .int()
+          .min(0)
+          .max(1_000_000_000_000)
+          .meta({ description: 'Served requests allowed in each period.' }),
+        period: z
+          .enum(['Day', 'Month', 'Total'])
+          .meta({ description: 'A UTC day, a UTC month, or the token’s whole life.' }),
+      })
+      .optional()
+      .meta({
+        description:
+          'At most `limit` served analytics requests per UTC day, UTC month or in total.',
+      }),
+    requireSignedRequests: RequireSignedRequests.optional(),
   })
   .meta({
     description: 'Desired state of a platform API token, delivered to a Secret.',
     ...rules(
+      {
+        rule: "self.type != 'Publishable' || (has(self.allowedOrigins) && size(self.allowedOrigins) > 0)",
+        message:
+          'a Publishable token needs at least one allowedOrigins entry (the pages that use it)',
+      },
+      {
+        rule: "self.type != 'Publishable' || !has(self.requireSignedRequests) || !self.requireSignedRequests",
+        message: 'a Publishable token cannot require signed requests; use type Secret for that',
+      },
       {
         rule: 'has(self.entityRef) != has(self.entityId)',
         message:

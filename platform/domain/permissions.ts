@@ -65,6 +65,41 @@ export function scopesAboveTier(
   });
 }
 
+/** The settable §6 fields of a token, in the order they are reported. */
+export const PERMISSION_FIELDS = [
+  'type',
+  'scopes',
+  'allowedOrigins',
+  'allowedIps',
+  'rateLimit',
+  'usageLimit',
+  'requireSignedRequests',
+] as const;
+
+export type PermissionSettings = {
+  type: TokenType;
+  scopes: string[];
+  allowedOrigins: string[];
+  allowedIps: string[];
+  rateLimit: { requests: number; perSeconds: number } | null;
+  usageLimit: { limit: number; period: UsagePeriod } | null;
+  requireSignedRequests: boolean;
+};
+
+/** SPEC §6 defaults for every field left out (scopes by type). */
+export function permissionsWithDefaults(p: Partial<PermissionSettings>): PermissionSettings {
+  const type = p.type ?? 'secret';
+  return {
+    type,
+    scopes: p.scopes ?? defaultScopes(type),
+    allowedOrigins: p.allowedOrigins ?? [],
+    allowedIps: p.allowedIps ?? [],
+    rateLimit: p.rateLimit ?? null,
+    usageLimit: p.usageLimit ?? null,
+    requireSignedRequests: p.requireSignedRequests ?? false,
+  };
+}
+
 /** The fields of §6 whose combination is judged together. */
 export type PermissionShape = {
   type: TokenType;

@@ -3,7 +3,11 @@
  * (Entity/ApiToken custom resources) and the Pulumi provider (`diff`) both ask
  * these functions, so they can never disagree about what is up to date.
  */
+
+import { isDeepStrictEqual } from 'node:util';
+import { PERMISSION_FIELDS, permissionsWithDefaults } from '../domain/permissions.ts';
 import type { Entity } from '../schemas/entity.ts';
+import type { TokenPermissions } from '../schemas/permissions.ts';
 import type { Token, TokenStatus } from '../schemas/token.ts';
 
 /** `update` is done in place by a PATCH; `replace` needs a new object. */
@@ -19,13 +23,29 @@ export type DesiredEntity = {
   defaultToken: boolean;
 };
 
+/** The §6 fields a declaration may set; each one left out is the platform's to decide. */
+export type DesiredPermissions = Partial<Omit<TokenPermissions, 'usage'>>;
+
 export type DesiredToken = {
   entityId: string;
   name: string;
   status: TokenStatus;
   /** `undefined` leaves the expiry to the platform (365 days) and never reports drift for it. */
   expiresAt?: string | null;
+  /** SPEC §6 fields: `type` is fixed at creation (a change replaces), the rest change in place. */
+  permissions?: DesiredPermissions;
 };
+
+/**
+ * A declaration's §6 fields with SPEC §6's defaults for what it leaves out, so
+ * that the declaration is the whole truth: a field changed out of band, or
+ * dropped from the declaration, shows as a change and is set back.
+ */
+export function declaredPermissions(p: DesiredPermissions): Required<DesiredPermissions> {
+  return permissionsWithDefaults(p);
+}
+
+export { PERMISSION_FIELDS };
 
 export function entityChanges(desired: DesiredEntity, actual: Entity): FieldChange[] {
   const changes: FieldChange[] = [];
@@ -48,6 +68,19 @@ export function tokenChanges(desired: DesiredToken, actual: Token): FieldChange[
       to: desired.expiresAt,
       action: 'update',
     });
+  }
+  for (const field of PERMISSION_FIELDS) {
+    const want = desired.permissions?.[field];
+    if (want === undefined) continue;
+    // Key order is no difference: Pulumi hands objects over with sorted keys.
+    if (!isDeepStrictEqual(want, actual[field])) {
+      changes.push({
+        field,
+        from: actual[field],
+        to: want,
+        action: field === 'type' ? 'replace' : 'update',
+      });
+    }
   }
   return changes;
 }

@@ -18,6 +18,7 @@ export type Failure = {
 const BY_SLUG: Record<string, { reason: Reason; retryable: boolean }> = {
   'quota-exceeded': { reason: Reasons.QuotaExceeded, retryable: true },
   'tier-ceiling': { reason: Reasons.TierCeilingExceeded, retryable: true },
+  'scope-above-tier': { reason: Reasons.ScopeAboveTier, retryable: true },
   'has-children': { reason: Reasons.HasChildren, retryable: true },
   'not-found': { reason: Reasons.NotFound, retryable: true },
   validation: { reason: Reasons.InvalidSpec, retryable: false },

@@ -18,6 +18,8 @@
  * | held, fields that change in place             | update (the changes)            |
  * | held, rotation due (a `lifetime` policy)      | rotate                          |
  * | held, up to date                              | none                            |
+ * | (any) a declared scope above the entity's tier | refuse ScopeAboveTier (retried: |
+ * |                                               | an upgrade of the entity clears)|
  *
  * A create refused with 410 idempotency-gone (the token an earlier request with
  * the same key created was removed since) counts as gone (see `createOrGone`),
@@ -29,6 +31,8 @@
  * the declaration asks for a token the application can use, and adoption is a
  * way to get it without a second token, not a condition.
  */
+import { checkScopeCeiling } from '../domain/rules.ts';
+import type { TierTable } from '../domain/tiers.ts';
 import type { Token } from '../schemas/token.ts';
 import {
   type DesiredToken,
@@ -55,6 +59,8 @@ export type TokenDeclaration = {
 export type Origin = 'recorded' | 'created' | 'adopted';
 
 export type TokenFacts = {
+  /** The entity's tier and the platform's tier table, when known: scopes are judged ahead of the platform. */
+  tier?: { name: string; table: TierTable } | undefined;
   /** The token this declaration holds; `{ gone }` when the recorded one no longer exists. */
   held?: { token: Token; origin: Origin } | { gone: string } | undefined;
   /** What `tokenId` names (looked up while nothing is held); null: no such token. */
@@ -105,6 +111,8 @@ export function planToken(
   facts: TokenFacts,
   policy: TokenPolicy,
 ): TokenAction {
+  const ceiling = scopeCeiling(declaration, facts);
+  if (ceiling) return ceiling;
   const held = facts.held;
   if (held && 'gone' in held) {
     const issuance = policy.issuance + 1;
@@ -117,6 +125,21 @@ export function planToken(
   }
   if (!held) return planIssue(declaration, facts, policy);
   return planHeld(declaration, held.token, held.origin, policy);
+}
+
+/**
+ * SPEC §6 ceiling, judged ahead of the platform when the entity's tier is
+ * known: refused (and retried by the operator) while the tier lacks a declared
+ * scope; the provider's `check` fails the plan with the same message.
+ */
+export function scopeCeiling(
+  declaration: Pick<TokenDeclaration, 'desired'>,
+  facts: Pick<TokenFacts, 'tier'>,
+): Refusal | null {
+  const scopes = declaration.desired.permissions?.scopes;
+  if (!scopes || !facts.tier?.table.find(facts.tier.name)) return null;
+  const violation = checkScopeCeiling(facts.tier.table, facts.tier.name, scopes);
+  return violation ? refuse(Reasons.ScopeAboveTier, violation.detail, true, 'scopes') : null;
 }
 
 /** A declaration that adopts by `tokenId` holds that token, until it vanishes (a later issuance). */

@@ -15,6 +15,8 @@ export const Reasons = {
   /** Refusals: by the planner ahead of the platform, or by the platform itself. */
   QuotaExceeded: 'QuotaExceeded',
   TierCeilingExceeded: 'TierCeilingExceeded',
+  /** SPEC §6: a declared scope the entity's tier does not include; clears after an upgrade. */
+  ScopeAboveTier: 'ScopeAboveTier',
   HasChildren: 'HasChildren',
   NotFound: 'NotFound',
   EntityMismatch: 'EntityMismatch',

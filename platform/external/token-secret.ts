@@ -19,14 +19,17 @@ export type TokenSecretContent<T = string> = {
   entityId: T;
   /** The platform the token authenticates against. */
   endpoint: T;
+  /** SPEC §6: `secret` or `publishable` (an application tells a value it may put in a page). */
+  type: T;
 };
 
-/** The Secret's keys: `token`, `tokenId`, `entityId`, `endpoint`. */
+/** The Secret's keys: `token`, `tokenId`, `entityId`, `endpoint`, `type`. */
 export function tokenSecretData<T>(content: TokenSecretContent<T>): Record<string, T> {
   return {
     token: content.value,
     tokenId: content.tokenId,
     entityId: content.entityId,
     endpoint: content.endpoint,
+    type: content.type,
   };
 }

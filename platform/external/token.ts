@@ -46,10 +46,10 @@ export class TokenExternal implements External<DesiredToken, Token, TokenWithVal
   }
 
   create(desired: DesiredToken, idempotencyKey: string): Promise<TokenWithValue> {
-    const { entityId, name, status, expiresAt } = desired;
+    const { entityId, name, status, expiresAt, permissions } = desired;
     return this.#client.createToken(
       entityId,
-      { name, status, ...(expiresAt !== undefined ? { expiresAt } : {}) },
+      { name, status, ...(expiresAt !== undefined ? { expiresAt } : {}), ...permissions },
       { idempotencyKey },
     );
   }

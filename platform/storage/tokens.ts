@@ -3,8 +3,14 @@
  * reveal and rotate; plus the verifier's hot-path look-up by digest.
  */
 
+import { isDeepStrictEqual } from 'node:util';
 import { uuidv7 } from '../crypto/ids.ts';
-import { defaultScopes, permissionProblems, type TokenType } from '../domain/permissions.ts';
+import {
+  defaultScopes,
+  permissionProblems,
+  permissionsWithDefaults,
+  type TokenType,
+} from '../domain/permissions.ts';
 import { type ProblemError, validationProblem, violationProblem } from '../domain/problems.ts';
 import { checkQuota, checkScopeCeiling } from '../domain/rules.ts';
 import { generateSecret, type SecretKind, secretHint } from '../domain/secret-format.ts';
@@ -157,16 +163,16 @@ export async function insertToken(
 
 /** §6 defaults for what a create leaves out. */
 function initialPermissions(input: CreateTokenRequest): StoredPermissions {
-  const type = input.type ?? 'secret';
-  return {
+  const { type, scopes, allowedOrigins, allowedIps, rateLimit, usageLimit } = input;
+  return permissionsWithDefaults({
     type,
-    scopes: input.scopes ?? defaultScopes(type),
-    allowedOrigins: input.allowedOrigins ?? [],
-    allowedIps: input.allowedIps ?? [],
-    rateLimit: input.rateLimit ?? null,
-    usageLimit: input.usageLimit ?? null,
-    requireSignedRequests: input.requireSignedRequests ?? false,
-  };
+    scopes,
+    allowedOrigins,
+    allowedIps,
+    rateLimit,
+    usageLimit,
+    requireSignedRequests: input.requireSignedRequests,
+  });
 }
 
 export async function getToken(
@@ -207,7 +213,7 @@ export async function updateToken(
     };
     const permissions = mergePermissions(current.value, patch);
     const permissionsChanged = (Object.keys(permissions) as (keyof StoredPermissions)[]).filter(
-      (k) => JSON.stringify(permissions[k]) !== JSON.stringify(current.value[k]),
+      (k) => !isDeepStrictEqual(permissions[k], current.value[k]),
     );
     if (permissionsChanged.includes('scopes')) {
       // The entity row is locked so that a concurrent downgrade judges these scopes, or we its tier.

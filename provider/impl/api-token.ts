@@ -21,12 +21,17 @@
  *   declarations and never counted twice.
  */
 import type * as pulumi from '@pulumi/pulumi';
+import { permissionProblems } from '../../platform/domain/permissions.ts';
 import {
   type CheckedDeclaration,
   createOrGone,
+  type DesiredPermissions,
+  declaredPermissions,
   type FieldChange,
+  PERMISSION_FIELDS,
   planQuota,
   planToken,
+  scopeCeiling,
   type TokenAction,
   type TokenDeclaration,
   type TokenPolicy,
@@ -46,7 +51,7 @@ export type ApiTokenOutputs = {
   tokenId: string;
   hint: string;
   value: string;
-};
+} & Required<DesiredPermissions>;
 
 /** The `__declaration` input the ApiToken class computes in the program. */
 export type Declaration = {
@@ -110,10 +115,25 @@ function declarationOf(news: Inputs): TokenDeclaration {
       name: news.displayName as string,
       status: news.status === 'disabled' ? 'disabled' : 'active',
       ...(news.expiresAt !== undefined ? { expiresAt: news.expiresAt as string | null } : {}),
+      permissions: permissionsOf(news),
     },
     tokenId: typeof news.tokenId === 'string' ? news.tokenId : undefined,
     adoptDefaultToken: news.adoptDefaultToken === true,
   };
+}
+
+/**
+ * The §6 inputs, defaults filled in: the program is the whole truth, so a
+ * permission changed out of band shows at refresh and is set back by `up`.
+ */
+function permissionsOf(news: Inputs): Required<DesiredPermissions> {
+  const declared: DesiredPermissions = {};
+  for (const field of PERMISSION_FIELDS) {
+    if (news[field] !== undefined && !isUnknown(news[field])) {
+      Object.assign(declared, { [field]: news[field] });
+    }
+  }
+  return declaredPermissions(declared);
 }
 
 /** The provider never rotates (no `lifetime` input) and issues once per create. */
@@ -134,6 +154,13 @@ function outputsOf(token: Token, news: Inputs, value: string): ApiTokenOutputs {
     tokenId: token.id,
     hint: token.hint,
     value,
+    type: token.type,
+    scopes: token.scopes,
+    allowedOrigins: token.allowedOrigins,
+    allowedIps: token.allowedIps,
+    rateLimit: token.rateLimit,
+    usageLimit: token.usageLimit,
+    requireSignedRequests: token.requireSignedRequests,
   };
 }
 
@@ -150,11 +177,15 @@ export const apiTokenProvider: pulumi.dynamic.ResourceProvider = {
     const inputs = { ...rest, status: news.status ?? 'active', __key: urnKey(news) };
     const { value, failures } = parseInputs(ApiTokenInputs, news);
     if (!value) return { inputs, failures };
+    const rules = permissionRules(news);
+    if (rules.length > 0) return { inputs, failures: rules };
     const declaration = knownDeclaration(__declaration);
     const found = await withPlatform(`${label(news)}: check`, async (p) => {
       const adoption = await checkAdoption(p, olds, news);
       if (adoption || !declaration) return adoption;
-      return checkQuota(p, declaration, olds, news);
+      return (
+        (await checkScopes(p, declaration, news)) ?? (await checkQuota(p, declaration, olds, news))
+      );
     });
     return { inputs, failures: found ? [found] : [] };
   },
@@ -302,6 +333,36 @@ async function checkAdoption(
   if (plan.action !== 'refuse') return null;
   const property = plan.field ?? 'tokenId';
   return { property, reason: `${property}: ${plan.message}` };
+}
+
+/** The rules between §6 fields (publishable needs origins, cannot sign), per property. */
+function permissionRules(news: Inputs): CheckFailure[] {
+  const p = permissionsOf(news);
+  return permissionProblems(p).map((x) => ({
+    property: x.path,
+    reason: `${x.path}: ${x.message}`,
+  }));
+}
+
+/**
+ * Plan-time scope ceiling: a declared scope that the entity's tier (declared
+ * in the program, or the platform's) does not include fails the preview,
+ * naming the resource, the scope and the tier — before anything is created.
+ */
+async function checkScopes(
+  p: Platform,
+  declaration: Declaration,
+  news: Inputs,
+): Promise<CheckFailure | null> {
+  if (news.scopes === undefined || isUnknown(news.scopes)) return null;
+  const tiers = await p.tiers();
+  const entityId = isUnknown(news.entityId) ? null : (news.entityId as string);
+  const tier =
+    declaration.tier ??
+    (entityId ? (await entityAsFirstSeen(p, entityId))?.entity.tier : undefined);
+  if (!tier) return null;
+  const refusal = scopeCeiling(declarationOf(news), { tier: { name: tier, table: tiers } });
+  return refusal ? { property: 'scopes', reason: `${label(news)}: ${refusal.message}` } : null;
 }
 
 /**

@@ -8,9 +8,11 @@ import {
   EntityKind,
   Id,
   Name,
+  PermissionChanges,
   TierName,
   Timestamp,
   TokenStatus,
+  TokenType,
 } from '../../platform/schemas/index.ts';
 
 /** What an input not yet known at preview (an output of a resource still to be created) looks like. */
@@ -36,6 +38,8 @@ export const ApiTokenInputs = z.strictObject({
   expiresAt: Timestamp.nullable().optional(),
   adoptDefaultToken: z.boolean().optional(),
   tokenId: Id.optional(),
+  type: TokenType.optional(),
+  ...PermissionChanges.shape,
 });
 export type ApiTokenInputs = z.infer<typeof ApiTokenInputs>;
 
@@ -52,6 +56,13 @@ const ALLOWED: Record<string, string> = {
   tokenId: 'the id (UUID) of an existing token',
   defaultToken: 'true or false',
   adoptDefaultToken: 'true or false',
+  type: '"secret" or "publishable" (a change replaces the token)',
+  scopes: 'a list of metrics:read, metrics:core:read, metrics:premium:read or metric:<name>:read',
+  allowedOrigins: 'a list of https://host[:port] or https://*.domain origins',
+  allowedIps: 'a list of IPv4/IPv6 addresses and CIDR ranges',
+  rateLimit: '{requests, perSeconds}, or null',
+  usageLimit: '{limit, period: "day" | "month" | "total"}, or null',
+  requireSignedRequests: 'true or false (secret tokens only)',
 };
 
 /**

@@ -55,7 +55,15 @@ it('applies the examples and everything becomes Ready', async () => {
   }
   const r = resources(ns);
   for (const name of ['acme', 'initech', 'globex']) await r.readyEntity(name);
-  for (const name of ['initech-ci', 'initech-readonly', 'globex-default']) await r.readyToken(name);
+  for (const name of [
+    'initech-ci',
+    'initech-readonly',
+    'globex-default',
+    'initech-dashboard',
+    'initech-billing',
+  ]) {
+    await r.readyToken(name);
+  }
   const globex = await r.getEntity('globex');
   const adopted = await r.getToken('globex-default');
   expect(adopted?.status?.tokenId).toBe(globex?.status?.defaultTokenId);
@@ -63,6 +71,14 @@ it('applies the examples and everything becomes Ready', async () => {
   const ci = await waitFor('initech-ci secret', () => r.secret('initech-ci'));
   expect(ci.metadata?.labels?.app).toBe('reporting');
   expect(r.secretValue(ci, 'endpoint')).toBe(platform.url);
+  const dashboard = await waitFor('dashboard secret', () => r.secret('initech-dashboard'));
+  expect(r.secretValue(dashboard, 'type')).toBe('publishable');
+  const billing = await r.getToken('initech-billing');
+  expect(await platform.client.getToken(billing?.status?.tokenId as string)).toMatchObject({
+    type: 'secret',
+    requireSignedRequests: true,
+    usageLimit: { limit: 100000, period: 'month' },
+  });
   const readonly = await r.getToken('initech-readonly');
   expect((await platform.client.getToken(readonly?.status?.tokenId as string)).status).toBe(
     'disabled',

@@ -223,6 +223,64 @@ describe('ApiToken', () => {
     );
   });
 
+  it('§6 permissions: on the platform as declared, the Secret holds the type, drift is repaired; a scope above the tier is ScopeAboveTier until the entity is upgraded', async () => {
+    await r.entity('perm', { kind: 'Customer', tier: 'Lite', defaultToken: false });
+    await r.apiToken('perm-premium', {
+      entityRef: { name: 'perm' },
+      scopes: ['metrics:premium:read'],
+    });
+    const refused = await r.reason('apitokens', 'perm-premium', 'ScopeAboveTier');
+    expect(r.condition(refused)?.message).toMatch(/"metrics:premium:read".*"advanced".*"lite"/);
+    expect((refused as ApiTokenObject).status?.tokenId).toBeUndefined();
+    await r.patchSpec('entities', 'perm', { tier: 'Advanced' });
+    const premium = await r.readyToken('perm-premium');
+    expect((await platform.client.getToken(premium.status?.tokenId as string)).scopes).toEqual([
+      'metrics:premium:read',
+    ]);
+
+    await r.apiToken('perm-dash', {
+      entityRef: { name: 'perm' },
+      type: 'Publishable',
+      allowedOrigins: ['https://dash.example.com'],
+      rateLimit: { requests: 10, per: '1m' },
+      usageLimit: { limit: 1000, period: 'Day' },
+    });
+    const dash = await r.readyToken('perm-dash');
+    const id = dash.status?.tokenId as string;
+    expect(await platform.client.getToken(id)).toMatchObject({
+      type: 'publishable',
+      scopes: ['metrics:core:read'],
+      allowedOrigins: ['https://dash.example.com'],
+      allowedIps: [],
+      rateLimit: { requests: 10, perSeconds: 60 },
+      usageLimit: { limit: 1000, period: 'day' },
+      requireSignedRequests: false,
+    });
+    const secret = await waitFor('perm-dash secret', () => r.secret('perm-dash'));
+    expect(r.secretValue(secret, 'type')).toBe('publishable');
+    expect(r.secretValue(secret, 'token')).toMatch(/^tpp_/);
+    // Changed on the platform: put back. Dropped from the spec: back to the default.
+    await platform.client.updateToken(id, { allowedOrigins: ['https://evil.example.com'] });
+    await waitFor(
+      'origins repaired',
+      async () =>
+        (await platform.client.getToken(id)).allowedOrigins[0] === 'https://dash.example.com',
+      30_000,
+    );
+    await r.patchSpec('apitokens', 'perm-dash', { rateLimit: null });
+    await waitFor(
+      'rate limit removed',
+      async () => (await platform.client.getToken(id)).rateLimit === null,
+    );
+    // The API server refuses what the platform would refuse (CEL rules of the CRD).
+    await expect(
+      r.apiToken('perm-bad', { entityRef: { name: 'perm' }, type: 'Publishable' }),
+    ).rejects.toThrow(/needs at least one allowedOrigins entry/);
+    await expect(r.patchSpec('apitokens', 'perm-dash', { type: 'Secret' })).rejects.toThrow(
+      /type is immutable/,
+    );
+  });
+
   it('updates the expiry in place, and moves the Secret when secretName changes', async () => {
     const t = await r.readyToken('drift');
     const id = t.status?.tokenId as string;

@@ -38,6 +38,15 @@ it('examples/pulumi: up and destroy', async () => {
   ]);
   // Fabrikam's default token was taken over, not joined by a second one.
   expect(onPlatform).toHaveLength(4);
+  const web = await f.client.getToken(onPlatform.find((t) => t.name === 'web')?.id as string);
+  expect(web).toMatchObject({ type: 'publishable', scopes: ['metrics:core:read'] });
+  const reports = await f.client.getToken(
+    onPlatform.find((t) => t.name === 'reports')?.id as string,
+  );
+  expect(reports).toMatchObject({
+    requireSignedRequests: true,
+    usageLimit: { limit: 100_000, period: 'month' },
+  });
   await stack.destroy();
   expect((await platformSnapshot(f.client)).entities).toEqual([]);
 });

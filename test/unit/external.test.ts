@@ -1,12 +1,16 @@
 import { describe, expect, it } from 'vitest';
+import { TierTable } from '../../platform/domain/tiers.ts';
 import {
+  declaredPermissions,
   defaultRenewBefore,
   describeChanges,
   entityChanges,
   needsReplace,
   parseDuration,
   patchOf,
+  planToken,
   renewalTime,
+  scopeCeiling,
   tokenChanges,
 } from '../../platform/external/index.ts';
 import type { Entity, Token } from '../../platform/schemas/index.ts';
@@ -80,6 +84,63 @@ describe('token changes', () => {
     const changes = tokenChanges({ ...desired, status: 'disabled' }, token);
     expect(describeChanges(changes)).toBe('status: "active" → "disabled"');
     expect(needsReplace(tokenChanges({ ...desired, entityId: token.id }, token))).toBe(true);
+  });
+
+  it('§6: declared permissions default like the platform; type replaces, the rest update; key order is no change', () => {
+    const permissions = declaredPermissions({});
+    expect(tokenChanges({ ...desired, permissions }, token)).toEqual([]);
+    const limited = { ...token, rateLimit: { requests: 5, perSeconds: 60 } };
+    const sorted = declaredPermissions({ rateLimit: { perSeconds: 60, requests: 5 } });
+    expect(tokenChanges({ ...desired, permissions: sorted }, limited)).toEqual([]);
+    const changes = tokenChanges(
+      {
+        ...desired,
+        permissions: declaredPermissions({
+          type: 'publishable',
+          allowedOrigins: ['https://a.example.com'],
+        }),
+      },
+      token,
+    );
+    expect(changes.map((c) => [c.field, c.action])).toEqual([
+      ['type', 'replace'],
+      ['scopes', 'update'],
+      ['allowedOrigins', 'update'],
+    ]);
+    expect(
+      patchOf(
+        tokenChanges(
+          { ...desired, permissions: declaredPermissions({ allowedIps: ['::1'] }) },
+          token,
+        ),
+      ),
+    ).toEqual({
+      allowedIps: ['::1'],
+    });
+  });
+
+  it('§6: the planner refuses a scope above the entity’s tier before anything else', () => {
+    const declaration = {
+      desired: {
+        ...desired,
+        permissions: declaredPermissions({ scopes: ['metrics:premium:read'] }),
+      },
+    };
+    const plan = planToken(
+      declaration,
+      { tier: { name: 'lite', table: new TierTable() } },
+      { identity: 'x', issuance: 0, rotations: 0, now: new Date() },
+    );
+    expect(plan).toMatchObject({
+      action: 'refuse',
+      reason: 'ScopeAboveTier',
+      retryable: true,
+      field: 'scopes',
+    });
+    expect(
+      scopeCeiling(declaration, { tier: { name: 'advanced', table: new TierTable() } }),
+    ).toBeNull();
+    expect(scopeCeiling(declaration, {})).toBeNull(); // tier unknown: the platform judges
   });
 });
 

@@ -138,6 +138,7 @@ const tokenObj = (spec: Partial<ApiTokenObject['spec']> = {}): ApiTokenObject =>
   metadata: meta('ci'),
   spec: {
     entityRef: { name: 'acme' },
+    type: 'Secret',
     status: 'Active',
     adoptDefaultToken: false,
     deletionPolicy: 'Delete',

@@ -139,17 +139,30 @@ describe('secret', () => {
     metadata: { name: 'ci', namespace: 'ns', uid: 'u1' },
     spec: {
       entityRef: { name: 'acme' },
+      type: 'Secret',
       status: 'Active',
       adoptDefaultToken: false,
       deletionPolicy: 'Delete',
       secretTemplate: { labels: { team: 'a' }, annotations: { note: 'x' } },
     },
   };
-  const content = { tokenId: 't1', entityId: 'e1', endpoint: 'http://p', hint: 'tpt_…abcd' };
+  const content = {
+    tokenId: 't1',
+    entityId: 'e1',
+    endpoint: 'http://p',
+    type: 'secret',
+    hint: 'tpt_…abcd',
+  };
 
   it('carries the keys, labels, owner and template; is up to date until the value or metadata changes', () => {
     const secret = desiredSecret(obj, content, 'tpt_value');
-    expect(Object.keys(secret.data).sort()).toEqual(['endpoint', 'entityId', 'token', 'tokenId']);
+    expect(Object.keys(secret.data).sort()).toEqual([
+      'endpoint',
+      'entityId',
+      'token',
+      'tokenId',
+      'type',
+    ]);
     expect(secret.metadata.labels).toMatchObject({
       'app.kubernetes.io/managed-by': 'tokenplane',
       team: 'a',

@@ -49,6 +49,7 @@ export async function deliver(
     tokenId: token.id,
     entityId: token.entityId,
     endpoint: ctx.endpoint,
+    type: token.type,
     hint: token.hint,
   };
   const now = ctx.now();

@@ -25,6 +25,12 @@ export async function issue(ctx: Context, pass: Pass): Promise<Result | undefine
   const { obj, declaration, policy } = pass;
   checkTime(ctx);
   const facts = await ctx.tokens.facts(declaration, obj.status?.tokenId, policy.issuance);
+  // The planner judges scopes against the Entity's tier; a platform-only entity's
+  // tier is the platform's to judge (the same refusal, one request later).
+  const tier = obj.spec.entityRef
+    ? ctx.entityCache.get(obj.spec.entityRef.name, obj.metadata.namespace)?.status?.tier
+    : undefined;
+  if (tier) facts.tier = { name: tier, table: await ctx.tiers() };
   for (let i = 0; i < MAX_ACTIONS; i++) {
     checkTime(ctx);
     const plan = planToken(declaration, facts, policy);

@@ -4,9 +4,17 @@
  * the steps before it recorded here, in the status draft above all, and writes
  * only its own fields. Readiness writes the draft once, at the end.
  */
-import type { Origin, TokenDeclaration, TokenPolicy } from '../../../platform/external/index.ts';
+import type { TokenType, UsagePeriod } from '../../../platform/domain/permissions.ts';
+import {
+  type DesiredPermissions,
+  declaredPermissions,
+  type Origin,
+  parseDuration,
+  type TokenDeclaration,
+  type TokenPolicy,
+} from '../../../platform/external/index.ts';
 import type { Token } from '../../../platform/schemas/index.ts';
-import type { ApiTokenObject, ApiTokenStatus } from '../../crds/schemas.ts';
+import type { ApiTokenObject, ApiTokenSpec, ApiTokenStatus } from '../../crds/schemas.ts';
 import { type Context, lower } from '../context.ts';
 
 export const PLURAL = 'apitokens';
@@ -31,6 +39,27 @@ export type Pass = {
   previousUntil?: Date | null;
 };
 
+/** The spec's §6 fields on the platform's names, defaults filled in (the spec is the whole truth). */
+function permissionsOf(spec: ApiTokenSpec): DesiredPermissions {
+  const { rateLimit, usageLimit } = spec;
+  return declaredPermissions({
+    type: lower(spec.type ?? 'Secret') as TokenType,
+    scopes: spec.scopes,
+    allowedOrigins: spec.allowedOrigins,
+    allowedIps: spec.allowedIps,
+    rateLimit: rateLimit
+      ? {
+          requests: rateLimit.requests,
+          perSeconds: Math.round(parseDuration(rateLimit.per) / 1000),
+        }
+      : null,
+    usageLimit: usageLimit
+      ? { limit: usageLimit.limit, period: lower(usageLimit.period) as UsagePeriod }
+      : null,
+    requireSignedRequests: spec.requireSignedRequests,
+  });
+}
+
 export function startPass(ctx: Context, obj: ApiTokenObject, entityId: string): Pass {
   const { spec, status = {} } = obj;
   return {
@@ -41,6 +70,7 @@ export function startPass(ctx: Context, obj: ApiTokenObject, entityId: string): 
         name: spec.displayName ?? obj.metadata.name,
         status: lower(spec.status) as TokenDeclaration['desired']['status'],
         ...(spec.expiresAt ? { expiresAt: new Date(spec.expiresAt).toISOString() } : {}),
+        permissions: permissionsOf(spec),
       },
       tokenId: spec.tokenId,
       adoptDefaultToken: spec.adoptDefaultToken,

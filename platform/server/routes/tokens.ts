@@ -1,7 +1,7 @@
 /** Tokens: issue, list, read, edit, remove, reveal, rotate, introspect. */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { usageWindow } from '../../domain/permissions.ts';
+import { PERMISSION_FIELDS, usageWindow } from '../../domain/permissions.ts';
 import { ProblemError } from '../../domain/problems.ts';
 import {
   CreateTokenRequest,
@@ -40,15 +40,7 @@ function permissionText(token: Token, fields: readonly (keyof Token)[]): string 
 }
 
 function permissionSummary(token: Token): string {
-  return permissionText(token, [
-    'type',
-    'scopes',
-    'allowedOrigins',
-    'allowedIps',
-    'rateLimit',
-    'usageLimit',
-    'requireSignedRequests',
-  ]);
+  return permissionText(token, PERMISSION_FIELDS);
 }
 
 /** What a PATCH changed, for the audit trail: the status and every §6 field that changed. */
