@@ -79,6 +79,7 @@ export class TokenSecret extends pulumi.ComponentResource {
           tokenId: token.tokenId,
           entityId: token.entityId,
           endpoint: endpoint ?? configuredEndpoint(name),
+          type: token.type,
         }),
       },
       { parent: this },

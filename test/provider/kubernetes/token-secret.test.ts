@@ -72,6 +72,7 @@ describe('TokenSecret', () => {
       tokenId: result.outputs.tokenId?.value,
       entityId: result.outputs.entityId?.value,
       endpoint: f.server.url,
+      type: 'secret',
     });
     expect(await f.client.introspect(data.token as string)).toMatchObject({
       active: true,
