@@ -42,7 +42,19 @@ function clean(node: unknown): unknown {
   }
   // zod writes a pattern for ISO datetimes that Kubernetes' RE2 rejects; the format is enough.
   if (out.format === 'date-time') delete out.pattern;
-  return out;
+  return oneString(out);
+}
+
+/**
+ * A union of strings (an address: IPv4, IPv6 or a CIDR range) as one string
+ * whose pattern is the alternatives': a structural schema may not give types
+ * inside `anyOf`, and Kubernetes knows none of zod's `cidrv4`-like formats.
+ */
+function oneString(node: Json): Json {
+  const branches = node.anyOf as Json[] | undefined;
+  if (!branches?.every((b) => b.type === 'string' && typeof b.pattern === 'string')) return node;
+  const { anyOf: _, ...rest } = node;
+  return { ...rest, type: 'string', pattern: branches.map((b) => `(?:${b.pattern})`).join('|') };
 }
 
 const printer = {
