@@ -24,6 +24,15 @@ type Plural = (typeof KINDS)[keyof typeof KINDS]['plural'];
 const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 const apply = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
 
+/** A list call's page and selector. */
+export type ListQuery = { limit?: number; continue?: string; labelSelector?: string };
+
+const listParams = (q: ListQuery) => ({
+  limit: q.limit,
+  _continue: q.continue,
+  labelSelector: q.labelSelector,
+});
+
 export function isStatus(err: unknown, code: number): boolean {
   return err instanceof ApiException && err.code === code;
 }
@@ -41,15 +50,22 @@ export class Kube {
     this.events = kc.makeApiClient(EventsV1Api);
   }
 
-  list(plural: Plural, namespace?: string) {
+  /** One page of custom objects (`limit`/`continue`), in a namespace or in all. */
+  list(plural: Plural, page: ListQuery & { namespace?: string }) {
+    const { namespace, ...query } = page;
+    const args = { group: GROUP, version: VERSION, plural, ...listParams(query) };
     return namespace
-      ? this.custom.listNamespacedCustomObject({
-          group: GROUP,
-          version: VERSION,
-          plural,
-          namespace,
-        })
-      : this.custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural });
+      ? this.custom.listNamespacedCustomObject({ ...args, namespace })
+      : this.custom.listClusterCustomObject(args);
+  }
+
+  /** One page of Secrets matching `labelSelector`. */
+  listSecrets(page: ListQuery & { namespace?: string }) {
+    const { namespace, ...query } = page;
+    const args = listParams(query);
+    return namespace
+      ? this.core.listNamespacedSecret({ ...args, namespace })
+      : this.core.listSecretForAllNamespaces(args);
   }
 
   /** Sets the finalizers; fails with 409 if the object changed since `resourceVersion`. */

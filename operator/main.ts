@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
 import { createLogger, type LogFormat, parseLogFormat } from '../platform/logging.ts';
 import { startOperator } from './operator.ts';
+import { shardLeaseName } from './runtime/shard.ts';
 
 const USAGE = `Usage: tokenplane operator [options]
 
@@ -19,7 +20,12 @@ Options:
                            kubeconfig context's namespace as kubectl uses it, else "default";
                            in a cluster, the pod's own namespace)
   --watch-namespace NS     reconcile objects of this namespace only (default: all)
-  --lease-name NAME        name of the leader-election Lease (default tokenplane-operator)
+  --shard-selector SEL     reconcile only the Entities and ApiTokens this label selector picks
+                           (e.g. tokenplane.dev/shard=a); run one Deployment per shard, label an
+                           Entity and its ApiTokens alike. Their Secrets carry the same labels.
+  --lease-name NAME        name of the leader-election Lease (default tokenplane-operator, or
+                           tokenplane-operator-<selector as a slug> with --shard-selector,
+                           e.g. tokenplane-operator-tokenplane-dev-shard-a)
   --metrics-port N         port for /metrics, /healthz, /readyz (default 8080)
   --resync DURATION_MS     drift check interval in ms (default 300000)
   --restart-debounce MS    rollout restarts wait this long for more new values, so several
@@ -57,6 +63,7 @@ function parse(argv: string[]) {
       kubeconfig: { type: 'string' },
       namespace: { type: 'string' },
       'watch-namespace': { type: 'string' },
+      'shard-selector': { type: 'string' },
       'lease-name': { type: 'string' },
       'metrics-port': { type: 'string' },
       resync: { type: 'string' },
@@ -107,11 +114,14 @@ export async function run(argv: string[]): Promise<void> {
   });
   const namespace = leaseNamespace(values.namespace, process.env, kc);
   const leaderElection = !values['no-leader-election'];
-  const watching = values['watch-namespace'] ?? 'all namespaces';
+  const shard = values['shard-selector'];
+  const watching =
+    (values['watch-namespace'] ?? 'all namespaces') + (shard ? ` (shard ${shard})` : '');
+  const leaseName = values['lease-name'] ?? shardLeaseName('tokenplane-operator', shard);
   log.info(
     { server: kc.getCurrentCluster()?.server, watching, endpoint },
     leaderElection
-      ? `watching ${watching}; leader-election Lease ${namespace}/${values['lease-name'] ?? 'tokenplane-operator'}`
+      ? `watching ${watching}; leader-election Lease ${namespace}/${leaseName}`
       : `watching ${watching}; no leader election`,
   );
   const num = (text: string | undefined) => (text === undefined ? undefined : Number(text));
@@ -124,7 +134,8 @@ export async function run(argv: string[]): Promise<void> {
     namespace,
     identity: process.env.POD_NAME,
     watchNamespace: values['watch-namespace'],
-    leaseName: values['lease-name'],
+    shardSelector: shard,
+    leaseName,
     leaderElection,
     metricsPort: num(values['metrics-port']),
     resyncMs: num(values.resync),

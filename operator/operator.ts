@@ -4,7 +4,7 @@
  * `/metrics`, `/healthz`, `/readyz`; graceful stop that finishes in-flight work.
  */
 import { hostname } from 'node:os';
-import { CoreV1Api, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { TokenplaneClient } from '../platform/client/index.ts';
 import { EntityExternal, platformTiers, TokenExternal } from '../platform/external/index.ts';
@@ -13,6 +13,7 @@ import { reconcileApiToken } from './controllers/apitoken/index.ts';
 import type { Context } from './controllers/context.ts';
 import { reconcileEntity } from './controllers/entity.ts';
 import { RolloutRestarter } from './controllers/restarts.ts';
+import { type SecretView, viewSecret } from './controllers/secret.ts';
 import { Triggers } from './controllers/triggers.ts';
 import { type ApiTokenObject, type EntityObject, GROUP, VERSION } from './crds/schemas.ts';
 import { EventRecorder } from './events.ts';
@@ -22,6 +23,8 @@ import { startHealthServer } from './runtime/health.ts';
 import { Watched } from './runtime/informer.ts';
 import { LeaderElector } from './runtime/leader-election.ts';
 import { createMetrics } from './runtime/metrics.ts';
+import { allOf, selectorKeys, shardLeaseName } from './runtime/shard.ts';
+import { keepCustomObject } from './runtime/transforms.ts';
 
 export type OperatorOptions = {
   kc: KubeConfig;
@@ -33,6 +36,11 @@ export type OperatorOptions = {
   leaseName?: string;
   /** Watch only this namespace (default: all namespaces). */
   watchNamespace?: string;
+  /**
+   * Reconcile only the Entities and ApiTokens this label selector picks (one
+   * shard); the Lease is then per shard unless `leaseName` is given.
+   */
+  shardSelector?: string;
   identity?: string;
   leaderElection?: boolean;
   leaseDurationMs?: number;
@@ -110,32 +118,35 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
       enqueueEntity: (ns, name) => entityCtl.enqueue(ns, name),
       enqueueToken: (ns, name) => tokenCtl.enqueue(ns, name),
     });
+    const shard = o.shardSelector;
+    const scope = { namespace: o.watchNamespace, labelSelector: shard };
+    const secretSelector = allOf(MANAGED_SELECTOR, shard) as string;
     const entities: Watched<EntityObject> = new Watched<EntityObject>({
       ...common,
       path: `/apis/${GROUP}/${VERSION}${nsPath}/entities`,
-      list: () => kube.list('entities', o.watchNamespace) as never,
+      labelSelector: shard,
+      list: (page) => kube.list('entities', { ...scope, ...page }) as never,
+      transform: keepCustomObject,
       onRestart: restarts('entities'),
       handlers: triggers.entity,
     });
     const tokens: Watched<ApiTokenObject> = new Watched<ApiTokenObject>({
       ...common,
       path: `/apis/${GROUP}/${VERSION}${nsPath}/apitokens`,
-      list: () => kube.list('apitokens', o.watchNamespace) as never,
+      labelSelector: shard,
+      list: (page) => kube.list('apitokens', { ...scope, ...page }) as never,
+      transform: keepCustomObject,
       onRestart: restarts('apitokens'),
       handlers: triggers.token,
     });
-    const core = o.kc.makeApiClient(CoreV1Api);
-    const secrets = new Watched<V1Secret & { metadata: { name: string; namespace: string } }>({
+    // Our Secrets as metadata and value digests: the cache never holds a token.
+    const secrets = new Watched<SecretView>({
       ...common,
       path: `/api/v1${nsPath}/secrets`,
-      labelSelector: MANAGED_SELECTOR,
-      list: () =>
-        (o.watchNamespace
-          ? core.listNamespacedSecret({
-              namespace: o.watchNamespace,
-              labelSelector: MANAGED_SELECTOR,
-            })
-          : core.listSecretForAllNamespaces({ labelSelector: MANAGED_SELECTOR })) as never,
+      labelSelector: secretSelector,
+      list: (page) =>
+        kube.listSecrets({ ...scope, ...page, labelSelector: secretSelector }) as never,
+      transform: viewSecret,
       onRestart: restarts('secrets'),
       handlers: triggers.secret,
     });
@@ -159,6 +170,7 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
       metrics,
       endpoint: o.endpoint,
       resyncMs: o.resyncMs ?? 5 * 60_000,
+      shardLabelKeys: shard ? selectorKeys(shard) : [],
       entityCache: {
         get: (name, namespace) => entities.get(name, namespace),
         list: () => entities.list(),
@@ -194,7 +206,7 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
     ? new LeaderElector({
         kc: o.kc,
         namespace: o.namespace ?? 'tokenplane-system',
-        name: o.leaseName ?? 'tokenplane-operator',
+        name: o.leaseName ?? shardLeaseName('tokenplane-operator', o.shardSelector),
         identity,
         leaseDurationMs: o.leaseDurationMs,
         renewDeadlineMs: o.renewDeadlineMs,

@@ -1,6 +1,6 @@
 /** What the reconcilers share: clients, recorder, caches and settings. */
 import { isDeepStrictEqual } from 'node:util';
-import { ApiException, type V1Secret } from '@kubernetes/client-node';
+import { ApiException } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { TierTable } from '../../platform/domain/index.ts';
 import {
@@ -19,6 +19,7 @@ import { outcome } from '../runtime/conditions.ts';
 import type { Metrics } from '../runtime/metrics.ts';
 import type { Result } from '../runtime/workqueue.ts';
 import type { RolloutRestarter } from './restarts.ts';
+import type { SecretView } from './secret.ts';
 
 /** The calls the reconcilers make (tests hand in object literals). */
 export type KubeCalls = Pick<
@@ -49,12 +50,14 @@ export type Context = {
   restarts: Pick<RolloutRestarter, 'request'>;
   /** The platform endpoint written into each Secret. */
   endpoint: string;
+  /** Label keys of the shard selector; their values go from an ApiToken onto its Secret. */
+  shardLabelKeys: readonly string[];
   /** How often an object is reconciled without any change, to catch drift on the platform. */
   resyncMs: number;
   /** The informers' caches: reconcilers read objects and our Secrets there, never live. */
   entityCache: Cache<EntityObject>;
   tokenCache: Cache<ApiTokenObject>;
-  secretCache: Pick<Cache<V1Secret>, 'get'>;
+  secretCache: Pick<Cache<SecretView>, 'get'>;
   /**
    * How long one reconcile may spend on the platform and the API server; the
    * status is written after it (Crossplane's outer timeout).

@@ -6,7 +6,7 @@
  * Secret still holds the current value.
  */
 import { createHash } from 'node:crypto';
-import type { V1Secret } from '@kubernetes/client-node';
+import type { KubernetesObject, V1ObjectMeta, V1Secret } from '@kubernetes/client-node';
 import {
   HINT_ANNOTATION,
   MANAGED_BY,
@@ -20,12 +20,55 @@ export const PREVIOUS_UNTIL_ANNOTATION = 'tokenplane.dev/previous-token-until';
 export const PREVIOUS_KEY = 'previousToken';
 export const OWNER_LABEL = 'tokenplane.dev/apitoken';
 
+/**
+ * What the operator keeps of a Secret (its informer's transform, and live
+ * reads): the metadata it compares and a digest of each value — never a value,
+ * so 10,000 cached Secrets cost little and hold no token. The few writes that
+ * must carry an old value forward read the Secret live.
+ */
+export type SecretView = {
+  metadata: Pick<
+    V1ObjectMeta,
+    'uid' | 'resourceVersion' | 'labels' | 'annotations' | 'ownerReferences'
+  > & {
+    name: string;
+    namespace: string;
+  };
+  digests: Record<string, string>;
+};
+
+export function viewSecret(secret: V1Secret | KubernetesObject): SecretView;
+export function viewSecret(secret: V1Secret | KubernetesObject | undefined): SecretView | undefined;
+export function viewSecret(
+  secret: V1Secret | KubernetesObject | undefined,
+): SecretView | undefined {
+  if (!secret) return undefined;
+  const m = secret.metadata ?? {};
+  const data = (secret as V1Secret).data ?? {};
+  return {
+    metadata: {
+      name: m.name ?? '',
+      namespace: m.namespace ?? '',
+      uid: m.uid,
+      resourceVersion: m.resourceVersion,
+      labels: m.labels,
+      annotations: m.annotations,
+      ownerReferences: m.ownerReferences,
+    },
+    digests: Object.fromEntries(
+      Object.entries(data).map(([k, v]) => [k, digest(unb64(v) as string)]),
+    ),
+  };
+}
+
 export type SecretContent = {
   tokenId: string;
   entityId: string;
   endpoint: string;
   type: string;
   hint: string;
+  /** Labels the operator's shard selects on, carried from the ApiToken. */
+  shardLabels?: Record<string, string>;
 };
 
 /** The value a rotation replaced, kept beside the new one while it still verifies. */
@@ -51,7 +94,12 @@ function metadataOf(
   return {
     name: secretNameOf(obj),
     namespace: obj.metadata.namespace,
-    labels: { ...template.labels, ...MANAGED_BY, [OWNER_LABEL]: obj.metadata.name },
+    labels: {
+      ...template.labels,
+      ...content.shardLabels,
+      ...MANAGED_BY,
+      [OWNER_LABEL]: obj.metadata.name,
+    },
     annotations: {
       ...template.annotations,
       [HINT_ANNOTATION]: content.hint,
@@ -114,29 +162,34 @@ export function previousValue(
     : undefined;
 }
 
+/** Until when the Secret's `previousToken` still verifies; undefined without one or once it ended. */
+export function previousUntil(existing: SecretView | undefined, now: Date): Date | undefined {
+  if (existing?.digests[PREVIOUS_KEY] === undefined) return undefined;
+  const until = Date.parse(existing.metadata.annotations?.[PREVIOUS_UNTIL_ANNOTATION] ?? '');
+  return until > now.getTime() ? new Date(until) : undefined;
+}
+
 /**
  * True when the existing Secret already holds the current value and metadata,
  * and a `previousToken` only while it still verifies.
  */
 export function secretUpToDate(
-  existing: V1Secret | undefined,
+  existing: SecretView | undefined,
   obj: ApiTokenObject,
   content: SecretContent,
   now: Date,
 ): boolean {
   if (!existing) return false;
-  const data = existing.data ?? {};
-  if (data[PREVIOUS_KEY] !== undefined && !previousValue(existing, now)) return false;
-  const value = unb64(data.token);
-  if (value === undefined) return false;
-  const annotations = existing.metadata?.annotations ?? {};
+  const { digests } = existing;
+  if (digests[PREVIOUS_KEY] !== undefined && !previousUntil(existing, now)) return false;
+  if (digests.token === undefined || tampered(existing)) return false;
+  const annotations = existing.metadata.annotations ?? {};
   if (annotations[HINT_ANNOTATION] !== content.hint) return false;
-  if (annotations[DIGEST_ANNOTATION] !== digest(value)) return false;
-  if (unb64(data.tokenId) !== content.tokenId) return false;
-  if (unb64(data.entityId) !== content.entityId) return false;
-  if (unb64(data.endpoint) !== content.endpoint) return false;
-  if (unb64(data.type) !== content.type) return false;
-  const want = metadataOf(obj, content, digest(value));
+  if (digests.tokenId !== digest(content.tokenId)) return false;
+  if (digests.entityId !== digest(content.entityId)) return false;
+  if (digests.endpoint !== digest(content.endpoint)) return false;
+  if (digests.type !== digest(content.type)) return false;
+  const want = metadataOf(obj, content, digests.token);
   const labels = existing.metadata?.labels ?? {};
   if (Object.entries(want.labels).some(([k, v]) => labels[k] !== v)) return false;
   if (Object.entries(want.annotations).some(([k, v]) => annotations[k] !== v)) return false;
@@ -147,7 +200,16 @@ export function secretUpToDate(
  * Why the Secret this ApiToken wants may not be written: it exists and is owned
  * neither by this ApiToken nor marked as its Secret. Null when writing is fine.
  */
-export function secretConflict(existing: V1Secret | undefined, obj: ApiTokenObject): string | null {
+/** The Secret's value no longer matches the digest we wrote beside it. */
+export function tampered(s: SecretView): boolean {
+  const value = s.digests.token;
+  return value === undefined || s.metadata.annotations?.[DIGEST_ANNOTATION] !== value;
+}
+
+export function secretConflict(
+  existing: SecretView | undefined,
+  obj: ApiTokenObject,
+): string | null {
   if (!existing) return null;
   if ((existing.metadata?.ownerReferences ?? []).some((r) => r.uid === obj.metadata.uid))
     return null;

@@ -10,14 +10,12 @@
  * - A managed Secret enqueues its ApiToken when it is deleted, or when its
  *   value no longer matches the digest we wrote (someone edited it).
  */
-import type { V1Secret } from '@kubernetes/client-node';
 import type { ApiTokenObject, EntityObject } from '../crds/schemas.ts';
 import type { WatchHandlers } from '../runtime/informer.ts';
-import { DIGEST_ANNOTATION, digest, OWNER_LABEL } from './secret.ts';
+import { OWNER_LABEL, type SecretView, tampered } from './secret.ts';
 
 type Enqueue = (namespace: string, name: string) => void;
 type Named = { metadata: { namespace: string; name: string } };
-type ManagedSecret = V1Secret & Named;
 
 export type TriggerTargets = {
   entities: { list(namespace: string): EntityObject[] };
@@ -64,7 +62,7 @@ export class Triggers {
     delete: (t) => this.#seen.delete(keyOf('ApiToken', t)),
   };
 
-  readonly secret: WatchHandlers<ManagedSecret> = {
+  readonly secret: WatchHandlers<SecretView> = {
     delete: (s) => this.#owner(s),
     update: (s) => {
       if (tampered(s)) this.#owner(s);
@@ -98,16 +96,10 @@ export class Triggers {
     }
   }
 
-  #owner(s: ManagedSecret): void {
+  #owner(s: SecretView): void {
     const owner = s.metadata.labels?.[OWNER_LABEL];
     if (owner) this.#t.enqueueToken(s.metadata.namespace, owner);
   }
-}
-
-/** The Secret's value no longer matches the digest we wrote beside it. */
-export function tampered(s: V1Secret): boolean {
-  const value = s.data?.token ? Buffer.from(s.data.token, 'base64').toString('utf8') : undefined;
-  return value === undefined || s.metadata?.annotations?.[DIGEST_ANNOTATION] !== digest(value);
 }
 
 const keyOf = (kind: string, obj: Named) =>

@@ -4,12 +4,19 @@
  * error stops it. Here every error restarts it with exponential backoff, and a
  * watchdog restarts a watch that has said nothing (no event, no reconnect) for
  * too long.
+ *
+ * It also keeps memory in step with the objects, not with their history: lists
+ * come in pages (`limit`/`continue`), and every listed or watched object passes
+ * `transform` before the cache keeps it (controller-runtime's cache
+ * TransformFunc), so managedFields and fields no reconcile reads are dropped at
+ * the door.
  */
 import {
   type KubeConfig,
   type KubernetesListObject,
   type KubernetesObject,
-  makeInformer,
+  ListWatch,
+  Watch,
 } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 
@@ -19,10 +26,17 @@ export type WatchHandlers<T> = {
   delete?(obj: T): void;
 };
 
+/** One page of a list call: `continue` is the previous page's token. */
+export type ListPage = { limit: number; continue?: string };
+
 export type WatchedOptions<T extends object> = {
   kc: KubeConfig;
   path: string;
-  list: () => Promise<KubernetesListObject<KubernetesObject>>;
+  list: (page: ListPage) => Promise<KubernetesListObject<KubernetesObject>>;
+  /** What the cache keeps of each object (default: all of it). Must keep metadata.resourceVersion. */
+  transform?: (obj: KubernetesObject) => T;
+  /** Objects per list page (default 500, as client-go's pager). */
+  pageSize?: number;
   labelSelector?: string;
   handlers: WatchHandlers<T>;
   log: Logger;
@@ -35,7 +49,7 @@ export type WatchedOptions<T extends object> = {
 
 export class Watched<T extends object> {
   readonly #opts: WatchedOptions<T>;
-  readonly #informer: ReturnType<typeof makeInformer<KubernetesObject>>;
+  readonly #informer: ListWatch<KubernetesObject>;
   #failures = 0;
   #lastActivity = Date.now();
   #synced = false;
@@ -45,10 +59,12 @@ export class Watched<T extends object> {
 
   constructor(opts: WatchedOptions<T>) {
     this.#opts = opts;
-    this.#informer = makeInformer<KubernetesObject>(
-      opts.kc,
+    const transform = opts.transform ?? ((obj: KubernetesObject) => obj as T);
+    this.#informer = new ListWatch<KubernetesObject>(
       opts.path,
-      opts.list,
+      transformingWatch(new Watch(opts.kc), transform),
+      () => listAll(opts.list, opts.pageSize ?? 500, transform),
+      false,
       opts.labelSelector,
     );
     const touch = () => {
@@ -140,6 +156,42 @@ export class Watched<T extends object> {
     }, delay);
     this.#restartTimer.unref();
   }
+}
+
+/**
+ * The whole list, page by page (one consistent snapshot: the server serves
+ * continued pages at the first page's resourceVersion); each page is
+ * transformed before the next is fetched, so a full page never outlives its turn.
+ */
+export async function listAll<T>(
+  list: WatchedOptions<never>['list'],
+  limit: number,
+  transform: (obj: KubernetesObject) => T,
+): Promise<KubernetesListObject<KubernetesObject>> {
+  const items: KubernetesObject[] = [];
+  let page = await list({ limit });
+  for (;;) {
+    for (const item of page.items) items.push(transform(item) as KubernetesObject);
+    // Typed clients name it `_continue`; custom objects arrive as the server's JSON.
+    const meta = page.metadata as { _continue?: string; continue?: string } | undefined;
+    const next = meta?._continue ?? meta?.continue;
+    if (!next) break;
+    page = await list({ limit, continue: next });
+  }
+  return { apiVersion: page.apiVersion, kind: page.kind, metadata: page.metadata, items };
+}
+
+/** A Watch whose events carry the transformed object (the raw one is dropped at once). */
+function transformingWatch<T>(watch: Watch, transform: (obj: KubernetesObject) => T): Watch {
+  return {
+    watch: (path, params, callback, done) =>
+      watch.watch(
+        path,
+        params,
+        (phase, obj) => callback(phase, phase === 'ERROR' ? obj : transform(obj), undefined),
+        done,
+      ),
+  } as Watch;
 }
 
 function describe(err: unknown): string {

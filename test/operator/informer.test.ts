@@ -103,3 +103,58 @@ it('re-lists after failures, survives cut connections and restarts a silent watc
     await watched.stop();
   }
 });
+
+it('lists in pages and keeps only what the transform returns, for listed and watched objects', async () => {
+  const admin = adminKubeConfig();
+  const core = admin.makeApiClient(CoreV1Api);
+  const make = (name: string) =>
+    core.createNamespacedConfigMap({
+      namespace: ns,
+      body: { metadata: { name, labels: { paged: 'yes' } }, data: { big: 'x'.repeat(1000) } },
+    });
+  for (let i = 0; i < 5; i++) await make(`paged-${i}`);
+  const pages: (string | undefined)[] = [];
+  type Slim = {
+    metadata: { name: string; namespace?: string; resourceVersion?: string };
+    size: number;
+  };
+  const watched = new Watched<Slim>({
+    kc: admin,
+    path: `/api/v1/namespaces/${ns}/configmaps`,
+    labelSelector: 'paged=yes',
+    pageSize: 2,
+    list: async (page) => {
+      pages.push(page.continue);
+      return core.listNamespacedConfigMap({
+        namespace: ns,
+        labelSelector: 'paged=yes',
+        limit: page.limit,
+        _continue: page.continue,
+      }) as never;
+    },
+    transform: (obj) => ({
+      metadata: {
+        name: obj.metadata?.name ?? '',
+        namespace: obj.metadata?.namespace,
+        resourceVersion: obj.metadata?.resourceVersion,
+      },
+      size: (obj as V1ConfigMap).data?.big?.length ?? 0,
+    }),
+    handlers: {},
+    log: pino({ level: 'silent' }),
+  });
+  try {
+    await watched.start();
+    expect(pages).toHaveLength(3);
+    expect(pages[0]).toBeUndefined();
+    await make('paged-watched');
+    await waitFor('watched object cached', async () => !!watched.get('paged-watched', ns));
+    for (const obj of watched.list()) {
+      expect(Object.keys(obj.metadata).sort()).toEqual(['name', 'namespace', 'resourceVersion']);
+      expect(obj.size).toBe(1000);
+    }
+    expect(watched.list()).toHaveLength(6);
+  } finally {
+    await watched.stop();
+  }
+});

@@ -9,8 +9,13 @@ import { describe, expect, it } from 'vitest';
 import { reconcileApiToken } from '../../operator/controllers/apitoken/index.ts';
 import type { Context } from '../../operator/controllers/context.ts';
 import { reconcileEntity } from '../../operator/controllers/entity.ts';
-import { DIGEST_ANNOTATION, digest } from '../../operator/controllers/secret.ts';
-import { Triggers, tampered } from '../../operator/controllers/triggers.ts';
+import {
+  DIGEST_ANNOTATION,
+  digest,
+  tampered,
+  viewSecret,
+} from '../../operator/controllers/secret.ts';
+import { Triggers } from '../../operator/controllers/triggers.ts';
 import type { ApiTokenObject, EntityObject } from '../../operator/crds/schemas.ts';
 import { createMetrics } from '../../operator/runtime/metrics.ts';
 import { NotFoundError, type TokenplaneClient } from '../../platform/client/index.ts';
@@ -199,13 +204,14 @@ function fakeContext(objects: (EntityObject | ApiTokenObject)[], over: Partial<C
     metrics: createMetrics(),
     endpoint: 'http://platform',
     resyncMs: 60_000,
+    shardLabelKeys: [],
     entityCache: find<EntityObject>('Entity'),
     tokenCache: find<ApiTokenObject>('ApiToken'),
     // Only our Secrets are in the informer's cache.
     secretCache: {
       get: (name) => {
         const s = secrets.get(name);
-        return s?.metadata?.labels?.['app.kubernetes.io/managed-by'] ? s : undefined;
+        return s?.metadata?.labels?.['app.kubernetes.io/managed-by'] ? viewSecret(s) : undefined;
       },
     },
     reconcileTimeoutMs: 60_000,
@@ -353,10 +359,11 @@ describe('triggers', () => {
   });
 
   it('a managed Secret is tampered with when its value no longer matches the digest', () => {
-    const secret = (value: string, of: string): V1Secret => ({
-      metadata: { annotations: { [DIGEST_ANNOTATION]: digest(of) } },
-      data: { token: Buffer.from(value).toString('base64') },
-    });
+    const secret = (value: string, of: string) =>
+      viewSecret({
+        metadata: { annotations: { [DIGEST_ANNOTATION]: digest(of) } },
+        data: { token: Buffer.from(value).toString('base64') },
+      });
     expect(tampered(secret('v', 'v'))).toBe(false);
     expect(tampered(secret('edited', 'v'))).toBe(true);
   });

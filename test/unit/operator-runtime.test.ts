@@ -4,8 +4,10 @@ import { describe, expect, it } from 'vitest';
 import {
   desiredSecret,
   digest,
+  previousUntil,
   previousValue,
   secretUpToDate,
+  viewSecret,
 } from '../../operator/controllers/secret.ts';
 import type { ApiTokenObject } from '../../operator/crds/schemas.ts';
 import { outcome, setCondition } from '../../operator/runtime/conditions.ts';
@@ -174,13 +176,16 @@ describe('secret', () => {
     });
     expect(JSON.stringify(secret.metadata)).not.toContain('tpt_value');
     expect(secret.metadata.annotations['tokenplane.dev/value-digest']).toBe(digest('tpt_value'));
-    expect(secretUpToDate(secret, obj, content, new Date())).toBe(true);
-    expect(secretUpToDate(secret, obj, { ...content, hint: 'tpt_…zzzz' }, new Date())).toBe(false);
+    const view = viewSecret(secret);
+    expect(JSON.stringify(view)).not.toContain(Buffer.from('tpt_value').toString('base64'));
+    expect(secretUpToDate(view, obj, content, new Date())).toBe(true);
+    expect(secretUpToDate(view, obj, { ...content, hint: 'tpt_…zzzz' }, new Date())).toBe(false);
+    expect(secretUpToDate(view, obj, { ...content, endpoint: 'http://x' }, new Date())).toBe(false);
     const edited = {
       ...secret,
       data: { ...secret.data, token: Buffer.from('other').toString('base64') },
     };
-    expect(secretUpToDate(edited, obj, content, new Date())).toBe(false);
+    expect(secretUpToDate(viewSecret(edited), obj, content, new Date())).toBe(false);
     expect(secretUpToDate(undefined, obj, content, new Date())).toBe(false);
   });
 
@@ -201,10 +206,12 @@ describe('secret', () => {
     // later passes carry it until the grace ends; then the Secret is rewritten without it
     const later = new Date(until.getTime() - 1000);
     expect(previousValue(during, later)).toEqual(kept);
-    expect(secretUpToDate(during, obj, content, later)).toBe(true);
+    expect(previousUntil(viewSecret(during), later)).toEqual(until);
+    expect(secretUpToDate(viewSecret(during), obj, content, later)).toBe(true);
     const after = new Date(until.getTime() + 1);
     expect(previousValue(during, after)).toBeUndefined();
-    expect(secretUpToDate(during, obj, content, after)).toBe(false);
+    expect(previousUntil(viewSecret(during), after)).toBeUndefined();
+    expect(secretUpToDate(viewSecret(during), obj, content, after)).toBe(false);
     expect(Object.keys(desiredSecret(obj, content, 'tpt_new').data)).not.toContain('previousToken');
   });
 });

@@ -8,18 +8,21 @@
  * live only when the cache has none, since someone else's Secret is not in it.
  * Owns status.secretName.
  */
-import type { V1Secret } from '@kubernetes/client-node';
 import type { ApiTokenObject } from '../../crds/schemas.ts';
 import { EventReasons } from '../../events.ts';
+import { shardLabels } from '../../runtime/shard.ts';
 import { type Context, checkTime } from '../context.ts';
 import {
   DIGEST_ANNOTATION,
   desiredSecret,
   digest,
+  previousUntil,
   previousValue,
+  type SecretView,
   secretConflict,
   secretNameOf,
   secretUpToDate,
+  viewSecret,
 } from '../secret.ts';
 import type { Pass } from './pass.ts';
 
@@ -30,7 +33,7 @@ import type { Pass } from './pass.ts';
 export async function observeSecret(
   ctx: Context,
   obj: ApiTokenObject,
-): Promise<{ secret: V1Secret | undefined } | { conflict: string }> {
+): Promise<{ secret: SecretView | undefined } | { conflict: string }> {
   const secret = await readSecret(ctx, obj.metadata.namespace, secretNameOf(obj));
   const conflict = secretConflict(secret, obj);
   return conflict ? { conflict } : { secret };
@@ -39,7 +42,7 @@ export async function observeSecret(
 export async function deliver(
   ctx: Context,
   pass: Pass,
-  existing: V1Secret | undefined,
+  existing: SecretView | undefined,
 ): Promise<void> {
   const { obj, token } = pass;
   if (!token) return;
@@ -51,14 +54,20 @@ export async function deliver(
     endpoint: ctx.endpoint,
     type: token.type,
     hint: token.hint,
+    shardLabels: shardLabels(obj.metadata.labels, ctx.shardLabelKeys),
   };
   const now = ctx.now();
-  let kept = previousValue(existing, now, pass.rotatedUntil);
+  let until = pass.rotatedUntil ?? previousUntil(existing, now);
   if (pass.rotatedUntil || !secretUpToDate(existing, obj, content, now)) {
     const value = pass.value ?? (await ctx.tokens.reveal(token.id));
+    // The cache holds no values: the one to keep beside the new value is read live.
+    const live =
+      existing && until ? await ctx.kube.readSecret(obj.metadata.namespace, secretName) : undefined;
+    let kept = previousValue(live, now, pass.rotatedUntil);
     if (kept?.value === value) kept = undefined; // a replayed rotation the Secret already has
+    until = kept?.until;
     await ctx.kube.applySecret(desiredSecret(obj, content, value, kept));
-    const previous = existing?.metadata?.annotations?.[DIGEST_ANNOTATION];
+    const previous = existing?.metadata.annotations?.[DIGEST_ANNOTATION];
     if (previous && previous !== digest(value)) await ctx.restarts.request(obj, secretName);
     const { status } = obj;
     if (
@@ -78,7 +87,7 @@ export async function deliver(
   if (oldSecret && oldSecret !== secretName) await removeSecret(ctx, obj, oldSecret);
   pass.status = { ...pass.status, secretName };
   // come back when the previous value stops verifying, to take it out of the Secret
-  pass.previousUntil = kept?.until ?? null;
+  pass.previousUntil = until ?? null;
 }
 
 /**
@@ -88,7 +97,7 @@ export async function deliver(
  */
 export async function removeSecret(ctx: Context, obj: ApiTokenObject, name: string): Promise<void> {
   const secret = await readSecret(ctx, obj.metadata.namespace, name);
-  if (secret?.metadata?.ownerReferences?.some((r) => r.uid === obj.metadata.uid)) {
+  if (secret?.metadata.ownerReferences?.some((r) => r.uid === obj.metadata.uid)) {
     await ctx.kube.deleteSecret(obj.metadata.namespace, name, secret.metadata.uid);
   }
 }
@@ -97,6 +106,8 @@ async function readSecret(
   ctx: Context,
   namespace: string,
   name: string,
-): Promise<V1Secret | undefined> {
-  return ctx.secretCache.get(name, namespace) ?? (await ctx.kube.readSecret(namespace, name));
+): Promise<SecretView | undefined> {
+  return (
+    ctx.secretCache.get(name, namespace) ?? viewSecret(await ctx.kube.readSecret(namespace, name))
+  );
 }
