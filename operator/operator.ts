@@ -20,6 +20,7 @@ import { EventRecorder } from './events.ts';
 import { Kube, shareDispatcher } from './kube.ts';
 import { Controller } from './runtime/controller.ts';
 import { startHealthServer } from './runtime/health.ts';
+import { watchHeap } from './runtime/heap.ts';
 import { Watched } from './runtime/informer.ts';
 import { LeaderElector } from './runtime/leader-election.ts';
 import { createMetrics } from './runtime/metrics.ts';
@@ -76,6 +77,7 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
   const log = o.log ?? createLogger({ name: 'tokenplane-operator', format: 'json' });
   const identity = o.identity ?? `${hostname()}-${process.pid}`;
   const metrics = createMetrics();
+  const heap = watchHeap({ log, set: (ratio) => metrics.heapUsedRatio.set(ratio) });
   shareDispatcher(o.kc, (method) => metrics.kubeRequests.inc({ method }));
   const kube = new Kube(o.kc);
   const client = new TokenplaneClient({ endpoint: o.endpoint, apiKey: o.apiKey });
@@ -268,6 +270,7 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
       await elector?.stop();
       await electing;
       await health?.close();
+      heap.stop();
     },
   };
 }

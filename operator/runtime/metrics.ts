@@ -57,6 +57,11 @@ export function createMetrics() {
       labelNames: ['resource'] as const,
       registers: [registry],
     }),
+    heapUsedRatio: new Gauge({
+      name: 'tokenplane_operator_heap_used_ratio',
+      help: 'V8 heap in use as a share of its limit (--max-old-space-size); a warning is logged past 0.85',
+      registers: [registry],
+    }),
     leader: new Gauge({
       name: 'tokenplane_operator_leader',
       help: '1 while this replica holds the leader lease',
