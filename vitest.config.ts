@@ -6,12 +6,13 @@ import { defineConfig } from 'vitest/config';
 //
 // Three projects (`vitest run --project kube` runs one):
 // - kube:   suites that need a Kubernetes control plane. One etcd +
-//           kube-apiserver is started for the whole run by
+//           kube-apiserver + kube-controller-manager is started for the whole run by
 //           test/harness/kube-global-setup.ts; tests get it with
 //           `inject('kubeconfig')` etc. (see test/engines/README.md).
 // - pulumi: suites that drive the pulumi CLI (test/harness/pulumi.ts).
 // - unit:   everything else under test/.
-// Engines are built beforehand by `npm run engines`, never by the test run.
+// The kube and pulumi global setups build missing engines first (same cache
+// and pins as `npm run engines`, progress on stderr; nothing to do when cached).
 const kube = ['test/kube/**/*.test.ts', 'test/operator/**/*.test.ts'];
 const pulumi = ['test/pulumi/**/*.test.ts', 'test/provider/**/*.test.ts', 'test/demo/**/*.test.ts'];
 

@@ -1,7 +1,12 @@
 // A reseller with two customers — one per tier — and their API tokens, declared
 // with the tokenplane Pulumi provider. Run from the repository root (see the
 // README's "Pulumi provider" section): the root Pulumi.yaml points here.
-import { ApiToken, Entity } from 'tokenplane';
+//
+// In your own project: `import { ApiToken, Entity } from 'tokenplane';`. Here the
+// checkout's sources are imported by path, so that any Node.js language host
+// runs it — older ones ignore Pulumi.yaml's `nodeargs`, so a custom export
+// condition (`--conditions=tokenplane-source`) cannot be counted on.
+import { ApiToken, Entity } from '../../provider/index.ts';
 
 const reseller = new Entity('northwind', {
   displayName: 'Northwind Resale',

@@ -8,16 +8,19 @@ import { fileURLToPath } from 'node:url';
 
 export const engineNames = [
   'kube-apiserver',
+  'kube-controller-manager',
   'etcd',
   'pulumi',
   'pulumi-language-nodejs',
   'pulumi-resource-pulumi-nodejs',
+  'helm',
 ] as const;
 export type EngineName = (typeof engineNames)[number];
 
 /** Engines built from a Go module (the dynamic-provider shim ships with @pulumi/pulumi). */
 export type GoEngineName = Exclude<EngineName, 'pulumi-resource-pulumi-nodejs'>;
 
+/** One entry of versions.json. */
 export interface GoEngineSpec {
   /** Go module that holds the main package. */
   module: string;
@@ -25,10 +28,21 @@ export interface GoEngineSpec {
   version: string;
   /** Import path of the main package. */
   package: string;
+  /** Built in the wrapper module of that engine, from its module and version (versions.json gives only `package`). */
+  sameModuleAs?: GoEngineName;
+  /** Installed beside the `pulumi` CLI, where it looks for its plugins. */
+  besidePulumi?: boolean;
+  /** `-X` variable that receives `version`, so that `--version` tells the truth. */
+  versionVariable?: string;
+  /**
+   * Modules held at these versions by `replace` (a local replace of the upstream
+   * go.mod is mapped here instead of to the upstream's own version).
+   */
+  replaceVersions?: Record<string, string>;
+  /** Files of the upstream module copied into the wrapper module (by base name) for its own `main` to embed. */
+  moduleFiles?: string[];
+  /** Recorded when the module proxy has no origin for this version. */
   commit?: string;
-  cliVersion?: string;
-  /** Why a failed build of this engine only warns. */
-  optional?: string;
 }
 
 export type Versions = Record<GoEngineName, GoEngineSpec>;
@@ -39,9 +53,13 @@ export const repoRoot = join(enginesDir, '..', '..');
 export function readVersions(): Versions {
   const raw = JSON.parse(readFileSync(join(enginesDir, 'versions.json'), 'utf8')) as Record<
     string,
-    unknown
+    GoEngineSpec
   >;
   delete raw.$comment;
+  for (const spec of Object.values(raw)) {
+    const base = spec.sameModuleAs ? raw[spec.sameModuleAs] : undefined;
+    if (base) Object.assign(spec, { module: base.module, version: base.version });
+  }
   return raw as unknown as Versions;
 }
 
@@ -53,12 +71,15 @@ export function cacheRoot(): string {
   return join(base, 'tokenplane', 'engines');
 }
 
-/** Directory of one engine build, keyed by version: `<cache>/<name>-<version>/`. */
+/** The engine whose wrapper module builds `name` (itself, or the one it shares a module with). */
+export function wrapperOf(name: GoEngineName, versions: Versions = readVersions()): GoEngineName {
+  return versions[name].sameModuleAs ?? name;
+}
+
+/** Directory of one engine build, keyed by version: `<cache>/<wrapper>-<version>/`. */
 export function engineDir(name: GoEngineName, versions: Versions = readVersions()): string {
-  // The Pulumi CLI, its language host and the dynamic-provider shim share one
-  // directory: the CLI looks for its plugins beside its own executable.
-  if (name === 'pulumi-language-nodejs') return engineDir('pulumi', versions);
-  return join(cacheRoot(), `${name}-${versions[name].version}`);
+  const wrapper = wrapperOf(name, versions);
+  return join(cacheRoot(), `${wrapper}-${versions[wrapper].version}`);
 }
 
 export function isExecutable(path: string): boolean {
@@ -70,31 +91,72 @@ export function isExecutable(path: string): boolean {
   }
 }
 
+/** The directory of the `pulumi` CLI and its plugins: the one to put on PATH for a shell `pulumi up`. */
+export function pulumiBinDir(versions: Versions = readVersions()): string {
+  // <root>/bin/pulumi is the layout the Automation API's PulumiCommand.get({ root }) expects.
+  return join(engineDir('pulumi', versions), 'bin');
+}
+
 /**
  * Where each engine is expected. `kube-apiserver` and `etcd` come from
  * $KUBEBUILDER_ASSETS when that directory holds them (as with envtest).
  */
 export function expectedPaths(versions: Versions = readVersions()): Record<EngineName, string> {
   const assets = process.env.KUBEBUILDER_ASSETS;
-  const kube = (name: 'kube-apiserver' | 'etcd'): string => {
+  const path = (name: GoEngineName): string => {
+    if (versions[name].besidePulumi || name === 'pulumi') return join(pulumiBinDir(versions), name);
     if (assets && isExecutable(join(assets, name))) return join(assets, name);
     return join(engineDir(name, versions), name);
   };
-  // <root>/bin/pulumi is the layout the Automation API's PulumiCommand.get({ root }) expects.
-  const pulumiBin = join(engineDir('pulumi', versions), 'bin');
+  const goPaths = Object.fromEntries(
+    engineNames.filter(isGoEngine).map((n) => [n, path(n)]),
+  ) as Record<GoEngineName, string>;
   return {
-    'kube-apiserver': kube('kube-apiserver'),
-    etcd: kube('etcd'),
-    pulumi: join(pulumiBin, 'pulumi'),
-    'pulumi-language-nodejs': join(pulumiBin, 'pulumi-language-nodejs'),
-    'pulumi-resource-pulumi-nodejs': join(pulumiBin, 'pulumi-resource-pulumi-nodejs'),
+    ...goPaths,
+    'pulumi-resource-pulumi-nodejs': join(pulumiBinDir(versions), 'pulumi-resource-pulumi-nodejs'),
   };
+}
+
+export function isGoEngine(name: EngineName): name is GoEngineName {
+  return name !== 'pulumi-resource-pulumi-nodejs';
+}
+
+/** The record a build leaves beside the binary (`<name>.build.json`). */
+export function buildRecordPath(name: GoEngineName, binary: string): string {
+  return join(dirname(binary), `${name}.build.json`);
+}
+
+/**
+ * Whether the engine at `path` is there and built from the pinned module,
+ * version and package (engines that share a directory, such as the Pulumi
+ * plugins beside the CLI, are rebuilt when only their own pin moves). A binary
+ * without a build record (KUBEBUILDER_ASSETS) is taken as it is.
+ */
+export function isCurrent(
+  name: EngineName,
+  path: string,
+  versions: Versions = readVersions(),
+): boolean {
+  if (!isExecutable(path)) return false;
+  if (!isGoEngine(name)) return true;
+  let record: Partial<GoEngineSpec>;
+  try {
+    record = JSON.parse(readFileSync(buildRecordPath(name, path), 'utf8')) as Partial<GoEngineSpec>;
+  } catch {
+    return true;
+  }
+  const spec = versions[name];
+  return (
+    record.module === spec.module &&
+    record.version === spec.version &&
+    record.package === spec.package
+  );
 }
 
 /** Paths of the requested engines; throws a message that says what to run when one is missing. */
 export function requireEngines<N extends EngineName>(...names: N[]): Record<N, string> {
   const all = expectedPaths();
-  const missing = names.filter((n) => !isExecutable(all[n]));
+  const missing = names.filter((n) => !isCurrent(n, all[n]));
   if (missing.length > 0) {
     throw new Error(
       `test engine(s) not built: ${missing.map((n) => `${n} (expected at ${all[n]})`).join(', ')}. ` +

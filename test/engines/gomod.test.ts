@@ -50,15 +50,14 @@ describe('siblingVersion', () => {
       'v0.36.3',
     );
   });
-  it('keeps the version for etcd and Pulumi, the CLI version for the untagged language host', () => {
+  it('keeps the version for etcd and Pulumi', () => {
     expect(
       siblingVersion({ module: 'go.etcd.io/etcd/server/v3', version: 'v3.6.16', package: '' }),
     ).toBe('v3.6.16');
     expect(
       siblingVersion({
-        module: 'x/pulumi-language-nodejs/v3',
-        version: 'v3.0.0-2026-abc',
-        cliVersion: 'v3.259.0',
+        module: 'github.com/pulumi/pulumi/pkg/v3',
+        version: 'v3.259.0',
         package: '',
       }),
     ).toBe('v3.259.0');

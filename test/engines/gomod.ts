@@ -62,6 +62,6 @@ export function parseGoMod(text: string): UpstreamGoMod {
 export function siblingVersion(spec: GoEngineSpec): string {
   // Kubernetes publishes its staging modules as v0.<minor>.<patch> of v1.<minor>.<patch>.
   if (spec.module === 'k8s.io/kubernetes') return spec.version.replace(/^v1\./, 'v0.');
-  // Pulumi tags pkg/ and sdk/ together; the untagged language host goes with the CLI's version.
-  return spec.cliVersion ?? spec.version;
+  // Pulumi tags pkg/ and sdk/ together, etcd its server/ and api/ modules.
+  return spec.version;
 }

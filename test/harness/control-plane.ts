@@ -1,5 +1,9 @@
-// A real Kubernetes control plane for tests: etcd + kube-apiserver built by
-// `npm run engines`, on free loopback ports, in a temporary directory.
+// A real Kubernetes control plane for tests: etcd, kube-apiserver and
+// kube-controller-manager built by `npm run engines`, on free loopback ports,
+// in a temporary directory. The controller manager brings what users rely on
+// in every cluster: garbage collection (owner references, foreground
+// deletion), namespace deletion, Deployment → ReplicaSet rollouts. There is
+// no scheduler and no kubelet: Pods are created but never run.
 //
 //   const cp = await startControlPlane();
 //   const kc = loadKubeConfig(cp.kubeconfigPath);
@@ -11,7 +15,7 @@
 // here; `serviceAccountKubeconfig()` mints a kubeconfig for a ServiceAccount
 // through the TokenRequest API so code can run under its own RBAC.
 //
-// Teardown kills both process groups and removes the directory: on `stop()`,
+// Teardown kills the process groups and removes the directory: on `stop()`,
 // on process exit, on SIGINT/SIGTERM/SIGHUP, and — through a small watchdog
 // process — even when the test runner itself is killed.
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -47,6 +51,8 @@ export interface ControlPlane {
   readonly dir: string;
   readonly etcdUrl: string;
   /** Milliseconds from spawning etcd to the API server answering /readyz. */
+  readonly apiServerReadyMs: number;
+  /** Milliseconds from spawning etcd to everything ready (with the controller manager: its garbage collector at work). */
   readonly startupMs: number;
   stop(): Promise<void>;
 }
@@ -56,6 +62,8 @@ export interface StartOptions {
   readyTimeoutMs?: number;
   /** Extra kube-apiserver flags (`--name=value`). */
   apiServerArgs?: string[];
+  /** Start kube-controller-manager too (default true). */
+  controllerManager?: boolean;
   /** Keep the temporary directory after stop (for debugging; also TOKENPLANE_KEEP_KUBE_DIR=1). */
   keepDir?: boolean;
 }
@@ -100,9 +108,9 @@ function cleanupSync(o: Owned): void {
   if (!o.keepDir) rmSync(o.dir, { recursive: true, force: true });
 }
 
-/** A detached watchdog that kills the process groups and removes the directory if this process dies without cleaning up. */
-function startWatchdog(o: Owned): void {
-  const pgids = o.procs.map((p) => p.pid).filter((p): p is number => p !== undefined);
+/** A detached watchdog that kills the process groups of `procs` and removes the directory if this process dies without cleaning up. */
+function startWatchdog(o: Owned, procs: ChildProcess[]): void {
+  const pgids = procs.map((p) => p.pid).filter((p): p is number => p !== undefined);
   const code = `
 const [ppid, dir, keep, ...pgids] = process.argv.slice(1);
 const { rmSync } = require('node:fs');
@@ -226,7 +234,12 @@ export function loadKubeConfig(path: string): KubeConfig {
 }
 
 async function startOnce(opts: StartOptions): Promise<ControlPlane> {
-  const engines = requireEngines('kube-apiserver', 'etcd');
+  const withControllerManager = opts.controllerManager ?? true;
+  const engines = requireEngines(
+    'kube-apiserver',
+    'etcd',
+    ...(withControllerManager ? (['kube-controller-manager'] as const) : []),
+  );
   const started = Date.now();
   const owned: Owned = {
     procs: [],
@@ -282,8 +295,15 @@ async function startOnce(opts: StartOptions): Promise<ControlPlane> {
     writeFileSync(saKey, privateKey, { mode: 0o600 });
     writeFileSync(saPub, publicKey);
     const adminToken = randomBytes(24).toString('hex');
+    // The controller manager's own identity, bound by the API server's bootstrap RBAC.
+    const controllerManagerToken = randomBytes(24).toString('hex');
     const tokenFile = join(dir, 'tokens.csv');
-    writeFileSync(tokenFile, `${adminToken},admin,admin-uid,"system:masters"\n`, { mode: 0o600 });
+    writeFileSync(
+      tokenFile,
+      `${adminToken},admin,admin-uid,"system:masters"\n` +
+        `${controllerManagerToken},system:kube-controller-manager,kube-controller-manager-uid\n`,
+      { mode: 0o600 },
+    );
     const certDir = join(dir, 'certs');
     mkdirSync(certDir);
 
@@ -324,7 +344,7 @@ async function startOnce(opts: StartOptions): Promise<ControlPlane> {
       ],
       apiLog,
     );
-    startWatchdog(owned);
+    startWatchdog(owned, owned.procs);
 
     const server = `https://127.0.0.1:${apiPort}`;
     const certFile = join(certDir, 'apiserver.crt');
@@ -362,8 +382,36 @@ async function startOnce(opts: StartOptions): Promise<ControlPlane> {
       await sleep(200);
     }
 
+    const apiServerReadyMs = Date.now() - started;
     const kubeconfigPath = join(dir, 'admin.kubeconfig');
     writeKubeconfig(kubeconfigPath, { server, caPem, token: adminToken, user: 'admin' });
+    if (engines['kube-controller-manager']) {
+      const kcmKubeconfig = join(dir, 'kube-controller-manager.kubeconfig');
+      writeKubeconfig(kcmKubeconfig, {
+        server,
+        caPem,
+        token: controllerManagerToken,
+        user: 'system:kube-controller-manager',
+      });
+      const kcmLog = join(dir, 'kube-controller-manager.log');
+      const kcm = spawnEngine(
+        owned,
+        engines['kube-controller-manager'],
+        [
+          `--kubeconfig=${kcmKubeconfig}`,
+          '--leader-elect=false',
+          '--controllers=*',
+          '--secure-port=0',
+          `--service-account-private-key-file=${saKey}`,
+          // Each controller under its own ServiceAccount and bootstrap role, as in a real cluster.
+          '--use-service-account-credentials=true',
+          '--v=1',
+        ],
+        kcmLog,
+      );
+      startWatchdog(owned, [kcm]);
+      await awaitGarbageCollector(kubeconfigPath, kcm, kcmLog, deadline);
+    }
     return {
       server,
       kubeconfigPath,
@@ -371,6 +419,7 @@ async function startOnce(opts: StartOptions): Promise<ControlPlane> {
       caPem,
       dir,
       etcdUrl,
+      apiServerReadyMs,
       startupMs: Date.now() - started,
       stop,
     };
@@ -380,7 +429,67 @@ async function startOnce(opts: StartOptions): Promise<ControlPlane> {
   }
 }
 
-/** Starts etcd and kube-apiserver and waits until /readyz answers ok. Retries twice if a port was taken meanwhile. */
+/**
+ * Waits until the controller manager's garbage collector works: a ConfigMap
+ * owned by another is deleted with foreground propagation, which only
+ * completes once the collector has deleted the dependent and released the
+ * owner's `foregroundDeletion` finalizer.
+ */
+async function awaitGarbageCollector(
+  kubeconfigPath: string,
+  kcm: ChildProcess,
+  kcmLog: string,
+  deadline: number,
+): Promise<void> {
+  const core = loadKubeConfig(kubeconfigPath).makeApiClient(CoreV1Api);
+  const namespace = 'default';
+  const name = `tokenplane-gc-probe-${randomBytes(3).toString('hex')}`;
+  const check = (): void => {
+    if (exited(kcm))
+      throw new Error(
+        `kube-controller-manager exited (${kcm.exitCode ?? kcm.signalCode}):\n${tail(kcmLog)}`,
+      );
+    if (Date.now() > deadline)
+      throw new Error(
+        `kube-controller-manager: garbage collection not working in time:\n${tail(kcmLog)}`,
+      );
+  };
+  // The API server creates the `default` namespace just after it turns ready.
+  let owner: { metadata?: { uid?: string } } | undefined;
+  while (!owner?.metadata?.uid) {
+    check();
+    owner = await core
+      .createNamespacedConfigMap({ namespace, body: { metadata: { name } } })
+      .catch(async () => {
+        await sleep(100);
+        return undefined;
+      });
+  }
+  const uid = owner.metadata.uid;
+  await core.createNamespacedConfigMap({
+    namespace,
+    body: {
+      metadata: {
+        name: `${name}-dependent`,
+        ownerReferences: [
+          { apiVersion: 'v1', kind: 'ConfigMap', name, uid, blockOwnerDeletion: true },
+        ],
+      },
+    },
+  });
+  await core.deleteNamespacedConfigMap({ name, namespace, propagationPolicy: 'Foreground' });
+  for (;;) {
+    check();
+    const gone = await core.readNamespacedConfigMap({ name, namespace }).then(
+      () => false,
+      (err: unknown) => (err as { code?: number }).code === 404,
+    );
+    if (gone) return;
+    await sleep(100);
+  }
+}
+
+/** Starts etcd, kube-apiserver and kube-controller-manager and waits until they work. Retries twice if a port was taken meanwhile. */
 export async function startControlPlane(opts: StartOptions = {}): Promise<ControlPlane> {
   let lastErr: unknown;
   for (let attempt = 1; attempt <= 3; attempt++) {

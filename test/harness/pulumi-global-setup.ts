@@ -1,7 +1,8 @@
-// vitest globalSetup of the `pulumi` project: fails the run early, with the
-// command to run, when the Pulumi engines have not been built.
-import { requireEngines } from '../engines/engines.ts';
+// vitest globalSetup of the `pulumi` project: builds the test engines that are
+// missing (a fresh machine: `npm test` alone is enough; progress on stderr),
+// so that the suites find the Pulumi CLI and its plugins.
+import { ensureEngines } from '../engines/ensure.ts';
 
-export default function setup(): void {
-  requireEngines('pulumi', 'pulumi-resource-pulumi-nodejs');
+export default async function setup(): Promise<void> {
+  await ensureEngines();
 }

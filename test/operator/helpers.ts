@@ -14,7 +14,9 @@ import {
   setHeaderOptions,
   type V1Secret,
 } from '@kubernetes/client-node';
+import pino, { type Logger } from 'pino';
 import type { ApiTokenObject, EntityObject } from '../../operator/crds/schemas.ts';
+import { type RunningOperator, startOperator } from '../../operator/operator.ts';
 import { TokenplaneClient } from '../../platform/client/index.ts';
 import { startServer } from '../../platform/server/app.ts';
 import { serviceAccountKubeconfig } from '../harness/control-plane.ts';
@@ -34,6 +36,36 @@ export async function operatorKubeconfig() {
   return serviceAccountKubeconfig(sharedControlPlane(), {
     namespace: 'tokenplane-system',
     name: 'tokenplane-operator',
+  });
+}
+
+/**
+ * The operator in-process under the deploy/ ServiceAccount, with short test
+ * timings, its Lease in `leaseNamespace` (RBAC installed there) and watching
+ * `watchNamespace` only.
+ */
+export async function startTestOperator(opts: {
+  platform: { url: string; adminKey: string };
+  leaseNamespace: string;
+  watchNamespace: string;
+  log?: Logger;
+}): Promise<RunningOperator> {
+  const sa = await operatorKubeconfig();
+  return startOperator({
+    kc: sa.kubeConfig,
+    endpoint: opts.platform.url,
+    apiKey: opts.platform.adminKey,
+    namespace: opts.leaseNamespace,
+    watchNamespace: opts.watchNamespace,
+    resyncMs: 3000,
+    backoffBaseMs: 200,
+    backoffMaxMs: 2000,
+    metricsPort: -1,
+    leaseDurationMs: 4000,
+    renewDeadlineMs: 3000,
+    retryPeriodMs: 500,
+    log: opts.log ?? pino({ level: 'silent' }),
+    onLostLeadership: () => {},
   });
 }
 

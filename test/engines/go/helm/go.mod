@@ -1,0 +1,3 @@
+module tokenplane.test/engines/helm
+
+go 1.26
