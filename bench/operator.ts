@@ -28,7 +28,7 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
 const NS = 'bench';
 /** The flags deploy/deployment.yaml sets through NODE_OPTIONS. */
 const NODE_FLAGS = (
-  process.env.BENCH_NODE_FLAGS ?? '--max-semi-space-size=2 --max-old-space-size=128'
+  process.env.BENCH_NODE_FLAGS ?? '--max-semi-space-size=2 --max-old-space-size=192'
 )
   .split(' ')
   .filter(Boolean);
