@@ -4,9 +4,11 @@
  * operator as a child process under the deploy/ ServiceAccount. Reports the time
  * from apply to all Ready with their Secrets, reconciles per object, the
  * operator's Kubernetes API requests per ApiToken (watches included, by method),
- * and the operator's peak RSS. Targets: ≤ 120 s, ≤ 3 reconciles per object, ≤ 250 MB.
+ * and the operator's peak RSS and peak heap. Targets: ≤ 120 s, ≤ 3 reconciles per object, ≤ 250 MB.
  *
- * Env: BENCH_ENTITIES (200), BENCH_TOKENS_PER_ENTITY (5), BENCH_CONCURRENCY (operator workers, 8).
+ * Env: BENCH_ENTITIES (200; a comma-separated list runs each size in the same run, in its own
+ * namespace with a fresh operator, e.g. 200,1000,2000 for 1k/5k/10k ApiTokens),
+ * BENCH_TOKENS_PER_ENTITY (5), BENCH_CONCURRENCY (operator workers, 8).
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -22,10 +24,9 @@ import {
 } from '../test/harness/control-plane.ts';
 import { GROUP, installCrds, installRbac, VERSION } from '../test/operator/install.ts';
 
-const ENTITIES = Number(process.env.BENCH_ENTITIES ?? 200);
+const SIZES = (process.env.BENCH_ENTITIES ?? '200').split(',').map(Number);
 const PER_ENTITY = Number(process.env.BENCH_TOKENS_PER_ENTITY ?? 5);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
-const NS = 'bench';
 /** The flags deploy/deployment.yaml sets through NODE_OPTIONS. */
 const NODE_FLAGS = (
   process.env.BENCH_NODE_FLAGS ?? '--max-semi-space-size=2 --max-old-space-size=192'
@@ -51,17 +52,37 @@ async function main() {
   const cp = await startControlPlane();
   const dataDir = mkdtempSync(join(tmpdir(), 'tokenplane-bench-'));
   const platform = await startServer({ port: 0, dataDir, logger: false, env: {} });
-  let child: ReturnType<typeof spawn> | undefined;
   try {
     const admin = loadKubeConfig(cp.kubeconfigPath);
     await installCrds(admin);
-    const core = admin.makeApiClient(CoreV1Api);
-    await core.createNamespace({ body: { metadata: { name: NS } } });
-    await installRbac(NS, admin);
     const sa = await serviceAccountKubeconfig(cp, {
       namespace: 'tokenplane-system',
       name: 'tokenplane-operator',
     });
+    const results = [];
+    for (const entities of SIZES) results.push(await runSize({ admin, sa, platform }, entities));
+    console.log(JSON.stringify(results.length === 1 ? results[0] : results, null, 2));
+  } finally {
+    await platform.close();
+    await cp.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+type Setup = {
+  admin: ReturnType<typeof loadKubeConfig>;
+  sa: Awaited<ReturnType<typeof serviceAccountKubeconfig>>;
+  platform: Awaited<ReturnType<typeof startServer>>;
+};
+
+/** One size in its own namespace, with a fresh operator watching only it. */
+async function runSize({ admin, sa, platform }: Setup, ENTITIES: number) {
+  const NS = `bench-${ENTITIES}`;
+  const core = admin.makeApiClient(CoreV1Api);
+  let child: ReturnType<typeof spawn> | undefined;
+  try {
+    await core.createNamespace({ body: { metadata: { name: NS } } });
+    await installRbac(NS, admin);
     const metricsPort = await freePort();
     child = spawn(
       process.execPath,
@@ -71,6 +92,8 @@ async function main() {
         '--kubeconfig',
         sa.path,
         '--namespace',
+        NS,
+        '--watch-namespace',
         NS,
         '--metrics-port',
         String(metricsPort),
@@ -88,11 +111,20 @@ async function main() {
     );
     const pid = child.pid as number;
     let peakKb = 0;
+    let peakHeap = 0;
     const sampler = setInterval(() => {
       try {
         peakKb = Math.max(peakKb, rssKb(pid, 'VmRSS'));
       } catch {}
     }, 200);
+    const heapSampler = setInterval(async () => {
+      const text = await fetch(`http://127.0.0.1:${metricsPort}/metrics`).then(
+        (r) => r.text(),
+        () => '',
+      );
+      const used = text.match(/^tokenplane_operator_nodejs_heap_size_used_bytes (\S+)/m)?.[1];
+      peakHeap = Math.max(peakHeap, Number(used ?? 0));
+    }, 1000);
 
     // Wait until the operator leads (it serves /metrics with leader=1).
     for (;;) {
@@ -173,6 +205,7 @@ async function main() {
           .pop() ?? 0,
       );
     clearInterval(sampler);
+    clearInterval(heapSampler);
     const hwmKb = rssKb(pid, 'VmHWM');
     const kubeRequests = Object.fromEntries(
       metrics
@@ -185,6 +218,7 @@ async function main() {
     const entityReconciles = count('Entity');
     const result = {
       entities: ENTITIES,
+      peakHeapUsedMB: +(peakHeap / 2 ** 20).toFixed(1),
       apiTokens: tokens.length,
       operatorConcurrency: CONCURRENCY,
       nodeFlags: NODE_FLAGS.join(' '),
@@ -209,12 +243,9 @@ async function main() {
       ),
       targets: { allReadySeconds: 120, reconcilesPerObject: 3, peakRssMB: 250 },
     };
-    console.log(JSON.stringify(result, null, 2));
+    return result;
   } finally {
     child?.kill('SIGTERM');
-    await platform.close();
-    await cp.stop();
-    rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
