@@ -1,6 +1,7 @@
 /**
  * `npm run demo`: the whole product on this machine, in one command.
  *
+ * 0. the test engines, built on first use with progress (test/engines/ensure.ts);
  * 1. the platform (`tokenplane serve`, SQLite in a temporary directory);
  * 2. a local Kubernetes control plane (etcd + kube-apiserver, the test harness),
  *    the CRDs and the deploy/ RBAC;
@@ -14,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CustomObjectsApi, type KubeConfig, KubernetesObjectApi } from '@kubernetes/client-node';
 import { TokenplaneClient } from '../platform/client/index.ts';
+import { ensureEngines } from '../test/engines/ensure.ts';
 import {
   freePort,
   loadKubeConfig,
@@ -189,6 +191,15 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'tokenplane-demo-'));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   step(`tokenplane demo in ${dir} (Ctrl-C stops everything and removes it)`);
+  // Built on first use (minutes, with progress on stderr); a few ms when cached.
+  await ensureEngines([
+    'etcd',
+    'kube-apiserver',
+    'kube-controller-manager',
+    'pulumi',
+    'pulumi-resource-pulumi-nodejs',
+  ]);
+  step('engines ready');
 
   const [platform, cluster] = await Promise.all([startPlatform(dir), startCluster()]);
   const operator = await startOperator(dir, cluster, platform);

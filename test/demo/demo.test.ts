@@ -43,7 +43,7 @@ it('npm run demo: everything up, a summary, and Ctrl-C leaves nothing running', 
     expect(out).toContain(name);
   expect(out).toMatch(/Tiers\n\s+lite\s+rank 0, 1 token/);
   expect(out).toMatch(/· ci tpt_…\w{4} \(active/);
-  expect(out).toMatch(/acme\/initech-ci \(endpoint, entityId, token, tokenId\)/);
+  expect(out).toMatch(/acme\/initech-ci \(endpoint, entityId, token, tokenId\b/);
   expect(out).toMatch(/acme\/globex-token/);
   expect(out).toMatch(/Where to look next[\s\S]*operator\.log/);
   expect(out).not.toMatch(/tpt_[0-9A-Za-z]{20,}/);
