@@ -14,6 +14,7 @@ export const engineNames = [
   'pulumi-language-nodejs',
   'pulumi-resource-pulumi-nodejs',
   'helm',
+  'pulumi-resource-kubernetes',
 ] as const;
 export type EngineName = (typeof engineNames)[number];
 

@@ -1,0 +1,3 @@
+module tokenplane.test/engines/pulumi-resource-kubernetes
+
+go 1.26
