@@ -5,7 +5,7 @@
 // `npm run -s engines -- --pulumi-bin-dir` builds the Pulumi CLI and its
 // plugins and prints only their directory, for a shell's PATH:
 //   export PATH="$PWD/node_modules/.bin:$(npm run -s engines -- --pulumi-bin-dir):$PATH"
-import { type EngineName, engineNames, pulumiBinDir } from './engines.ts';
+import { type EngineName, engineNames, isExecutable, pulumiBinDir } from './engines.ts';
 import { ensureEngines } from './ensure.ts';
 
 const pulumiEngines: EngineName[] = [
@@ -24,7 +24,10 @@ async function main(): Promise<void> {
   const wanted = binDir ? pulumiEngines : requested.length > 0 ? requested : [...engineNames];
   const paths = await ensureEngines(wanted);
   if (binDir) process.stdout.write(`${pulumiBinDir()}\n`);
-  else for (const name of wanted) process.stdout.write(`${name}=${paths[name]}\n`);
+  // An optional engine that failed to build has no line.
+  else
+    for (const name of wanted)
+      if (isExecutable(paths[name])) process.stdout.write(`${name}=${paths[name]}\n`);
 }
 
 main().catch((err: unknown) => {

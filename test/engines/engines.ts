@@ -42,6 +42,8 @@ export interface GoEngineSpec {
   replaceVersions?: Record<string, string>;
   /** Files of the upstream module copied into the wrapper module (by base name) for its own `main` to embed. */
   moduleFiles?: string[];
+  /** Why a failed build of this engine only warns (the suites that need it then fail on their own). */
+  optional?: string;
   /** Recorded when the module proxy has no origin for this version. */
   commit?: string;
 }

@@ -84,7 +84,8 @@ function installDynamicProviderShim(out: string, progress: Progress): void {
 /**
  * Builds whichever of `names` (default: all) is missing or built from another
  * pin, one at a time, and returns every requested path. Throws on the first
- * engine that fails to build, with the tail of Go's output.
+ * engine that fails to build (with the tail of Go's output), unless versions.json
+ * marks it `optional`.
  */
 export async function ensureEngines<N extends EngineName>(
   names: readonly N[] = engineNames as unknown as N[],
@@ -109,7 +110,10 @@ export async function ensureEngines<N extends EngineName>(
         const started = Date.now();
         for (const [i, name] of goTodo.entries()) {
           progress.engine(name, i + 1, goTodo.length);
-          await buildGoEngine(name, versions, paths[name], progress);
+          await buildGoEngine(name, versions, paths[name], progress).catch((err: Error) => {
+            if (!versions[name].optional) throw err;
+            progress.log(`${name}: NOT BUILT (${versions[name].optional})\n${err.message}`);
+          });
         }
         if (goTodo.length > 0)
           progress.log(`engines built in ${formatElapsed(Date.now() - started)}`);
