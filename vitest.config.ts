@@ -43,6 +43,8 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'pulumi',
+          // Each step is a pulumi run (CLI, plugins, program): headroom for a busy machine.
+          testTimeout: 180_000,
           include: pulumi,
           globalSetup: ['test/harness/pulumi-global-setup.ts'],
         },

@@ -27,8 +27,13 @@ const apiTokenProvider = providerShim('apiToken', IMPLEMENTATION);
  * The resource's URN, passed as the hidden `__key` input: a dynamic provider's
  * `create` is not told it, and its idempotency keys start from it (impl/keys.ts).
  */
-const urnOf = (name: string, type: string, opts?: pulumi.CustomResourceOptions) =>
-  pulumi.createUrn(name, `pulumi-nodejs:dynamic/tokenplane:${type}`, opts?.parent);
+const urnOf = (name: string, type: string, opts?: pulumi.CustomResourceOptions) => {
+  const urn = pulumi.createUrn(name, `pulumi-nodejs:dynamic/tokenplane:${type}`, opts?.parent);
+  // A plain promise, not the Output: the Output carries the parent as a
+  // dependency, and a component parent (TokenSecret) waits for all its
+  // children — this resource included — so the resource would wait for itself.
+  return new Promise<string>((resolve) => urn.apply(resolve));
+};
 
 export type EntityArgs = {
   /** The name people see. Changes in place. */
