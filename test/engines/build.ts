@@ -2,8 +2,9 @@
 // the per-user cache (all of them by default), then prints one
 // `name=absolute-path` line per engine on stdout. Progress goes to stderr.
 //
-// `npm run -s engines -- --pulumi-bin-dir` builds the Pulumi CLI and its
-// plugins and prints only their directory, for a shell's PATH:
+// `npm run -s engines -- --pulumi-bin-dir [name…]` builds the Pulumi CLI, its
+// Node.js plugins and any engine named (pulumi-resource-kubernetes), and prints
+// only their directory, for a shell's PATH:
 //   export PATH="$PWD/node_modules/.bin:$(npm run -s engines -- --pulumi-bin-dir):$PATH"
 import { type EngineName, engineNames, isExecutable, pulumiBinDir } from './engines.ts';
 import { ensureEngines } from './ensure.ts';
@@ -21,7 +22,11 @@ async function main(): Promise<void> {
   const unknown = requested.filter((n) => !engineNames.includes(n));
   if (unknown.length > 0)
     throw new Error(`unknown engine ${unknown.join(', ')}; known: ${engineNames.join(', ')}`);
-  const wanted = binDir ? pulumiEngines : requested.length > 0 ? requested : [...engineNames];
+  const wanted = binDir
+    ? [...pulumiEngines, ...requested]
+    : requested.length > 0
+      ? requested
+      : [...engineNames];
   const paths = await ensureEngines(wanted);
   if (binDir) process.stdout.write(`${pulumiBinDir()}\n`);
   // An optional engine that failed to build has no line.

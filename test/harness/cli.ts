@@ -36,7 +36,9 @@ export function runCli(args: string[], opts: RunOptions): RunningCli {
 export function runCommand(argv: string[], opts: RunOptions): RunningCli {
   const env = { ...process.env, ...opts.env };
   const child = opts.tty
-    ? spawn('script', ['-qefc', argv.map(quote).join(' '), '/dev/null'], {
+    ? // `exec`: whatever $SHELL script starts (dash does not exec a lone
+      // command), ^C must reach the command alone, not a shell waiting on it.
+      spawn('script', ['-qefc', `exec ${argv.map(quote).join(' ')}`, '/dev/null'], {
         env,
         cwd: opts.cwd,
         stdio: ['pipe', 'pipe', 'pipe'],

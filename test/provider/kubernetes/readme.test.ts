@@ -5,7 +5,8 @@
 // examples/pulumi-kubernetes/token-secrets, `pulumi destroy` — against a real
 // platform and control plane. Only what a test must change is changed, and each
 // change is checked to apply: the platform's address and admin key file, the
-// kubeconfig, a unique stack name, a private HOME; the platform is the
+// kubeconfig, a unique stack name, a private HOME (the engines' cache is the
+// suite's); the platform is the
 // fixture's rather than `npm start &`, and the Secret is read with the client
 // rather than kubectl.
 import { execFile } from 'node:child_process';
@@ -14,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { repoRoot } from '../../engines/engines.ts';
+import { cacheRoot, repoRoot } from '../../engines/engines.ts';
 import { type KubeFixture, kubeFixture } from './fixtures.ts';
 
 const run = promisify(execFile);
@@ -77,6 +78,9 @@ it('runs the TokenSecret example with a shell `pulumi up` and `pulumi destroy`',
       .filter((p) => !p.includes('node_modules'))
       .join(delimiter),
     HOME: home,
+    // The engines the suite already built: a private HOME would rebuild them
+    // from nothing, for many minutes.
+    TOKENPLANE_ENGINES_CACHE: cacheRoot(),
     PULUMI_HOME: join(home, '.pulumi'),
     PULUMI_BACKEND_URL: '',
     PULUMI_SKIP_CONFIRMATIONS: 'true',
