@@ -34,7 +34,7 @@
  *
  * The result also has `port`, `host`, `dataDir`, `storage` ('sqlite' |
  * 'postgres') and `app` (the fastify instance; `app.tokenplane.context` holds
- * the repository, verifier and metrics for white-box tests).
+ * the store, verifier and metrics for white-box tests).
  *
  * `buildApp(options)` returns the fastify instance without listening (for
  * `app.inject` or embedding); `app.close()` releases everything.
@@ -60,8 +60,11 @@ import {
 import { type Tier, TierTable } from '../domain/tiers.ts';
 import { createLogger, LogThrottle } from '../logging.ts';
 import { isAddressOrRange } from '../schemas/permissions.ts';
+import { purgeIdempotency } from '../storage/idempotency.ts';
 import { openStorage } from '../storage/index.ts';
 import { RevocationListener } from '../storage/listener.ts';
+import { purgeSignatures } from '../storage/signatures.ts';
+import { purgeDeliveries } from '../storage/webhooks.ts';
 import { NoticeScheduler } from '../webhooks/scheduler.ts';
 import { WebhookSender } from '../webhooks/sender.ts';
 import { MetricCatalog } from './analytics.ts';
@@ -71,7 +74,7 @@ import type { PlatformContext } from './context.ts';
 import { RouteMethods } from './methods.ts';
 import { PlatformMetrics } from './metrics.ts';
 import { RateLimiter } from './permissions/rate-limiter.ts';
-import { UsageMeter } from './permissions/usage-meter.ts';
+import { storedLedger, UsageMeter } from './permissions/usage-meter.ts';
 import { clientErrorHandler, frameworkErrors, installProblemHandlers } from './problems.ts';
 import { RequestLog } from './request-log.ts';
 import { accessKeyRoutes } from './routes/access-keys.ts';
@@ -233,7 +236,7 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
 
   const box = new SecretBox(encryption.value);
   const generated = encryption.source === 'generated' ? encryption : null;
-  const repo = await openStorage({
+  const store = await openStorage({
     dataDir,
     databaseUrl,
     tiers,
@@ -258,7 +261,7 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
   const metrics = new PlatformMetrics();
   const warnings = new LogThrottle();
   const verifier = new TokenVerifier({
-    repo,
+    store,
     box,
     metrics,
     clock,
@@ -267,24 +270,24 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
     onFlushError: (error) =>
       warnings.write(logger, 'error', { err: error }, 'could not write lastUsedAt'),
   });
-  const usage = new UsageMeter(repo, clock, (error) =>
+  const usage = new UsageMeter(storedLedger(store), clock, (error) =>
     warnings.write(logger, 'error', { err: error }, 'could not report token usage'),
   );
   const sender = new WebhookSender({
-    repo,
+    store,
     clock,
     log: logger,
     onAttempt: (outcome) => metrics.webhookAttempts.inc({ outcome }),
     ...(options.webhookPollMs !== undefined ? { pollMs: options.webhookPollMs } : {}),
   });
-  repo.signals.outbox = () => sender.wake();
-  const notices = new NoticeScheduler(repo, logger, options.noticeScanMs);
+  store.signals.outbox = () => sender.wake();
+  const notices = new NoticeScheduler(store, logger, options.noticeScanMs);
   const revocations = databaseUrl
     ? listenForRevocations(databaseUrl, verifier, metrics, logger)
     : null;
   await revocations?.start();
   const ctx: PlatformContext = {
-    repo,
+    store,
     sender,
     notices,
     tiers,
@@ -429,8 +432,8 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
 
   const purge = async () => {
     try {
-      await repo.purgeIdempotency(IDEMPOTENCY_RETENTION_MS);
-      await repo.purgeDeliveries(DELIVERY_RETENTION_MS);
+      await purgeIdempotency(store, IDEMPOTENCY_RETENTION_MS);
+      await purgeDeliveries(store, DELIVERY_RETENTION_MS);
     } catch (error) {
       warnings.write(
         logger,
@@ -450,11 +453,9 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
       .catch((error) =>
         warnings.write(logger, 'error', { err: error }, 'could not report token usage'),
       );
-    repo
-      .purgeSignatures()
-      .catch((error) =>
-        warnings.write(logger, 'error', { err: error }, 'could not purge signatures'),
-      );
+    purgeSignatures(store).catch((error) =>
+      warnings.write(logger, 'error', { err: error }, 'could not purge signatures'),
+    );
   }, options.lastUsedFlushMs ?? 5000);
   limitsTimer.unref();
 
@@ -473,7 +474,7 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
     } catch (error) {
       logger.error({ err: error }, 'could not write lastUsedAt on close');
     }
-    await repo.close();
+    await store.db.close();
   });
 
   await app.ready();

@@ -5,6 +5,8 @@
  * response leaves, so a client that reads the trail right after sees it.
  */
 import type { FastifyInstance } from 'fastify';
+import { recordAudit } from '../storage/audit.ts';
+import { getToken } from '../storage/tokens.ts';
 import type { PlatformContext } from './context.ts';
 
 export function installAudit(app: FastifyInstance, ctx: PlatformContext): void {
@@ -18,9 +20,9 @@ export function installAudit(app: FastifyInstance, ctx: PlatformContext): void {
       let entityId = info.entityId;
       if (entityId === null && info.targetType === 'token' && info.targetId) {
         // a refusal before the route learnt the token's entity: look it up for the trail
-        entityId = (await ctx.repo.getToken(null, info.targetId))?.value.entityId ?? null;
+        entityId = (await getToken(ctx.store, null, info.targetId))?.value.entityId ?? null;
       }
-      await ctx.repo.recordAudit({
+      await recordAudit(ctx.store, {
         actor: { type: principal.type, id: principal.id },
         action: info.action,
         targetType: info.targetType,

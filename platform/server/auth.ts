@@ -9,6 +9,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { ProblemError } from '../domain/problems.ts';
 import { isApiTokenValue, isWellFormedSecret } from '../domain/secret-format.ts';
+import { findAccessKeyByDigest } from '../storage/access-keys.ts';
 import type { PlatformContext, Principal } from './context.ts';
 import { authenticate } from './permissions/checks.ts';
 
@@ -35,7 +36,7 @@ export async function managementPrincipal(
     return { type: 'admin', id: null, role: 'admin', scope: null };
   }
   if (isWellFormedSecret(credential, 'accessKey')) {
-    const key = await ctx.repo.findAccessKeyByDigest(ctx.box.digest(credential));
+    const key = await findAccessKeyByDigest(ctx.store, ctx.box.digest(credential));
     if (key) return { type: 'access-key', id: key.id, role: key.role, scope: key.entityId };
   }
   return null;

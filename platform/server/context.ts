@@ -5,7 +5,8 @@ import { ProblemError } from '../domain/problems.ts';
 import type { TierTable } from '../domain/tiers.ts';
 import type { LogThrottle } from '../logging.ts';
 import type { AuditEvent } from '../schemas/index.ts';
-import type { Repository, Scope, Target } from '../storage/repository.ts';
+import { type Scope, type Target, targetVisible } from '../storage/scope.ts';
+import type { Store } from '../storage/store.ts';
 import type { NoticeScheduler } from '../webhooks/scheduler.ts';
 import type { WebhookSender } from '../webhooks/sender.ts';
 import type { MetricCatalog } from './analytics.ts';
@@ -15,7 +16,7 @@ import type { UsageMeter } from './permissions/usage-meter.ts';
 import type { TokenVerifier, VerifiedToken } from './verifier.ts';
 
 export type PlatformContext = {
-  repo: Repository;
+  store: Store;
   sender: WebhookSender;
   notices: NoticeScheduler;
   tiers: TierTable;
@@ -86,7 +87,7 @@ export async function requireWriter(
 ): Promise<Principal> {
   const principal = principalOf(request);
   if (principal.role === 'admin') return principal;
-  if (target && !(await ctx.repo.inScope(principal.scope, target))) {
+  if (target && !(await targetVisible(ctx.store.db, principal.scope, target))) {
     const [kind, id] = Object.entries(target)[0] as [string, string];
     throw new ProblemError(
       'not-found',

@@ -12,7 +12,7 @@
  * into the server.
  */
 import type { FastifyRequest } from 'fastify';
-import type { AuditWith } from '../storage/repository.ts';
+import type { AuditWith } from '../storage/audit.ts';
 import { type AuditInfo, type PlatformContext, principalOf } from './context.ts';
 
 /** What a change may have made wrong in the verification cache. */

@@ -25,7 +25,13 @@ import { createSecretKey, type KeyObject } from 'node:crypto';
 import type { SecretBox } from '../crypto/cipher.ts';
 import { ProblemError } from '../domain/problems.ts';
 import { isApiTokenValue } from '../domain/secret-format.ts';
-import type { Repository, TokenRecord } from '../storage/repository.ts';
+import type { Store } from '../storage/store.ts';
+import {
+  findTokenByDigest,
+  findTokenById,
+  recordLastUsed,
+  type TokenRecord,
+} from '../storage/tokens.ts';
 import type { PlatformMetrics } from './metrics.ts';
 import { compilePolicy, type TokenPolicy } from './permissions/policy.ts';
 
@@ -51,7 +57,7 @@ type CacheEntry = {
 type SigningEntry = CacheEntry & { key: KeyObject };
 
 export type VerifierOptions = {
-  repo: Repository;
+  store: Store;
   box: SecretBox;
   metrics: PlatformMetrics;
   clock: () => number;
@@ -62,7 +68,7 @@ export type VerifierOptions = {
 };
 
 export class TokenVerifier {
-  readonly #repo: Repository;
+  readonly #store: Store;
   readonly #box: SecretBox;
   readonly #metrics: PlatformMetrics;
   readonly #clock: () => number;
@@ -77,7 +83,7 @@ export class TokenVerifier {
   readonly #onFlushError: (error: unknown) => void;
 
   constructor(options: VerifierOptions) {
-    this.#repo = options.repo;
+    this.#store = options.store;
     this.#box = options.box;
     this.#metrics = options.metrics;
     this.#clock = options.clock;
@@ -112,7 +118,7 @@ export class TokenVerifier {
     if (!entry || now - entry.cachedAt > this.#ttl) {
       cache = 'miss';
       const generation = this.#generation;
-      const record = await unavailableOnFailure(() => this.#repo.findTokenByDigest(digest));
+      const record = await unavailableOnFailure(() => findTokenByDigest(this.#store, digest));
       if (!record) {
         this.#cache.delete(digest);
         setBounded(this.#unknown, digest, now, this.#size);
@@ -144,7 +150,7 @@ export class TokenVerifier {
     if (entry === undefined || (entry !== null && now - entry.cachedAt > this.#ttl)) {
       cache = 'miss';
       const generation = this.#generation;
-      const found = await unavailableOnFailure(() => this.#repo.findTokenById(tokenId));
+      const found = await unavailableOnFailure(() => findTokenById(this.#store, tokenId));
       entry = found
         ? { ...cacheEntry(found.record, now), key: createSecretKey(Buffer.from(found.value)) }
         : null;
@@ -211,7 +217,7 @@ export class TokenVerifier {
     const entries = new Map<string, string>();
     for (const [id, at] of batch) entries.set(id, new Date(at).toISOString());
     try {
-      await this.#repo.recordLastUsed(entries);
+      await recordLastUsed(this.#store, entries);
     } catch (error) {
       for (const [id, at] of batch) if (!this.#lastUsed.has(id)) this.#lastUsed.set(id, at);
       throw error;

@@ -1,19 +1,23 @@
 /**
  * Opens the platform's storage: PostgreSQL when a database URL is given,
- * otherwise SQLite in `<dataDir>/tokenplane.db`. Migrations are applied here.
+ * otherwise SQLite in `<dataDir>/tokenplane.db`. Migrations are applied and the
+ * encryption key checked here. The result is the `Store` every storage
+ * function takes (store.ts); callers import those functions from their
+ * modules: entities.ts, tokens.ts, access-keys.ts, audit.ts, webhooks.ts, …
  */
 import { join } from 'node:path';
 import type { SecretBox } from '../crypto/cipher.ts';
 import type { TierTable } from '../domain/tiers.ts';
+import { checkEncryptionKey, type EncryptionKeyInfo } from './encryption-check.ts';
+import { migrate } from './migrations.ts';
 import { PostgresDriver } from './postgres.ts';
-import { type EncryptionKeyInfo, Repository } from './repository.ts';
 import type { SqlDriver } from './sql.ts';
 import { SqliteDriver } from './sqlite.ts';
-
-export * from './repository.ts';
-export type { SqlDriver } from './sql.ts';
+import type { Store } from './store.ts';
 
 export const SQLITE_FILE = 'tokenplane.db';
+
+const DAY_MS = 86_400_000;
 
 export type OpenStorageOptions = {
   dataDir: string;
@@ -23,6 +27,8 @@ export type OpenStorageOptions = {
   /** Where the key came from; `save` when it was generated just now (see checkEncryptionKey). */
   key: Omit<EncryptionKeyInfo, 'database'>;
   clock?: () => number;
+  /** Default token lifetime when a create does not say; SPEC §1: 365 days. */
+  defaultTokenLifetimeMs?: number;
 };
 
 /** The database in words, without credentials. */
@@ -36,19 +42,21 @@ export function describeDatabase(dataDir: string, databaseUrl: string | undefine
   }
 }
 
-export async function openStorage(options: OpenStorageOptions): Promise<Repository> {
+export async function openStorage(options: OpenStorageOptions): Promise<Store> {
   const db: SqlDriver = options.databaseUrl
     ? new PostgresDriver(options.databaseUrl)
     : new SqliteDriver(join(options.dataDir, SQLITE_FILE));
-  const repo = new Repository({
+  const store: Store = {
     db,
     tiers: options.tiers,
     box: options.box,
-    ...(options.clock ? { clock: options.clock } : {}),
-  });
+    clock: options.clock ?? Date.now,
+    tokenLifetimeMs: options.defaultTokenLifetimeMs ?? 365 * DAY_MS,
+    signals: { outbox: () => {} },
+  };
   try {
-    await repo.migrate();
-    await repo.checkEncryptionKey({
+    await migrate(db, store.clock);
+    await checkEncryptionKey(store, {
       ...options.key,
       database: describeDatabase(options.dataDir, options.databaseUrl),
     });
@@ -56,5 +64,5 @@ export async function openStorage(options: OpenStorageOptions): Promise<Reposito
     await db.close().catch(() => {});
     throw error;
   }
-  return repo;
+  return store;
 }

@@ -1,6 +1,6 @@
 /**
  * What every storage function works with: the SQL driver, the tier table, the
- * secret box and the clock. The Repository builds one and hands it to the
+ * secret box and the clock. openStorage (index.ts) builds one; callers hand it to the
  * per-concern modules (entities.ts, tokens.ts, access-keys.ts, audit.ts,
  * idempotency.ts).
  */

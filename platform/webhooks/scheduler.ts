@@ -4,16 +4,17 @@
  * sure that one server at a time does the work and each notice goes out once.
  */
 import type { Logger } from 'pino';
-import type { Repository } from '../storage/repository.ts';
+import { scanNotices } from '../storage/notices.ts';
+import type { Store } from '../storage/store.ts';
 
 export class NoticeScheduler {
-  readonly #repo: Repository;
+  readonly #store: Store;
   readonly #log: Logger;
   readonly #timer: NodeJS.Timeout;
   #running: Promise<number> | null = null;
 
-  constructor(repo: Repository, log: Logger, intervalMs = 60_000) {
-    this.#repo = repo;
+  constructor(store: Store, log: Logger, intervalMs = 60_000) {
+    this.#store = store;
     this.#log = log;
     this.#timer = setInterval(() => {
       this.runOnce().catch(() => {});
@@ -23,8 +24,7 @@ export class NoticeScheduler {
 
   /** One scan now (joins a scan in progress); resolves to the notices written. */
   runOnce(): Promise<number> {
-    this.#running ??= this.#repo
-      .scanNotices()
+    this.#running ??= scanNotices(this.#store)
       .catch((error) => {
         this.#log.error({ err: error }, 'could not scan for expiring tokens and low usage');
         throw error;

@@ -10,11 +10,12 @@
 import type { Logger } from 'pino';
 import { Webhook } from 'standardwebhooks';
 import { request } from 'undici';
-import type { ClaimedDelivery, Repository } from '../storage/repository.ts';
+import type { Store } from '../storage/store.ts';
+import { type ClaimedDelivery, claimDeliveries, recordAttempt } from '../storage/webhooks.ts';
 import { retryDelayMs } from './schedule.ts';
 
 export type SenderOptions = {
-  repo: Repository;
+  store: Store;
   clock: () => number;
   log: Logger;
   onAttempt?: (outcome: 'delivered' | 'retry' | 'failed') => void;
@@ -27,7 +28,7 @@ export type SenderOptions = {
 };
 
 export class WebhookSender {
-  readonly #repo: Repository;
+  readonly #store: Store;
   readonly #clock: () => number;
   readonly #log: Logger;
   readonly #onAttempt: NonNullable<SenderOptions['onAttempt']>;
@@ -39,7 +40,7 @@ export class WebhookSender {
   #closed = false;
 
   constructor(options: SenderOptions) {
-    this.#repo = options.repo;
+    this.#store = options.store;
     this.#clock = options.clock;
     this.#log = options.log;
     this.#onAttempt = options.onAttempt ?? (() => {});
@@ -73,7 +74,7 @@ export class WebhookSender {
       do {
         this.#again = false;
         // The lease outlives every attempt of the batch, with room to record it.
-        const claimed = await this.#repo.claimDeliveries(this.#batch, this.#timeoutMs * 3);
+        const claimed = await claimDeliveries(this.#store, this.#batch, this.#timeoutMs * 3);
         await Promise.all(claimed.map((d) => this.#deliver(d)));
         if (claimed.length === this.#batch) this.#again = true;
       } while (this.#again && !this.#closed);
@@ -87,7 +88,7 @@ export class WebhookSender {
     const attempts = delivery.attempts + 1;
     const delay = error === null ? null : retryDelayMs(attempts);
     const nextAttemptMs = delay === null ? null : this.#clock() + delay;
-    await this.#repo.recordAttempt(delivery, { responseStatus, error, nextAttemptMs });
+    await recordAttempt(this.#store, delivery, { responseStatus, error, nextAttemptMs });
     const outcome = error === null ? 'delivered' : delay === null ? 'failed' : 'retry';
     this.#onAttempt(outcome);
     if (error !== null) {

@@ -52,7 +52,7 @@ describe.each(ENGINES)('replicas on %s', (engine) => {
     const p = await startPlatform(engine, { lastUsedFlushMs: 3_600_000 });
     try {
       const e = (await p.api.post('/v1/entities', { name: 'Batch', kind: 'customer' })).body;
-      const db = p.server.app.tokenplane.context.repo.db;
+      const db = p.server.app.tokenplane.context.store.db;
       const stored = async () =>
         (await db.query('SELECT last_used_at FROM tokens WHERE id = $1', [e.defaultToken.id]))[0]
           ?.last_used_at;

@@ -52,7 +52,7 @@ async function burst(apis: Api[], value: string, n: number) {
 }
 
 async function storedCounter(p: Platform, tokenId: string) {
-  const db = p.server.app.tokenplane.context.repo.db;
+  const db = p.server.app.tokenplane.context.store.db;
   const rows = await db.query(
     'SELECT SUM(granted) AS granted, SUM(used) AS used FROM usage_counters WHERE token_id = $1',
     [tokenId],
@@ -100,10 +100,10 @@ describe.each(ENGINES)('usage limits on %s', (engine) => {
     const p = await startPlatform(engine);
     try {
       const t = await limitedToken(p, { limit: 1_000_000, period: 'month' });
-      const repo = p.server.app.tokenplane.context.repo;
+      const { ledger } = p.server.app.tokenplane.context.usage;
       let leases = 0;
-      const lease = repo.leaseUsage.bind(repo);
-      repo.leaseUsage = (...args) => {
+      const lease = ledger.lease;
+      ledger.lease = (...args) => {
         leases++;
         return lease(...args);
       };

@@ -19,7 +19,21 @@
  */
 import { usageWindow } from '../../domain/permissions.ts';
 import type { TokenPermissions } from '../../schemas/index.ts';
-import type { Repository } from '../../storage/repository.ts';
+import type { Store } from '../../storage/store.ts';
+import { type Lease, leaseUsage, returnUsage } from '../../storage/usage.ts';
+
+/** The token counters the meter leases from and gives back to (storage/usage.ts). */
+export type UsageLedger = {
+  lease(tokenId: string, period: string, want: number, used: number): Promise<Lease>;
+  giveBack(tokenId: string, period: string, unused: number, used: number): Promise<void>;
+};
+
+export function storedLedger(store: Store): UsageLedger {
+  return {
+    lease: (tokenId, period, want, used) => leaseUsage(store, tokenId, period, want, used),
+    giveBack: (tokenId, period, unused, used) => returnUsage(store, tokenId, period, unused, used),
+  };
+}
 
 export type UsageLimitSetting = NonNullable<TokenPermissions['usageLimit']>;
 
@@ -51,14 +65,15 @@ type Slot = {
 export type UsageDecision = { allowed: true } | { allowed: false; resetsAt: string | null };
 
 export class UsageMeter {
-  readonly #repo: Repository;
+  /** Public so that a test can count the leases. */
+  readonly ledger: UsageLedger;
   readonly #clock: () => number;
   readonly #slots = new Map<string, Slot>();
   readonly #returns = new Set<Promise<void>>();
   readonly #onError: (error: unknown) => void;
 
-  constructor(repo: Repository, clock: () => number, onError: (error: unknown) => void) {
-    this.#repo = repo;
+  constructor(ledger: UsageLedger, clock: () => number, onError: (error: unknown) => void) {
+    this.ledger = ledger;
     this.#clock = clock;
     this.#onError = onError;
   }
@@ -151,9 +166,9 @@ export class UsageMeter {
         const used = slot.pending;
         slot.pending = 0;
         const now = this.#clock();
-        let lease: Awaited<ReturnType<Repository['leaseUsage']>>;
+        let lease: Lease;
         try {
-          lease = await this.#repo.leaseUsage(slot.tokenId, slot.period, want, used);
+          lease = await this.ledger.lease(slot.tokenId, slot.period, want, used);
         } catch (error) {
           slot.pending += used;
           const failures = slot.failures.splice(0);
@@ -202,8 +217,8 @@ export class UsageMeter {
     if (unused === 0 && used === 0) return;
     slot.available -= unused;
     slot.pending = 0;
-    const done = this.#repo
-      .returnUsage(slot.tokenId, slot.period, unused, used)
+    const done = this.ledger
+      .giveBack(slot.tokenId, slot.period, unused, used)
       .catch(this.#onError)
       .finally(() => this.#returns.delete(done));
     this.#returns.add(done);

@@ -6,6 +6,7 @@ import {
   CreateAccessKeyRequest,
   IdParams,
 } from '../../schemas/index.ts';
+import { createAccessKey, deleteAccessKey, listAccessKeys } from '../../storage/access-keys.ts';
 import { type PlatformContext, requireWriter, scopeOf, sendCreated, setAudit } from '../context.ts';
 import { mutate } from '../mutation.ts';
 import { Deleted, IdempotencyHeaders, idempotencyOf, managementRoute } from './common.ts';
@@ -39,7 +40,8 @@ export const accessKeyRoutes =
         });
         const { result, replayed } = await mutate(ctx, request, {
           write: (audit) =>
-            ctx.repo.createAccessKey(
+            createAccessKey(
+              ctx.store,
               principal.scope,
               entityId,
               request.body,
@@ -61,7 +63,7 @@ export const accessKeyRoutes =
         response: { 200: AccessKeyList },
       }),
       async (request) => ({
-        items: await ctx.repo.listAccessKeys(scopeOf(request), request.params.id),
+        items: await listAccessKeys(ctx.store, scopeOf(request), request.params.id),
       }),
     );
 
@@ -83,7 +85,7 @@ export const accessKeyRoutes =
           accessKey: id,
         });
         await mutate(ctx, request, {
-          write: (audit) => ctx.repo.deleteAccessKey(principal.scope, id, audit),
+          write: (audit) => deleteAccessKey(ctx.store, principal.scope, id, audit),
           describe: (r) => ({ entityId: r.entityId }),
           invalidates: () => null,
         });

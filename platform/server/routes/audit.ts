@@ -1,6 +1,7 @@
 /** The audit trail, filtered to the caller's subtree. */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { AuditPage, AuditQuery } from '../../schemas/index.ts';
+import { listAudit } from '../../storage/audit.ts';
 import { type PlatformContext, scopeOf } from '../context.ts';
 import { managementRoute } from './common.ts';
 
@@ -13,6 +14,6 @@ export const auditRoutes =
         querystring: AuditQuery,
         response: { 200: AuditPage },
       }),
-      async (request) => ctx.repo.listAudit(scopeOf(request), request.query),
+      async (request) => listAudit(ctx.store, scopeOf(request), request.query),
     );
   };

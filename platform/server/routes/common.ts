@@ -2,8 +2,8 @@ import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ProblemError } from '../../domain/problems.ts';
 import { Id, Problem } from '../../schemas/index.ts';
+import { type Idempotency, requestHash } from '../../storage/idempotency.ts';
 import { notFound } from '../../storage/problems.ts';
-import { type Idempotency, requestHash } from '../../storage/repository.ts';
 import { principalOf } from '../context.ts';
 
 /**

@@ -10,6 +10,13 @@ import {
   IdParams,
 } from '../../schemas/index.ts';
 import {
+  createEntity,
+  deleteEntity,
+  getEntity,
+  listEntities,
+  updateEntity,
+} from '../../storage/entities.ts';
+import {
   ifMatchPredicate,
   type PlatformContext,
   requireWriter,
@@ -52,7 +59,8 @@ export const entityRoutes =
         );
         const { result, replayed } = await mutate(ctx, request, {
           write: (audit) =>
-            ctx.repo.createEntity(
+            createEntity(
+              ctx.store,
               principal.scope,
               request.body,
               idempotencyOf(request, request.body),
@@ -74,7 +82,7 @@ export const entityRoutes =
         querystring: EntityListQuery,
         response: { 200: EntityPage },
       }),
-      async (request) => ctx.repo.listEntities(scopeOf(request), request.query),
+      async (request) => listEntities(ctx.store, scopeOf(request), request.query),
     );
 
     app.get(
@@ -84,7 +92,7 @@ export const entityRoutes =
         response: { 200: Entity },
       }),
       async (request, reply) => {
-        const found = await ctx.repo.getEntity(scopeOf(request), request.params.id);
+        const found = await getEntity(ctx.store, scopeOf(request), request.params.id);
         if (!found) {
           throw new ProblemError(
             'not-found',
@@ -116,7 +124,8 @@ export const entityRoutes =
         const principal = await requireWriter(ctx, request, 'update entities', { entity: id });
         const { entity } = await mutate(ctx, request, {
           write: (audit) =>
-            ctx.repo.updateEntity(
+            updateEntity(
+              ctx.store,
               principal.scope,
               id,
               request.body,
@@ -151,7 +160,7 @@ export const entityRoutes =
         });
         const principal = await requireWriter(ctx, request, 'delete entities', { entity: id });
         await mutate(ctx, request, {
-          write: (audit) => ctx.repo.deleteEntity(principal.scope, id, audit),
+          write: (audit) => deleteEntity(ctx.store, principal.scope, id, audit),
           invalidates: () => ({ entityId: id }),
           counts: ({ tokens }) =>
             tokens > 0 && ctx.metrics.tokensRevoked.inc({ reason: 'entity-deleted' }, tokens),

@@ -30,7 +30,7 @@ export const metaRoutes =
       async (_request, reply) => {
         if (!state.ready()) return reply.code(503).send({ status: 'shutting down' });
         try {
-          await ctx.repo.db.query('SELECT 1 AS ok');
+          await ctx.store.db.query('SELECT 1 AS ok');
           return { status: 'ready' };
         } catch {
           return reply.code(503).send({ status: 'database unavailable' });

@@ -5,6 +5,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { ProblemError } from '../../domain/problems.ts';
 import { TokenLeakLabels, TokenLeakReport } from '../../schemas/index.ts';
+import { reportLeaks } from '../../storage/leaks.ts';
 import { type PlatformContext, principalOf, setAudit } from '../context.ts';
 import { managementRoute } from './common.ts';
 
@@ -33,7 +34,7 @@ export const tokenLeakRoutes =
             'Only the administrator key reports leaked tokens; an access key cannot.',
           );
         }
-        const { labels, exposed } = await ctx.repo.reportLeaks(request.body, {
+        const { labels, exposed } = await reportLeaks(ctx.store, request.body, {
           actor: { type: principal.type, id: principal.id },
           requestId: String(request.id),
         });

@@ -16,6 +16,16 @@ import {
   TokenWithValue,
   UpdateTokenRequest,
 } from '../../schemas/index.ts';
+import { getEntity } from '../../storage/entities.ts';
+import {
+  createToken,
+  deleteToken,
+  getToken,
+  listTokens,
+  revealToken,
+  rotateToken,
+  updateToken,
+} from '../../storage/tokens.ts';
 import {
   ifMatchPredicate,
   type PlatformContext,
@@ -82,7 +92,12 @@ export const tokenRoutes =
         response: { 200: TokenPage },
       }),
       async (request) => {
-        const page = await ctx.repo.listTokens(scopeOf(request), request.params.id, request.query);
+        const page = await listTokens(
+          ctx.store,
+          scopeOf(request),
+          request.params.id,
+          request.query,
+        );
         return { ...page, items: page.items.map(withLastUsed) };
       },
     );
@@ -106,7 +121,8 @@ export const tokenRoutes =
         const principal = await requireWriter(ctx, request, 'issue tokens', { entity: entityId });
         const { result, replayed } = await mutate(ctx, request, {
           write: (audit) =>
-            ctx.repo.createToken(
+            createToken(
+              ctx.store,
               principal.scope,
               entityId,
               request.body,
@@ -129,7 +145,7 @@ export const tokenRoutes =
         response: { 200: Token },
       }),
       async (request, reply) => {
-        const found = await ctx.repo.getToken(scopeOf(request), request.params.id);
+        const found = await getToken(ctx.store, scopeOf(request), request.params.id);
         if (!found) {
           throw new ProblemError(
             'not-found',
@@ -165,7 +181,8 @@ export const tokenRoutes =
         const principal = await requireWriter(ctx, request, 'edit tokens', { token: id });
         const { token } = await mutate(ctx, request, {
           write: (audit) =>
-            ctx.repo.updateToken(
+            updateToken(
+              ctx.store,
               principal.scope,
               id,
               request.body,
@@ -200,7 +217,7 @@ export const tokenRoutes =
         });
         const principal = await requireWriter(ctx, request, 'remove tokens', { token: id });
         await mutate(ctx, request, {
-          write: (audit) => ctx.repo.deleteToken(principal.scope, id, audit),
+          write: (audit) => deleteToken(ctx.store, principal.scope, id, audit),
           describe: (r) => ({ entityId: r.entityId }),
           invalidates: () => ({ tokenId: id, usage: true }),
           counts: () => ctx.metrics.tokensRevoked.inc({ reason: 'deleted' }),
@@ -225,7 +242,7 @@ export const tokenRoutes =
           entityId: null,
         });
         const principal = await requireWriter(ctx, request, 'reveal token values', { token: id });
-        const { value, entityId } = await ctx.repo.revealToken(principal.scope, id);
+        const { value, entityId } = await revealToken(ctx.store, principal.scope, id);
         setAudit(request, { action: 'token.reveal', targetType: 'token', targetId: id, entityId });
         return { value };
       },
@@ -255,7 +272,8 @@ export const tokenRoutes =
         const principal = await requireWriter(ctx, request, 'rotate tokens', { token: id });
         const { result, replayed } = await mutate(ctx, request, {
           write: (audit) =>
-            ctx.repo.rotateToken(
+            rotateToken(
+              ctx.store,
               principal.scope,
               id,
               body.gracePeriodSeconds ?? 0,
@@ -285,7 +303,7 @@ export const tokenRoutes =
         const token = await ctx.verifier.verify(request.body.token, false);
         if (!token) return { active: false as const };
         if (principal.scope !== null) {
-          const visible = await ctx.repo.getEntity(principal.scope, token.entityId);
+          const visible = await getEntity(ctx.store, principal.scope, token.entityId);
           if (!visible) return { active: false as const };
         }
         return {

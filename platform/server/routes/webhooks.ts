@@ -8,6 +8,12 @@ import {
   WebhookList,
   WebhookWithSecret,
 } from '../../schemas/index.ts';
+import {
+  createWebhook,
+  deleteWebhook,
+  listDeliveries,
+  listWebhooks,
+} from '../../storage/webhooks.ts';
 import { type PlatformContext, requireWriter, scopeOf, sendCreated, setAudit } from '../context.ts';
 import { mutate } from '../mutation.ts';
 import { Deleted, IdempotencyHeaders, idempotencyOf, managementRoute } from './common.ts';
@@ -40,7 +46,8 @@ export const webhookRoutes =
         });
         const { result, replayed } = await mutate(ctx, request, {
           write: (audit) =>
-            ctx.repo.createWebhook(
+            createWebhook(
+              ctx.store,
               principal.scope,
               entityId,
               request.body,
@@ -62,7 +69,7 @@ export const webhookRoutes =
         response: { 200: WebhookList },
       }),
       async (request) => ({
-        items: await ctx.repo.listWebhooks(scopeOf(request), request.params.id),
+        items: await listWebhooks(ctx.store, scopeOf(request), request.params.id),
       }),
     );
 
@@ -82,7 +89,7 @@ export const webhookRoutes =
         });
         const principal = await requireWriter(ctx, request, 'remove webhooks', { webhook: id });
         await mutate(ctx, request, {
-          write: (audit) => ctx.repo.deleteWebhook(principal.scope, id, audit),
+          write: (audit) => deleteWebhook(ctx.store, principal.scope, id, audit),
           describe: (r) => ({ entityId: r.entityId }),
           invalidates: () => null,
         });
@@ -98,6 +105,6 @@ export const webhookRoutes =
         response: { 200: DeliveryPage },
       }),
       async (request) =>
-        ctx.repo.listDeliveries(scopeOf(request), request.params.id, request.query),
+        listDeliveries(ctx.store, scopeOf(request), request.params.id, request.query),
     );
   };
