@@ -280,8 +280,7 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
     onAttempt: (outcome) => metrics.webhookAttempts.inc({ outcome }),
     ...(options.webhookPollMs !== undefined ? { pollMs: options.webhookPollMs } : {}),
   });
-  store.signals.outbox = () => sender.wake();
-  const notices = new NoticeScheduler(store, logger, options.noticeScanMs);
+  const notices = new NoticeScheduler(store, logger, () => sender.wake(), options.noticeScanMs);
   const revocations = databaseUrl
     ? listenForRevocations(databaseUrl, verifier, metrics, logger)
     : null;

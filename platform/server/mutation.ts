@@ -1,35 +1,49 @@
 /**
  * The one path of every mutation route. The route says what it does
  * (`setAudit`) and who may do it (`requireWriter`), then hands `mutate`:
- * - `write(audit)`: the repository call. The repository writes the success
- *   event — `setAudit`'s description, refined by `describe` from the result —
- *   in the mutation's own transaction, so a change is never without its trail;
- * - `invalidates(result)`: the cached verifications the change may have made
- *   wrong (a token, or every token of an entity), or null — said, not forgotten;
+ * - `write(effects)`: the storage call, which runs `effects` inside its own
+ *   transaction after the change (storage/effects.ts);
+ * - `describe(written)`: what the success event says beyond `setAudit`, known
+ *   only from the result; `records(written)`: further audit events, one per
+ *   object the change touched (a leak report's tokens);
+ * - `invalidates(written)`: the verifications the change may have made wrong
+ *   (a token, or every token of an entity) — said, not forgotten;
+ * - `announces(written)`: its webhook events;
  * - `counts(result)`: its metrics.
- * `mutate` then marks the request audited (the onSend hook records only
- * failures), drops those verifications and counts. Storage never calls back
- * into the server.
+ *
+ * In the change's transaction `mutate` writes the audit events, the webhook
+ * events into the outbox and, on PostgreSQL, the revocation notices other
+ * servers listen for: all of them commit with the change or not at all. After
+ * the commit it marks the request audited (the onSend hook records only
+ * failures), drops this server's cached verifications, wakes the webhook
+ * sender when the outbox got deliveries, and counts. An idempotent replay
+ * changed nothing: it is audited as a replay and nothing else. Storage never
+ * calls back into the server.
  */
 import type { FastifyRequest } from 'fastify';
-import type { AuditWith } from '../storage/audit.ts';
+import type { Token, TokenWithValue, WebhookEventType, WebhookPayload } from '../schemas/index.ts';
+import { insertAudit, type NewAuditEvent } from '../storage/audit.ts';
+import type { Effects } from '../storage/effects.ts';
+import { announceRevocation } from '../storage/revocations.ts';
+import type { SqlTx } from '../storage/sql.ts';
+import { emitEvent } from '../storage/webhooks.ts';
 import { type AuditInfo, type PlatformContext, principalOf } from './context.ts';
 
-/** What a change may have made wrong in the verification cache. */
-export type Invalidation =
-  | { tokenId: string /** its usage lease too */; usage?: boolean }
-  | { entityId: string }
-  | null;
+/** A verification a change may have made wrong: one token's (and its usage lease), or an entity's tokens'. */
+export type Stale = { tokenId: string; usage?: boolean } | { entityId: string };
 
-/** What the audit event describes: the created object of an idempotent create, else the result. */
-type Audited<R> = R extends { result: infer Created; replayed: boolean } ? Created : R;
+/** A webhook event of a change (SPEC §8). */
+export type Announcement = { type: WebhookEventType; data: WebhookPayload['data'] };
+
+/** What the change wrote: the created object of an idempotent create, else the result. */
+type Written<R> = R extends { result: infer Created; replayed: boolean } ? Created : R;
 
 export type Mutation<R> = {
-  /** `audit` describes whatever the call returns: the type of `describe`'s argument. */
-  write(audit: AuditWith<unknown>): Promise<R>;
-  /** What the success event says beyond `setAudit`, known only from the result. */
-  describe?(result: Audited<R>): Partial<AuditInfo>;
-  invalidates(result: R): Invalidation;
+  write(effects: Effects<unknown>): Promise<R>;
+  describe?(written: Written<R>): Partial<AuditInfo>;
+  records?(written: Written<R>): AuditInfo[];
+  invalidates(written: Written<R>): Stale[];
+  announces?(written: Written<R>): Announcement[];
   counts?(result: R): void;
 };
 
@@ -39,27 +53,55 @@ export async function mutate<R>(
   m: Mutation<R>,
 ): Promise<R> {
   const principal = principalOf(request);
-  const result = await m.write({
+  const trail = (info: AuditInfo): NewAuditEvent => ({
     actor: { type: principal.type, id: principal.id },
     requestId: String(request.id),
-    describe: (written, replayed) => {
-      const info = { ...(request.audit as AuditInfo), ...m.describe?.(written as Audited<R>) };
-      return {
-        action: info.action,
-        targetType: info.targetType,
-        targetId: info.targetId,
-        entityId: info.entityId,
-        detail: replayed ? 'idempotent-replay' : (info.detail ?? null),
-      };
-    },
+    outcome: 'success',
+    action: info.action,
+    targetType: info.targetType,
+    targetId: info.targetId,
+    entityId: info.entityId,
+    detail: info.detail ?? null,
   });
+  let stale: Stale[] = [];
+  let outbox = false;
+  const effects = async (tx: SqlTx, result: unknown, replayed: boolean) => {
+    const written = result as Written<R>;
+    const own = { ...(request.audit as AuditInfo), ...m.describe?.(written) };
+    await insertAudit(
+      ctx.store,
+      tx,
+      trail(replayed ? { ...own, detail: 'idempotent-replay' } : own),
+    );
+    // A transaction retried after a lost race runs this again: start clean.
+    stale = [];
+    outbox = false;
+    if (replayed) return;
+    for (const info of m.records?.(written) ?? []) await insertAudit(ctx.store, tx, trail(info));
+    stale = m.invalidates(written);
+    for (const target of stale) await announceRevocation(ctx.store, tx, target);
+    for (const event of m.announces?.(written) ?? []) {
+      outbox = (await emitEvent(ctx.store, tx, event.type, event.data)) || outbox;
+    }
+  };
+  const result = await m.write(effects as Effects<unknown>);
   request.auditRecorded = true;
-  const stale = m.invalidates(result);
-  if (stale && 'entityId' in stale) ctx.verifier.invalidateEntity(stale.entityId);
-  else if (stale) {
-    ctx.verifier.invalidateToken(stale.tokenId);
-    if (stale.usage) ctx.usage.release(stale.tokenId);
+  for (const target of stale) {
+    if ('entityId' in target) ctx.verifier.invalidateEntity(target.entityId);
+    else {
+      ctx.verifier.invalidateToken(target.tokenId);
+      if (target.usage) ctx.usage.release(target.tokenId);
+    }
   }
+  if (outbox) ctx.sender.wake();
   m.counts?.(result);
   return result;
+}
+
+type TokenEventType = 'token.created' | 'token.updated' | 'token.rotated' | 'token.deleted';
+
+/** The event of a token change; a value the result may hold never goes into a payload. */
+export function tokenEvent(type: TokenEventType, token: Token | TokenWithValue): Announcement {
+  const { value: _value, ...rest } = token as TokenWithValue;
+  return { type, data: { entityId: token.entityId, token: rest } };
 }

@@ -6,7 +6,7 @@
 import { uuidv7 } from '../crypto/ids.ts';
 import { generateSecret } from '../domain/secret-format.ts';
 import type { AccessKey, AccessKeyWithKey, CreateAccessKeyRequest } from '../schemas/index.ts';
-import { type AuditWith, audited } from './audit.ts';
+import { type Effects, withEffects } from './effects.ts';
 import { type Idempotency, type Idempotent, idempotent, replayGone } from './idempotency.ts';
 import { lockEntity } from './locks.ts';
 import { notFound } from './problems.ts';
@@ -22,14 +22,14 @@ export async function createAccessKey(
   scope: Scope,
   entityId: string,
   input: CreateAccessKeyRequest,
-  idem?: Idempotency,
-  audit?: AuditWith<AccessKeyWithKey>,
+  idem: Idempotency | undefined,
+  effects: Effects<AccessKeyWithKey>,
 ): Promise<Idempotent<AccessKeyWithKey>> {
   const guard = async (tx: SqlTx, stored: AccessKeyWithKey) => {
     const [row] = await tx.query('SELECT 1 AS ok FROM access_keys WHERE id = $1', [stored.id]);
     return row ? null : replayGone('access key', stored.id, 'was deleted since');
   };
-  return idempotent(store, idem, audit, guard, async (tx) => {
+  return idempotent(store, idem, effects, guard, async (tx) => {
     const entity = await lockEntity(store.db, tx, scope, entityId);
     if (!entity) throw notFound('entity', entityId);
     const key = generateSecret('accessKey');
@@ -60,9 +60,9 @@ export async function deleteAccessKey(
   store: Store,
   scope: Scope,
   id: string,
-  audit?: AuditWith<{ entityId: string }>,
+  effects: Effects<{ entityId: string }>,
 ): Promise<{ entityId: string }> {
-  return audited(store, audit, async (tx) => {
+  return withEffects(store, effects, async (tx) => {
     const rows = await tx.query('SELECT entity_id FROM access_keys WHERE id = $1', [id]);
     const entityId = rows[0]?.entity_id as string | undefined;
     if (!entityId || !(await visible(tx, scope, entityId))) {

@@ -1,6 +1,7 @@
 /**
- * Audit events: recorded on their own (failures, reads) or in the same write
- * transaction as the change they describe, and listed by scope.
+ * Audit events: recorded on their own (failures, reads) or, by the mutation
+ * path (effects.ts), in the same write transaction as the change they
+ * describe; listed by scope.
  */
 import { uuidv7 } from '../crypto/ids.ts';
 import type { AuditEvent } from '../schemas/index.ts';
@@ -12,19 +13,6 @@ import type { Row, SqlTx } from './sql.ts';
 import type { Store } from './store.ts';
 
 export type NewAuditEvent = Omit<AuditEvent, 'id' | 'at'>;
-
-/**
- * The audit event of a successful create or rotation, written in the same
- * transaction as the change (so one never commits without the other).
- */
-export type AuditWith<T> = {
-  actor: AuditEvent['actor'];
-  requestId: string;
-  describe(
-    result: T,
-    replayed: boolean,
-  ): Pick<AuditEvent, 'action' | 'targetType' | 'targetId' | 'entityId' | 'detail'>;
-};
 
 export async function recordAudit(store: Store, event: NewAuditEvent): Promise<void> {
   await store.db.transaction((tx) => insertAudit(store, tx, event));
@@ -49,29 +37,6 @@ export async function insertAudit(store: Store, tx: SqlTx, event: NewAuditEvent)
       event.detail,
     ],
   );
-}
-
-/** The success event `audit` describes for `result`. */
-export function successEvent<T>(audit: AuditWith<T>, result: T, replayed: boolean): NewAuditEvent {
-  return {
-    ...audit.describe(result, replayed),
-    actor: audit.actor,
-    requestId: audit.requestId,
-    outcome: 'success',
-  };
-}
-
-/** Runs `fn` in one write transaction together with the audit event of its success. */
-export function audited<T>(
-  store: Store,
-  audit: AuditWith<T> | undefined,
-  fn: (tx: SqlTx) => Promise<T>,
-): Promise<T> {
-  return store.db.transaction(async (tx) => {
-    const result = await fn(tx);
-    if (audit) await insertAudit(store, tx, successEvent(audit, result, false));
-    return result;
-  });
 }
 
 export async function listAudit(

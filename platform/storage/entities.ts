@@ -18,15 +18,15 @@ import type {
   CreateEntityRequest,
   CreateEntityResponse,
   Entity,
+  Token,
   TokenWithValue,
   UpdateEntityRequest,
 } from '../schemas/index.ts';
-import { type AuditWith, audited } from './audit.ts';
+import { type Effects, withEffects } from './effects.ts';
 import { type Idempotency, type Idempotent, idempotent, replayGone } from './idempotency.ts';
 import { type LockedEntity, lockEntity, tokenCount } from './locks.ts';
 import { decodeCursor, type Page, type PageRequest, paginate } from './pagination.ts';
 import { notFound, preconditionFailed, unknownTier } from './problems.ts';
-import { announceRevocation } from './revocations.ts';
 import {
   ENTITY_COLUMNS,
   entityFromRow,
@@ -37,14 +37,14 @@ import {
 import { type Scope, SUBTREE, visible } from './scope.ts';
 import type { SqlTx } from './sql.ts';
 import { nowIso, type Store } from './store.ts';
-import { emitTokenEvent, insertToken, valueGone } from './tokens.ts';
+import { insertToken, valueGone } from './tokens.ts';
 
 export async function createEntity(
   store: Store,
   scope: Scope,
   input: CreateEntityRequest,
-  idem?: Idempotency,
-  audit?: AuditWith<CreateEntityResponse>,
+  idem: Idempotency | undefined,
+  effects: Effects<CreateEntityResponse>,
 ): Promise<Idempotent<CreateEntityResponse>> {
   const { tiers } = store;
   const tierName = input.tier ?? tiers.defaultTier.name;
@@ -61,7 +61,7 @@ export async function createEntity(
     if (!row) return replayGone('entity', stored.id, 'was deleted since');
     return stored.defaultToken ? valueGone(store, tx, stored.defaultToken) : null;
   };
-  return idempotent(store, idem, audit, guard, async (tx) => {
+  return idempotent(store, idem, effects, guard, async (tx) => {
     if (parentId !== null) {
       const parent = await lockEntity(store.db, tx, scope, parentId);
       if (!parent) throw notFound('entity', parentId);
@@ -142,13 +142,13 @@ export async function updateEntity(
   scope: Scope,
   id: string,
   patch: UpdateEntityRequest,
-  ifMatch?: (etag: string) => boolean,
-  audit?: AuditWith<{ entity: Versioned<Entity>; tierChanged: boolean }>,
+  ifMatch: ((etag: string) => boolean) | undefined,
+  effects: Effects<{ entity: Versioned<Entity>; tierChanged: boolean }>,
 ): Promise<{ entity: Versioned<Entity>; tierChanged: boolean }> {
   if (patch.tier !== undefined && !store.tiers.find(patch.tier)) {
     throw unknownTier(store.tiers, patch.tier);
   }
-  return audited(store, audit, async (tx) => {
+  return withEffects(store, effects, async (tx) => {
     // Lock order is always ancestor first: a parent's downgrade and a child's
     // upgrade then serialise on the parent's row.
     const peek = await tx.query('SELECT parent_id FROM entities WHERE id = $1', [id]);
@@ -177,7 +177,6 @@ export async function updateEntity(
     }
     const entity = await readEntity(store, tx, id);
     if (!entity) throw notFound('entity', id);
-    if (tierChanged) await announceRevocation(store, tx, { entityId: id });
     return { entity, tierChanged };
   });
 }
@@ -229,9 +228,9 @@ export async function deleteEntity(
   store: Store,
   scope: Scope,
   id: string,
-  audit?: AuditWith<{ tokens: number }>,
-): Promise<{ tokens: number }> {
-  return audited(store, audit, async (tx) => {
+  effects: Effects<{ tokens: Token[] }>,
+): Promise<{ tokens: Token[] }> {
+  return withEffects(store, effects, async (tx) => {
     const current = await lockEntity(store.db, tx, scope, id);
     if (!current) throw notFound('entity', id);
     const governance = checkGovernance(scope, current, ['deletion'], await parentName(tx, id));
@@ -250,10 +249,7 @@ export async function deleteEntity(
     const removed = await tx.query(`SELECT ${TOKEN_COLUMNS} FROM tokens t WHERE t.entity_id = $1`, [
       id,
     ]);
-    for (const row of removed)
-      await emitTokenEvent(store, tx, 'token.deleted', tokenFromRow(row).value);
-    await announceRevocation(store, tx, { entityId: id });
-    const tokens = removed.length;
+    const tokens = removed.map((row) => tokenFromRow(row).value);
     await tx.run('DELETE FROM tokens WHERE entity_id = $1', [id]);
     await tx.run('DELETE FROM access_keys WHERE entity_id = $1', [id]);
     await tx.run('DELETE FROM entities WHERE id = $1', [id]);

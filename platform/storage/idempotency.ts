@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { ProblemError } from '../domain/problems.ts';
-import { type AuditWith, insertAudit, successEvent } from './audit.ts';
+import type { Effects } from './effects.ts';
 import type { Row, SqlTx } from './sql.ts';
 import { nowIso, type Store } from './store.ts';
 
@@ -30,7 +30,8 @@ export function replayGone(what: string, id: string, since: string): ProblemErro
 }
 
 /**
- * Runs a create in one transaction with its idempotency record: the first
+ * Runs a create in one transaction with its idempotency record and its
+ * effects (effects.ts; on a replay too, told so): the first
  * successful response is stored (sealed: it may hold a secret) in the same
  * transaction, so a replay returns exactly it and can never issue twice. A
  * failed request stores nothing and may be retried. Two concurrent requests
@@ -41,20 +42,16 @@ export function replayGone(what: string, id: string, since: string): ProblemErro
 export async function idempotent<T>(
   store: Store,
   idem: Idempotency | undefined,
-  audit: AuditWith<T> | undefined,
+  effects: Effects<T>,
   guard: ReplayGuard<T>,
   fn: (tx: SqlTx) => Promise<T>,
 ): Promise<Idempotent<T>> {
-  const audited = async (tx: SqlTx, outcome: Idempotent<T>): Promise<Idempotent<T>> => {
-    if (audit) {
-      await insertAudit(store, tx, successEvent(audit, outcome.result, outcome.replayed));
-    }
+  const done = async (tx: SqlTx, outcome: Idempotent<T>): Promise<Idempotent<T>> => {
+    await effects(tx, outcome.result, outcome.replayed);
     return outcome;
   };
   if (!idem) {
-    return store.db.transaction(async (tx) =>
-      audited(tx, { result: await fn(tx), replayed: false }),
-    );
+    return store.db.transaction(async (tx) => done(tx, { result: await fn(tx), replayed: false }));
   }
   const aad = `${idem.scope}\n${idem.key}`;
   const attempt = () =>
@@ -67,7 +64,7 @@ export async function idempotent<T>(
         const result = replay<T>(store, stored, idem, aad);
         const gone = await guard(tx, result);
         if (gone) throw gone;
-        return audited(tx, { result, replayed: true });
+        return done(tx, { result, replayed: true });
       }
       const result = await fn(tx);
       await tx.run(
@@ -80,7 +77,7 @@ export async function idempotent<T>(
           nowIso(store),
         ],
       );
-      return audited(tx, { result, replayed: false });
+      return done(tx, { result, replayed: false });
     });
   try {
     return await attempt();

@@ -52,7 +52,6 @@ export async function openStorage(options: OpenStorageOptions): Promise<Store> {
     box: options.box,
     clock: options.clock ?? Date.now,
     tokenLifetimeMs: options.defaultTokenLifetimeMs ?? 365 * DAY_MS,
-    signals: { outbox: () => {} },
   };
   try {
     await migrate(db, store.clock);

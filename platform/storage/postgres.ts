@@ -27,15 +27,9 @@ export class PostgresDriver implements SqlDriver {
     return result.rowCount ?? 0;
   }
 
-  afterCommit(fn: () => void): void {
-    fn();
-  }
-
   async transaction<T>(fn: (tx: SqlTx) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
-    const committed: (() => void)[] = [];
     const tx: SqlTx = {
-      afterCommit: (f) => committed.push(f),
       query: async <R extends Row = Row>(sql: string, params: readonly unknown[] = []) =>
         (await client.query(sql, params as unknown[])).rows as R[],
       run: async (sql, params = []) => (await client.query(sql, params as unknown[])).rowCount ?? 0,
@@ -45,7 +39,6 @@ export class PostgresDriver implements SqlDriver {
       await client.query('BEGIN');
       const result = await fn(tx);
       await client.query('COMMIT');
-      for (const f of committed) f();
       return result;
     } catch (error) {
       try {

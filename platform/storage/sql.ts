@@ -9,12 +9,6 @@ export interface SqlTx {
   query<T extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<T[]>;
   /** Runs a statement; resolves to the number of rows changed. */
   run(sql: string, params?: readonly unknown[]): Promise<number>;
-  /**
-   * Inside a transaction: runs `fn` once the transaction has committed (never
-   * after a rollback), e.g. to wake a worker that must see the committed rows.
-   * Outside a transaction it runs `fn` at once.
-   */
-  afterCommit(fn: () => void): void;
 }
 
 export interface SqlDriver extends SqlTx {

@@ -42,16 +42,10 @@ export class SqliteDriver implements SqlDriver {
     return this.transaction((tx) => tx.run(sql, params));
   }
 
-  afterCommit(fn: () => void): void {
-    fn();
-  }
-
   async transaction<T>(fn: (tx: SqlTx) => Promise<T>): Promise<T> {
     return this.#mutex.run(async () => {
       if (this.#closed) throw new Error('database is closed');
-      const committed: (() => void)[] = [];
       const tx: SqlTx = {
-        afterCommit: (f) => committed.push(f),
         query: async <R extends Row = Row>(sql: string, params: readonly unknown[] = []) =>
           this.#statement(this.#writer, this.#writerStatements, sql).all(
             ...toSqlite(params),
@@ -66,7 +60,6 @@ export class SqliteDriver implements SqlDriver {
       try {
         const result = await fn(tx);
         this.#writer.exec('COMMIT');
-        for (const f of committed) f();
         return result;
       } catch (error) {
         this.#writer.exec('ROLLBACK');

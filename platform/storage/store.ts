@@ -15,14 +15,6 @@ export type Store = {
   clock: () => number;
   /** Default token lifetime when a create does not say. */
   tokenLifetimeMs: number;
-  /** Wakes the server's workers after a commit (the webhook sender). */
-  signals: StoreSignals;
-};
-
-/** Callbacks a storage function fires after its transaction committed. */
-export type StoreSignals = {
-  /** New webhook deliveries are waiting. */
-  outbox(): void;
 };
 
 /** The store's clock as an ISO-8601 timestamp, the form every row keeps. */

@@ -20,12 +20,11 @@ import type {
   TokenWithValue,
   UpdateTokenRequest,
 } from '../schemas/index.ts';
-import { type AuditWith, audited } from './audit.ts';
+import { type Effects, withEffects } from './effects.ts';
 import { type Idempotency, type Idempotent, idempotent, replayGone } from './idempotency.ts';
 import { lockEntity, lockToken, tokenCount } from './locks.ts';
 import { decodeCursor, type Page, type PageRequest, paginate } from './pagination.ts';
 import { notFound, preconditionFailed } from './problems.ts';
-import { announceRevocation } from './revocations.ts';
 import {
   normaliseTime,
   PERMISSION_COLUMNS,
@@ -40,7 +39,6 @@ import { type Scope, visible } from './scope.ts';
 import type { Row, SqlTx } from './sql.ts';
 import { nowIso, type Store } from './store.ts';
 import { usageOf, withUsage, withUsageOne } from './usage.ts';
-import { emitEvent } from './webhooks.ts';
 
 /** What the verifier needs to know about a token, cached on the hot path. */
 export type TokenRecord = {
@@ -86,10 +84,10 @@ export async function createToken(
   scope: Scope,
   entityId: string,
   input: CreateTokenRequest,
-  idem?: Idempotency,
-  audit?: AuditWith<TokenWithValue>,
+  idem: Idempotency | undefined,
+  effects: Effects<TokenWithValue>,
 ): Promise<Idempotent<TokenWithValue>> {
-  return issuing(store, idem, audit, async (tx) => {
+  return issuing(store, idem, effects, async (tx) => {
     const entity = await lockEntity(store.db, tx, scope, entityId);
     if (!entity) throw notFound('entity', entityId);
     // Counted by its own statement after the lock is held: on PostgreSQL
@@ -144,7 +142,6 @@ export async function insertToken(
       ...permissionParams(permissions),
     ],
   );
-  await emitTokenEvent(store, tx, 'token.created', (await readToken(store, tx, id)).value);
   return {
     id,
     entityId,
@@ -186,9 +183,10 @@ export async function getToken(
   return withUsageOne(store, store.db, tokenFromRow(row));
 }
 
-/** What a token update did: the token, whether it was disabled, which §6 fields changed. */
+/** What a token update did: the token, whether anything changed, whether it was disabled, which §6 fields changed. */
 export type TokenUpdate = {
   token: Versioned<Token>;
+  changed: boolean;
   disabled: boolean;
   permissionsChanged: (keyof StoredPermissions)[];
 };
@@ -198,10 +196,10 @@ export async function updateToken(
   scope: Scope,
   id: string,
   patch: UpdateTokenRequest,
-  ifMatch?: (etag: string) => boolean,
-  audit?: AuditWith<TokenUpdate>,
+  ifMatch: ((etag: string) => boolean) | undefined,
+  effects: Effects<TokenUpdate>,
 ): Promise<TokenUpdate> {
-  return audited(store, audit, async (tx) => {
+  return withEffects(store, effects, async (tx) => {
     const current = await lockToken(store.db, tx, scope, id);
     if (ifMatch && !ifMatch(current.etag)) throw preconditionFailed('token', id);
     const expiresAt =
@@ -244,13 +242,9 @@ export async function updateToken(
         ],
       );
     }
-    const token = await readToken(store, tx, id);
-    if (changed) {
-      await emitTokenEvent(store, tx, 'token.updated', token.value);
-      await announceRevocation(store, tx, { tokenId: id });
-    }
     return {
-      token,
+      token: await readToken(store, tx, id),
+      changed,
       disabled: current.value.status === 'active' && next.status === 'disabled',
       permissionsChanged,
     };
@@ -282,14 +276,12 @@ export async function deleteToken(
   store: Store,
   scope: Scope,
   id: string,
-  audit?: AuditWith<{ entityId: string }>,
-): Promise<{ entityId: string }> {
-  return audited(store, audit, async (tx) => {
+  effects: Effects<{ token: Token }>,
+): Promise<{ token: Token }> {
+  return withEffects(store, effects, async (tx) => {
     const current = await lockToken(store.db, tx, scope, id);
     await tx.run('DELETE FROM tokens WHERE id = $1', [id]);
-    await emitTokenEvent(store, tx, 'token.deleted', current.value);
-    await announceRevocation(store, tx, { tokenId: id });
-    return { entityId: current.value.entityId };
+    return { token: current.value };
   });
 }
 
@@ -318,10 +310,10 @@ export async function rotateToken(
   scope: Scope,
   id: string,
   gracePeriodSeconds: number,
-  idem?: Idempotency,
-  audit?: AuditWith<TokenWithValue>,
+  idem: Idempotency | undefined,
+  effects: Effects<TokenWithValue>,
 ): Promise<Idempotent<TokenWithValue>> {
-  return issuing(store, idem, audit, async (tx) => {
+  return issuing(store, idem, effects, async (tx) => {
     const current = await lockToken(store.db, tx, scope, id);
     const [row] = await tx.query('SELECT digest FROM tokens WHERE id = $1', [id]);
     const value = generateSecret(VALUE_KIND[current.value.type]);
@@ -340,8 +332,6 @@ export async function rotateToken(
       ],
     );
     const token = await readToken(store, tx, id);
-    await emitTokenEvent(store, tx, 'token.rotated', token.value);
-    await announceRevocation(store, tx, { tokenId: id });
     return { ...token.value, value };
   });
 }
@@ -350,10 +340,10 @@ export async function rotateToken(
 function issuing(
   store: Store,
   idem: Idempotency | undefined,
-  audit: AuditWith<TokenWithValue> | undefined,
+  effects: Effects<TokenWithValue>,
   fn: (tx: SqlTx) => Promise<TokenWithValue>,
 ): Promise<Idempotent<TokenWithValue>> {
-  return idempotent(store, idem, audit, (tx, stored) => valueGone(store, tx, stored), fn);
+  return idempotent(store, idem, effects, (tx, stored) => valueGone(store, tx, stored), fn);
 }
 
 /**
@@ -377,16 +367,6 @@ export async function valueGone(
   const graceEnds = row.previous_expires_at ? Date.parse(String(row.previous_expires_at)) : 0;
   if (row.previous_digest === digest && graceEnds > store.clock()) return null;
   return replayGone('token', token.id, 'holds another value since (rotated)');
-}
-
-/** Announces a change of `token` to the webhooks of its entity and their ancestors. */
-export function emitTokenEvent(
-  store: Store,
-  tx: SqlTx,
-  type: 'token.created' | 'token.updated' | 'token.rotated' | 'token.deleted',
-  token: Token,
-): Promise<void> {
-  return emitEvent(store, tx, type, { entityId: token.entityId, token });
 }
 
 export async function readToken(store: Store, q: SqlTx, id: string): Promise<Versioned<Token>> {

@@ -3,7 +3,7 @@
  * subtree), the transactional outbox, and the delivery queue.
  *
  * The outbox: `emitEvent` runs inside the transaction of the change it
- * announces and writes the event plus one pending delivery per subscribed
+ * announces (called by the server's mutation path, or by the notice scan) and writes the event plus one pending delivery per subscribed
  * webhook, so an event exists exactly when its change committed. Senders claim
  * due deliveries with a lease (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite
  * serialises write transactions), so several servers on one database never
@@ -20,7 +20,7 @@ import type {
   WebhookPayload,
   WebhookWithSecret,
 } from '../schemas/index.ts';
-import { type AuditWith, audited } from './audit.ts';
+import { type Effects, withEffects } from './effects.ts';
 import { type Idempotency, type Idempotent, idempotent, replayGone } from './idempotency.ts';
 import { lockEntity } from './locks.ts';
 import { decodeCursor, type Page, type PageRequest, paginate } from './pagination.ts';
@@ -40,15 +40,15 @@ export async function createWebhook(
   scope: Scope,
   entityId: string,
   input: CreateWebhookRequest,
-  idem?: Idempotency,
-  audit?: AuditWith<WebhookWithSecret>,
+  idem: Idempotency | undefined,
+  effects: Effects<WebhookWithSecret>,
 ): Promise<Idempotent<WebhookWithSecret>> {
   // A replay hands out the secret again: only while the webhook still exists.
   const guard = async (tx: SqlTx, stored: WebhookWithSecret) => {
     const [row] = await tx.query('SELECT 1 AS ok FROM webhooks WHERE id = $1', [stored.id]);
     return row ? null : replayGone('webhook', stored.id, 'was deleted since');
   };
-  return idempotent(store, idem, audit, guard, async (tx) => {
+  return idempotent(store, idem, effects, guard, async (tx) => {
     if (!(await lockEntity(store.db, tx, scope, entityId))) throw notFound('entity', entityId);
     const id = uuidv7(store.clock());
     const secret = `whsec_${randomBytes(32).toString('base64')}`;
@@ -85,9 +85,9 @@ export async function deleteWebhook(
   store: Store,
   scope: Scope,
   id: string,
-  audit?: AuditWith<{ entityId: string }>,
+  effects: Effects<{ entityId: string }>,
 ): Promise<{ entityId: string }> {
-  return audited(store, audit, async (tx) => {
+  return withEffects(store, effects, async (tx) => {
     const webhook = await visibleWebhook(tx, scope, id);
     await tx.run('DELETE FROM webhook_deliveries WHERE webhook_id = $1', [id]);
     await tx.run('DELETE FROM webhooks WHERE id = $1', [id]);
@@ -122,20 +122,21 @@ async function visibleWebhook(q: SqlTx, scope: Scope, id: string): Promise<Webho
 /**
  * Writes `type` for the entity into the outbox, inside the caller's
  * transaction: one delivery per webhook of the entity or an ancestor that
- * subscribed to it. Nothing is written when nobody listens.
+ * subscribed to it. Nothing is written when nobody listens; true when
+ * something was (the caller wakes the sender once the transaction committed).
  */
 export async function emitEvent(
   store: Store,
   tx: SqlTx,
   type: WebhookEventType,
   data: WebhookPayload['data'],
-): Promise<void> {
+): Promise<boolean> {
   const webhooks = await tx.query(
     `${ANCESTORS} SELECT w.id, w.events FROM webhooks w JOIN up ON w.entity_id = up.id`,
     [data.entityId],
   );
   const targets = webhooks.filter((w) => (JSON.parse(String(w.events)) as string[]).includes(type));
-  if (targets.length === 0) return;
+  if (targets.length === 0) return false;
   const nowMs = store.clock();
   const now = new Date(nowMs).toISOString();
   const eventId = uuidv7(nowMs);
@@ -151,7 +152,7 @@ export async function emitEvent(
       [uuidv7(nowMs), String(target.id), eventId, now],
     );
   }
-  tx.afterCommit(() => store.signals.outbox());
+  return true;
 }
 
 // ------------------------------------------------------------- delivery queue

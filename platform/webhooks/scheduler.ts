@@ -10,12 +10,15 @@ import type { Store } from '../storage/store.ts';
 export class NoticeScheduler {
   readonly #store: Store;
   readonly #log: Logger;
+  /** Wakes the webhook sender: notices were written. */
+  readonly #wake: () => void;
   readonly #timer: NodeJS.Timeout;
   #running: Promise<number> | null = null;
 
-  constructor(store: Store, log: Logger, intervalMs = 60_000) {
+  constructor(store: Store, log: Logger, wake: () => void, intervalMs = 60_000) {
     this.#store = store;
     this.#log = log;
+    this.#wake = wake;
     this.#timer = setInterval(() => {
       this.runOnce().catch(() => {});
     }, intervalMs);
@@ -25,6 +28,10 @@ export class NoticeScheduler {
   /** One scan now (joins a scan in progress); resolves to the notices written. */
   runOnce(): Promise<number> {
     this.#running ??= scanNotices(this.#store)
+      .then((written) => {
+        if (written > 0) this.#wake();
+        return written;
+      })
       .catch((error) => {
         this.#log.error({ err: error }, 'could not scan for expiring tokens and low usage');
         throw error;

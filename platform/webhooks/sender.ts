@@ -2,8 +2,8 @@
  * The webhook sender of one server: leases due deliveries from the outbox,
  * POSTs each one signed per Standard Webhooks (`webhook-id`,
  * `webhook-timestamp`, `webhook-signature`), and records the outcome with the
- * next attempt's time. It runs when a commit wrote new deliveries (the
- * repository's outbox signal) and on a poll timer for retries and for
+ * next attempt's time. It runs when a commit wrote new deliveries (woken by
+ * the mutation path and the notice scan) and on a poll timer for retries and for
  * deliveries written by other servers. Leases make several servers on one
  * database share the work without sending one attempt twice.
  */

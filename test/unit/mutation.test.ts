@@ -1,19 +1,46 @@
-// The server's one mutation path (platform/server/mutation.ts): the audit sink
-// it hands the repository, the request marked audited only once the write
-// succeeded, and the verification cache and metrics after it.
+// The server's one mutation path (platform/server/mutation.ts): the effects it
+// hands storage write the audit event, the revocation notice and the outbox
+// rows inside the change's transaction; after the commit the request is marked
+// audited, the verification cache dropped, the sender woken and the metric
+// counted. A replay is audited and nothing else; a failed write does nothing.
+// The real-engine side is in test/platform (webhooks, token-leaks, revocation).
 import type { FastifyRequest } from 'fastify';
 import { describe, expect, it } from 'vitest';
 import type { PlatformContext } from '../../platform/server/context.ts';
-import { mutate } from '../../platform/server/mutation.ts';
+import { mutate, tokenEvent } from '../../platform/server/mutation.ts';
+import type { SqlTx } from '../../platform/storage/sql.ts';
+
+const TOKEN = {
+  id: 't1',
+  entityId: 'e1',
+  name: 'ci',
+  value: 'tpt_not-a-real-value',
+} as unknown as Parameters<typeof tokenEvent>[1];
 
 function fakes() {
-  const dropped: string[] = [];
-  const ctx = {
-    verifier: {
-      invalidateToken: (id: string) => dropped.push(`token ${id}`),
-      invalidateEntity: (id: string) => dropped.push(`entity ${id}`),
+  const after: string[] = [];
+  const sql: { text: string; params: readonly unknown[] }[] = [];
+  const tx: SqlTx = {
+    query: async (text, params = []) => {
+      sql.push({ text, params });
+      // the webhooks of the entity and its ancestors: one subscribed to everything
+      return text.includes('FROM webhooks')
+        ? ([{ id: 'w1', events: JSON.stringify(['token.rotated', 'token.exposed']) }] as never[])
+        : [];
     },
-    usage: { release: (id: string) => dropped.push(`usage ${id}`) },
+    run: async (text, params = []) => {
+      sql.push({ text, params });
+      return 1;
+    },
+  };
+  const ctx = {
+    store: { db: { dialect: 'postgres' }, clock: () => Date.parse('2026-01-01T00:00:00Z') },
+    verifier: {
+      invalidateToken: (id: string) => after.push(`token ${id}`),
+      invalidateEntity: (id: string) => after.push(`entity ${id}`),
+    },
+    usage: { release: (id: string) => after.push(`usage ${id}`) },
+    sender: { wake: () => after.push('wake') },
   } as unknown as PlatformContext;
   const request = {
     id: 'req-1',
@@ -21,56 +48,112 @@ function fakes() {
     audit: { action: 'token.rotate', targetType: 'token', targetId: 't1', entityId: null },
     auditRecorded: false,
   } as unknown as FastifyRequest;
-  return { ctx, request, dropped };
+  const statements = () =>
+    sql.map(({ text }) =>
+      text.includes('audit_events')
+        ? 'audit'
+        : text.includes('pg_notify')
+          ? 'notify'
+          : text.includes('webhook_events')
+            ? 'event'
+            : text.includes('webhook_deliveries')
+              ? 'delivery'
+              : 'webhooks',
+    );
+  return { ctx, request, tx, sql, after, statements };
 }
 
 describe('mutate', () => {
-  it("describes the success with setAudit's words and the result's, then invalidates and counts", async () => {
-    const { ctx, request, dropped } = fakes();
+  it('writes audit, notice and outbox in the transaction; invalidates, wakes and counts after it', async () => {
+    const f = fakes();
     let counted = 0;
-    let event: unknown;
-    const out = await mutate(ctx, request, {
-      write: async (audit) => {
-        const result = { result: { entityId: 'e1' }, replayed: false };
-        event = audit.describe(result.result, false);
-        expect(request.auditRecorded).toBe(false);
+    const out = await mutate(f.ctx, f.request, {
+      write: async (effects) => {
+        const result = { result: TOKEN, replayed: false };
+        await effects(f.tx, result.result, false);
+        expect(f.request.auditRecorded).toBe(false);
+        expect(f.after).toEqual([]);
         return result;
       },
       describe: (token) => ({ entityId: token.entityId, detail: 'gracePeriodSeconds=0' }),
-      invalidates: () => ({ tokenId: 't1', usage: true }),
+      invalidates: () => [{ tokenId: 't1', usage: true }],
+      announces: (token) => [tokenEvent('token.rotated', token)],
       counts: () => counted++,
     });
-    expect(out.result.entityId).toBe('e1');
-    expect(event).toEqual({
-      action: 'token.rotate',
-      targetType: 'token',
-      targetId: 't1',
-      entityId: 'e1',
-      detail: 'gracePeriodSeconds=0',
-    });
-    expect(request.auditRecorded).toBe(true);
-    expect(dropped).toEqual(['token t1', 'usage t1']);
+    expect(out.result.id).toBe('t1');
+    expect(f.statements()).toEqual(['audit', 'notify', 'webhooks', 'event', 'delivery']);
+    const audit = f.sql[0]?.params ?? [];
+    expect(audit.slice(2)).toEqual([
+      'admin',
+      null,
+      'token.rotate',
+      'token',
+      't1',
+      'e1',
+      'success',
+      'req-1',
+      'gracePeriodSeconds=0',
+    ]);
+    expect(f.sql[1]?.params).toEqual(['tokenplane_revocations', 'token:t1']);
+    const payload = String(f.sql[3]?.params[3]);
+    expect(JSON.parse(payload).data.token).toMatchObject({ id: 't1', name: 'ci' });
+    expect(payload).not.toContain('tpt_');
+    expect(f.request.auditRecorded).toBe(true);
+    expect(f.after).toEqual(['token t1', 'usage t1', 'wake']);
     expect(counted).toBe(1);
   });
 
-  it('a replay is audited as one; a failed write leaves the audit to the failure hook and changes nothing', async () => {
-    const { ctx, request, dropped } = fakes();
-    await mutate(ctx, request, {
-      write: async (audit) => {
-        expect(audit.describe({ entityId: 'e1' }, true).detail).toBe('idempotent-replay');
-        return { entityId: 'e1' };
+  it('records one audit event per touched object beside its own', async () => {
+    const f = fakes();
+    await mutate(f.ctx, f.request, {
+      write: async (effects) => {
+        await effects(f.tx, { n: 2 }, false);
+        return { n: 2 };
       },
-      invalidates: (r) => ({ entityId: r.entityId }),
+      records: ({ n }) =>
+        Array.from({ length: n }, (_, i) => ({
+          action: 'token.expose',
+          targetType: 'token' as const,
+          targetId: `t${i}`,
+          entityId: 'e1',
+          detail: 'current value found',
+        })),
+      invalidates: () => [],
     });
-    expect(dropped).toEqual(['entity e1']);
-    const failing = fakes();
+    expect(f.statements()).toEqual(['audit', 'audit', 'audit']);
+    expect(f.sql.map(({ params }) => params[4])).toEqual([
+      'token.rotate',
+      'token.expose',
+      'token.expose',
+    ]);
+    expect(f.after).toEqual([]);
+  });
+
+  it('a replay is audited as one and changes nothing else', async () => {
+    const f = fakes();
+    await mutate(f.ctx, f.request, {
+      write: async (effects) => {
+        await effects(f.tx, TOKEN, true);
+        return { result: TOKEN, replayed: true };
+      },
+      invalidates: () => [{ entityId: 'e1' }],
+      announces: (token) => [tokenEvent('token.rotated', token)],
+    });
+    expect(f.statements()).toEqual(['audit']);
+    expect(f.sql[0]?.params[10]).toBe('idempotent-replay');
+    expect(f.after).toEqual([]);
+    expect(f.request.auditRecorded).toBe(true);
+  });
+
+  it('a failed write leaves the audit to the failure hook and changes nothing', async () => {
+    const f = fakes();
     await expect(
-      mutate(failing.ctx, failing.request, {
+      mutate(f.ctx, f.request, {
         write: async () => Promise.reject(new Error('quota')),
-        invalidates: () => ({ tokenId: 't1' }),
+        invalidates: () => [{ tokenId: 't1' }],
       }),
     ).rejects.toThrow('quota');
-    expect(failing.request.auditRecorded).toBe(false);
-    expect(failing.dropped).toEqual([]);
+    expect(f.request.auditRecorded).toBe(false);
+    expect(f.after).toEqual([]);
   });
 });

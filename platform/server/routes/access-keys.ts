@@ -50,7 +50,7 @@ export const accessKeyRoutes =
             ),
           describe: (key) => ({ targetId: key.id }),
           // Access keys are looked up on each request, not cached.
-          invalidates: () => null,
+          invalidates: () => [],
         });
         return sendCreated(reply, result, replayed);
       },
@@ -87,7 +87,7 @@ export const accessKeyRoutes =
         await mutate(ctx, request, {
           write: (audit) => deleteAccessKey(ctx.store, principal.scope, id, audit),
           describe: (r) => ({ entityId: r.entityId }),
-          invalidates: () => null,
+          invalidates: () => [],
         });
         return reply.code(204).send(undefined as never);
       },

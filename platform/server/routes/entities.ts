@@ -24,7 +24,7 @@ import {
   sendCreated,
   setAudit,
 } from '../context.ts';
-import { mutate } from '../mutation.ts';
+import { mutate, tokenEvent } from '../mutation.ts';
 import {
   Deleted,
   IdempotencyHeaders,
@@ -67,7 +67,9 @@ export const entityRoutes =
               audit,
             ),
           describe: (entity) => ({ targetId: entity.id, entityId: entity.id }),
-          invalidates: () => null,
+          invalidates: () => [],
+          announces: (entity) =>
+            entity.defaultToken ? [tokenEvent('token.created', entity.defaultToken)] : [],
           counts: (created) =>
             !created.replayed && created.result.defaultToken && ctx.metrics.tokensIssued.inc(),
         });
@@ -133,7 +135,7 @@ export const entityRoutes =
               audit,
             ),
           // The tier decides what its tokens may read.
-          invalidates: (r) => (r.tierChanged ? { entityId: id } : null),
+          invalidates: (r) => (r.tierChanged ? [{ entityId: id }] : []),
         });
         reply.header('etag', entity.etag);
         return entity.value;
@@ -161,9 +163,11 @@ export const entityRoutes =
         const principal = await requireWriter(ctx, request, 'delete entities', { entity: id });
         await mutate(ctx, request, {
           write: (audit) => deleteEntity(ctx.store, principal.scope, id, audit),
-          invalidates: () => ({ entityId: id }),
+          invalidates: () => [{ entityId: id }],
+          announces: ({ tokens }) => tokens.map((token) => tokenEvent('token.deleted', token)),
           counts: ({ tokens }) =>
-            tokens > 0 && ctx.metrics.tokensRevoked.inc({ reason: 'entity-deleted' }, tokens),
+            tokens.length > 0 &&
+            ctx.metrics.tokensRevoked.inc({ reason: 'entity-deleted' }, tokens.length),
         });
         return reply.code(204).send(undefined as never);
       },

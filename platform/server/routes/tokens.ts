@@ -35,7 +35,7 @@ import {
   sendCreated,
   setAudit,
 } from '../context.ts';
-import { mutate } from '../mutation.ts';
+import { mutate, tokenEvent } from '../mutation.ts';
 import {
   Deleted,
   IdempotencyHeaders,
@@ -130,7 +130,8 @@ export const tokenRoutes =
               audit,
             ),
           describe: (token) => ({ targetId: token.id, detail: permissionSummary(token) }),
-          invalidates: () => null,
+          invalidates: () => [],
+          announces: (token) => [tokenEvent('token.created', token)],
           counts: (created) => !created.replayed && ctx.metrics.tokensIssued.inc(),
         });
         reply.header('location', `/v1/tokens/${result.id}`);
@@ -193,7 +194,9 @@ export const tokenRoutes =
             entityId: r.token.value.entityId,
             detail: updateSummary(request.body.status, r.permissionsChanged, r.token.value),
           }),
-          invalidates: () => ({ tokenId: id, usage: true }),
+          // A PATCH that changed nothing has nothing to announce.
+          invalidates: (r) => (r.changed ? [{ tokenId: id, usage: true }] : []),
+          announces: (r) => (r.changed ? [tokenEvent('token.updated', r.token.value)] : []),
           counts: (r) => r.disabled && ctx.metrics.tokensRevoked.inc({ reason: 'disabled' }),
         });
         reply.header('etag', token.etag);
@@ -218,8 +221,9 @@ export const tokenRoutes =
         const principal = await requireWriter(ctx, request, 'remove tokens', { token: id });
         await mutate(ctx, request, {
           write: (audit) => deleteToken(ctx.store, principal.scope, id, audit),
-          describe: (r) => ({ entityId: r.entityId }),
-          invalidates: () => ({ tokenId: id, usage: true }),
+          describe: (r) => ({ entityId: r.token.entityId }),
+          invalidates: () => [{ tokenId: id, usage: true }],
+          announces: (r) => [tokenEvent('token.deleted', r.token)],
           counts: () => ctx.metrics.tokensRevoked.inc({ reason: 'deleted' }),
         });
         return reply.code(204).send(undefined as never);
@@ -284,7 +288,8 @@ export const tokenRoutes =
             entityId: token.entityId,
             detail: `gracePeriodSeconds=${body.gracePeriodSeconds ?? 0}`,
           }),
-          invalidates: () => ({ tokenId: id }),
+          invalidates: () => [{ tokenId: id }],
+          announces: (token) => [tokenEvent('token.rotated', token)],
           counts: (rotated) => !rotated.replayed && ctx.metrics.tokensRotated.inc(),
         });
         if (replayed) reply.header('idempotent-replayed', 'true');

@@ -55,7 +55,7 @@ export const webhookRoutes =
               audit,
             ),
           describe: (hook) => ({ targetId: hook.id, detail: `events=${hook.events.join(',')}` }),
-          invalidates: () => null,
+          invalidates: () => [],
         });
         reply.header('location', `/v1/webhooks/${result.id}`);
         return sendCreated(reply, result, replayed);
@@ -91,7 +91,7 @@ export const webhookRoutes =
         await mutate(ctx, request, {
           write: (audit) => deleteWebhook(ctx.store, principal.scope, id, audit),
           describe: (r) => ({ entityId: r.entityId }),
-          invalidates: () => null,
+          invalidates: () => [],
         });
         return reply.code(204).send(undefined as never);
       },

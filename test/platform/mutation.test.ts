@@ -1,0 +1,84 @@
+/**
+ * The one mutation path (platform/server/mutation.ts) on real databases: a
+ * change, its audit event and its webhook outbox rows commit together or not
+ * at all. The outbox is broken with a trigger that refuses its inserts: the
+ * create then fails whole — no token, no success in the audit trail, no
+ * delivery — and succeeds whole once the trigger is gone.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import type { SqlDriver } from '../../platform/storage/sql.ts';
+import { ENGINES, type Platform, startPlatform, stopPostgres } from './helpers.ts';
+import { startReceiver, until } from './receiver.ts';
+
+afterAll(stopPostgres);
+
+async function breakOutbox(db: SqlDriver): Promise<() => Promise<void>> {
+  if (db.dialect === 'postgres') {
+    await db.run(
+      `CREATE FUNCTION outbox_down() RETURNS trigger LANGUAGE plpgsql AS
+         $$ BEGIN RAISE EXCEPTION 'outbox down'; END $$`,
+    );
+    await db.run(
+      'CREATE TRIGGER outbox_down BEFORE INSERT ON webhook_deliveries FOR EACH ROW EXECUTE FUNCTION outbox_down()',
+    );
+    return async () => {
+      await db.run('DROP TRIGGER outbox_down ON webhook_deliveries');
+    };
+  }
+  await db.run(
+    `CREATE TRIGGER outbox_down BEFORE INSERT ON webhook_deliveries
+       BEGIN SELECT RAISE(ABORT, 'outbox down'); END`,
+  );
+  return async () => {
+    await db.run('DROP TRIGGER outbox_down');
+  };
+}
+
+async function tokenCreates(p: Platform, entityId: string) {
+  const trail = await p.api.get(`/v1/audit-events?entityId=${entityId}&limit=500`);
+  return (trail.body.items as { action: string; outcome: string; targetId: string | null }[])
+    .filter((e) => e.action === 'token.create')
+    .map((e) => `${e.outcome} ${e.targetId ?? '-'}`);
+}
+
+describe.each(ENGINES)('one mutation path on %s', (engine) => {
+  it('commits a change with its audit event and outbox rows, or none of them', async () => {
+    const p = await startPlatform(engine, { webhookPollMs: 50 });
+    const receiver = await startReceiver();
+    try {
+      const entity = (
+        await p.api.post('/v1/entities', {
+          name: 'Acme',
+          kind: 'reseller',
+          tier: 'advanced',
+          defaultToken: false,
+        })
+      ).body;
+      const hook = await p.api.post(`/v1/entities/${entity.id}/webhooks`, {
+        url: receiver.url,
+        events: ['token.created'],
+      });
+      expect(hook.status).toBe(201);
+      const repair = await breakOutbox(p.server.app.tokenplane.context.store.db);
+
+      const refused = await p.api.post(`/v1/entities/${entity.id}/tokens`, { name: 'ci' });
+      expect(refused.status).toBe(500);
+      expect((await p.api.get(`/v1/entities/${entity.id}/tokens`)).body.items).toEqual([]);
+      expect(await tokenCreates(p, entity.id)).toEqual(['failure -']);
+
+      await repair();
+      const made = await p.api.post(`/v1/entities/${entity.id}/tokens`, { name: 'ci' });
+      expect(made.status).toBe(201);
+      expect(await tokenCreates(p, entity.id)).toEqual(['failure -', `success ${made.body.id}`]);
+      await until(() => receiver.received.length >= 1, 'the token.created delivery');
+      const deliveries = await p.api.get(`/v1/webhooks/${hook.body.id}/deliveries`);
+      expect(deliveries.body.items).toHaveLength(1);
+      expect(receiver.received.map((r) => JSON.parse(r.body).data.token.id)).toEqual([
+        made.body.id,
+      ]);
+    } finally {
+      await receiver.close();
+      await p.close();
+    }
+  });
+});
