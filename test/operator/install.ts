@@ -26,7 +26,7 @@ async function retry<T>(fn: () => Promise<T>, timeoutMs: number): Promise<T> {
       return await fn();
     } catch (err) {
       if (Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 200));
+      await new Promise((r) => setTimeout(r, 50));
     }
   }
 }
@@ -41,21 +41,27 @@ export function yamlDocs(path: string): KubernetesObject[] {
     .filter(Boolean);
 }
 
-/** Installs the CRDs from crds/ (once per control plane) and waits until they serve. */
+/** Installs the CRDs from crds/ (once per control plane) and waits until they serve; both at once. */
 export async function installCrds(kc: KubeConfig): Promise<void> {
   const ext = kc.makeApiClient(ApiextensionsV1Api);
-  for (const file of ['crds/entities.tokenplane.dev.yaml', 'crds/apitokens.tokenplane.dev.yaml']) {
-    const [crd] = yamlDocs(file);
-    // The typed client serializes from its model: turn the YAML (x-kubernetes-*, default) into it first.
-    const body = ObjectSerializer.deserialize(crd, 'V1CustomResourceDefinition');
-    await ext.createCustomResourceDefinition({ body }).catch(ignoreConflict);
-  }
   const custom = kc.makeApiClient(CustomObjectsApi);
-  await retry(async () => {
-    for (const plural of ['entities', 'apitokens']) {
-      await custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural });
-    }
-  }, 30_000);
+  const crds = [
+    { file: 'crds/entities.tokenplane.dev.yaml', plural: 'entities' },
+    { file: 'crds/apitokens.tokenplane.dev.yaml', plural: 'apitokens' },
+  ];
+  await Promise.all(
+    crds.map(async ({ file, plural }) => {
+      const [crd] = yamlDocs(file);
+      // The typed client serializes from its model: turn the YAML (x-kubernetes-*, default) into it first.
+      const body = ObjectSerializer.deserialize(crd, 'V1CustomResourceDefinition');
+      await ext.createCustomResourceDefinition({ body }).catch(ignoreConflict);
+      // Served once the API server has established it, a moment after the create.
+      await retry(
+        () => custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural }),
+        30_000,
+      );
+    }),
+  );
 }
 
 /**
