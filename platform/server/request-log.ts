@@ -4,13 +4,21 @@
  * `/metrics` (tokenplane_problems_total by slug); TOKENPLANE_LOG_LEVEL=debug
  * brings the request lines back. Requests that failed with an error still log
  * at `error`.
+ *
+ * One short line per request, when it completes: method, path, status, time.
+ * Never the query string (it may carry a secret) nor the whole request object.
  */
 import { type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 
+/** `GET /v1/entities 200 1.8 ms` */
+function requestLine(request: FastifyRequest, reply: FastifyReply): string {
+  const path = request.url.split('?')[0];
+  return `${request.method} ${path} ${reply.statusCode} ${reply.elapsedTime.toFixed(1)} ms`;
+}
+
 export class RequestLog extends LogController {
-  override incomingRequest(request: FastifyRequest): void {
-    if (this.isLogDisabled(request)) return;
-    request.log.debug({ req: request }, 'incoming request');
+  override incomingRequest(): void {
+    // Nothing: the completed line says it all.
   }
 
   override requestCompleted(
@@ -19,13 +27,7 @@ export class RequestLog extends LogController {
     reply: FastifyReply,
   ): void {
     if (this.isLogDisabled(request)) return;
-    if (error) {
-      reply.log.error(
-        { res: reply, err: error, responseTime: reply.elapsedTime },
-        'request errored',
-      );
-    } else {
-      reply.log.debug({ res: reply, responseTime: reply.elapsedTime }, 'request completed');
-    }
+    if (error) reply.log.error({ err: error }, requestLine(request, reply));
+    else reply.log.debug(requestLine(request, reply));
   }
 }

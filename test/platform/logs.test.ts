@@ -41,6 +41,10 @@ async function serveAndUse(tty: boolean, extra: string[] = []) {
   const access = await client.createAccessKey(entity.id, { name: 'robot', role: 'admin' });
   expect((await client.introspect(token.value)).active).toBe(true);
   const rotated = await client.rotateToken(token.id, {});
+  // A query string stays out of the request lines: it may carry a secret.
+  await fetch(`${url}/v1/entities?search=query-stays-out`, {
+    headers: { authorization: `Bearer ${adminKey}` },
+  });
   await new TokenplaneClient({ endpoint: url as string, apiKey: `${adminKey}x` })
     .listTiers()
     .catch(() => undefined);
@@ -70,6 +74,10 @@ describe('tokenplane serve logs', () => {
     expect(output).toMatch(/INFO: shutting down/);
     // One line per entry: every line starts with its time.
     for (const line of lines) expect(line).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] [A-Z]+/);
+    // A request is one short line: method, path, status, time — not the request object.
+    expect(output).toMatch(/DEBUG: GET \/v1\/entities 200 \d+\.\d ms/);
+    expect(output).toMatch(/DEBUG: POST \/v1\/tokens\/[^ ]+\/rotate 200 \d+\.\d ms/);
+    expect(output).not.toMatch(/query-stays-out|remoteAddress|incoming request/);
     expectNoSecret(output, secrets);
   });
 
