@@ -42,15 +42,9 @@ export class PlatformMetrics {
     help: 'Creates and tier changes refused because of the tier ceiling',
     registers: [this.registry],
   });
-  readonly analyticsRefusals = new Counter({
-    name: 'tokenplane_analytics_refusals_total',
-    help: 'Analytics requests refused, by problem slug (unauthorized, signature-invalid, ip-not-allowed, origin-not-allowed, tier-insufficient, scope-insufficient, rate-limited, usage-exceeded, …)',
-    labelNames: ['reason'] as const,
-    registers: [this.registry],
-  });
   readonly problems = new Counter({
     name: 'tokenplane_problems_total',
-    help: 'Problem answers (refusals and errors) by slug: unauthorized, forbidden, not-found, validation, …',
+    help: 'Problem answers (refusals and errors) by slug: unauthorized, forbidden, not-found, validation, and the analytics refusals (signature-invalid, ip-not-allowed, origin-not-allowed, tier-insufficient, scope-insufficient, rate-limited, usage-exceeded, …)',
     labelNames: ['slug'] as const,
     registers: [this.registry],
   });

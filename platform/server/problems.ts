@@ -56,9 +56,6 @@ export function installProblemHandlers(
     const problem = toProblem(error);
     if (problem.slug === 'quota-exceeded') metrics.quotaRefusals.inc();
     if (problem.slug === 'tier-ceiling') metrics.ceilingRefusals.inc();
-    if (request.routeOptions.config?.auth === 'token') {
-      metrics.analyticsRefusals.inc({ reason: problem.slug });
-    }
     if (problem.status >= 500) {
       warnings.write(request.log, 'error', { err: error, reqId: request.id }, 'request failed');
     }

@@ -304,9 +304,7 @@ describe.each(ENGINES)('analytics permission checks on %s', (engine) => {
       'signature-invalid',
       'unauthorized',
     ]) {
-      expect(text).toMatch(
-        new RegExp(`tokenplane_analytics_refusals_total\\{reason="${reason}"\\} [1-9]`),
-      );
+      expect(text).toMatch(new RegExp(`tokenplane_problems_total\\{slug="${reason}"\\} [1-9]`));
     }
   });
 
