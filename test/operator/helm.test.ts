@@ -159,6 +159,7 @@ describe('the Helm chart', () => {
         credentialsKey: 'key',
       },
       watchNamespace: watched,
+      restartDebounceMs: 2000,
     };
     const { stdout } = await helm(
       'install',
@@ -185,6 +186,7 @@ describe('the Helm chart', () => {
     expect(container?.resources).toEqual(values.resources);
     expect(container?.args).toContain(`--watch-namespace=${watched}`);
     expect(container?.args).toContain(`--lease-name=${fullname}`);
+    expect(container?.args).toContain('--restart-debounce=2000');
     const env = Object.fromEntries((container?.env ?? []).map((e) => [e.name, e]));
     expect(env.TOKENPLANE_ENDPOINT?.value).toBe(platform.url);
     expect(env.TOKENPLANE_API_KEY?.valueFrom?.secretKeyRef).toEqual({
