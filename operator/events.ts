@@ -28,6 +28,8 @@ export const EventReasons = {
   /** Warning: the recorded platform object vanished; a new one is made. */
   TokenMissing: 'TokenMissing',
   Repairing: 'Repairing',
+  /** Warning: a rotation's replay was refused (the token was rotated again since); the next one runs. */
+  RotationSuperseded: 'RotationSuperseded',
   RolloutRestartFailed: 'RolloutRestartFailed',
 } as const;
 export type EventReason = (typeof EventReasons)[keyof typeof EventReasons];

@@ -86,7 +86,12 @@ async function sync(ctx: Context, obj: EntityObject): Promise<Result> {
           );
         // The key names the object and the entity it replaces, so a retry after a
         // crash returns the first result instead of creating a second entity.
-        const made = await createOrGone(ctx.entities, declaration.desired, plan.idempotencyKey);
+        const made = await createOrGone(
+          ctx.entities,
+          declaration.desired,
+          plan.idempotencyKey,
+          'entity',
+        );
         if ('gone' in made) {
           facts.held = made;
           break;

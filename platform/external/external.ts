@@ -41,20 +41,23 @@ export async function gone(remove: Promise<void>): Promise<void> {
 
 /**
  * A create, answered `{ gone }` when the platform refuses to replay the result
- * of an earlier request with the same idempotency key because what it created
- * has been removed since (410 idempotency-gone): the planner then sees it as
- * gone and issues anew under the next key.
+ * of an earlier request with the same idempotency key because the `what` it
+ * created has been removed since (410 idempotency-gone): the planner then sees
+ * it as gone and issues anew under the next key. Any other 410 is thrown: an
+ * entity create whose default token's value is gone made an entity that still
+ * exists, and a new key would make a second one.
  */
 export async function createOrGone<Desired, Made>(
   external: { create(desired: Desired, idempotencyKey: string): Promise<Made> },
   desired: Desired,
   idempotencyKey: string,
+  what: 'entity' | 'token',
 ): Promise<{ created: Made } | { gone: string }> {
   try {
     return { created: await external.create(desired, idempotencyKey) };
   } catch (err) {
-    const id = err instanceof IdempotencyGoneError ? err.problem.id : undefined;
-    if (typeof id === 'string') return { gone: id };
+    const problem = err instanceof IdempotencyGoneError ? err.problem : undefined;
+    if (problem?.gone === what && typeof problem.id === 'string') return { gone: problem.id };
     throw err;
   }
 }

@@ -3,8 +3,12 @@
  * into a condition reason and an Event, the provider into an error message.
  * Messages come from the platform's problem `detail` (already actionable and
  * secret-free) or from fixed text here; never from request data.
+ *
+ * Every problem slug the platform answers with has its row (the table's type
+ * says so), including those a driver never meets (the analytics refusals).
  */
 import { TokenplaneConnectionError, TokenplaneError } from '../client/index.ts';
+import type { ProblemSlug, TRANSPORT_PROBLEMS } from '../domain/problems.ts';
 import { type Reason, Reasons } from './reasons.ts';
 
 export type Failure = {
@@ -14,8 +18,36 @@ export type Failure = {
   retryable: boolean;
 };
 
-/** Problem slug (SPEC §2) → reason. */
-const BY_SLUG: Record<string, { reason: Reason; retryable: boolean }> = {
+type Row = { reason: Reason; retryable: boolean; message?: (err: TokenplaneError) => string };
+
+/**
+ * A create whose idempotency key was used before, with another body: an earlier
+ * create reached the platform, its answer was never recorded, and the
+ * declaration changed since. Creating under a new key would issue twice.
+ */
+const createConflict = () =>
+  'An earlier create of this declaration reached the platform, but its answer was never recorded ' +
+  '(the operator or provider stopped, or the answer was lost), and the declaration has changed ' +
+  'since. Nothing was created now, so that nothing is issued twice. Restore the declaration as it ' +
+  'was, adopt the object that create made (tokenId, externalId), or remove that object on the ' +
+  'platform: a new one is then created.';
+
+/** A replay refused because part of what it made is gone (not the object itself: createOrGone handles that). */
+const replayGone = (err: TokenplaneError) => {
+  const { gone, id, entityId } = err.problem;
+  const what = typeof gone === 'string' && typeof id === 'string' ? `${gone} ${id}` : 'object';
+  const still =
+    typeof entityId === 'string' ? ` Entity ${entityId} was created by it and still exists.` : '';
+  return (
+    `An earlier request of this declaration was carried out, but the ${what} it made is gone or ` +
+    `holds another value since, so its answer cannot be given again.${still} Nothing was issued ` +
+    'now, so that nothing is issued twice. Adopt what exists by id (externalId, tokenId), or ' +
+    'remove it on the platform: a new one is then created.'
+  );
+};
+
+/** Problem slug (SPEC §2, §6, and the HTTP layer's own) → reason. */
+const BY_SLUG: Record<ProblemSlug | keyof typeof TRANSPORT_PROBLEMS, Row> = {
   'quota-exceeded': { reason: Reasons.QuotaExceeded, retryable: true },
   'tier-ceiling': { reason: Reasons.TierCeilingExceeded, retryable: true },
   'scope-above-tier': { reason: Reasons.ScopeAboveTier, retryable: true },
@@ -25,16 +57,40 @@ const BY_SLUG: Record<string, { reason: Reason; retryable: boolean }> = {
   unauthorized: { reason: Reasons.Unauthorized, retryable: true },
   forbidden: { reason: Reasons.Forbidden, retryable: true },
   'precondition-failed': { reason: Reasons.Conflict, retryable: true },
-  'idempotency-conflict': { reason: Reasons.Conflict, retryable: false },
-  'idempotency-gone': { reason: Reasons.Conflict, retryable: false },
+  'idempotency-conflict': {
+    reason: Reasons.IdempotencyConflict,
+    retryable: false,
+    message: createConflict,
+  },
+  'idempotency-gone': { reason: Reasons.IdempotencyGone, retryable: false, message: replayGone },
   'rate-limited': { reason: Reasons.PlatformUnavailable, retryable: true },
   internal: { reason: Reasons.PlatformError, retryable: true },
+  unavailable: { reason: Reasons.PlatformUnavailable, retryable: true },
+  'request-timeout': { reason: Reasons.PlatformUnavailable, retryable: true },
+  // Answers to analytics requests (a token's own refusals), never to a driver's calls.
+  'tier-insufficient': { reason: Reasons.Forbidden, retryable: false },
+  'scope-insufficient': { reason: Reasons.Forbidden, retryable: false },
+  'origin-not-allowed': { reason: Reasons.Forbidden, retryable: false },
+  'ip-not-allowed': { reason: Reasons.Forbidden, retryable: false },
+  'signature-invalid': { reason: Reasons.Unauthorized, retryable: false },
+  'usage-exceeded': { reason: Reasons.PlatformUnavailable, retryable: true },
+  // The HTTP layer refusing a request this client built: a version mismatch or a bug.
+  'bad-request': { reason: Reasons.PlatformError, retryable: false },
+  'method-not-allowed': { reason: Reasons.PlatformError, retryable: false },
+  'payload-too-large': { reason: Reasons.InvalidSpec, retryable: false },
+  'uri-too-long': { reason: Reasons.PlatformError, retryable: false },
+  'unsupported-media-type': { reason: Reasons.PlatformError, retryable: false },
+  'header-fields-too-large': { reason: Reasons.PlatformError, retryable: false },
 };
 
 export function describeFailure(err: unknown): Failure {
   if (err instanceof TokenplaneError) {
-    const known = BY_SLUG[err.slug] ?? { reason: Reasons.PlatformError, retryable: true };
-    return { ...known, message: err.detail ?? err.title };
+    const known: Row = BY_SLUG[err.slug as keyof typeof BY_SLUG] ?? {
+      reason: Reasons.PlatformError,
+      retryable: true,
+    };
+    const message = known.message?.(err) ?? err.detail ?? err.title;
+    return { reason: known.reason, retryable: known.retryable, message };
   }
   if (err instanceof TokenplaneConnectionError) {
     return {

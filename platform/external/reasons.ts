@@ -26,6 +26,12 @@ export const Reasons = {
   Unauthorized: 'Unauthorized',
   Forbidden: 'Forbidden',
   Conflict: 'Conflict',
+  /**
+   * A create repeated after a crash with a changed declaration (422), or whose
+   * earlier result is partly gone (410): nothing is issued again; a person decides.
+   */
+  IdempotencyConflict: 'IdempotencyConflict',
+  IdempotencyGone: 'IdempotencyGone',
   PlatformUnavailable: 'PlatformUnavailable',
   PlatformError: 'PlatformError',
 } as const;

@@ -31,5 +31,15 @@ export const Problem = z.looseObject({
     .nullable()
     .optional()
     .meta({ description: 'usage-exceeded: when the period resets; null for a total limit' }),
+  id: z.string().optional().meta({
+    description: 'idempotency-gone: the object the Idempotency-Key created, now gone',
+  }),
+  gone: z.string().optional().meta({
+    description: 'idempotency-gone: what is gone (entity, token, access key, webhook)',
+  }),
+  entityId: z.string().optional().meta({
+    description:
+      'idempotency-gone on an entity create whose default token is gone: the entity, which still exists',
+  }),
 });
 export type Problem = z.infer<typeof Problem>;

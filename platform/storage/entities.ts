@@ -59,7 +59,7 @@ export async function createEntity(
   const guard = async (tx: SqlTx, stored: CreateEntityResponse) => {
     const [row] = await tx.query('SELECT 1 AS ok FROM entities WHERE id = $1', [stored.id]);
     if (!row) return replayGone('entity', stored.id, 'was deleted since');
-    return stored.defaultToken ? valueGone(store, tx, stored.defaultToken) : null;
+    return stored.defaultToken ? valueGone(store, tx, stored.defaultToken, stored.id) : null;
   };
   return idempotent(store, idem, effects, guard, async (tx) => {
     if (parentId !== null) {

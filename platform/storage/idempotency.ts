@@ -19,13 +19,24 @@ export type Idempotent<T> = { result: T; replayed: boolean };
  */
 export type ReplayGuard<T> = (tx: SqlTx, stored: T) => Promise<ProblemError | null>;
 
-/** The answer to a replay whose object is gone: never the old response (it may hold a value). */
-export function replayGone(what: string, id: string, since: string): ProblemError {
+/**
+ * The answer to a replay whose object is gone: never the old response (it may
+ * hold a value). `gone` names what is gone, so that a client that retried a
+ * create knows whether the object it asked for is (an entity whose default
+ * token's value is gone still exists: `entityId` then names it).
+ */
+export function replayGone(
+  what: string,
+  id: string,
+  since: string,
+  extensions: { entityId?: string } = {},
+): ProblemError {
+  const still = extensions.entityId ? ` (the entity ${extensions.entityId} still exists)` : '';
   return new ProblemError(
     'idempotency-gone',
-    `The ${what} ${id} that this Idempotency-Key created ${since}, so its response is not ` +
+    `The ${what} ${id} that this Idempotency-Key created ${since}${still}, so its response is not ` +
       'replayed and nothing was created now. Send a new Idempotency-Key to create another.',
-    { id },
+    { id, gone: what, ...extensions },
   );
 }
 

@@ -356,17 +356,20 @@ export async function valueGone(
   store: Store,
   tx: SqlTx,
   token: { id: string; value: string },
+  /** The entity created with the token (an entity create's default token): it may still exist. */
+  entityId?: string,
 ): Promise<ProblemError | null> {
+  const entity = entityId ? { entityId } : {};
   const [row] = await tx.query(
     'SELECT digest, previous_digest, previous_expires_at FROM tokens WHERE id = $1',
     [token.id],
   );
-  if (!row) return replayGone('token', token.id, 'was deleted since');
+  if (!row) return replayGone('token', token.id, 'was deleted since', entity);
   const digest = store.box.digest(token.value);
   if (row.digest === digest) return null;
   const graceEnds = row.previous_expires_at ? Date.parse(String(row.previous_expires_at)) : 0;
   if (row.previous_digest === digest && graceEnds > store.clock()) return null;
-  return replayGone('token', token.id, 'holds another value since (rotated)');
+  return replayGone('token', token.id, 'holds another value since (rotated)', entity);
 }
 
 export async function readToken(store: Store, q: SqlTx, id: string): Promise<Versioned<Token>> {

@@ -307,7 +307,7 @@ const unplanned = (plan: TokenAction) =>
 async function issue(p: Platform, declaration: TokenDeclaration, key: string) {
   creating++;
   try {
-    const made = await createOrGone(p.tokens, declaration.desired, key);
+    const made = await createOrGone(p.tokens, declaration.desired, key, 'token');
     if ('created' in made) claim(made.created.entityId, made.created.id);
     return made;
   } finally {

@@ -122,7 +122,12 @@ export const entityProvider: pulumi.dynamic.ResourceProvider = {
         const plan = planEntity(declaration, facts, identityFor(inputs));
         if (plan.action === 'refuse') throw new PlanError(plan.message);
         if (plan.action !== 'create') break;
-        const made = await createOrGone(p.entities, declaration.desired, plan.idempotencyKey);
+        const made = await createOrGone(
+          p.entities,
+          declaration.desired,
+          plan.idempotencyKey,
+          'entity',
+        );
         if ('gone' in made) {
           facts.held = made;
           continue;

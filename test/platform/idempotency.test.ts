@@ -47,17 +47,20 @@ describe.each(ENGINES)('idempotent replays on %s', (engine) => {
     const body = { name: 'Replay entity', kind: 'customer', tier: 'lite' };
     const first = await p.api.post('/v1/entities', body, key('entity'));
     expect(first.status).toBe(201);
-    // its default token removed, the entity still there: the value is gone
+    // its default token removed, the entity still there: the value is gone, the entity not
     await p.api.delete(`/v1/tokens/${first.body.defaultToken.id}`);
-    expectGone(
-      await p.api.post('/v1/entities', body, key('entity')),
-      first.body.defaultToken.value,
-    );
+    const tokenGone = await p.api.post('/v1/entities', body, key('entity'));
+    expectGone(tokenGone, first.body.defaultToken.value);
+    expect(tokenGone.body).toMatchObject({
+      id: first.body.defaultToken.id,
+      gone: 'token',
+      entityId: first.body.id,
+    });
+    expect(tokenGone.body.detail).toContain(`the entity ${first.body.id} still exists`);
     await p.api.delete(`/v1/entities/${first.body.id}`);
-    expectGone(
-      await p.api.post('/v1/entities', body, key('entity')),
-      first.body.defaultToken.value,
-    );
+    const entityGone = await p.api.post('/v1/entities', body, key('entity'));
+    expectGone(entityGone, first.body.defaultToken.value);
+    expect(entityGone.body).toMatchObject({ id: first.body.id, gone: 'entity' });
   });
 
   it('a rotation replayed after a later rotation or a delete answers 410', async () => {

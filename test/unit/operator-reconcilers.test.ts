@@ -18,7 +18,11 @@ import {
 import { Triggers } from '../../operator/controllers/triggers.ts';
 import type { ApiTokenObject, EntityObject } from '../../operator/crds/schemas.ts';
 import { createMetrics } from '../../operator/runtime/metrics.ts';
-import { NotFoundError, type TokenplaneClient } from '../../platform/client/index.ts';
+import {
+  IdempotencyGoneError,
+  NotFoundError,
+  type TokenplaneClient,
+} from '../../platform/client/index.ts';
 import { TierTable } from '../../platform/domain/index.ts';
 import { problemType } from '../../platform/domain/problems.ts';
 import { EntityExternal, TokenExternal } from '../../platform/external/index.ts';
@@ -36,6 +40,21 @@ const notFound = (path: string) =>
     problem: { type: problemType('not-found'), title: 'Not Found', status: 404 },
     method: 'GET',
     path,
+  });
+
+/** The platform's 410 to a replayed create or rotation whose result is gone. */
+const gone = (extensions: Record<string, string>) =>
+  new IdempotencyGoneError({
+    status: 410,
+    problem: {
+      type: problemType('idempotency-gone'),
+      title: 'Gone',
+      status: 410,
+      detail: 'gone since',
+      ...extensions,
+    },
+    method: 'POST',
+    path: '/v1/…',
   });
 
 /** An in-memory platform: the calls the externals make, and a record of them. */
@@ -288,6 +307,32 @@ describe('ApiToken reconciler', () => {
     });
   });
 
+  it('a rotation whose replay is refused (rotated again since) counts as done: the next one runs, no new token', async () => {
+    const f = fakeContext([entityObj]);
+    const token = f.platform.newToken(ENTITY, 'ci', { expiresAt: '2026-06-02T00:00:00.000Z' });
+    const rotateToken = f.platform.client.rotateToken.bind(f.platform.client);
+    f.platform.client.rotateToken = async (id, req, opts) => {
+      if (opts?.idempotencyKey?.endsWith(':rotate:2')) {
+        f.platform.calls.push(`rotateToken ${opts.idempotencyKey}`);
+        throw gone({ id, gone: 'token' });
+      }
+      return rotateToken(id, req, opts);
+    };
+    const obj = tokenObj({ lifetime: '720h', renewBefore: '48h' });
+    obj.status = { tokenId: token.id, entityId: ENTITY, rotations: 2 };
+    await reconcileApiToken({ ...f.ctx, tokenCache: cacheOf(obj) }, NS, 'ci');
+    expect(f.platform.calls).toEqual([
+      'getToken',
+      'rotateToken apitoken:uid-ci:0:rotate:2',
+      'rotateToken apitoken:uid-ci:0:rotate:3',
+      'updateToken expiresAt',
+    ]);
+    expect(f.events.join('\n')).toContain('Warning RotationSuperseded');
+    expect(secretValue(f.secrets.get('ci'))).toBe(`${token.value}-rotated`);
+    expect(f.statuses[0]).toMatchObject({ tokenId: token.id, rotations: 4 });
+    expect(condition(f.statuses[0])).toMatchObject({ reason: 'Available' });
+  });
+
   it('out of time, it stops before the platform call and still writes the status', async () => {
     const f = fakeContext([entityObj, tokenObj()], { reconcileTimeoutMs: 0 });
     const result = await reconcileApiToken(f.ctx, NS, 'ci');
@@ -332,6 +377,18 @@ describe('Entity reconciler', () => {
     await reconcileEntity(refused.ctx, NS, 'child');
     expect(refused.platform.calls).toEqual([]);
     expect(condition(refused.statuses[0])).toMatchObject({ reason: 'TierCeilingExceeded' });
+  });
+
+  it('a create replay refused because the default token is gone creates no second entity', async () => {
+    const f = fakeContext([{ ...entityObj, status: undefined }]);
+    f.platform.client.createEntity = async () => {
+      f.platform.calls.push('createEntity');
+      throw gone({ id: 'tok-1', gone: 'token', entityId: ENTITY });
+    };
+    await reconcileEntity(f.ctx, NS, 'acme');
+    expect(f.platform.calls).toEqual(['createEntity']);
+    expect(condition(f.statuses[0])).toMatchObject({ reason: 'IdempotencyGone' });
+    expect(condition(f.statuses[0])?.message).toContain(`Entity ${ENTITY} was created by it`);
   });
 
   it("refuses a tier the platform's table does not have, saying which it has", async () => {

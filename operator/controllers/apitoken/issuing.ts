@@ -94,7 +94,7 @@ async function create(
       `Platform token ${plan.replacing} was removed outside Kubernetes; issuing a replacement.`,
     );
   // Same uid and issuance → same key → a retry after a crash gets the first token back.
-  const made = await createOrGone(ctx.tokens, declaration.desired, plan.idempotencyKey);
+  const made = await createOrGone(ctx.tokens, declaration.desired, plan.idempotencyKey, 'token');
   policy.issuance = plan.issuance;
   if ('gone' in made) {
     facts.held = made;
