@@ -7,12 +7,12 @@ import { uuidv7 } from '../crypto/ids.ts';
 import { generateSecret } from '../domain/secret-format.ts';
 import type { AccessKey, AccessKeyWithKey, CreateAccessKeyRequest } from '../schemas/index.ts';
 import { type Effects, withEffects } from './effects.ts';
-import { type Idempotency, type Idempotent, idempotent, replayGone } from './idempotency.ts';
+import { type Idempotency, type Idempotent, idempotent } from './idempotency.ts';
 import { lockEntity } from './locks.ts';
+import { findOwned, listOwned, replayWhileExists } from './owned.ts';
 import { notFound } from './problems.ts';
 import { accessKeyFromRow } from './rows.ts';
-import { type Scope, visible } from './scope.ts';
-import type { SqlTx } from './sql.ts';
+import type { Scope } from './scope.ts';
 import { nowIso, type Store } from './store.ts';
 
 export type AccessKeyRecord = { id: string; entityId: string; role: 'admin' | 'viewer' };
@@ -25,11 +25,7 @@ export async function createAccessKey(
   idem: Idempotency | undefined,
   effects: Effects<AccessKeyWithKey>,
 ): Promise<Idempotent<AccessKeyWithKey>> {
-  const guard = async (tx: SqlTx, stored: AccessKeyWithKey) => {
-    const [row] = await tx.query('SELECT 1 AS ok FROM access_keys WHERE id = $1', [stored.id]);
-    return row ? null : replayGone('access key', stored.id, 'was deleted since');
-  };
-  return idempotent(store, idem, effects, guard, async (tx) => {
+  return idempotent(store, idem, effects, replayWhileExists('access key'), async (tx) => {
     const entity = await lockEntity(store.db, tx, scope, entityId);
     if (!entity) throw notFound('entity', entityId);
     const key = generateSecret('accessKey');
@@ -48,12 +44,8 @@ export async function listAccessKeys(
   scope: Scope,
   entityId: string,
 ): Promise<AccessKey[]> {
-  if (!(await visible(store.db, scope, entityId))) throw notFound('entity', entityId);
-  const rows = await store.db.query(
-    'SELECT id, entity_id, name, role, created_at FROM access_keys WHERE entity_id = $1 ORDER BY id',
-    [entityId],
-  );
-  return rows.map(accessKeyFromRow);
+  const columns = 'id, entity_id, name, role, created_at';
+  return (await listOwned(store, scope, 'access key', columns, entityId)).map(accessKeyFromRow);
 }
 
 export async function deleteAccessKey(
@@ -63,13 +55,9 @@ export async function deleteAccessKey(
   effects: Effects<{ entityId: string }>,
 ): Promise<{ entityId: string }> {
   return withEffects(store, effects, async (tx) => {
-    const rows = await tx.query('SELECT entity_id FROM access_keys WHERE id = $1', [id]);
-    const entityId = rows[0]?.entity_id as string | undefined;
-    if (!entityId || !(await visible(tx, scope, entityId))) {
-      throw notFound('access key', id);
-    }
+    const key = await findOwned(tx, scope, 'access key', id);
     await tx.run('DELETE FROM access_keys WHERE id = $1', [id]);
-    return { entityId };
+    return { entityId: String(key.entity_id) };
   });
 }
 

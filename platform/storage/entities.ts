@@ -23,8 +23,9 @@ import type {
   UpdateEntityRequest,
 } from '../schemas/index.ts';
 import { type Effects, withEffects } from './effects.ts';
-import { type Idempotency, type Idempotent, idempotent, replayGone } from './idempotency.ts';
+import { type Idempotency, type Idempotent, idempotent } from './idempotency.ts';
 import { type LockedEntity, lockEntity, tokenCount } from './locks.ts';
+import { replayWhileExists } from './owned.ts';
 import { decodeCursor, type Page, type PageRequest, paginate } from './pagination.ts';
 import { notFound, preconditionFailed, unknownTier } from './problems.ts';
 import {
@@ -56,11 +57,10 @@ export async function createEntity(
       'Only the platform administrator creates top-level entities; give a parentId inside your subtree.',
     );
   }
-  const guard = async (tx: SqlTx, stored: CreateEntityResponse) => {
-    const [row] = await tx.query('SELECT 1 AS ok FROM entities WHERE id = $1', [stored.id]);
-    if (!row) return replayGone('entity', stored.id, 'was deleted since');
-    return stored.defaultToken ? valueGone(store, tx, stored.defaultToken, stored.id) : null;
-  };
+  const exists = replayWhileExists<CreateEntityResponse>('entity');
+  const guard = async (tx: SqlTx, stored: CreateEntityResponse) =>
+    (await exists(tx, stored)) ??
+    (stored.defaultToken ? valueGone(store, tx, stored.defaultToken, stored.id) : null);
   return idempotent(store, idem, effects, guard, async (tx) => {
     if (parentId !== null) {
       const parent = await lockEntity(store.db, tx, scope, parentId);

@@ -21,11 +21,12 @@ import type {
   WebhookWithSecret,
 } from '../schemas/index.ts';
 import { type Effects, withEffects } from './effects.ts';
-import { type Idempotency, type Idempotent, idempotent, replayGone } from './idempotency.ts';
+import { type Idempotency, type Idempotent, idempotent } from './idempotency.ts';
 import { lockEntity } from './locks.ts';
+import { findOwned, listOwned, replayWhileExists } from './owned.ts';
 import { decodeCursor, type Page, type PageRequest, paginate } from './pagination.ts';
 import { notFound } from './problems.ts';
-import { type Scope, visible } from './scope.ts';
+import type { Scope } from './scope.ts';
 import type { Row, SqlTx } from './sql.ts';
 import { nowIso, type Store } from './store.ts';
 
@@ -43,12 +44,7 @@ export async function createWebhook(
   idem: Idempotency | undefined,
   effects: Effects<WebhookWithSecret>,
 ): Promise<Idempotent<WebhookWithSecret>> {
-  // A replay hands out the secret again: only while the webhook still exists.
-  const guard = async (tx: SqlTx, stored: WebhookWithSecret) => {
-    const [row] = await tx.query('SELECT 1 AS ok FROM webhooks WHERE id = $1', [stored.id]);
-    return row ? null : replayGone('webhook', stored.id, 'was deleted since');
-  };
-  return idempotent(store, idem, effects, guard, async (tx) => {
+  return idempotent(store, idem, effects, replayWhileExists('webhook'), async (tx) => {
     if (!(await lockEntity(store.db, tx, scope, entityId))) throw notFound('entity', entityId);
     const id = uuidv7(store.clock());
     const secret = `whsec_${randomBytes(32).toString('base64')}`;
@@ -74,11 +70,7 @@ export async function listWebhooks(
   scope: Scope,
   entityId: string,
 ): Promise<Webhook[]> {
-  if (!(await visible(store.db, scope, entityId))) throw notFound('entity', entityId);
-  const rows = await store.db.query('SELECT * FROM webhooks WHERE entity_id = $1 ORDER BY id', [
-    entityId,
-  ]);
-  return rows.map(webhookFromRow);
+  return (await listOwned(store, scope, 'webhook', '*', entityId)).map(webhookFromRow);
 }
 
 export async function deleteWebhook(
@@ -112,9 +104,7 @@ export async function listDeliveries(
 }
 
 async function visibleWebhook(q: SqlTx, scope: Scope, id: string): Promise<Webhook> {
-  const [row] = await q.query('SELECT * FROM webhooks WHERE id = $1', [id]);
-  if (!row || !(await visible(q, scope, String(row.entity_id)))) throw notFound('webhook', id);
-  return webhookFromRow(row);
+  return webhookFromRow(await findOwned(q, scope, 'webhook', id));
 }
 
 // ------------------------------------------------------------------ outbox
