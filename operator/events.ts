@@ -35,6 +35,8 @@ export const EventReasons = {
 export type EventReason = (typeof EventReasons)[keyof typeof EventReasons];
 
 export type EventType = 'Normal' | 'Warning';
+/** Events remembered for de-duplication; older ones are forgotten first. */
+const MAX_REMEMBERED = 10_000;
 export type Regarding = {
   kind: string;
   metadata: { name: string; namespace: string; uid: string };
@@ -75,10 +77,17 @@ export class EventRecorder {
     const key = `${obj.metadata.uid}/${reason}/${note}`;
     const now = Date.now();
     if ((this.#recent.get(key) ?? 0) > now - this.#dedupeMs) return;
+    // Re-inserted, so the map stays oldest first and pruning stops at the first keeper.
+    this.#recent.delete(key);
     this.#recent.set(key, now);
-    if (this.#recent.size > 10_000) this.#prune(now);
+    if (this.#recent.size > MAX_REMEMBERED) this.#prune(now);
     const { name, namespace, uid } = obj.metadata;
-    this.#log.info({ kind: obj.kind, namespace, name, type, reason, note }, 'event');
+    // Warnings reach the log at info; the Normal Event of every issuance (10,000 on a
+    // fresh install at scale) only at debug — the Event itself is the record.
+    this.#log[type === 'Warning' ? 'info' : 'debug'](
+      { kind: obj.kind, namespace, name, type, reason, note },
+      'event',
+    );
     this.#api
       .createNamespacedEvent({
         namespace,
@@ -102,7 +111,11 @@ export class EventRecorder {
       );
   }
 
+  /** Forgets what has expired and, past the bound, the oldest (a fresh install records one per object). */
   #prune(now: number) {
-    for (const [key, at] of this.#recent) if (at <= now - this.#dedupeMs) this.#recent.delete(key);
+    for (const [key, at] of this.#recent) {
+      if (at > now - this.#dedupeMs && this.#recent.size <= MAX_REMEMBERED) return;
+      this.#recent.delete(key);
+    }
   }
 }

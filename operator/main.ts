@@ -30,7 +30,7 @@ Options:
   --resync DURATION_MS     drift check interval in ms (default 300000)
   --restart-debounce MS    rollout restarts wait this long for more new values, so several
                            rotations restart each workload once (default 5000; 0 = at once)
-  --concurrency N          workers per controller (default 4)
+  --concurrency N          workers per controller (default 16)
   --no-leader-election     reconcile without taking the Lease (one replica only)
   --log-format FORMAT      auto (readable on a terminal, JSON lines otherwise), pretty or json
                            (env TOKENPLANE_LOG_FORMAT; default auto)

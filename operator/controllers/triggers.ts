@@ -12,14 +12,13 @@
  */
 import type { ApiTokenObject, EntityObject } from '../crds/schemas.ts';
 import type { WatchHandlers } from '../runtime/informer.ts';
+import { RefIndex } from './ref-index.ts';
 import { OWNER_LABEL, type SecretView, tampered } from './secret.ts';
 
 type Enqueue = (namespace: string, name: string) => void;
 type Named = { metadata: { namespace: string; name: string } };
 
 export type TriggerTargets = {
-  entities: { list(namespace: string): EntityObject[] };
-  tokens: { list(namespace: string): ApiTokenObject[] };
   enqueueEntity: Enqueue;
   enqueueToken: Enqueue;
 };
@@ -30,6 +29,9 @@ export class Triggers {
   readonly #seen = new Map<string, string>();
   /** Per Entity, the status its dependents last saw. */
   readonly #entityState = new Map<string, string>();
+  /** ApiTokens by the Entity they name; Entities by their parent. */
+  readonly #tokensOf = new RefIndex();
+  readonly #childrenOf = new RefIndex();
 
   constructor(targets: TriggerTargets) {
     this.#t = targets;
@@ -37,15 +39,18 @@ export class Triggers {
 
   readonly entity: WatchHandlers<EntityObject> = {
     add: (e) => {
+      this.#childrenOf.set(e.metadata.namespace, e.metadata.name, e.spec.parentRef?.name);
       this.#changed('Entity', e);
       this.#t.enqueueEntity(e.metadata.namespace, e.metadata.name);
       this.#dependents(e);
     },
     update: (e) => {
+      this.#childrenOf.set(e.metadata.namespace, e.metadata.name, e.spec.parentRef?.name);
       if (this.#changed('Entity', e)) this.#t.enqueueEntity(e.metadata.namespace, e.metadata.name);
       this.#dependents(e);
     },
     delete: (e) => {
+      this.#childrenOf.set(e.metadata.namespace, e.metadata.name, undefined);
       this.#entityState.delete(keyOf('', e));
       this.#seen.delete(keyOf('Entity', e));
     },
@@ -53,13 +58,18 @@ export class Triggers {
 
   readonly token: WatchHandlers<ApiTokenObject> = {
     add: (t) => {
+      this.#tokensOf.set(t.metadata.namespace, t.metadata.name, t.spec.entityRef?.name);
       this.#changed('ApiToken', t);
       this.#t.enqueueToken(t.metadata.namespace, t.metadata.name);
     },
     update: (t) => {
+      this.#tokensOf.set(t.metadata.namespace, t.metadata.name, t.spec.entityRef?.name);
       if (this.#changed('ApiToken', t)) this.#t.enqueueToken(t.metadata.namespace, t.metadata.name);
     },
-    delete: (t) => this.#seen.delete(keyOf('ApiToken', t)),
+    delete: (t) => {
+      this.#tokensOf.set(t.metadata.namespace, t.metadata.name, undefined);
+      this.#seen.delete(keyOf('ApiToken', t));
+    },
   };
 
   readonly secret: WatchHandlers<SecretView> = {
@@ -87,13 +97,9 @@ export class Triggers {
     if (this.#entityState.get(keyOf('', e)) === state) return;
     this.#entityState.set(keyOf('', e), state);
     const { namespace, name } = e.metadata;
-    for (const t of this.#t.tokens.list(namespace)) {
-      if (t.spec.entityRef?.name === name) this.#t.enqueueToken(namespace, t.metadata.name);
-    }
-    for (const child of this.#t.entities.list(namespace)) {
-      if (child.spec.parentRef?.name === name)
-        this.#t.enqueueEntity(namespace, child.metadata.name);
-    }
+    for (const token of this.#tokensOf.of(namespace, name)) this.#t.enqueueToken(namespace, token);
+    for (const child of this.#childrenOf.of(namespace, name))
+      this.#t.enqueueEntity(namespace, child);
   }
 
   #owner(s: SecretView): void {

@@ -404,15 +404,44 @@ describe('triggers', () => {
   it('enqueues an Entity once per spec change, and its tokens and children when its state changes', () => {
     const queued: string[] = [];
     const t = new Triggers({
-      entities: { list: () => [entityObj] },
-      tokens: { list: () => [tokenObj()] },
       enqueueEntity: (_ns, name) => queued.push(`Entity/${name}`),
       enqueueToken: (_ns, name) => queued.push(`ApiToken/${name}`),
     });
+    t.token.add?.(tokenObj());
+    queued.length = 0;
     t.entity.add?.(entityObj);
     t.entity.update?.(entityObj); // our own status write: same generation, same state
     t.entity.update?.({ ...entityObj, status: { ...entityObj.status, tier: 'lite' } });
     expect(queued).toEqual(['Entity/acme', 'ApiToken/ci', 'ApiToken/ci']);
+  });
+
+  it("an Entity's change reaches the ApiTokens and child Entities that name it now, and no others", () => {
+    const queued: string[] = [];
+    const t = new Triggers({
+      enqueueEntity: (_ns, name) => queued.push(`Entity/${name}`),
+      enqueueToken: (_ns, name) => queued.push(`ApiToken/${name}`),
+    });
+    const named = (name: string, entity: string) => ({
+      ...tokenObj({ entityRef: { name: entity } }),
+      metadata: meta(name),
+    });
+    const child = {
+      ...entityObj,
+      metadata: meta('child'),
+      spec: { ...entityObj.spec, parentRef: { name: 'acme' } },
+    };
+    t.token.add?.(named('a', 'acme'));
+    t.token.add?.(named('b', 'acme'));
+    t.token.add?.(named('c', 'globex'));
+    t.entity.add?.(child);
+    t.token.update?.(named('b', 'globex')); // re-pointed elsewhere
+    t.token.delete?.(named('a', 'acme'));
+    queued.length = 0;
+    t.entity.add?.(entityObj);
+    expect(queued.sort()).toEqual(['Entity/acme', 'Entity/child']);
+    queued.length = 0;
+    t.entity.add?.({ ...entityObj, metadata: meta('globex') });
+    expect(queued.sort()).toEqual(['ApiToken/b', 'ApiToken/c', 'Entity/globex']);
   });
 
   it('a managed Secret is tampered with when its value no longer matches the digest', () => {

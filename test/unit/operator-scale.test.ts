@@ -1,5 +1,8 @@
+import pino from 'pino';
 import { describe, expect, it } from 'vitest';
+import { RefIndex } from '../../operator/controllers/ref-index.ts';
 import { viewSecret } from '../../operator/controllers/secret.ts';
+import { EventRecorder } from '../../operator/events.ts';
 import { watchHeap } from '../../operator/runtime/heap.ts';
 import { allOf, selectorKeys, shardLabels, shardLeaseName } from '../../operator/runtime/shard.ts';
 import { keepCustomObject } from '../../operator/runtime/transforms.ts';
@@ -108,5 +111,43 @@ describe('heap watch', () => {
     } finally {
       watch.stop();
     }
+  });
+});
+
+describe('bounded per-object memory', () => {
+  it('the dependents index follows re-pointed and deleted references', () => {
+    const index = new RefIndex();
+    index.set('ns', 'a', 'acme');
+    index.set('ns', 'b', 'acme');
+    index.set('other', 'c', 'acme');
+    expect(index.of('ns', 'acme').sort()).toEqual(['a', 'b']);
+    index.set('ns', 'b', 'globex');
+    index.set('ns', 'a', undefined);
+    expect(index.of('ns', 'acme')).toEqual([]);
+    expect(index.of('ns', 'globex')).toEqual(['b']);
+    expect(index.of('other', 'acme')).toEqual(['c']);
+  });
+
+  it('the Event recorder de-duplicates, and forgets the oldest past its bound', () => {
+    const sent: string[] = [];
+    const api = {
+      createNamespacedEvent: async ({ body }: { body: { regarding: { name: string } } }) => {
+        sent.push(body.regarding.name);
+      },
+    };
+    const events = new EventRecorder(api as never, 'test', pino({ level: 'silent' }));
+    const obj = (name: string) => ({
+      kind: 'ApiToken',
+      metadata: { name, namespace: 'ns', uid: name },
+    });
+    events.normal(obj('first'), 'Created', 'Created platform token.');
+    events.normal(obj('first'), 'Created', 'Created platform token.');
+    expect(sent).toEqual(['first']);
+    for (let i = 0; i < 10_000; i++)
+      events.normal(obj(`t${i}`), 'Created', 'Created platform token.');
+    events.normal(obj('first'), 'Created', 'Created platform token.');
+    expect(sent.filter((n) => n === 'first')).toHaveLength(2);
+    events.normal(obj('t9999'), 'Created', 'Created platform token.');
+    expect(sent.filter((n) => n === 't9999')).toHaveLength(1);
   });
 });
