@@ -29,8 +29,9 @@ const createConflict = () =>
   'An earlier create of this declaration reached the platform, but its answer was never recorded ' +
   '(the operator or provider stopped, or the answer was lost), and the declaration has changed ' +
   'since. Nothing was created now, so that nothing is issued twice. Restore the declaration as it ' +
-  'was, adopt the object that create made (tokenId, externalId), or remove that object on the ' +
-  'platform: a new one is then created.';
+  'was: that create is then answered again, and later changes apply in place. Or declare anew, ' +
+  'adopting the object that create made by its id (tokenId, externalId; the platform lists it ' +
+  'under the earlier name).';
 
 /** A replay refused because part of what it made is gone (not the object itself: createOrGone handles that). */
 const replayGone = (err: TokenplaneError) => {

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiTokenObject, EntityObject } from '../../operator/crds/schemas.ts';
 import { type RunningOperator, startOperator } from '../../operator/operator.ts';
 import { SECRET_PATTERN } from '../../platform/domain/index.ts';
+import { declaredPermissions, TokenExternal } from '../../platform/external/index.ts';
 import { adminKubeConfig, createTestNamespace } from '../harness/kube.ts';
 import {
   installCrds,
@@ -341,6 +342,50 @@ describe('ApiToken', () => {
     await r.core.deleteNamespacedSecret({ namespace: ns, name: 'someone-elses' });
     await r.readyToken('squatter');
     await r.remove('apitokens', 'squatter');
+  });
+
+  it('a create repeated after a lost answer with another spec issues nothing (IdempotencyConflict) until the spec is restored', async () => {
+    await r.apiToken('replayed', { entityRef: { name: 'replays' } });
+    await r.reason('apitokens', 'replayed', 'EntityNotReady');
+    const uid = (await r.getToken('replayed'))?.metadata.uid as string;
+    const entity = await platform.client.createEntity({
+      name: 'Replays',
+      kind: 'customer',
+      tier: 'advanced',
+      defaultToken: false,
+    });
+    // What an earlier operator sent before it crashed, when the spec said another name.
+    const earlier = await new TokenExternal(platform.client).create(
+      {
+        entityId: entity.id,
+        name: 'replayed-before',
+        status: 'active',
+        permissions: declaredPermissions({ type: 'secret' }),
+      },
+      `apitoken:${uid}:0`,
+    );
+    await r.entity('replays', {
+      kind: 'Customer',
+      tier: 'Advanced',
+      externalId: entity.id,
+      displayName: 'Replays',
+      defaultToken: false,
+    });
+    const refused = await r.reason('apitokens', 'replayed', 'IdempotencyConflict');
+    expect(r.condition(refused)?.message).toContain('Nothing was created now');
+    expect((refused as ApiTokenObject).status?.tokenId).toBeUndefined();
+    const names = async () => (await platform.client.listAllTokens(entity.id)).map((t) => t.name);
+    expect(await names()).toEqual(['replayed-before']);
+    // The way out its message names: the spec as it was gets that create's answer…
+    await r.patchSpec('apitokens', 'replayed', { displayName: 'replayed-before' });
+    const ready = await r.readyToken('replayed');
+    expect(ready.status?.tokenId).toBe(earlier.id);
+    // …and a change after it applies in place.
+    await r.patchSpec('apitokens', 'replayed', { displayName: 'replayed' });
+    await waitFor('renamed in place', async () => (await names()).join() === 'replayed');
+    await r.remove('apitokens', 'replayed');
+    await waitFor('ApiToken replayed gone', () => r.gone('apitokens', 'replayed'));
+    await r.remove('entities', 'replays');
   });
 
   it('a deleted or edited Secret comes back with the same token', async () => {

@@ -44,7 +44,7 @@ describe('describeFailure', () => {
     const f = failure('idempotency-conflict', 422);
     expect(f).toMatchObject({ reason: Reasons.IdempotencyConflict, retryable: false });
     expect(f.message).toContain('Nothing was created now');
-    expect(f.message).toContain('Restore the declaration');
+    expect(f.message).toContain('Restore the declaration as it was');
   });
 
   it('a replay whose result is partly gone names what still exists', () => {
