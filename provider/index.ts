@@ -108,6 +108,17 @@ export type ApiTokenArgs = {
   usageLimit?: pulumi.Input<{ limit: number; period: 'day' | 'month' | 'total' } | null>;
   /** Secret tokens only: requests are signed (RFC 9421), the value is never sent. */
   requireSignedRequests?: pulumi.Input<boolean>;
+  /**
+   * How long each value lives (a duration such as `720h`; instead of `expiresAt`).
+   * The `pulumi up` after the renewal time (`renewBefore` ahead of expiry)
+   * rotates the token: a new value under the same id, the previous one kept
+   * verifying — and in `previousValue` — for `rotationGracePeriod`.
+   */
+  lifetime?: pulumi.Input<string>;
+  /** Rotate this long before expiry (shorter than `lifetime`). Default: a third of the lifetime. */
+  renewBefore?: pulumi.Input<string>;
+  /** How long the replaced value keeps verifying. Default: `renewBefore` (at most 720h). */
+  rotationGracePeriod?: pulumi.Input<string>;
 };
 
 export class ApiToken extends pulumi.dynamic.Resource {
@@ -133,6 +144,17 @@ export class ApiToken extends pulumi.dynamic.Resource {
     period: 'day' | 'month' | 'total';
   } | null>;
   declare readonly requireSignedRequests: pulumi.Output<boolean>;
+  declare readonly lifetime: pulumi.Output<string | null>;
+  declare readonly renewBefore: pulumi.Output<string | null>;
+  declare readonly rotationGracePeriod: pulumi.Output<string | null>;
+  /** When the next `pulumi up` rotates the token; null without a `lifetime`. */
+  declare readonly renewalTime: pulumi.Output<string | null>;
+  /** Rotations on `pulumi up` so far. */
+  declare readonly rotations: pulumi.Output<number>;
+  /** The value the last rotation replaced, while it still verifies; then null. Always a Pulumi secret. */
+  declare readonly previousValue: pulumi.Output<string | null>;
+  /** When `previousValue` stops verifying (the first `up` after it drops it). */
+  declare readonly previousValueExpiresAt: pulumi.Output<string | null>;
 
   constructor(name: string, args: ApiTokenArgs, opts?: pulumi.CustomResourceOptions) {
     const __declaration = declareToken(name, args);
@@ -147,15 +169,28 @@ export class ApiToken extends pulumi.dynamic.Resource {
         rateLimit: undefined,
         usageLimit: undefined,
         requireSignedRequests: undefined,
+        // An output also when not declared: the expiry a lifetime (or the platform) gives.
+        expiresAt: undefined,
+        lifetime: undefined,
+        renewBefore: undefined,
+        rotationGracePeriod: undefined,
         ...args,
         hint: undefined,
         value: undefined,
+        renewalTime: undefined,
+        rotations: undefined,
+        previousValue: undefined,
+        previousValueExpiresAt: undefined,
         __declaration,
         __key: urnOf(name, 'ApiToken', opts),
       },
       {
         ...opts,
-        additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), 'value'],
+        additionalSecretOutputs: [
+          ...(opts?.additionalSecretOutputs ?? []),
+          'value',
+          'previousValue',
+        ],
       },
       'tokenplane',
       'ApiToken',

@@ -40,7 +40,7 @@ export type Context = {
   entities: Pick<EntityExternal, 'facts' | 'find' | 'create' | 'update' | 'delete'>;
   tokens: Pick<
     TokenExternal,
-    'facts' | 'find' | 'findDefault' | 'create' | 'update' | 'rotate' | 'reveal' | 'delete'
+    'facts' | 'find' | 'findDefault' | 'create' | 'update' | 'rotatePlanned' | 'reveal' | 'delete'
   >;
   /** The platform's tier table (GET /v1/tiers), cached. */
   tiers(): Promise<TierTable>;

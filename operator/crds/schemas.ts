@@ -4,6 +4,8 @@
  * parsing of what the API server hands them.
  */
 import { z } from 'zod';
+import { RotationRules } from '../../platform/external/rotation.ts';
+import { Duration } from '../../platform/schemas/common.ts';
 import {
   AllowedIps,
   AllowedOrigins,
@@ -21,12 +23,6 @@ const immutable = (what: string): Rule => ({
   rule: 'self == oldSelf',
   message: `${what} is immutable; delete and recreate the object to change it`,
 });
-
-/** Go-style durations, the only form CEL's duration() and `kubectl` users know. */
-const Duration = z
-  .string()
-  .max(32)
-  .regex(/^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$/, 'must be a duration such as 720h, 90m, 1h30m or 45s');
 
 const Uuid = z
   .string()
@@ -261,21 +257,19 @@ export const ApiTokenSpec = z
       },
       {
         rule: '!(has(self.expiresAt) && has(self.lifetime))',
-        message:
-          'set at most one of expiresAt (a fixed expiry) and lifetime (rotated automatically)',
+        message: RotationRules.oneExpiry,
       },
       {
         rule: '!has(self.renewBefore) || has(self.lifetime)',
-        message: 'renewBefore needs lifetime: only a token with a lifetime is rotated',
+        message: RotationRules.renewNeedsLifetime,
       },
       {
         rule: '!has(self.lifetime) || duration(self.lifetime) >= duration("10s")',
-        message: 'lifetime must be at least 10s',
+        message: RotationRules.lifetimeTooShort,
       },
       {
         rule: '!has(self.renewBefore) || !has(self.lifetime) || duration(self.renewBefore) < duration(self.lifetime)',
-        message:
-          'renewBefore must be shorter than lifetime, or the token would be rotated all the time',
+        message: RotationRules.renewNotShorter,
       },
       {
         rule: '!(self.adoptDefaultToken && has(self.tokenId))',

@@ -92,17 +92,19 @@ export type TokenAction =
     }
   | { action: 'adopt'; token: Token; source: 'tokenId' | 'default' }
   | { action: 'update'; token: Token; changes: FieldChange[] }
-  | {
-      action: 'rotate';
-      token: Token;
-      idempotencyKey: string;
-      gracePeriodSeconds: number;
-      /** The expiry of the new value. */
-      expiresAt: string;
-    }
+  | RotateAction
   | { action: 'replace'; token: Token; changes: FieldChange[]; message: string }
   | { action: 'none'; token: Token; renewalTime: Date | null }
   | Refusal;
+
+export type RotateAction = {
+  action: 'rotate';
+  token: Token;
+  idempotencyKey: string;
+  gracePeriodSeconds: number;
+  /** The expiry of the new value. */
+  expiresAt: string;
+};
 
 export const tokenCreateKey = (identity: string, issuance: number) => `${identity}:${issuance}`;
 

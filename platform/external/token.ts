@@ -2,7 +2,7 @@ import type { TokenplaneClient } from '../client/index.ts';
 import type { Token, TokenWithValue, UpdateTokenRequest } from '../schemas/token.ts';
 import { type DesiredToken, type FieldChange, patchOf, tokenChanges } from './changes.ts';
 import { type External, gone, type Observation, observation, orNull } from './external.ts';
-import type { TokenDeclaration, TokenFacts } from './plan-token.ts';
+import type { RotateAction, TokenDeclaration, TokenFacts } from './plan-token.ts';
 
 /** The name the platform gives the token it issues with every new entity. */
 export const DEFAULT_TOKEN_NAME = 'default';
@@ -78,5 +78,25 @@ export class TokenExternal implements External<DesiredToken, Token, TokenWithVal
   /** Rotation keeps the token id; the previous value verifies for `gracePeriodSeconds`. */
   rotate(id: string, gracePeriodSeconds: number, idempotencyKey: string): Promise<TokenWithValue> {
     return this.#client.rotateToken(id, { gracePeriodSeconds }, { idempotencyKey });
+  }
+
+  /**
+   * A rotation the planner decided: a new value under the same id (replayed,
+   * not repeated, after a crash: the key names the rotation), then the expiry
+   * the declared lifetime gives it.
+   */
+  async rotatePlanned(plan: RotateAction): Promise<{ token: Token; value: string }> {
+    const { id } = plan.token;
+    const rotated = await this.rotate(id, plan.gracePeriodSeconds, plan.idempotencyKey);
+    const token = await this.update(id, [
+      { field: 'expiresAt', from: rotated.expiresAt, to: plan.expiresAt, action: 'update' },
+    ]);
+    return { token, value: rotated.value };
+  }
+
+  /** Whether `value` still authenticates as token `id` (introspection: consumes no usage). */
+  async verifies(id: string, value: string): Promise<boolean> {
+    const answer = await this.#client.introspect(value);
+    return answer.active && answer.tokenId === id;
   }
 }

@@ -43,6 +43,16 @@ export const Name = z
 /** A name in an answer: what was stored (older rows may predate today's input rules). */
 export const StoredName = z.string().meta({ description: 'Human-readable name' });
 
+/**
+ * Go-style durations (`720h`, `90m`, `1h30m`, `45s`): the form CEL's duration()
+ * and `kubectl` users know, so the operator's CRD and the provider's inputs
+ * accept the same strings.
+ */
+export const Duration = z
+  .string()
+  .max(32)
+  .regex(/^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$/, 'must be a duration such as 720h, 90m, 1h30m or 45s');
+
 /** Tier names come from the (configurable) tier table, so the schema checks only the shape. */
 export const TierName = z
   .string()

@@ -31,9 +31,13 @@ import {
   PERMISSION_FIELDS,
   planQuota,
   planToken,
+  type RotateAction,
+  rotationPlan,
+  rotationProblems,
   scopeCeiling,
   type TokenAction,
   type TokenDeclaration,
+  type TokenFacts,
   type TokenPolicy,
 } from '../../platform/external/index.ts';
 import type { Entity, Token } from '../../platform/schemas/index.ts';
@@ -51,7 +55,32 @@ export type ApiTokenOutputs = {
   tokenId: string;
   hint: string;
   value: string;
-} & Required<DesiredPermissions>;
+} & Required<DesiredPermissions> &
+  RotationOutputs;
+
+/**
+ * Rotation on `pulumi up`, with the operator's semantics: a token declared
+ * with a `lifetime` is rotated once its renewal time has passed (`renewBefore`
+ * ahead of expiry), and the value it replaced keeps verifying — and stays in
+ * `previousValue`, a secret — for `rotationGracePeriod`; the first `up` after
+ * that drops it.
+ */
+type RotationOutputs = {
+  lifetime: string | null;
+  renewBefore: string | null;
+  rotationGracePeriod: string | null;
+  /** When the next `up` rotates the token; null without a lifetime. */
+  renewalTime: string | null;
+  /** Rotations made so far: part of each rotation's idempotency key. */
+  rotations: number;
+  previousValue: string | null;
+  /** When `previousValue` stops verifying. */
+  previousValueExpiresAt: string | null;
+};
+
+const ROTATION_INPUTS = ['lifetime', 'renewBefore', 'rotationGracePeriod'] as const;
+
+type Previous = { value: string; until: string };
 
 /** The `__declaration` input the ApiToken class computes in the program. */
 export type Declaration = {
@@ -119,8 +148,17 @@ function declarationOf(news: Inputs): TokenDeclaration {
     },
     tokenId: typeof news.tokenId === 'string' ? news.tokenId : undefined,
     adoptDefaultToken: news.adoptDefaultToken === true,
+    rotation: known(news.lifetime)
+      ? {
+          lifetime: news.lifetime,
+          renewBefore: known(news.renewBefore) ? news.renewBefore : undefined,
+          gracePeriod: known(news.rotationGracePeriod) ? news.rotationGracePeriod : undefined,
+        }
+      : undefined,
   };
 }
+
+const known = (v: unknown): v is string => typeof v === 'string' && !isUnknown(v);
 
 /**
  * The §6 inputs, defaults filled in: the program is the whole truth, so a
@@ -136,15 +174,33 @@ function permissionsOf(news: Inputs): Required<DesiredPermissions> {
   return declaredPermissions(declared);
 }
 
-/** The provider never rotates (no `lifetime` input) and issues once per create. */
-const policyOf = (inputs: Inputs): TokenPolicy => ({
+/** One issuance per create; the rotations so far come from the state. */
+const policyOf = (inputs: Inputs, olds: Inputs = {}): TokenPolicy => ({
   identity: identityOf(inputs, declarationOf(inputs).desired),
   issuance: 0,
-  rotations: 0,
+  rotations: typeof olds.rotations === 'number' ? olds.rotations : 0,
   now: new Date(),
 });
 
-function outputsOf(token: Token, news: Inputs, value: string): ApiTokenOutputs {
+/** The replaced value the state carries, while it still verifies. */
+function carriedPrevious(olds: Inputs, now: Date): Previous | null {
+  const { previousValue: value, previousValueExpiresAt: until } = olds;
+  return typeof value === 'string' && typeof until === 'string' && Date.parse(until) > now.getTime()
+    ? { value, until }
+    : null;
+}
+
+/** What the state says of rotation: carried over by read and by updates that do not rotate. */
+type Rotated = { rotations: number; previous: Previous | null };
+
+const rotatedOf = (olds: Inputs, now = new Date()): Rotated => ({
+  rotations: typeof olds.rotations === 'number' ? olds.rotations : 0,
+  previous: carriedPrevious(olds, now),
+});
+
+function outputsOf(token: Token, news: Inputs, value: string, rotated: Rotated): ApiTokenOutputs {
+  const rotation = declarationOf(news).rotation;
+  const renewal = rotation ? rotationPlan(rotation, token.expiresAt, new Date()).renewalTime : null;
   return {
     entityId: token.entityId,
     displayName: token.name,
@@ -161,6 +217,13 @@ function outputsOf(token: Token, news: Inputs, value: string): ApiTokenOutputs {
     rateLimit: token.rateLimit,
     usageLimit: token.usageLimit,
     requireSignedRequests: token.requireSignedRequests,
+    lifetime: known(news.lifetime) ? news.lifetime : null,
+    renewBefore: known(news.renewBefore) ? news.renewBefore : null,
+    rotationGracePeriod: known(news.rotationGracePeriod) ? news.rotationGracePeriod : null,
+    renewalTime: renewal?.toISOString() ?? null,
+    rotations: rotated.rotations,
+    previousValue: rotated.previous?.value ?? null,
+    previousValueExpiresAt: rotated.previous?.until ?? null,
   };
 }
 
@@ -177,7 +240,7 @@ export const apiTokenProvider: pulumi.dynamic.ResourceProvider = {
     const inputs = { ...rest, status: news.status ?? 'active', __key: urnKey(news) };
     const { value, failures } = parseInputs(ApiTokenInputs, news);
     if (!value) return { inputs, failures };
-    const rules = permissionRules(news);
+    const rules = fieldRules(news);
     if (rules.length > 0) return { inputs, failures: rules };
     const declaration = knownDeclaration(__declaration);
     const found = await withPlatform(`${label(news)}: check`, async (p) => {
@@ -197,7 +260,8 @@ export const apiTokenProvider: pulumi.dynamic.ResourceProvider = {
     const declaration = declarationOf(news);
     return withPlatform(`${label(news)}: diff`, async (p) => {
       const facts = await p.tokens.facts(declaration, id);
-      const plan = planToken(declaration, facts, policyOf(news));
+      const policy = policyOf(news, olds);
+      const plan = planToken(declaration, facts, policy);
       // Deleted on the platform since the last run: create it again.
       if (plan.action === 'create') {
         return { changes: true, replaces: ['tokenId'], deleteBeforeReplace: true };
@@ -211,7 +275,17 @@ export const apiTokenProvider: pulumi.dynamic.ResourceProvider = {
       }
       // Values still unknown at preview show as changes to the sentinel: an update.
       const adoptChanged = (olds.adoptDefaultToken === true) !== (news.adoptDefaultToken === true);
-      return { changes: plan.action === 'update' || adoptChanged };
+      const rotationChanged = ROTATION_INPUTS.some((k) => (olds[k] ?? null) !== (news[k] ?? null));
+      // A rotation due, or a replaced value whose grace is over, is an update too.
+      const graceEnded = olds.previousValue != null && !carriedPrevious(olds, policy.now);
+      return {
+        changes:
+          plan.action === 'update' ||
+          plan.action === 'rotate' ||
+          adoptChanged ||
+          rotationChanged ||
+          graceEnded,
+      };
     });
   },
 
@@ -219,40 +293,11 @@ export const apiTokenProvider: pulumi.dynamic.ResourceProvider = {
     const declaration = declarationOf(inputs);
     return withPlatform(`Could not create ${label(inputs)}`, async (p) => {
       const facts = await p.tokens.facts(declaration, undefined);
-      const policy = policyOf(inputs);
-      let value: string | undefined;
-      for (let i = 0; i < MAX_ACTIONS; i++) {
-        const plan = planToken(declaration, facts, policy);
-        switch (plan.action) {
-          case 'adopt':
-            claim(plan.token.entityId, plan.token.id);
-            facts.held = { token: plan.token, origin: 'adopted' };
-            break;
-          case 'create': {
-            const made = await issue(p, declaration, plan.idempotencyKey);
-            policy.issuance = plan.issuance;
-            if ('gone' in made) {
-              facts.held = made;
-              break;
-            }
-            const { value: issued, ...token } = made.created;
-            value = issued;
-            facts.held = { token, origin: 'created' };
-            break;
-          }
-          case 'update': {
-            const token = await p.tokens.update(plan.token.id, plan.changes);
-            facts.held = { token, origin: 'adopted' };
-            break;
-          }
-          case 'none':
-            value ??= await p.tokens.reveal(plan.token.id);
-            return { id: plan.token.id, outs: outputsOf(plan.token, inputs, value) };
-          default:
-            throw unplanned(plan);
-        }
-      }
-      throw new PlanError('the token planner did not settle; run `pulumi up` again');
+      const settled = await settle(p, declaration, facts, policyOf(inputs), {});
+      return {
+        id: settled.token.id,
+        outs: outputsOf(settled.token, inputs, settled.value, settled),
+      };
     });
   },
 
@@ -263,28 +308,18 @@ export const apiTokenProvider: pulumi.dynamic.ResourceProvider = {
       if (!facts.held || 'gone' in facts.held) return {};
       const actual = facts.held.token;
       // Rotated out of band: the hint tells, and the new value is revealed.
-      const value =
-        props?.hint === actual.hint && typeof props?.value === 'string'
-          ? props.value
-          : await p.tokens.reveal(id);
-      return { id, props: { ...props, ...outputsOf(actual, props ?? {}, value) } };
+      const value = await currentValue(p, actual, props ?? {});
+      const outs = outputsOf(actual, props ?? {}, value, rotatedOf(props ?? {}));
+      return { id, props: { ...props, ...outs } };
     });
   },
 
   async update(id: string, olds: Inputs, news: Inputs) {
     const declaration = declarationOf(news);
     return withPlatform(`Could not update ${label(news)}`, async (p) => {
-      const plan = planToken(declaration, await p.tokens.facts(declaration, id), policyOf(news));
-      if (plan.action === 'create') {
-        throw new PlanError(`token ${id} no longer exists; run \`pulumi refresh\``);
-      }
-      if (plan.action !== 'update' && plan.action !== 'none') throw unplanned(plan);
-      const token = plan.action === 'update' ? await p.tokens.update(id, plan.changes) : plan.token;
-      const value =
-        typeof olds.value === 'string' && olds.hint === token.hint
-          ? olds.value
-          : await p.tokens.reveal(id);
-      return { outs: outputsOf(token, news, value) };
+      const facts = await p.tokens.facts(declaration, id);
+      const settled = await settle(p, declaration, facts, policyOf(news, olds), olds);
+      return { outs: outputsOf(settled.token, news, settled.value, settled) };
     });
   },
 
@@ -294,8 +329,102 @@ export const apiTokenProvider: pulumi.dynamic.ResourceProvider = {
   },
 };
 
-/** create or adopt, then update: never more than this many actions in one create. */
+/** create or adopt, update, rotate: never more than this many actions in one step. */
 const MAX_ACTIONS = 4;
+
+type Settled = Rotated & { token: Token; value: string };
+
+/**
+ * Carries out the planner's actions until it has nothing left to do. `olds`
+ * is the state (empty for a create): its value, rotations and replaced value.
+ * Only a create issues a token; an update finding its token gone asks for a
+ * refresh.
+ */
+async function settle(
+  p: Platform,
+  declaration: TokenDeclaration,
+  facts: TokenFacts,
+  policy: TokenPolicy,
+  olds: Inputs,
+): Promise<Settled> {
+  const creating = Object.keys(olds).length === 0;
+  let value: string | undefined;
+  let previous = carriedPrevious(olds, policy.now);
+  for (let i = 0; i < MAX_ACTIONS; i++) {
+    const plan = planToken(declaration, facts, policy);
+    switch (plan.action) {
+      case 'adopt':
+        claim(plan.token.entityId, plan.token.id);
+        facts.held = { token: plan.token, origin: 'adopted' };
+        break;
+      case 'create': {
+        if (!creating) {
+          const gone = facts.held && 'gone' in facts.held ? facts.held.gone : 'held';
+          throw new PlanError(`token ${gone} no longer exists; run \`pulumi refresh\``);
+        }
+        const made = await issue(p, declaration, plan.idempotencyKey);
+        policy.issuance = plan.issuance;
+        if ('gone' in made) {
+          facts.held = made;
+          break;
+        }
+        const { value: issued, ...token } = made.created;
+        value = issued;
+        facts.held = { token, origin: 'created' };
+        break;
+      }
+      case 'update': {
+        const token = await p.tokens.update(plan.token.id, plan.changes);
+        facts.held = { token, origin: 'recorded' };
+        break;
+      }
+      case 'rotate': {
+        // What consumers were handed: the state's value (also after a crash
+        // that left the rotation done but unrecorded), else the platform's.
+        const before =
+          typeof olds.value === 'string'
+            ? olds.value
+            : (value ?? (await p.tokens.reveal(plan.token.id)));
+        const rotated = await p.tokens.rotatePlanned(plan);
+        previous = await replaced(p, plan, before, rotated.value);
+        value = rotated.value;
+        policy.rotations++;
+        facts.held = { token: rotated.token, origin: 'recorded' };
+        break;
+      }
+      case 'none':
+        value ??= await currentValue(p, plan.token, olds);
+        return { token: plan.token, value, rotations: policy.rotations, previous };
+      default:
+        throw unplanned(plan);
+    }
+  }
+  throw new PlanError('the token planner did not settle; run `pulumi up` again');
+}
+
+/** The value the state holds when it is still the token's (same hint), else the platform's. */
+async function currentValue(p: Platform, token: Token, olds: Inputs): Promise<string> {
+  return typeof olds.value === 'string' && olds.hint === token.hint
+    ? olds.value
+    : p.tokens.reveal(token.id);
+}
+
+/**
+ * The value a rotation replaced, kept while its grace lasts — when it still
+ * verifies: a rotation replayed after a crash hands back the new value, and
+ * the state's old value is then the one to keep.
+ */
+async function replaced(
+  p: Platform,
+  plan: RotateAction,
+  before: string,
+  after: string,
+): Promise<Previous | null> {
+  if (plan.gracePeriodSeconds === 0 || before === after) return null;
+  if (!(await p.tokens.verifies(plan.token.id, before))) return null;
+  const until = new Date(Date.now() + plan.gracePeriodSeconds * 1000);
+  return { value: before, until: until.toISOString() };
+}
 
 const fieldName = (c: FieldChange) => (c.field === 'name' ? 'displayName' : c.field);
 
@@ -335,10 +464,17 @@ async function checkAdoption(
   return { property, reason: `${property}: ${plan.message}` };
 }
 
-/** The rules between §6 fields (publishable needs origins, cannot sign), per property. */
-function permissionRules(news: Inputs): CheckFailure[] {
-  const p = permissionsOf(news);
-  return permissionProblems(p).map((x) => ({
+/**
+ * The rules between fields, per property: §6 (publishable needs origins,
+ * cannot sign) and rotation (a lifetime or a fixed expiry, renewBefore shorter).
+ */
+function fieldRules(news: Inputs): CheckFailure[] {
+  const rotation = {
+    expiresAt: isUnknown(news.expiresAt) ? null : (news.expiresAt as string | null | undefined),
+    lifetime: known(news.lifetime) ? news.lifetime : undefined,
+    renewBefore: known(news.renewBefore) ? news.renewBefore : undefined,
+  };
+  return [...permissionProblems(permissionsOf(news)), ...rotationProblems(rotation)].map((x) => ({
     property: x.path,
     reason: `${x.path}: ${x.message}`,
   }));

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import {
+  Duration,
   EntityKind,
   Id,
   Name,
@@ -40,6 +41,9 @@ export const ApiTokenInputs = z.strictObject({
   tokenId: Id.optional(),
   type: TokenType.optional(),
   ...PermissionChanges.shape,
+  lifetime: Duration.optional(),
+  renewBefore: Duration.optional(),
+  rotationGracePeriod: Duration.optional(),
 });
 export type ApiTokenInputs = z.infer<typeof ApiTokenInputs>;
 
@@ -63,6 +67,9 @@ const ALLOWED: Record<string, string> = {
   rateLimit: '{requests, perSeconds}, or null',
   usageLimit: '{limit, period: "day" | "month" | "total"}, or null',
   requireSignedRequests: 'true or false (secret tokens only)',
+  lifetime: 'a duration such as "720h": each value lives that long and is rotated on `pulumi up`',
+  renewBefore: 'a duration shorter than lifetime, such as "240h" (default: a third of it)',
+  rotationGracePeriod: 'a duration such as "24h" (default: renewBefore, at most 720h)',
 };
 
 /**

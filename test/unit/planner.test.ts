@@ -8,6 +8,8 @@ import {
   type EntityFacts,
   planEntity,
   planToken,
+  RotationRules,
+  rotationProblems,
   type TokenDeclaration,
   type TokenFacts,
   type TokenPolicy,
@@ -287,5 +289,30 @@ describe('entity planner', () => {
     const declaration = { desired: { ...desired, ...row.want }, ...row.declaration };
     const plan = planEntity(declaration, { tiers, ...row.facts }, 'entity:uid');
     expect(plan).toMatchObject(row.expect);
+  });
+});
+
+describe('rotation rules (the CRD’s CEL rules, applied by the provider’s check)', () => {
+  it.each([
+    { fields: { lifetime: '720h', renewBefore: '240h' }, problems: [] },
+    { fields: { expiresAt: '2031-01-01T00:00:00Z' }, problems: [] },
+    {
+      fields: { lifetime: '720h', expiresAt: null },
+      problems: [{ path: 'lifetime', message: RotationRules.oneExpiry }],
+    },
+    {
+      fields: { renewBefore: '1h' },
+      problems: [{ path: 'renewBefore', message: RotationRules.renewNeedsLifetime }],
+    },
+    {
+      fields: { lifetime: '9s' },
+      problems: [{ path: 'lifetime', message: RotationRules.lifetimeTooShort }],
+    },
+    {
+      fields: { lifetime: '1h', renewBefore: '60m' },
+      problems: [{ path: 'renewBefore', message: RotationRules.renewNotShorter }],
+    },
+  ])('$fields', ({ fields, problems }) => {
+    expect(rotationProblems(fields)).toEqual(problems);
   });
 });

@@ -3,7 +3,7 @@
  * `renewBefore`), a new value under the same id, the previous one verifying for
  * the grace period, and a new expiry `lifetime` from now. The idempotency key
  * names the uid, the issuance and the rotation count, so a crash between the
- * rotation and the status write replays the same rotation.
+ * rotation and the status write replays the same rotation (TokenExternal.rotatePlanned).
  *
  * When that replay is refused (410 idempotency-gone: the token was rotated
  * again since, outside Kubernetes, so the value of our rotation is dead), the
@@ -12,8 +12,8 @@
  * Owns status.rotations and lastRotationTime.
  */
 import { IdempotencyGoneError } from '../../../platform/client/index.ts';
-import { planToken } from '../../../platform/external/index.ts';
-import type { TokenWithValue } from '../../../platform/schemas/index.ts';
+import { planToken, type RotateAction } from '../../../platform/external/index.ts';
+import type { Token } from '../../../platform/schemas/index.ts';
 import { EventReasons } from '../../events.ts';
 import { type Context, checkTime } from '../context.ts';
 import type { Pass } from './pass.ts';
@@ -24,19 +24,17 @@ export async function rotate(ctx: Context, pass: Pass): Promise<void> {
   checkTime(ctx);
   let plan = planToken(declaration, { held: { token, origin: pass.origin } }, policy);
   if (plan.action !== 'rotate') return;
-  let rotated = await rotateOrSuperseded(ctx, pass, plan.idempotencyKey, plan.gracePeriodSeconds);
+  let rotated = await rotateOrSuperseded(ctx, pass, plan);
   if (!rotated) {
     plan = planToken(declaration, { held: { token, origin: pass.origin } }, policy);
     if (plan.action !== 'rotate') return;
-    rotated = await ctx.tokens.rotate(token.id, plan.gracePeriodSeconds, plan.idempotencyKey);
+    rotated = await ctx.tokens.rotatePlanned(plan);
   }
   pass.value = rotated.value;
   if (plan.gracePeriodSeconds > 0) {
     pass.rotatedUntil = new Date(ctx.now().getTime() + plan.gracePeriodSeconds * 1000);
   }
-  pass.token = await ctx.tokens.update(token.id, [
-    { field: 'expiresAt', from: rotated.expiresAt, to: plan.expiresAt, action: 'update' },
-  ]);
+  pass.token = rotated.token;
   policy.rotations++;
   pass.status = {
     ...pass.status,
@@ -59,12 +57,11 @@ export async function rotate(ctx: Context, pass: Pass): Promise<void> {
 async function rotateOrSuperseded(
   ctx: Context,
   pass: Pass,
-  key: string,
-  gracePeriodSeconds: number,
-): Promise<TokenWithValue | null> {
-  const token = pass.token as NonNullable<Pass['token']>;
+  plan: RotateAction,
+): Promise<{ token: Token; value: string } | null> {
+  const { token } = plan;
   try {
-    return await ctx.tokens.rotate(token.id, gracePeriodSeconds, key);
+    return await ctx.tokens.rotatePlanned(plan);
   } catch (err) {
     if (!(err instanceof IdempotencyGoneError) || err.problem.gone !== 'token') throw err;
   }
