@@ -5,8 +5,11 @@ export const AuditEvent = z.object({
   id: Id,
   at: Timestamp,
   actor: z.object({
-    type: z.enum(['admin', 'access-key']),
-    id: z.string().nullable().meta({ description: 'Access key id; null for the administrator' }),
+    type: z.enum(['admin', 'access-key', 'secret-scanner']),
+    id: z.string().nullable().meta({
+      description:
+        'Access key id; the signing key of a signed leak report; null for the administrator',
+    }),
   }),
   action: z.string().meta({ description: 'e.g. entity.create, token.rotate, token.reveal' }),
   targetType: z.enum(['entity', 'token', 'access-key', 'webhook']),

@@ -29,3 +29,13 @@ export const TokenLeakLabels = z.array(
   }),
 );
 export type TokenLeakLabels = z.infer<typeof TokenLeakLabels>;
+
+/** The keys document a leak reporter publishes (GitHub: /meta/public_keys/secret_scanning). */
+export const LeakReportKeys = z.looseObject({
+  public_keys: z.array(
+    z.looseObject({
+      key_identifier: z.string().min(1),
+      key: z.string().min(1).meta({ description: 'PEM (SPKI) public key' }),
+    }),
+  ),
+});

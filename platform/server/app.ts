@@ -30,6 +30,9 @@
  *   webhookPollMs  how often the webhook sender looks for due retries (default 1000 ms)
  *   noticeScanMs   how often expiring/expired/usage-low notices are looked for (default 60 s)
  *   bodyLimit      request body limit in bytes (default 64 KiB; larger → 413 problem)
+ *   leakReportKeysUrl TOKENPLANE_LEAK_REPORT_KEYS_URL  where leak reporters publish their
+ *                  signing keys (GitHub: https://api.github.com/meta/public_keys/secret_scanning);
+ *                  set, POST /v1/token-leaks also takes reports signed by one of them
  *   console        {idleMs, absoluteMs, maxSessions} of console sessions (default 30 min, 12 h)
  *
  * The result also has `port`, `host`, `dataDir`, `storage` ('sqlite' |
@@ -71,6 +74,7 @@ import { MetricCatalog } from './analytics.ts';
 import { installAudit } from './audit.ts';
 import { adminKeyDigest, installAuth } from './auth.ts';
 import type { PlatformContext } from './context.ts';
+import { LeakReportSignatures } from './leak-signature.ts';
 import { RouteMethods } from './methods.ts';
 import { PlatformMetrics } from './metrics.ts';
 import { RateLimiter } from './permissions/rate-limiter.ts';
@@ -103,6 +107,8 @@ export type ServerOptions = {
   /** Peers whose X-Forwarded-For is believed (addresses or CIDR ranges). */
   trustedProxies?: readonly string[];
   verifyCacheTtlMs?: number;
+  /** Keys URL of signed leak reports (GitHub's secret-scanning partner format). */
+  leakReportKeysUrl?: string;
   lastUsedFlushMs?: number;
   webhookPollMs?: number;
   noticeScanMs?: number;
@@ -210,6 +216,15 @@ function listenForRevocations(
   );
 }
 
+function leakSignaturesOf(
+  options: ServerOptions,
+  env: Record<string, string | undefined>,
+  clock: () => number,
+): LeakReportSignatures | null {
+  const url = options.leakReportKeysUrl ?? (env.TOKENPLANE_LEAK_REPORT_KEYS_URL || undefined);
+  return url ? new LeakReportSignatures(url, clock) : null;
+}
+
 export async function buildApp(options: ServerOptions = {}): Promise<FastifyInstance> {
   const env = options.env ?? process.env;
   const logger = makeLogger(options, env);
@@ -299,6 +314,7 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
     clock,
     adminKeyDigest: adminKeyDigest(admin.value),
     warnings,
+    leakSignatures: leakSignaturesOf(options, env, clock),
   };
 
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;

@@ -11,6 +11,7 @@ import { ProblemError } from '../domain/problems.ts';
 import { isApiTokenValue, isWellFormedSecret } from '../domain/secret-format.ts';
 import { findAccessKeyByDigest } from '../storage/access-keys.ts';
 import type { PlatformContext, Principal } from './context.ts';
+import { SIGNATURE_HEADER, SIGNED_REPORTS } from './leak-signature.ts';
 import { authenticate } from './permissions/checks.ts';
 
 export function adminKeyDigest(adminKey: string): Buffer {
@@ -58,10 +59,15 @@ export function installAuth(app: FastifyInstance, ctx: PlatformContext): void {
       request.apiToken = await authenticate(ctx, request, credential);
       return;
     }
+    // A signed leak report is checked once its body is read (routes/token-leaks.ts).
+    if (mode === 'leak-report' && !credential && request.headers[SIGNATURE_HEADER] !== undefined) {
+      return;
+    }
     if (!credential) {
       throw new ProblemError(
         'unauthorized',
-        'Send the administrator key or an access key as "Authorization: Bearer <key>".',
+        'Send the administrator key or an access key as "Authorization: Bearer <key>".' +
+          (mode === 'leak-report' ? ` ${SIGNED_REPORTS}` : ''),
       );
     }
     const principal = await managementPrincipal(ctx, credential);

@@ -10,6 +10,7 @@ import type { Store } from '../storage/store.ts';
 import type { NoticeScheduler } from '../webhooks/scheduler.ts';
 import type { WebhookSender } from '../webhooks/sender.ts';
 import type { MetricCatalog } from './analytics.ts';
+import type { LeakReportSignatures } from './leak-signature.ts';
 import type { PlatformMetrics } from './metrics.ts';
 import type { RateLimiter } from './permissions/rate-limiter.ts';
 import type { UsageMeter } from './permissions/usage-meter.ts';
@@ -30,12 +31,16 @@ export type PlatformContext = {
   adminKeyDigest: Buffer;
   /** Repetitive failures (database gone) are logged once a minute, with a count. */
   warnings: LogThrottle;
+  /** Checks signed leak reports (GitHub's partner alerts); null: the administrator key only. */
+  leakSignatures: LeakReportSignatures | null;
 };
 
 /** Who is calling a management route. */
 export type Principal =
   | { type: 'admin'; id: null; role: 'admin'; scope: null }
-  | { type: 'access-key'; id: string; role: 'admin' | 'viewer'; scope: string };
+  | { type: 'access-key'; id: string; role: 'admin' | 'viewer'; scope: string }
+  /** A signed leak report (POST /v1/token-leaks only); `id` names the signing key. */
+  | { type: 'secret-scanner'; id: string; role: 'viewer'; scope: null };
 
 /** What a mutation route tells the audit hook about itself. */
 export type AuditInfo = {
@@ -47,7 +52,7 @@ export type AuditInfo = {
 };
 
 /** Which credential a route takes (route `config.auth`). */
-export type AuthMode = 'none' | 'management' | 'token';
+export type AuthMode = 'none' | 'management' | 'token' | 'leak-report';
 
 declare module 'fastify' {
   interface FastifyRequest {

@@ -1,12 +1,16 @@
 /**
  * Leak reports: `POST /v1/token-leaks` in the shape of GitHub's secret-scanning
- * partner alerts. Administrator key only: a report disables tokens anywhere.
+ * partner alerts. The administrator key — a report disables tokens anywhere —
+ * or, when the server knows the reporter's keys URL, the reporter's own
+ * signature over the raw body (leak-signature.ts), as GitHub sends it.
  */
+import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { ProblemError } from '../../domain/problems.ts';
 import { TokenLeakLabels, TokenLeakReport } from '../../schemas/index.ts';
 import { type Exposed, reportLeaks } from '../../storage/leaks.ts';
 import { type AuditInfo, type PlatformContext, principalOf, setAudit } from '../context.ts';
+import { KEY_ID_HEADER, SIGNATURE_HEADER, SIGNED_REPORTS } from '../leak-signature.ts';
 import { mutate } from '../mutation.ts';
 import { managementRoute } from './common.ts';
 
@@ -26,16 +30,34 @@ function exposeAudit({ token, exposure }: Exposed): AuditInfo {
   };
 }
 
+/** The bytes the reporter signed, kept while the request lasts. */
+const rawBodies = new WeakMap<FastifyRequest, Buffer>();
+
 export const tokenLeakRoutes =
   (ctx: PlatformContext): FastifyPluginAsyncZod =>
   async (app) => {
+    // This plugin's own JSON parser (encapsulated): the platform's, plus the raw bytes.
+    const json = app.getDefaultJsonParser('error', 'error');
+    app.removeContentTypeParser('application/json');
+    app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+      rawBodies.set(request, body as Buffer);
+      json(request, (body as Buffer).toString('utf8'), done);
+    });
+
+    const route = managementRoute(
+      'tokens',
+      'Report leaked values (GitHub secret-scanning partner format): matching tokens are disabled at once and announced as token.exposed. Administrator key, or a GitHub-style signature (Github-Public-Key-Identifier, Github-Public-Key-Signature) when TOKENPLANE_LEAK_REPORT_KEYS_URL is set',
+      { body: TokenLeakReport, response: { 200: TokenLeakLabels } },
+    );
     app.post(
       '/token-leaks',
-      managementRoute(
-        'tokens',
-        'Report leaked values (GitHub secret-scanning partner format): matching tokens are disabled at once and announced as token.exposed',
-        { body: TokenLeakReport, response: { 200: TokenLeakLabels } },
-      ),
+      {
+        ...route,
+        config: { auth: 'leak-report' as const },
+        preValidation: async (request) => {
+          if (!request.principal) request.principal = await signedBy(ctx, request);
+        },
+      },
       async (request) => {
         setAudit(request, {
           action: 'token.leak-report',
@@ -45,10 +67,10 @@ export const tokenLeakRoutes =
           detail: `${request.body.length} value(s) reported`,
         });
         const principal = principalOf(request);
-        if (principal.type !== 'admin') {
+        if (principal.type === 'access-key') {
           throw new ProblemError(
             'forbidden',
-            'Only the administrator key reports leaked tokens; an access key cannot.',
+            `Only the administrator key reports leaked tokens; an access key cannot. ${SIGNED_REPORTS}`,
           );
         }
         const { labels } = await mutate(ctx, request, {
@@ -71,3 +93,31 @@ export const tokenLeakRoutes =
       },
     );
   };
+
+/** The reporter whose key signed this body; 401 otherwise, saying what was wrong. */
+async function signedBy(ctx: PlatformContext, request: FastifyRequest) {
+  const signature = request.headers[SIGNATURE_HEADER];
+  const keyId = request.headers[KEY_ID_HEADER];
+  if (!ctx.leakSignatures) {
+    throw new ProblemError(
+      'unauthorized',
+      `This server takes no signed leak reports: start it with TOKENPLANE_LEAK_REPORT_KEYS_URL, or send the administrator key as "Authorization: Bearer <key>". ${SIGNED_REPORTS}`,
+    );
+  }
+  if (typeof signature !== 'string' || typeof keyId !== 'string' || keyId === '') {
+    throw new ProblemError(
+      'signature-invalid',
+      'A signed leak report carries both Github-Public-Key-Identifier and Github-Public-Key-Signature.',
+    );
+  }
+  const body = rawBodies.get(request) ?? Buffer.alloc(0);
+  if (!(await ctx.leakSignatures.verify(body, keyId, signature))) {
+    throw new ProblemError(
+      'signature-invalid',
+      'The leak report’s signature does not verify: Github-Public-Key-Signature must be the ' +
+        'base64 ECDSA (SHA-256) signature of the exact body, by the key that ' +
+        'Github-Public-Key-Identifier names among those at the configured keys URL.',
+    );
+  }
+  return { type: 'secret-scanner' as const, id: keyId, role: 'viewer' as const, scope: null };
+}
