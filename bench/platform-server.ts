@@ -43,6 +43,8 @@ if (mode === 'hello') {
     dataDir,
     env: {},
     logLevel: 'warn',
+    // The bench's webhook receivers listen on loopback (refused by default: SSRF guard).
+    webhookAllowedNetworks: ['127.0.0.0/8'],
     ...(databaseUrl ? { databaseUrl } : {}),
     ...(process.env.BENCH_ADMIN_KEY ? { adminKey: process.env.BENCH_ADMIN_KEY } : {}),
     ...(process.env.BENCH_ENCRYPTION_KEY

@@ -30,6 +30,9 @@
  *   webhookPollMs  how often the webhook sender looks for due retries (default 1000 ms)
  *   noticeScanMs   how often expiring/expired/usage-low notices are looked for (default 60 s)
  *   bodyLimit      request body limit in bytes (default 64 KiB; larger → 413 problem)
+ *   webhookAllowedNetworks TOKENPLANE_WEBHOOK_ALLOWED_NETWORKS  comma-separated addresses/CIDRs
+ *                  beyond the public internet that webhooks may deliver to (default none:
+ *                  loopback, private and link-local destinations are refused)
  *   leakReportKeysUrl TOKENPLANE_LEAK_REPORT_KEYS_URL  where leak reporters publish their
  *                  signing keys (GitHub: https://api.github.com/meta/public_keys/secret_scanning);
  *                  set, POST /v1/token-leaks also takes reports signed by one of them
@@ -68,6 +71,7 @@ import { openStorage } from '../storage/index.ts';
 import { RevocationListener } from '../storage/listener.ts';
 import { purgeSignatures } from '../storage/signatures.ts';
 import { purgeDeliveries } from '../storage/webhooks.ts';
+import { WebhookDestinations } from '../webhooks/destinations.ts';
 import { NoticeScheduler } from '../webhooks/scheduler.ts';
 import { WebhookSender } from '../webhooks/sender.ts';
 import { MetricCatalog } from './analytics.ts';
@@ -109,6 +113,8 @@ export type ServerOptions = {
   verifyCacheTtlMs?: number;
   /** Keys URL of signed leak reports (GitHub's secret-scanning partner format). */
   leakReportKeysUrl?: string;
+  /** Private addresses or CIDR ranges webhooks may deliver to (default none: public only). */
+  webhookAllowedNetworks?: readonly string[];
   lastUsedFlushMs?: number;
   webhookPollMs?: number;
   noticeScanMs?: number;
@@ -169,13 +175,16 @@ function makeLogger(options: ServerOptions, env: Record<string, string | undefin
   });
 }
 
-function resolveTrustedProxies(
-  options: ServerOptions,
+/** A list of addresses and CIDR ranges: the option, else the comma-separated variable. */
+function addressList(
+  given: readonly string[] | undefined,
   env: Record<string, string | undefined>,
+  variable: string,
+  what: string,
 ): string[] {
   const list = [
-    ...(options.trustedProxies ??
-      (env.TOKENPLANE_TRUSTED_PROXIES ?? '')
+    ...(given ??
+      (env[variable] ?? '')
         .split(',')
         .map((s) => s.trim())
         .filter(Boolean)),
@@ -183,7 +192,7 @@ function resolveTrustedProxies(
   const bad = list.filter((entry) => !isAddressOrRange(entry));
   if (bad.length > 0) {
     throw new Error(
-      `TOKENPLANE_TRUSTED_PROXIES: ${bad.join(', ')} is not an IP address or CIDR range; list the proxies in front of tokenplane, comma-separated (e.g. 10.0.0.0/8,::1).`,
+      `${variable}: ${bad.join(', ')} is not an IP address or CIDR range; list ${what}, comma-separated (e.g. 10.0.0.0/8,::1).`,
     );
   }
   return list;
@@ -288,10 +297,19 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
   const usage = new UsageMeter(storedLedger(store), clock, (error) =>
     warnings.write(logger, 'error', { err: error }, 'could not report token usage'),
   );
+  const destinations = new WebhookDestinations(
+    addressList(
+      options.webhookAllowedNetworks,
+      env,
+      'TOKENPLANE_WEBHOOK_ALLOWED_NETWORKS',
+      'the private networks webhooks may deliver to',
+    ),
+  );
   const sender = new WebhookSender({
     store,
     clock,
     log: logger,
+    destinations,
     onAttempt: (outcome) => metrics.webhookAttempts.inc({ outcome }),
     ...(options.webhookPollMs !== undefined ? { pollMs: options.webhookPollMs } : {}),
   });
@@ -315,10 +333,16 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
     adminKeyDigest: adminKeyDigest(admin.value),
     warnings,
     leakSignatures: leakSignaturesOf(options, env, clock),
+    webhookDestinations: destinations,
   };
 
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
-  const trustedProxies = resolveTrustedProxies(options, env);
+  const trustedProxies = addressList(
+    options.trustedProxies,
+    env,
+    'TOKENPLANE_TRUSTED_PROXIES',
+    'the proxies in front of tokenplane',
+  );
   const app = Fastify({
     loggerInstance: logger,
     // request.ip: the socket's peer, or X-Forwarded-For's client when the peer is a listed proxy.

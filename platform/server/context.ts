@@ -7,6 +7,7 @@ import type { LogThrottle } from '../logging.ts';
 import type { AuditEvent } from '../schemas/index.ts';
 import { type Scope, type Target, targetVisible } from '../storage/scope.ts';
 import type { Store } from '../storage/store.ts';
+import type { WebhookDestinations } from '../webhooks/destinations.ts';
 import type { NoticeScheduler } from '../webhooks/scheduler.ts';
 import type { WebhookSender } from '../webhooks/sender.ts';
 import type { MetricCatalog } from './analytics.ts';
@@ -33,6 +34,8 @@ export type PlatformContext = {
   warnings: LogThrottle;
   /** Checks signed leak reports (GitHub's partner alerts); null: the administrator key only. */
   leakSignatures: LeakReportSignatures | null;
+  /** Where webhooks may deliver (SSRF guard): checked on create, and by the sender. */
+  webhookDestinations: WebhookDestinations;
 };
 
 /** Who is calling a management route. */

@@ -12,6 +12,7 @@ import { Webhook } from 'standardwebhooks';
 import { request } from 'undici';
 import type { Store } from '../storage/store.ts';
 import { type ClaimedDelivery, claimDeliveries, recordAttempt } from '../storage/webhooks.ts';
+import { WebhookDestinations } from './destinations.ts';
 import { retryDelayMs } from './schedule.ts';
 
 export type SenderOptions = {
@@ -25,6 +26,8 @@ export type SenderOptions = {
   batch?: number;
   /** Per-attempt timeout (default 10 s). */
   timeoutMs?: number;
+  /** Where deliveries may go (default: public addresses only); closed with the sender. */
+  destinations?: WebhookDestinations;
 };
 
 export class WebhookSender {
@@ -34,6 +37,7 @@ export class WebhookSender {
   readonly #onAttempt: NonNullable<SenderOptions['onAttempt']>;
   readonly #batch: number;
   readonly #timeoutMs: number;
+  readonly #destinations: WebhookDestinations;
   readonly #timer: NodeJS.Timeout;
   #draining: Promise<void> | null = null;
   #again = false;
@@ -46,6 +50,7 @@ export class WebhookSender {
     this.#onAttempt = options.onAttempt ?? (() => {});
     this.#batch = options.batch ?? 16;
     this.#timeoutMs = options.timeoutMs ?? 10_000;
+    this.#destinations = options.destinations ?? new WebhookDestinations();
     this.#timer = setInterval(() => this.wake(), options.pollMs ?? 1000);
     this.#timer.unref();
   }
@@ -67,6 +72,7 @@ export class WebhookSender {
     this.#closed = true;
     clearInterval(this.#timer);
     await this.#draining;
+    await this.#destinations.close();
   }
 
   async #drain(): Promise<void> {
@@ -102,6 +108,9 @@ export class WebhookSender {
   async #send(
     delivery: ClaimedDelivery,
   ): Promise<{ responseStatus: number | null; error: string | null }> {
+    // Refused before anything is sent (an address host; names are checked as they resolve).
+    const refused = this.#destinations.refusedUrl(delivery.url);
+    if (refused) return { responseStatus: null, error: refused };
     // Signed with the wall clock: receivers compare webhook-timestamp with theirs.
     const signedAt = new Date();
     try {
@@ -120,6 +129,7 @@ export class WebhookSender {
           'webhook-signature': signature,
         },
         body: delivery.payload,
+        dispatcher: this.#destinations.dispatcher,
         headersTimeout: this.#timeoutMs,
         bodyTimeout: this.#timeoutMs,
       });

@@ -114,6 +114,9 @@ export async function stopPostgres(): Promise<void> {
   }
 }
 
+/** The tests' webhook receivers listen on loopback, which a server refuses unless told (SSRF guard). */
+export const LOOPBACK = ['127.0.0.0/8', '::1'];
+
 export async function startPlatform(
   engine: Engine,
   options: Partial<ServerOptions> = {},
@@ -132,6 +135,7 @@ export async function startPlatform(
       logLevel: 'debug',
       logStream: logs,
       clock: clock.now,
+      webhookAllowedNetworks: LOOPBACK,
       ...options,
     });
   const platform: Platform = {
@@ -168,6 +172,7 @@ export function startReplica(
     env: {},
     logger: false,
     clock: p.clock.now,
+    webhookAllowedNetworks: LOOPBACK,
     ...options,
   });
 }

@@ -44,6 +44,7 @@ export const webhookRoutes =
         const principal = await requireWriter(ctx, request, 'create webhooks', {
           entity: entityId,
         });
+        await ctx.webhookDestinations.check(request.body.url);
         const { result, replayed } = await mutate(ctx, request, {
           write: (audit) =>
             createWebhook(
