@@ -12,8 +12,14 @@
  *    and a signed request (RFC 9421; reported: each one records its signature).
  * 3. Token-create throughput (POST /v1/entities/{id}/tokens) on SQLite and
  *    PostgreSQL (a throwaway cluster from the test harness).
- * 4. Memory of the SQLite platform process: RSS and V8 heap before any load,
- *    the highest RSS during the runs, and both again 10 s after the last run.
+ * 4. Memory: each run's highest RSS and the V8 heap in use after it (beside
+ *    throughput and CPU per request); the SQLite platform's RSS and heap before
+ *    any load, highest during, and 10 s after the last run. Then a flood of
+ *    BENCH_FLOOD_CONNECTIONS (default 500) connections on the series route
+ *    against two fresh processes: one with the heap flags `tokenplane serve`
+ *    runs with (SERVE_HEAP_FLAGS, as every platform here), one with V8's
+ *    defaults — RSS before, highest during and 10 s after, and what the bound
+ *    costs in CPU per request.
  *
  * Each server runs in its own process; autocannon (50 connections) runs here.
  * The machine may be shared, so the three read runs are interleaved over
@@ -22,14 +28,25 @@
  */
 import autocannon from 'autocannon';
 import { signRequest } from '../platform/crypto/http-signatures.ts';
+import { SERVE_HEAP_FLAGS } from '../platform/server/heap-flags.ts';
 import { startPostgres } from '../test/harness/postgres.ts';
-import { cpuSeconds, heapMb, rssMb, type Started, serve, stop, watchRss } from './servers.ts';
+import {
+  cpuSeconds,
+  heapMb,
+  rssMb,
+  type Started,
+  serve,
+  serveWith,
+  stop,
+  watchRss,
+} from './servers.ts';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 5);
 /** Highest RSS (MB) seen during the runs, by server process id. */
 const peakRss = new Map<number, number>();
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = 50;
+const FLOOD_CONNECTIONS = Number(process.env.BENCH_FLOOD_CONNECTIONS ?? 500);
 
 type Run = {
   name: string;
@@ -40,22 +57,27 @@ type Run = {
   errors: number;
   /** Server CPU time per request (user + system), µs: robust against a busy machine. */
   cpuUs: number;
+  /** The server's highest RSS during the run, MB. */
+  rssMb: number;
+  /** V8 heap in use right after the run, MB (NaN for the bare fastify server). */
+  heapMb: number;
 };
 
 async function load(
   name: string,
   server: Started,
   options: Omit<Parameters<typeof autocannon>[0], 'connections' | 'duration'>,
-  duration = DURATION,
+  connections = CONNECTIONS,
 ): Promise<Run> {
   // warm-up (JIT, caches, connection pools)
-  await autocannon({ ...options, connections: CONNECTIONS, duration: 2 });
+  await autocannon({ ...options, connections, duration: 2 });
   const cpuBefore = cpuSeconds(server.child.pid);
   const rss = watchRss(server.child.pid);
-  const r = await autocannon({ ...options, connections: CONNECTIONS, duration });
+  const r = await autocannon({ ...options, connections, duration: DURATION });
   const cpu = cpuSeconds(server.child.pid) - cpuBefore;
   const pid = server.child.pid ?? 0;
-  peakRss.set(pid, Math.max(peakRss.get(pid) ?? 0, rss.stop()));
+  const highest = rss.stop();
+  peakRss.set(pid, Math.max(peakRss.get(pid) ?? 0, highest));
   const run: Run = {
     name,
     rps: Math.round(r.requests.average),
@@ -64,9 +86,11 @@ async function load(
     non2xx: r.non2xx,
     errors: r.errors,
     cpuUs: Math.round((cpu * 1e6) / Math.max(1, r.requests.total)),
+    rssMb: highest,
+    heapMb: server.adminKey ? (await heapMb(server)).used : Number.NaN,
   };
   console.log(
-    `${name.padEnd(44)} ${String(run.rps).padStart(7)} req/s   p50 ${String(run.p50).padStart(3)} ms   p99 ${String(run.p99).padStart(3)} ms   CPU ${String(run.cpuUs).padStart(4)} µs/req   non-2xx ${run.non2xx}   errors ${run.errors}`,
+    `${name.padEnd(44)} ${String(run.rps).padStart(7)} req/s   p50 ${String(run.p50).padStart(3)} ms   p99 ${String(run.p99).padStart(3)} ms   CPU ${String(run.cpuUs).padStart(4)} µs/req   RSS ${run.rssMb} MB   heap ${run.heapMb} MB   non-2xx ${run.non2xx}   errors ${run.errors}`,
   );
   return run;
 }
@@ -118,6 +142,8 @@ const summary = (name: string, rs: Run[]): Run => ({
   p50: median(rs.map((r) => r.p50)),
   p99: median(rs.map((r) => r.p99)),
   cpuUs: median(rs.map((r) => r.cpuUs)),
+  rssMb: median(rs.map((r) => r.rssMb)),
+  heapMb: median(rs.map((r) => r.heapMb)),
   non2xx: rs.reduce((a, r) => a + r.non2xx, 0),
   errors: rs.reduce((a, r) => a + r.errors, 0),
 });
@@ -249,6 +275,50 @@ try {
   await stop(platformPg);
 }
 
+type Flood = { run: Run; before: number; after: number; heapAfter: number };
+
+/** The series route at FLOOD_CONNECTIONS on a fresh platform started with these Node flags. */
+async function flood(label: string, nodeFlags: readonly string[]): Promise<Flood> {
+  const s = await serveWith(nodeFlags, 'platform');
+  try {
+    const t = await token(s, {});
+    const before = rssMb(s.child.pid);
+    const run = await load(
+      `  flood, ${label}`,
+      s,
+      { url: s.url + seriesPath, headers: bearer(t) },
+      FLOOD_CONNECTIONS,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 10_000));
+    return { run, before, after: rssMb(s.child.pid), heapAfter: (await heapMb(s)).used };
+  } finally {
+    await stop(s);
+  }
+}
+
+const heaps = { bounded: SERVE_HEAP_FLAGS, unbounded: [] } as const;
+const floods: Record<keyof typeof heaps, Flood[]> = { bounded: [], unbounded: [] };
+for (let round = 1; round <= ROUNDS; round++) {
+  console.log(`flood ${round}/${ROUNDS}: ${FLOOD_CONNECTIONS} connections on the series route`);
+  // alternating order, so that a machine growing busier favours neither
+  const order =
+    round % 2 ? (['bounded', 'unbounded'] as const) : (['unbounded', 'bounded'] as const);
+  for (const which of order) {
+    floods[which].push(await flood(heaps[which].join(' ') || 'V8 default heap', heaps[which]));
+  }
+}
+const floodMedian = (fs: Flood[]): Flood => ({
+  run: summary(
+    'flood',
+    fs.map((f) => f.run),
+  ),
+  before: median(fs.map((f) => f.before)),
+  after: median(fs.map((f) => f.after)),
+  heapAfter: median(fs.map((f) => f.heapAfter)),
+});
+const bounded = floodMedian(floods.bounded);
+const unbounded = floodMedian(floods.unbounded);
+
 const sqliteCreate = await createBench('SQLite');
 let pgCreate: Run;
 try {
@@ -269,6 +339,8 @@ console.log(
   'p99'.padStart(6),
   'CPU µs/req'.padStart(11),
   'CPU ×hello'.padStart(11),
+  'peak RSS MB'.padStart(12),
+  'heap MB'.padStart(8),
   'non-2xx'.padStart(8),
 );
 for (const c of cases) {
@@ -279,6 +351,8 @@ for (const c of cases) {
     `${x.p99} ms`.padStart(6),
     String(x.cpuUs).padStart(11),
     ratio(x.cpuUs, base.cpuUs).padStart(11),
+    String(x.rssMb).padStart(12),
+    String(x.heapMb).padStart(8),
     String(x.non2xx).padStart(8),
   );
 }
@@ -297,3 +371,9 @@ console.log(`memory of the SQLite platform process:
   before any load   ${mem(memoryBefore)}
   highest during    RSS ${peakRss.get(platform.child.pid ?? 0)} MB
   10 s after        ${mem(memoryAfter)}`);
+const floodLine = (label: string, f: Flood) =>
+  `  ${label.padEnd(30)} RSS ${f.before} → ${f.run.rssMb} MB highest → ${f.after} MB 10 s after (heap ${f.heapAfter} MB used)   ${f.run.rps} req/s   CPU ${f.run.cpuUs} µs/req`;
+console.log(`flood of ${FLOOD_CONNECTIONS} connections, series route, fresh processes (medians of ${ROUNDS}):
+${floodLine('tokenplane serve heap flags', bounded)}
+${floodLine('V8 default heap', unbounded)}
+  CPU per request, bounded vs default: ${ratio(bounded.run.cpuUs, unbounded.run.cpuUs)}×`);

@@ -5,14 +5,23 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { SERVE_HEAP_FLAGS } from '../platform/server/heap-flags.ts';
 
 export type Started = { url: string; adminKey?: string; child: ChildProcess };
 
-/** Starts `platform-server.ts <args>` and waits for its `{url, adminKey?}` line. */
-export async function serve(...args: string[]): Promise<Started> {
+/**
+ * Starts `platform-server.ts <args>` and waits for its `{url, adminKey?}` line.
+ * A platform runs with the heap flags of `tokenplane serve`, as shipped.
+ */
+export function serve(...args: string[]): Promise<Started> {
+  return serveWith(args[0] === 'platform' ? SERVE_HEAP_FLAGS : [], ...args);
+}
+
+/** `serve` with these Node flags (none: V8's defaults). */
+export async function serveWith(nodeFlags: readonly string[], ...args: string[]): Promise<Started> {
   const child = spawn(
     process.execPath,
-    [new URL('./platform-server.ts', import.meta.url).pathname, ...args],
+    [...nodeFlags, new URL('./platform-server.ts', import.meta.url).pathname, ...args],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
     },

@@ -14,8 +14,11 @@ if (major < 24) {
   process.exit(1);
 }
 const source = new URL('../platform/cli.ts', import.meta.url);
-const { main } = await import(existsSync(source) ? source.href : '../dist/platform/cli.js');
+const { main, withNodeFlags } = await import(
+  existsSync(source) ? source.href : '../dist/platform/cli.js'
+);
 try {
+  withNodeFlags(process.argv.slice(2));
   process.exitCode = await main(process.argv.slice(2));
 } catch (error) {
   // Operational errors (port in use, database unreachable, wrong key) get one

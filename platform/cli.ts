@@ -6,10 +6,13 @@
  * To add a command, add one line to COMMANDS.
  */
 import { createRequire } from 'node:module';
+import { missingNodeFlags, SERVE_HEAP_FLAGS } from './server/heap-flags.ts';
 
 export type Command = {
   summary: string;
   load: () => Promise<{ run(argv: string[]): Promise<unknown> }>;
+  /** Node flags the command's process runs with unless already given (see withNodeFlags). */
+  nodeFlags?: readonly string[];
 };
 
 export const COMMANDS: Record<string, Command> = {
@@ -17,6 +20,7 @@ export const COMMANDS: Record<string, Command> = {
     summary:
       'Run the platform API (SQLite in the data dir, or PostgreSQL with TOKENPLANE_DATABASE_URL)',
     load: () => import('./server/serve.ts'),
+    nodeFlags: SERVE_HEAP_FLAGS,
   },
   operator: {
     summary: 'Run the Kubernetes operator (TOKENPLANE_ENDPOINT, TOKENPLANE_API_KEY, --kubeconfig)',
@@ -39,6 +43,24 @@ export function usage(): string {
     '',
     'Run "tokenplane <command> --help" for the options of a command.',
   ].join('\n');
+}
+
+/**
+ * Gives the command's process its Node flags: when some are missing, the
+ * process replaces itself (same pid and stdio, POSIX execve) with one started
+ * with them; where execve is unavailable it runs on without. Called by the
+ * bin only — the process it replaces is always the command's own.
+ */
+export function withNodeFlags(argv: readonly string[]): void {
+  const flags = COMMANDS[argv[0] ?? '']?.nodeFlags;
+  if (!flags || typeof process.execve !== 'function') return;
+  const missing = missingNodeFlags(flags, process.execArgv, process.env.NODE_OPTIONS);
+  if (missing.length === 0) return;
+  process.execve(
+    process.execPath,
+    [process.execPath, ...missing, ...process.execArgv, ...process.argv.slice(1)],
+    process.env,
+  );
 }
 
 export async function main(argv: string[]): Promise<number> {

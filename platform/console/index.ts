@@ -92,6 +92,7 @@ export function consoleRoutes(ctx: PlatformContext, options: ConsoleOptions = {}
     });
 
     const sessions = new SessionStore(ctx.clock, options);
+    ctx.metrics.countEntries('console-sessions', () => sessions.size);
     let pool: Pool | undefined;
     let origin: string | undefined;
     app.addHook('onClose', async () => {

@@ -27,6 +27,7 @@
  *                                           X-Forwarded-For is believed (token allowedIps)
  *   verifyCacheTtlMs, lastUsedFlushMs   hot-path tuning (defaults 5000 ms each; the
  *                  latter also paces usage reports and idle usage-lease returns)
+ *   verifyCacheSize entries per verification cache (default 10 000, least recently used go)
  *   webhookPollMs  how often the webhook sender looks for due retries (default 1000 ms)
  *   noticeScanMs   how often expiring/expired/usage-low notices are looked for (default 60 s)
  *   bodyLimit      request body limit in bytes (default 64 KiB; larger → 413 problem)
@@ -111,6 +112,8 @@ export type ServerOptions = {
   /** Peers whose X-Forwarded-For is believed (addresses or CIDR ranges). */
   trustedProxies?: readonly string[];
   verifyCacheTtlMs?: number;
+  /** Entries per verification cache (default 10 000). */
+  verifyCacheSize?: number;
   /** Keys URL of signed leak reports (GitHub's secret-scanning partner format). */
   leakReportKeysUrl?: string;
   /** Private addresses or CIDR ranges webhooks may deliver to (default none: public only). */
@@ -290,6 +293,7 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
     metrics,
     clock,
     ...(options.verifyCacheTtlMs !== undefined ? { cacheTtlMs: options.verifyCacheTtlMs } : {}),
+    ...(options.verifyCacheSize !== undefined ? { cacheSize: options.verifyCacheSize } : {}),
     ...(options.lastUsedFlushMs !== undefined ? { lastUsedFlushMs: options.lastUsedFlushMs } : {}),
     onFlushError: (error) =>
       warnings.write(logger, 'error', { err: error }, 'could not write lastUsedAt'),
@@ -335,6 +339,9 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
     leakSignatures: leakSignaturesOf(options, env, clock),
     webhookDestinations: destinations,
   };
+
+  metrics.countEntries('rate-limit-windows', () => ctx.rateLimiter.size);
+  metrics.countEntries('usage-slots', () => usage.size);
 
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const trustedProxies = addressList(

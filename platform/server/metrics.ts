@@ -1,4 +1,5 @@
 /** Prometheus metrics of one platform instance (its own registry, so tests can run several). */
+import { getHeapStatistics } from 'node:v8';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 export class PlatformMetrics {
@@ -66,6 +67,25 @@ export class PlatformMetrics {
     registers: [this.registry],
   });
 
+  readonly heapLimit = new Gauge({
+    name: 'tokenplane_heap_limit_bytes',
+    help: 'V8 heap limit (--max-old-space-size plus the young generation; tokenplane serve sets both)',
+    registers: [this.registry],
+    collect() {
+      this.set(getHeapStatistics().heap_size_limit);
+    },
+  });
+  readonly #sizes = new Map<string, () => number>();
+  readonly cacheEntries = new Gauge({
+    name: 'tokenplane_cache_entries',
+    help: 'Entries held in memory by cache (each has a fixed maximum or is swept by a timer)',
+    labelNames: ['cache'] as const,
+    registers: [this.registry],
+    collect: () => {
+      for (const [cache, size] of this.#sizes) this.cacheEntries.set({ cache }, size());
+    },
+  });
+
   // Labelled children are looked up once per label set, not hashed on every request.
   readonly #requestChildren = new Map<string, { inc(): void }>();
   readonly #durationChildren = new Map<string, { observe(v: number): void }>();
@@ -74,6 +94,11 @@ export class PlatformMetrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'tokenplane_' });
+  }
+
+  /** Reports a cache's entry count in `tokenplane_cache_entries{cache}` at every scrape. */
+  countEntries(cache: string, size: () => number): void {
+    this.#sizes.set(cache, size);
   }
 
   observeRequest(method: string, route: string, status: number, seconds: number): void {

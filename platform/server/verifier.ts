@@ -17,11 +17,16 @@
  * counter keeps a look-up that raced an invalidation from re-filling the cache
  * with stale data.
  *
+ * Each cache holds at most `cacheSize` entries (least recently used go first),
+ * however many distinct values, well-formed or not, arrive; their sizes are in
+ * `tokenplane_cache_entries{cache}`.
+ *
  * `lastUsedAt` is recorded in memory and written in one batch every few seconds
  * (and on close), never as one database write per request.
  */
 
 import { createSecretKey, type KeyObject } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import type { SecretBox } from '../crypto/cipher.ts';
 import { ProblemError } from '../domain/problems.ts';
 import { isApiTokenValue } from '../domain/secret-format.ts';
@@ -73,10 +78,11 @@ export class TokenVerifier {
   readonly #metrics: PlatformMetrics;
   readonly #clock: () => number;
   readonly #ttl: number;
-  readonly #size: number;
-  readonly #cache = new Map<string, CacheEntry>();
-  readonly #unknown = new Map<string, number>();
-  readonly #byId = new Map<string, SigningEntry | null>();
+  readonly #cache: LRUCache<string, CacheEntry>;
+  /** Digests of well-formed values that named no token, with when that was found. */
+  readonly #unknown: LRUCache<string, number>;
+  /** Signing look-ups by token id; `false`: no such token. */
+  readonly #byId: LRUCache<string, SigningEntry | false>;
   #generation = 0;
   #lastUsed = new Map<string, number>();
   readonly #timer: NodeJS.Timeout;
@@ -88,7 +94,14 @@ export class TokenVerifier {
     this.#metrics = options.metrics;
     this.#clock = options.clock;
     this.#ttl = options.cacheTtlMs ?? 5000;
-    this.#size = options.cacheSize ?? 10_000;
+    const max = options.cacheSize ?? 10_000;
+    this.#cache = new LRUCache({ max });
+    this.#unknown = new LRUCache({ max });
+    this.#byId = new LRUCache({ max });
+    options.metrics.countEntries('verified-tokens', () => this.#cache.size);
+    options.metrics.countEntries('unknown-tokens', () => this.#unknown.size);
+    options.metrics.countEntries('signing-tokens', () => this.#byId.size);
+    options.metrics.countEntries('pending-last-used', () => this.#lastUsed.size);
     this.#onFlushError = options.onFlushError ?? (() => {});
     this.#timer = setInterval(() => {
       this.flush().catch(this.#onFlushError);
@@ -121,12 +134,12 @@ export class TokenVerifier {
       const record = await unavailableOnFailure(() => findTokenByDigest(this.#store, digest));
       if (!record) {
         this.#cache.delete(digest);
-        setBounded(this.#unknown, digest, now, this.#size);
+        this.#unknown.set(digest, now);
         this.#metrics.verification('unknown', cache);
         return null;
       }
       entry = cacheEntry(record, now);
-      if (generation === this.#generation) setBounded(this.#cache, digest, entry, this.#size);
+      if (generation === this.#generation) this.#cache.set(digest, entry);
     }
     const { record } = entry;
     const valid =
@@ -147,16 +160,16 @@ export class TokenVerifier {
     const now = this.#clock();
     let entry = this.#byId.get(tokenId);
     let cache = 'hit';
-    if (entry === undefined || (entry !== null && now - entry.cachedAt > this.#ttl)) {
+    if (entry === undefined || (entry !== false && now - entry.cachedAt > this.#ttl)) {
       cache = 'miss';
       const generation = this.#generation;
       const found = await unavailableOnFailure(() => findTokenById(this.#store, tokenId));
       entry = found
         ? { ...cacheEntry(found.record, now), key: createSecretKey(Buffer.from(found.value)) }
-        : null;
-      if (generation === this.#generation) setBounded(this.#byId, tokenId, entry, this.#size);
+        : false;
+      if (generation === this.#generation) this.#byId.set(tokenId, entry);
     }
-    if (entry === null) {
+    if (entry === false) {
       this.#metrics.verification('unknown', cache);
       return null;
     }
@@ -231,12 +244,13 @@ export class TokenVerifier {
 
   #invalidate(matches: (record: TokenRecord) => boolean): void {
     this.#generation++;
-    for (const [digest, entry] of this.#cache) {
-      if (matches(entry.record)) this.#cache.delete(digest);
-    }
-    for (const [id, entry] of this.#byId) {
-      if (entry === null || matches(entry.record)) this.#byId.delete(id);
-    }
+    // Keys first: deleting while walking the cache is not promised to be safe.
+    const stale = [...this.#cache.entries()].filter(([, entry]) => matches(entry.record));
+    for (const [digest] of stale) this.#cache.delete(digest);
+    const signing = [...this.#byId.entries()].filter(
+      ([, entry]) => entry === false || matches(entry.record),
+    );
+    for (const [id] of signing) this.#byId.delete(id);
   }
 }
 
@@ -268,14 +282,4 @@ function isCurrent(entry: CacheEntry, now: number): boolean {
   return (
     entry.record.status === 'active' && (entry.expiresAtMs === null || entry.expiresAtMs > now)
   );
-}
-
-/** Insert as the newest entry, evicting the oldest when the map is full. */
-function setBounded<K, V>(map: Map<K, V>, key: K, value: V, size: number): void {
-  map.delete(key);
-  if (map.size >= size) {
-    const oldest = map.keys().next();
-    if (!oldest.done) map.delete(oldest.value);
-  }
-  map.set(key, value);
 }

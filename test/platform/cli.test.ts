@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { SERVE_HEAP_FLAGS } from '../../platform/server/heap-flags.ts';
 
 const BIN = join(import.meta.dirname, '../../bin/tokenplane.js');
 
@@ -27,6 +28,37 @@ function run(args: string[], env: Record<string, string> = {}) {
   return { child, done, out: () => out, err: () => err };
 }
 
+/** The URL `serve` logs once it listens. */
+function listening(r: ReturnType<typeof run>): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    const timer = setInterval(() => {
+      const m = /listening on (http:\/\/[^"\s]+)/.exec(r.out());
+      if (m?.[1]) {
+        clearInterval(timer);
+        resolve(m[1]);
+      }
+    }, 50);
+    r.done.then(() => {
+      clearInterval(timer);
+      reject(new Error(`serve exited early: ${r.out()} ${r.err()}`));
+    });
+  });
+}
+
+/** The heap limit (MB) of a `serve` started with this NODE_OPTIONS, from its /metrics. */
+async function serveHeapLimitMb(nodeOptions: string): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), 'tokenplane-cli-'));
+  const r = run(['serve', '--port', '0', '--data-dir', dir], { NODE_OPTIONS: nodeOptions });
+  try {
+    const metrics = await (await fetch(`${await listening(r)}/metrics`)).text();
+    return Number(/^tokenplane_heap_limit_bytes (\d+)$/m.exec(metrics)?.[1]) / 2 ** 20;
+  } finally {
+    r.child.kill('SIGTERM');
+    await r.done;
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe('tokenplane CLI', () => {
   it('--help lists serve and operator', async () => {
     const r = run(['--help']);
@@ -42,19 +74,7 @@ describe('tokenplane CLI', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tokenplane-cli-'));
     try {
       const r = run(['serve', '--port', '0', '--data-dir', dir]);
-      const url = await new Promise<string>((resolve, reject) => {
-        const timer = setInterval(() => {
-          const m = /listening on (http:\/\/[^"\s]+)/.exec(r.out());
-          if (m?.[1]) {
-            clearInterval(timer);
-            resolve(m[1]);
-          }
-        }, 50);
-        r.done.then(() => {
-          clearInterval(timer);
-          reject(new Error(`serve exited early: ${r.out()} ${r.err()}`));
-        });
-      });
+      const url = await listening(r);
       const health = await fetch(`${url}/healthz`);
       expect(health.status).toBe(200);
       r.child.kill('SIGTERM');
@@ -64,6 +84,20 @@ describe('tokenplane CLI', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('serve bounds its heap (issue 13.11), and keeps a size given in NODE_OPTIONS', async () => {
+    // The limit is the old space plus a young generation of 3 semi-spaces;
+    // V8's own default on this kind of machine is several GB.
+    const size = (name: string) =>
+      Number(SERVE_HEAP_FLAGS.find((f) => f.startsWith(`--${name}=`))?.split('=')[1]);
+    const young = 3 * size('max-semi-space-size');
+    const bounded = await serveHeapLimitMb('');
+    expect(bounded).toBeGreaterThanOrEqual(size('max-old-space-size'));
+    expect(bounded).toBeLessThanOrEqual(size('max-old-space-size') + young + 4);
+    const chosen = await serveHeapLimitMb('--max-old-space-size=300');
+    expect(chosen).toBeGreaterThanOrEqual(300);
+    expect(chosen).toBeLessThanOrEqual(300 + young + 4);
   });
 
   it('an operational failure is one line and exit code 1', async () => {

@@ -24,6 +24,11 @@ export class RateLimiter {
     this.#clock = clock;
   }
 
+  /** Tokens with a running window (ended ones are swept). */
+  get size(): number {
+    return this.#windows.size;
+  }
+
   /** Counts one request when the window has room. */
   take(tokenId: string, limit: RateLimitSetting): RateDecision {
     const now = this.#clock();

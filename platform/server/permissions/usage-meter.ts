@@ -78,6 +78,11 @@ export class UsageMeter {
     this.#onError = onError;
   }
 
+  /** Tokens with a slot (swept when idle: one tick without use). */
+  get size(): number {
+    return this.#slots.size;
+  }
+
   /** Consumes one unit of the token's current period, or says when the period resets. */
   async take(tokenId: string, limit: UsageLimitSetting): Promise<UsageDecision> {
     const now = this.#clock();
