@@ -1,7 +1,8 @@
 // The provider process killed at the worst moment: after the platform has
-// answered a create, before Pulumi could write the state. A rerun of `pulumi up`
-// derives the same idempotency key (provider/impl/keys.ts) and gets the first
-// answer back, so nothing is issued twice.
+// answered a create (or a rotation), before Pulumi could write the state. A rerun
+// of `pulumi up` derives the same idempotency key (provider/impl/keys.ts; a
+// rotation's names its count) and gets the first answer back, so nothing is
+// issued — or rotated — twice.
 import { readdirSync, readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import type { Stack } from '@pulumi/pulumi/automation/index.js';
@@ -36,12 +37,12 @@ function killProviders(): number {
   return pids.length;
 }
 
-async function crashThenRerun(stack: Stack, path: RegExp) {
+async function crashThenRerun(stack: Stack, path: RegExp, status = 201) {
   let killed = 0;
   // A fresh create (not the replay of an earlier one) answered: the platform has
   // committed it; the provider dies before it sees the answer.
   const fresh = (req: IncomingMessage, answer: IncomingMessage) =>
-    answered(path, 201)(req, answer) && answer.headers['idempotent-replayed'] !== 'true';
+    answered(path, status)(req, answer) && answer.headers['idempotent-replayed'] !== 'true';
   const proxy = await killingProxy(fixture().server.url, fresh, () => {
     killed = killProviders();
   });
@@ -96,4 +97,46 @@ it('killed after the platform created the token, a rerun of `up` issues no secon
     true,
   );
   await stack.destroy();
+}, 300_000);
+
+it('killed after the platform rotated the token, a rerun of `up` rotates no second time', async () => {
+  const rotating = await fixture().env.inlineStack({
+    projectName: 'crash',
+    stackName: 'rotate',
+    program: async () => {
+      const entity = new Entity('shop', shop);
+      const key = new ApiToken('shop-key', {
+        entityId: entity.entityId,
+        displayName: 'key',
+        lifetime: '720h',
+        renewBefore: '240h',
+        rotationGracePeriod: '1h',
+      });
+      return {
+        keyId: key.tokenId,
+        key: key.value,
+        previous: key.previousValue,
+        rotations: key.rotations,
+      };
+    },
+  });
+  await rotating.setConfig('tokenplane:apiKey', { value: fixture().server.adminKey, secret: true });
+  await rotating.setConfig('tokenplane:endpoint', { value: fixture().server.url });
+  const first = await rotating.up();
+  const keyId = first.outputs.keyId?.value as string;
+  const original = first.outputs.key?.value as string;
+  // Due for rotation: its expiry brought within renewBefore.
+  const soon = new Date(Date.now() + 3_600_000).toISOString();
+  await fixture().client.updateToken(keyId, { expiresAt: soon });
+  const result = await crashThenRerun(rotating, /^\/v1\/tokens\/[^/]+\/rotate$/, 200);
+  expect(result.outputs.keyId?.value).toBe(keyId);
+  expect(result.outputs.rotations?.value).toBe(1);
+  expect(result.outputs.previous).toEqual({ value: original, secret: true });
+  // One rotation on the platform: a second one would have ended the original's grace.
+  const client = fixture().client;
+  expect(await client.introspect(original)).toMatchObject({ active: true, tokenId: keyId });
+  const current = result.outputs.key?.value as string;
+  expect(await client.introspect(current)).toMatchObject({ active: true, tokenId: keyId });
+  expect((await client.getToken(keyId)).expiresAt).not.toBe(soon);
+  await rotating.destroy();
 }, 300_000);
