@@ -7,7 +7,13 @@
  * signature as GitHub's partner program signs (ECDSA P-256 over the raw body, a
  * key from a keys URL — here a loopback server publishing a key made in the test).
  */
-import { createHash, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
+import {
+  createHash,
+  createPublicKey,
+  generateKeyPairSync,
+  type KeyObject,
+  sign,
+} from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -157,6 +163,8 @@ async function keysServer() {
   return {
     url,
     publish,
+    /** Publishes someone else's public key (PEM) under `id`. */
+    publishPem: (id: string, pem: string) => keys.set(id, createPublicKey(pem)),
     fetches: () => fetches,
     close: () => new Promise<void>((r) => server.close(() => r())),
   };
@@ -212,6 +220,40 @@ describe('signed leak reports (GitHub secret-scanning partner format)', () => {
       const res2 = await p.api.call('POST', '/v1/token-leaks', signed(body2, 'key-2', second));
       expect(res2.body[0].label).toBe('true_positive');
       expect(keys.fetches()).toBe(2);
+    } finally {
+      await p.close();
+      await keys.close();
+    }
+  });
+
+  it('GitHub’s own published example verifies (key, body and signature from its documentation)', async () => {
+    // docs.github.com, "Secret scanning partner program", validation sample.
+    const keyId = '90a421169f0a406205f1563a953312f0be898d3c7b6c06b681aa86a874555f4a';
+    const pem = [
+      '-----BEGIN PUBLIC KEY-----',
+      'MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE9MJJHnMfn2+H4xL4YaPDA4RpJqUq',
+      'kCmRCBnYERxZanmcpzQSXs1X/AljlKkbJ8qpVIW4clayyef9gWhFbNHWAA==',
+      '-----END PUBLIC KEY-----',
+    ].join('\n');
+    const body = '[{"token":"some_token","type":"some_type","url":"some_url"}]';
+    const signature =
+      'MEUCIQDKZokqnCjrRtw0tni+2Ltvl/uiMJ1EGumEsp1BsNr32AIgQY1YXD2nlj+XNfGK4rBfkMJ1JDOQcYXxa2sY8FNkrKc=';
+    const keys = await keysServer();
+    keys.publishPem(keyId, pem);
+    const p = await startPlatform('sqlite', { leakReportKeysUrl: keys.url });
+    try {
+      const res = await p.api.call('POST', '/v1/token-leaks', {
+        key: null,
+        rawBody: body,
+        headers: {
+          'github-public-key-identifier': keyId,
+          'github-public-key-signature': signature,
+        },
+      });
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual([
+        { token_hash: hash('some_token'), token_type: 'some_type', label: 'false_positive' },
+      ]);
     } finally {
       await p.close();
       await keys.close();
