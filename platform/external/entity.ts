@@ -1,7 +1,7 @@
 import type { TokenplaneClient } from '../client/index.ts';
 import type { CreateEntityResponse, Entity, UpdateEntityRequest } from '../schemas/entity.ts';
-import { type DesiredEntity, entityChanges, type FieldChange, patchOf } from './changes.ts';
-import { type External, gone, type Observation, observation, orNull } from './external.ts';
+import { type DesiredEntity, type FieldChange, patchOf } from './changes.ts';
+import { type External, gone, orNull } from './external.ts';
 import type { EntityFacts } from './plan-entity.ts';
 
 export class EntityExternal implements External<DesiredEntity, Entity, CreateEntityResponse> {
@@ -9,11 +9,6 @@ export class EntityExternal implements External<DesiredEntity, Entity, CreateEnt
 
   constructor(client: TokenplaneClient) {
     this.#client = client;
-  }
-
-  async observe(id: string, desired: DesiredEntity): Promise<Observation<Entity>> {
-    const actual = await this.find(id);
-    return actual ? observation(actual, entityChanges(desired, actual)) : { exists: false };
   }
 
   find(id: string): Promise<Entity | null> {

@@ -1,27 +1,21 @@
 /**
  * The external-client contract (after Crossplane's managed reconciler): each verb
- * is idempotent and does one platform round trip or two. `observe` reports facts
- * and changes nothing; the driver (operator reconciler or Pulumi provider)
- * decides what to do with them.
+ * is idempotent and does one platform round trip or two. Each kind's `facts`
+ * (entity.ts, token.ts) is its observation: it reports what that kind's
+ * planner needs and changes nothing; the planner decides, and the driver
+ * (operator reconciler or Pulumi provider) carries out what it decided.
  */
 import { IdempotencyGoneError, isNotFound } from '../client/index.ts';
 import type { FieldChange } from './changes.ts';
 
-export type Observation<Actual> =
-  | { exists: false }
-  | { exists: true; actual: Actual; changes: FieldChange[]; upToDate: boolean };
-
 export interface External<Desired, Actual, Created = Actual> {
-  observe(id: string, desired: Desired): Promise<Observation<Actual>>;
+  /** The object, or null when the platform says it does not exist. */
+  find(id: string): Promise<Actual | null>;
   /** The idempotency key makes a retried or crash-repeated create return the first result. */
   create(desired: Desired, idempotencyKey: string): Promise<Created>;
   update(id: string, changes: readonly FieldChange[]): Promise<Actual>;
   /** Succeeds when the object is already gone. */
   delete(id: string): Promise<void>;
-}
-
-export function observation<A>(actual: A, changes: FieldChange[]): Observation<A> {
-  return { exists: true, actual, changes, upToDate: changes.length === 0 };
 }
 
 /** The object, or null when the platform says it does not exist. */

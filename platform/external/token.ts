@@ -1,7 +1,7 @@
-import type { TokenplaneClient } from '../client/index.ts';
+import { IdempotencyGoneError, type TokenplaneClient } from '../client/index.ts';
 import type { Token, TokenWithValue, UpdateTokenRequest } from '../schemas/token.ts';
-import { type DesiredToken, type FieldChange, patchOf, tokenChanges } from './changes.ts';
-import { type External, gone, type Observation, observation, orNull } from './external.ts';
+import { type DesiredToken, type FieldChange, patchOf } from './changes.ts';
+import { type External, gone, orNull } from './external.ts';
 import type { RotateAction, TokenDeclaration, TokenFacts } from './plan-token.ts';
 
 /** The name the platform gives the token it issues with every new entity. */
@@ -12,11 +12,6 @@ export class TokenExternal implements External<DesiredToken, Token, TokenWithVal
 
   constructor(client: TokenplaneClient) {
     this.#client = client;
-  }
-
-  async observe(id: string, desired: DesiredToken): Promise<Observation<Token>> {
-    const actual = await this.find(id);
-    return actual ? observation(actual, tokenChanges(desired, actual)) : { exists: false };
   }
 
   find(id: string): Promise<Token | null> {
@@ -84,10 +79,21 @@ export class TokenExternal implements External<DesiredToken, Token, TokenWithVal
    * A rotation the planner decided: a new value under the same id (replayed,
    * not repeated, after a crash: the key names the rotation), then the expiry
    * the declared lifetime gives it.
+   *
+   * Null when the platform refuses that replay (410 idempotency-gone: the token
+   * was rotated again since, outside the declaration, so this rotation's value
+   * is dead): the rotation counts as done and the driver moves on to the next
+   * rotation count, whose key is new — one more rotation, never a new token.
    */
-  async rotatePlanned(plan: RotateAction): Promise<{ token: Token; value: string }> {
+  async rotatePlanned(plan: RotateAction): Promise<{ token: Token; value: string } | null> {
     const { id } = plan.token;
-    const rotated = await this.rotate(id, plan.gracePeriodSeconds, plan.idempotencyKey);
+    let rotated: TokenWithValue;
+    try {
+      rotated = await this.rotate(id, plan.gracePeriodSeconds, plan.idempotencyKey);
+    } catch (err) {
+      if (err instanceof IdempotencyGoneError && err.problem.gone === 'token') return null;
+      throw err;
+    }
     const token = await this.update(id, [
       { field: 'expiresAt', from: rotated.expiresAt, to: plan.expiresAt, action: 'update' },
     ]);

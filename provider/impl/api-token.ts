@@ -386,9 +386,11 @@ async function settle(
             ? olds.value
             : (value ?? (await p.tokens.reveal(plan.token.id)));
         const rotated = await p.tokens.rotatePlanned(plan);
+        policy.rotations++;
+        // Null: rotated again since outside the program; the next count rotates anew.
+        if (!rotated) break;
         previous = await replaced(p, plan, before, rotated.value);
         value = rotated.value;
-        policy.rotations++;
         facts.held = { token: rotated.token, origin: 'recorded' };
         break;
       }

@@ -1,6 +1,6 @@
 /**
  * The Entity dynamic provider: a thin driver of EntityExternal (the same
- * observe/create/update/delete contract the Kubernetes operator uses).
+ * facts/create/update/delete contract the Kubernetes operator uses).
  * `check` = zod parse + the planner's tier judgement; `diff`, `create`, `update`
  * carry out what the planner (platform/external/plan-entity.ts) decides.
  */
