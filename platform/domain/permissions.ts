@@ -21,8 +21,13 @@ export function defaultScopes(type: TokenType): string[] {
 
 const ONE_METRIC = /^metric:([a-z0-9_.-]{1,64}):read$/;
 
-/** The shape of every scope (which metric names exist is judged by `scopeProblem`). */
-export const SCOPE_GRAMMAR = /^(metrics:(core:|premium:)?read|metric:[a-z0-9_.-]{1,64}:read)$/;
+/** Every scope §6 accepts: the three sets and one per metric of the catalogue. */
+export const SCOPES: readonly [string, ...string[]] = [
+  SCOPE_ALL,
+  SCOPE_CORE,
+  SCOPE_PREMIUM,
+  ...METRIC_NAMES.map((name) => `metric:${name}:read`),
+];
 
 /** Why a scope string is not one of §6's, or null when it is. */
 export function scopeProblem(scope: string): string | null {
@@ -127,20 +132,29 @@ export function permissionProblems(p: PermissionShape): { path: string; message:
 
 // ------------------------------------------------------------------ origins
 
-/** `https://host[:port]` or `https://*.domain`; lower-case, as browsers send them. */
-export const ORIGIN_PATTERN =
-  /^https:\/\/(\*\.)?((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(:\d{1,5})?$/;
+const LABEL = '[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?';
+const PORT = '(?:[0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])';
 
-/** Why an allowed-origin entry is malformed, or null. */
+/**
+ * Exactly the allowed-origin entries §6 accepts — `https://host[:port]` (port at
+ * most 65535) or `https://*.domain` (two labels at least, no port); lower-case,
+ * as browsers send them — so that the OpenAPI document and the CRD say it too.
+ */
+export const ORIGIN_PATTERN = new RegExp(
+  `^https://(?:(?:${LABEL}\\.)*${LABEL}(?::${PORT})?|\\*\\.(?:${LABEL}\\.)+${LABEL})$`,
+);
+
+/** The shape without those limits: what `originProblem` takes apart to say which one failed. */
+const ORIGIN_SHAPE = new RegExp(`^https://(\\*\\.)?((?:${LABEL}\\.)*${LABEL})(:\\d{1,5})?$`);
+
+/** Why an allowed-origin entry is refused, or null. */
 export function originProblem(entry: string): string | null {
-  const m = ORIGIN_PATTERN.exec(entry);
-  if (!m) {
-    return 'must be https://host[:port] or https://*.domain (lower-case, no path or trailing slash)';
-  }
-  if (m[1] && m[3]) return 'a wildcard origin takes no port';
-  if (m[1] && !m[2]?.includes('.')) return 'a wildcard needs a domain of at least two labels';
-  if (m[3] && Number(m[3].slice(1)) > 65535) return 'port must be at most 65535';
-  return null;
+  if (ORIGIN_PATTERN.test(entry)) return null;
+  const m = ORIGIN_SHAPE.exec(entry);
+  if (m?.[1] && m[3]) return 'a wildcard origin takes no port';
+  if (m?.[1] && !m[2]?.includes('.')) return 'a wildcard needs a domain of at least two labels';
+  if (m?.[3]) return 'port must be at most 65535';
+  return 'must be https://host[:port] or https://*.domain (lower-case, no path or trailing slash)';
 }
 
 /**

@@ -9,7 +9,7 @@ import {
   ORIGIN_PATTERN,
   originProblem,
   permissionProblems,
-  SCOPE_GRAMMAR,
+  SCOPES,
   scopeProblem,
 } from '../domain/permissions.ts';
 import { Timestamp } from './common.ts';
@@ -20,17 +20,13 @@ export const TokenType = z.enum(['secret', 'publishable']).meta({
 });
 export type TokenType = z.infer<typeof TokenType>;
 
+/**
+ * An enum of every accepted scope, so that the OpenAPI document and the CRD say
+ * exactly what the server takes; a refusal says why (unknown shape, or no such
+ * metric) through `scopeProblem`.
+ */
 export const TokenScope = z
-  .string()
-  .max(80)
-  .regex(
-    SCOPE_GRAMMAR,
-    'unknown scope; use metrics:read, metrics:core:read, metrics:premium:read or metric:<name>:read',
-  )
-  .superRefine((scope, ctx) => {
-    const problem = SCOPE_GRAMMAR.test(scope) ? scopeProblem(scope) : null;
-    if (problem) ctx.addIssue({ code: 'custom', message: problem });
-  })
+  .enum(SCOPES, { error: (issue) => scopeProblem(String(issue.input)) ?? undefined })
   .meta({
     description:
       'metrics:read (everything the tier includes), metrics:core:read, metrics:premium:read or metric:<name>:read',
@@ -41,17 +37,11 @@ export const Scopes = z.array(TokenScope).max(50).meta({
     'What the token may read; default secret ["metrics:read"], publishable ["metrics:core:read"]; [] reads nothing',
 });
 
+/** One check, so that a refusal carries one message: the one `originProblem` gives. */
 export const AllowedOrigin = z
   .string()
   .max(300)
-  .regex(
-    ORIGIN_PATTERN,
-    'must be https://host[:port] or https://*.domain (lower-case, no path or trailing slash)',
-  )
-  .superRefine((origin, ctx) => {
-    const problem = ORIGIN_PATTERN.test(origin) ? originProblem(origin) : null;
-    if (problem) ctx.addIssue({ code: 'custom', message: problem });
-  });
+  .regex(ORIGIN_PATTERN, { error: (issue) => originProblem(String(issue.input)) ?? undefined });
 
 export const AllowedOrigins = z.array(AllowedOrigin).max(20).meta({
   description:
@@ -143,6 +133,20 @@ export const PermissionChanges = z.object({
   requireSignedRequests: RequireSignedRequests.optional(),
 });
 export type PermissionChanges = z.infer<typeof PermissionChanges>;
+
+/**
+ * `permissionRules` in JSON Schema, for the OpenAPI document of a create: a
+ * publishable token names at least one allowed origin and does not require
+ * signed requests.
+ */
+export const PUBLISHABLE_RULES = {
+  if: { properties: { type: { const: 'publishable' } }, required: ['type'] },
+  // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then keyword; never awaited
+  then: {
+    properties: { allowedOrigins: { minItems: 1 }, requireSignedRequests: { const: false } },
+    required: ['allowedOrigins'],
+  },
+};
 
 /** The rules between fields of a create (publishable needs origins, cannot sign), as zod issues. */
 export function permissionRules(

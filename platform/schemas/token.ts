@@ -1,6 +1,12 @@
 import { z } from 'zod';
 import { Id, Name, PageQuery, page, StoredName, Timestamp } from './common.ts';
-import { PermissionChanges, permissionRules, TokenPermissions, TokenType } from './permissions.ts';
+import {
+  PermissionChanges,
+  PUBLISHABLE_RULES,
+  permissionRules,
+  TokenPermissions,
+  TokenType,
+} from './permissions.ts';
 
 export const TokenStatus = z.enum(['active', 'disabled']);
 export type TokenStatus = z.infer<typeof TokenStatus>;
@@ -38,7 +44,8 @@ export const CreateTokenRequest = z
     type: TokenType.optional(),
     ...PermissionChanges.shape,
   })
-  .superRefine(permissionRules);
+  .superRefine(permissionRules)
+  .meta(PUBLISHABLE_RULES);
 export type CreateTokenRequest = z.infer<typeof CreateTokenRequest>;
 
 /** `type` is fixed at creation; the rules between fields are judged against the stored token. */

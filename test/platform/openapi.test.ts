@@ -2,19 +2,30 @@
  * The OpenAPI document tells the truth (issue 13.2): problems are declared as
  * application/problem+json, DELETE declares its 204, names refuse blanks in
  * the schema, tiers are the enum of the table in force, cursors have their
- * shape, and a method a path does not answer gets 405 with `Allow`.
+ * shape, a method a path does not answer gets 405 with `Allow`, and a token
+ * write's schema says what the server takes (scopes, origins, the publishable
+ * rule), so that schemathesis' valid-data check runs on token writes too.
  */
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SCOPES } from '../../platform/domain/permissions.ts';
 import { isProblem, type Platform, startPlatform } from './helpers.ts';
 
 type Operation = {
   security?: unknown[];
   responses: Record<string, { content?: Record<string, unknown> }>;
   parameters?: { name: string; in: string; schema: { pattern?: string } }[];
-  requestBody?: { content: Record<string, { schema: { properties: Record<string, Schema> } }> };
+  requestBody?: {
+    content: Record<string, { schema: { properties: Record<string, Schema>; if?: unknown } }>;
+  };
 };
-type Schema = { type?: string; enum?: string[]; allOf?: { pattern: string }[]; pattern?: string };
+type Schema = {
+  type?: string;
+  enum?: string[];
+  allOf?: { pattern: string }[];
+  pattern?: string;
+  items?: Schema;
+};
 
 /** A request with any method (fetch refuses TRACE). */
 function raw(
@@ -98,6 +109,41 @@ describe('the OpenAPI document matches the server', () => {
     const any = await p.api.get(`/v1/entities?cursor=${'f'.repeat(32)}`);
     expect(any.status).toBe(200);
     expect(any.body.items).toEqual([]);
+  });
+
+  it('token writes: scopes are the enum of the rules module, origins a pattern the server keeps', async () => {
+    const create =
+      paths['/v1/entities/{id}/tokens']?.post?.requestBody?.content['application/json'];
+    const patch = paths['/v1/tokens/{id}']?.patch?.requestBody?.content['application/json'];
+    for (const body of [create?.schema, patch?.schema]) {
+      expect(body?.properties.scopes?.items?.enum).toEqual([...SCOPES]);
+      const origin = new RegExp(body?.properties.allowedOrigins?.items?.pattern ?? '^$');
+      for (const ok of [
+        'https://a.example.com:8443',
+        'https://*.example.com',
+        'https://localhost',
+      ]) {
+        expect(origin.test(ok), ok).toBe(true);
+      }
+      for (const bad of [
+        'https://*.example.com:443',
+        'https://*.com',
+        'https://a.example.com:99999',
+      ]) {
+        expect(origin.test(bad), bad).toBe(false);
+      }
+    }
+    // a publishable token names an origin and does not sign: said as if/then
+    expect(create?.schema.if).toMatchObject({ required: ['type'] });
+    const e = await p.api.post('/v1/entities', { name: 'w', kind: 'customer', tier: 'silver' });
+    const refused = await p.api.post(`/v1/entities/${e.body.id}/tokens`, {
+      name: 'x',
+      allowedOrigins: ['https://*.example.com:443'],
+    });
+    expect(isProblem(refused, 'validation', 400)).toBe(true);
+    expect(refused.body.errors).toEqual([
+      { path: 'allowedOrigins.0', message: 'a wildcard origin takes no port' },
+    ]);
   });
 
   it('a method the path does not answer gets 405 with Allow, as a problem', async () => {
