@@ -369,8 +369,10 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
   app.setSerializerCompiler(serializerCompiler);
   app.decorate('tokenplane', { adminKey: admin.value, dataDir, storage, context: ctx });
 
-  // An empty body on a JSON request counts as `{}` (POST …/reveal, …/rotate), so
-  // a client that always sends Content-Type: application/json still works.
+  // An empty (or blank) body on a JSON request counts as no body: a POST then
+  // gets `{}` (…/reveal, …/rotate; the preValidation hook below), so a client
+  // that always sends Content-Type: application/json still works, and a PATCH
+  // is refused for saying nothing, as without a body.
   const json = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser(
@@ -378,7 +380,7 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
     { parseAs: 'string', bodyLimit },
     (req, body, done) => {
       if (body === '' || (typeof body === 'string' && body.trim() === '')) {
-        done(null, {});
+        done(null, undefined);
         return;
       }
       json(req, body as string, done);
