@@ -21,7 +21,8 @@
  *                   1,2 compares two shards with one process in the same run)
  *   BENCH_TOKENS_PER_ENTITY (5), BENCH_CONCURRENCY (operator workers; default: the operator's)
  *   BENCH_NODE_FLAGS (the Deployment's), BENCH_TIMEOUT_S (900)
- *   BENCH_HEAP_SNAPSHOT=1  write a heap snapshot of each operator once converged (into the temp dir)
+ *   BENCH_HEAP_SNAPSHOT=1  a heap snapshot of each one-process run's operator once converged,
+ *                          summarized by bench/heap-summary.ts (written to the temp dir, then deleted)
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -84,7 +85,11 @@ async function main() {
       ...SHARDS.filter((s) => s !== 1).map((shards) => ({ entities: Math.max(...SIZES), shards })),
     ];
     const results = [];
-    for (const run of plan) results.push(await runOnce(setup, run.entities, run.shards));
+    for (const run of plan) {
+      results.push(await runOnce(setup, run.entities, run.shards));
+      // Each run as it ends: a long run's early sizes survive an interruption.
+      console.error(`bench:operator run ${JSON.stringify(results.at(-1))}`);
+    }
     console.log(JSON.stringify({ runs: results, ratios: ratios(results) }, null, 2));
   } finally {
     await stop(platform);
@@ -136,7 +141,9 @@ async function runOnce(setup: Setup, entityCount: number, shards: number) {
     // Before any snapshot, which needs memory of its own.
     const peakRssKb = operators.map((o) => o.peakRssKb());
     const heap =
-      process.env.BENCH_HEAP_SNAPSHOT === '1' ? await operators[0]?.heapSnapshot() : null;
+      process.env.BENCH_HEAP_SNAPSHOT === '1' && shards === 1
+        ? await operators[0]?.heapSnapshot()
+        : null;
     const sum = (pick: (m: OperatorMetrics) => number) => metrics.reduce((s, m) => s + pick(m), 0);
     const platformAfter = await platformRequests(setup.platform);
     const perToken = (n: number) => +(n / total).toFixed(2);
