@@ -86,7 +86,13 @@ async function main() {
     ];
     const results = [];
     for (const run of plan) {
-      results.push(await runOnce(setup, run.entities, run.shards));
+      try {
+        results.push(await runOnce(setup, run.entities, run.shards));
+      } catch (err) {
+        // One failed run (an operator that died) does not cost the others.
+        console.error(`bench:operator run ${run.entities}×${run.shards} failed:`, err);
+        continue;
+      }
       // Each run as it ends: a long run's early sizes survive an interruption.
       console.error(`bench:operator run ${JSON.stringify(results.at(-1))}`);
     }
@@ -402,12 +408,16 @@ async function startOperator(setup: Setup, ns: string, shard: number | undefined
         peakHeap: Math.max(peakHeap, heapUsed),
       };
     },
-    /** A heap snapshot of the converged operator, summarized (and deleted). */
+    /** A heap snapshot of the converged operator, summarized (and deleted); null if none came. */
     async heapSnapshot() {
       child.kill('SIGUSR2');
       await new Promise((r) => setTimeout(r, 1000));
       // The snapshot is written on the operator's main thread: it answers again once done.
-      await fetch(`${url}/metrics`);
+      const answered = await fetch(`${url}/metrics`).then(
+        () => true,
+        () => false,
+      );
+      if (!answered) return null;
       const name = readdirSync(tmpdir()).find(
         (f) => f.startsWith('Heap.') && f.includes(`.${pid}.`) && f.endsWith('.heapsnapshot'),
       );
@@ -421,6 +431,7 @@ async function startOperator(setup: Setup, ns: string, shard: number | undefined
     },
     async stop() {
       clearInterval(heapSampler);
+      if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
       await exited;
@@ -494,7 +505,7 @@ type Run = Awaited<ReturnType<typeof runOnce>>;
 /** Same-run ratios: each size against the smallest, and shards against one process at that size. */
 function ratios(runs: Run[]) {
   const single = runs.filter((r) => r.shards === 1);
-  const base = single[0];
+  const base = [...single].sort((a, b) => a.apiTokens - b.apiTokens)[0];
   const per1k = (r: Run) => r.convergeSeconds / (r.apiTokens / 1000);
   return {
     sizes: base
