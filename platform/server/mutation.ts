@@ -32,8 +32,16 @@ import { type AuditInfo, type PlatformContext, principalOf } from './context.ts'
 /** A verification a change may have made wrong: one token's (and its usage lease), or an entity's tokens'. */
 export type Stale = { tokenId: string; usage?: boolean } | { entityId: string };
 
-/** A webhook event of a change (SPEC §8). */
-export type Announcement = { type: WebhookEventType; data: WebhookPayload['data'] };
+/**
+ * A webhook event of a change (SPEC §8). `via`: whose webhooks (and its
+ * ancestors') hear it, when not the entity's own — its parent, when the change
+ * deleted the entity.
+ */
+export type Announcement = {
+  type: WebhookEventType;
+  data: WebhookPayload['data'];
+  via?: string | null;
+};
 
 /** What the change wrote: the created object of an idempotent create, else the result. */
 type Written<R> = R extends { result: infer Created; replayed: boolean } ? Created : R;
@@ -81,7 +89,7 @@ export async function mutate<R>(
     stale = m.invalidates(written);
     for (const target of stale) await announceRevocation(ctx.store, tx, target);
     for (const event of m.announces?.(written) ?? []) {
-      outbox = (await emitEvent(ctx.store, tx, event.type, event.data)) || outbox;
+      outbox = (await emitEvent(ctx.store, tx, event.type, event.data, event.via)) || outbox;
     }
   };
   const result = await m.write(effects as Effects<unknown>);

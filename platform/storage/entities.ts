@@ -228,8 +228,8 @@ export async function deleteEntity(
   store: Store,
   scope: Scope,
   id: string,
-  effects: Effects<{ tokens: Token[] }>,
-): Promise<{ tokens: Token[] }> {
+  effects: Effects<{ tokens: Token[]; parentId: string | null }>,
+): Promise<{ tokens: Token[]; parentId: string | null }> {
   return withEffects(store, effects, async (tx) => {
     const current = await lockEntity(store.db, tx, scope, id);
     if (!current) throw notFound('entity', id);
@@ -249,11 +249,12 @@ export async function deleteEntity(
     const removed = await tx.query(`SELECT ${TOKEN_COLUMNS} FROM tokens t WHERE t.entity_id = $1`, [
       id,
     ]);
-    const tokens = removed.map((row) => tokenFromRow(row).value);
+    const tokens = removed.map((r) => tokenFromRow(r).value);
+    const [row] = await tx.query('SELECT parent_id FROM entities WHERE id = $1', [id]);
     await tx.run('DELETE FROM tokens WHERE entity_id = $1', [id]);
     await tx.run('DELETE FROM access_keys WHERE entity_id = $1', [id]);
     await tx.run('DELETE FROM entities WHERE id = $1', [id]);
-    return { tokens };
+    return { tokens, parentId: (row?.parent_id as string | null | undefined) ?? null };
   });
 }
 

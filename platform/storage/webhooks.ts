@@ -112,18 +112,22 @@ async function visibleWebhook(q: SqlTx, scope: Scope, id: string): Promise<Webho
 /**
  * Writes `type` for the entity into the outbox, inside the caller's
  * transaction: one delivery per webhook of the entity or an ancestor that
- * subscribed to it. Nothing is written when nobody listens; true when
- * something was (the caller wakes the sender once the transaction committed).
+ * subscribed to it — of `from` and its ancestors when the entity itself was
+ * deleted in this transaction (its parent; null: none is left to tell).
+ * Nothing is written when nobody listens; true when something was (the
+ * caller wakes the sender once the transaction committed).
  */
 export async function emitEvent(
   store: Store,
   tx: SqlTx,
   type: WebhookEventType,
   data: WebhookPayload['data'],
+  from: string | null = data.entityId,
 ): Promise<boolean> {
+  if (from === null) return false;
   const webhooks = await tx.query(
     `${ANCESTORS} SELECT w.id, w.events FROM webhooks w JOIN up ON w.entity_id = up.id`,
-    [data.entityId],
+    [from],
   );
   const targets = webhooks.filter((w) => (JSON.parse(String(w.events)) as string[]).includes(type));
   if (targets.length === 0) return false;

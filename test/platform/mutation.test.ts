@@ -3,7 +3,9 @@
  * change, its audit event and its webhook outbox rows commit together or not
  * at all. The outbox is broken with a trigger that refuses its inserts: the
  * create then fails whole — no token, no success in the audit trail, no
- * delivery — and succeeds whole once the trigger is gone.
+ * delivery — and succeeds whole once the trigger is gone. The events a
+ * route announces beyond its own object (an entity's default token on create,
+ * its tokens on delete) reach the webhooks too.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import type { SqlDriver } from '../../platform/storage/sql.ts';
@@ -76,6 +78,34 @@ describe.each(ENGINES)('one mutation path on %s', (engine) => {
       expect(receiver.received.map((r) => JSON.parse(r.body).data.token.id)).toEqual([
         made.body.id,
       ]);
+    } finally {
+      await receiver.close();
+      await p.close();
+    }
+  });
+
+  it("announces an entity's default token when the entity is created, and its tokens when it is deleted", async () => {
+    const p = await startPlatform(engine, { webhookPollMs: 50 });
+    const receiver = await startReceiver();
+    try {
+      const parent = (
+        await p.api.post('/v1/entities', { name: 'Acme', kind: 'reseller', tier: 'advanced' })
+      ).body;
+      await p.api.post(`/v1/entities/${parent.id}/webhooks`, {
+        url: receiver.url,
+        events: ['token.created', 'token.deleted'],
+      });
+      const child = (
+        await p.api.post('/v1/entities', { name: 'Shop', kind: 'customer', parentId: parent.id })
+      ).body;
+      expect((await p.api.delete(`/v1/entities/${child.id}`)).status).toBe(204);
+      await until(() => receiver.received.length >= 2, 'two deliveries');
+      const events = receiver.received.map((r) => JSON.parse(r.body));
+      expect(events.map((e) => [e.type, e.data.entityId, e.data.token.id])).toEqual([
+        ['token.created', child.id, child.defaultToken.id],
+        ['token.deleted', child.id, child.defaultToken.id],
+      ]);
+      expect(receiver.received.map((r) => r.body).join()).not.toContain(child.defaultToken.value);
     } finally {
       await receiver.close();
       await p.close();

@@ -164,7 +164,9 @@ export const entityRoutes =
         await mutate(ctx, request, {
           write: (audit) => deleteEntity(ctx.store, principal.scope, id, audit),
           invalidates: () => [{ entityId: id }],
-          announces: ({ tokens }) => tokens.map((token) => tokenEvent('token.deleted', token)),
+          // The entity and its own webhooks are gone: its parent's chain hears of its tokens.
+          announces: ({ tokens, parentId }) =>
+            tokens.map((token) => ({ ...tokenEvent('token.deleted', token), via: parentId })),
           counts: ({ tokens }) =>
             tokens.length > 0 &&
             ctx.metrics.tokensRevoked.inc({ reason: 'entity-deleted' }, tokens.length),
