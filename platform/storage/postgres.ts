@@ -29,12 +29,19 @@ export class PostgresDriver implements SqlDriver {
 
   async transaction<T>(fn: (tx: SqlTx) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
+    // The pool only listens to idle clients: a connection lost while this one
+    // is checked out would otherwise be an unhandled 'error' that ends the
+    // process. The statement in flight fails with it anyway; the client is dropped.
+    let broken = false;
+    const lost = () => {
+      broken = true;
+    };
+    client.on('error', lost);
     const tx: SqlTx = {
       query: async <R extends Row = Row>(sql: string, params: readonly unknown[] = []) =>
         (await client.query(sql, params as unknown[])).rows as R[],
       run: async (sql, params = []) => (await client.query(sql, params as unknown[])).rowCount ?? 0,
     };
-    let broken = false;
     try {
       await client.query('BEGIN');
       const result = await fn(tx);
@@ -48,6 +55,7 @@ export class PostgresDriver implements SqlDriver {
       }
       throw error;
     } finally {
+      client.off('error', lost);
       client.release(broken);
     }
   }
