@@ -10,14 +10,13 @@ import type { KubernetesObject, V1ObjectMeta, V1Secret } from '@kubernetes/clien
 import {
   HINT_ANNOTATION,
   MANAGED_BY,
+  PREVIOUS_KEY,
+  PREVIOUS_UNTIL_ANNOTATION,
   tokenSecretData,
 } from '../../platform/external/token-secret.ts';
 import type { ApiTokenObject } from '../crds/schemas.ts';
 import { API_VERSION } from '../crds/schemas.ts';
 export const DIGEST_ANNOTATION = 'tokenplane.dev/value-digest';
-/** Until when the Secret's `previousToken` (the value a rotation replaced) keeps verifying. */
-export const PREVIOUS_UNTIL_ANNOTATION = 'tokenplane.dev/previous-token-until';
-export const PREVIOUS_KEY = 'previousToken';
 export const OWNER_LABEL = 'tokenplane.dev/apitoken';
 
 /**
@@ -129,8 +128,7 @@ export function desiredSecret(
   value: string,
   previous?: PreviousValue,
 ) {
-  const data: Record<string, string> = tokenSecretData({ ...content, value });
-  if (previous) data[PREVIOUS_KEY] = previous.value;
+  const data = tokenSecretData({ ...content, value, previousValue: previous?.value });
   return {
     apiVersion: 'v1',
     kind: 'Secret',

@@ -8,17 +8,21 @@
  * output, and the Kubernetes provider keeps a Secret's `stringData`/`data`
  * secret in the state.
  *
- * Rotation: a new value (rotated on the platform and taken in by
- * `pulumi up --refresh`, or by any rotation the ApiToken performs) updates the
- * Secret in place — same object, same uid — provided the Kubernetes provider
- * has `enableSecretMutable` on; without it the provider replaces a Secret whose
- * data changed (deletes it, then creates it again), so this component warns.
+ * Rotation: a new value (the `pulumi up` after the ApiToken's renewal time
+ * when it has a `lifetime`, or a rotation on the platform taken in by
+ * `pulumi up --refresh`) updates the Secret in place — same object, same uid —
+ * provided the Kubernetes provider has `enableSecretMutable` on; without it the
+ * provider replaces a Secret whose data changed (deletes it, then creates it
+ * again), so this component warns. While the ApiToken keeps the replaced value
+ * (`previousValue`, for `rotationGracePeriod`), the Secret holds it as
+ * `previousToken`, as the operator's does; the first `up` after drops it.
  */
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
 import {
   HINT_ANNOTATION,
   MANAGED_BY,
+  PREVIOUS_UNTIL_ANNOTATION,
   tokenSecretData,
 } from '../../platform/external/token-secret.ts';
 import { ApiToken, type ApiTokenArgs } from '../index.ts';
@@ -70,17 +74,27 @@ export class TokenSecret extends pulumi.ComponentResource {
             ...MANAGED_BY,
           })),
           annotations: pulumi
-            .all([secretTemplate?.annotations ?? {}, token.hint])
-            .apply(([annotations, hint]) => ({ ...annotations, [HINT_ANNOTATION]: hint })),
+            .all([secretTemplate?.annotations ?? {}, token.hint, token.previousValueExpiresAt])
+            .apply(([annotations, hint, previousUntil]) => ({
+              ...annotations,
+              [HINT_ANNOTATION]: hint,
+              ...(previousUntil ? { [PREVIOUS_UNTIL_ANNOTATION]: previousUntil } : {}),
+            })),
         },
         type: 'Opaque',
-        stringData: tokenSecretData({
-          value: token.value,
-          tokenId: token.tokenId,
-          entityId: token.entityId,
-          endpoint: endpoint ?? configuredEndpoint(name),
-          type: token.type,
-        }),
+        // One output (secret, as the value is): whether `previousToken` is there depends on a value.
+        stringData: pulumi
+          .all([
+            token.value,
+            token.previousValue,
+            token.tokenId,
+            token.entityId,
+            endpoint ?? configuredEndpoint(name),
+            token.type,
+          ])
+          .apply(([value, previousValue, tokenId, entityId, endpoint, type]) =>
+            tokenSecretData({ value, previousValue, tokenId, entityId, endpoint, type }),
+          ),
       },
       { parent: this },
     );

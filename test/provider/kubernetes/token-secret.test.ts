@@ -7,13 +7,15 @@
 import type { V1Secret } from '@kubernetes/client-node';
 import type { Stack } from '@pulumi/pulumi/automation/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Entity } from '../../../provider/index.ts';
-import { TokenSecret } from '../../../provider/kubernetes/index.ts';
-import { SECRET_SIG, SECRET_SIG_VALUE } from '../../harness/pulumi.ts';
-import { filesContaining, platformSnapshot } from '../fixtures.ts';
+import { platformSnapshot } from '../fixtures.ts';
 import { type KubeFixture, kubeFixture } from './fixtures.ts';
+import {
+  decode,
+  expectBackendClean,
+  expectStateEncrypted,
+  shopTokenSecretStack,
+} from './token-secret-stack.ts';
 
-const NAMESPACE = 'shop';
 const SECRET = 'shop-api-token';
 
 let f: KubeFixture;
@@ -21,36 +23,15 @@ let stack: Stack;
 /** Every value the Secret held, to look for in the backend at the end. */
 const values = new Set<string>();
 
-const decode = (secret: V1Secret) =>
-  Object.fromEntries(
-    Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]),
-  );
-const readSecret = () => f.core.readNamespacedSecret({ name: SECRET, namespace: NAMESPACE });
+let readSecret: () => Promise<V1Secret>;
 
 beforeAll(async () => {
   f = await kubeFixture();
-  await f.core.createNamespace({ body: { metadata: { name: NAMESPACE } } });
-  stack = await f.env.inlineStack({
-    projectName: 'token-secret',
-    stackName: 'dev',
-    program: async () => {
-      const shop = new Entity('shop', {
-        displayName: 'Shop',
-        kind: 'customer',
-        tier: 'advanced',
-        defaultToken: false,
-      });
-      const api = new TokenSecret('api', {
-        entityId: shop.entityId,
-        displayName: 'shop api',
-        namespace: NAMESPACE,
-        secretName: SECRET,
-        secretTemplate: { labels: { app: 'shop' }, annotations: { team: 'payments' } },
-      });
-      return { entityId: shop.entityId, tokenId: api.tokenId, token: api.value };
-    },
-  });
-  await f.configure(stack);
+  ({ stack, readSecret } = await shopTokenSecretStack(f, 'token-secret', {
+    displayName: 'shop api',
+    secretName: SECRET,
+    secretTemplate: { labels: { app: 'shop' }, annotations: { team: 'payments' } },
+  }));
 }, 180_000);
 
 afterAll(async () => {
@@ -97,14 +78,7 @@ describe('TokenSecret', () => {
   });
 
   it('the state holds the value only encrypted, in the ApiToken and in the Secret', async () => {
-    const state = await f.env.exportState('dev');
-    const text = JSON.stringify(state);
-    for (const value of values) {
-      expect(text).not.toContain(value);
-      expect(text).not.toContain(Buffer.from(value).toString('base64'));
-    }
-    const secret = state.deployment.resources?.find((r) => r.type === 'kubernetes:core/v1:Secret');
-    expect(secret?.outputs?.data).toMatchObject({ [SECRET_SIG]: SECRET_SIG_VALUE });
+    await expectStateEncrypted(f, values);
   });
 
   it('a rotation on the platform updates the Secret in place on `up --refresh`', async () => {
@@ -132,8 +106,6 @@ describe('TokenSecret', () => {
 
   it('no value, API key or cluster credential is stored in plain text or base64', () => {
     expect(values.size).toBe(2);
-    const secrets = [f.server.adminKey, f.cp.adminToken];
-    for (const value of values) secrets.push(value, Buffer.from(value).toString('base64'));
-    expect(filesContaining(f.env.dir, secrets)).toEqual([]);
+    expectBackendClean(f, values);
   });
 });
