@@ -19,7 +19,8 @@
  *                   (default 200; 200,1000,2000 = 1k/5k/10k ApiTokens in one run)
  *   BENCH_SHARDS    comma-separated shard counts run at the largest size (default 1;
  *                   1,2 compares two shards with one process in the same run)
- *   BENCH_TOKENS_PER_ENTITY (5), BENCH_CONCURRENCY (operator workers; default: the operator's)
+ *   BENCH_TOKENS_PER_ENTITY (5), BENCH_CONCURRENCY (operator workers; default: the operator's),
+ *   BENCH_RESYNC_MS (the operator's --resync; shorter than convergence shows resyncs competing)
  *   BENCH_NODE_FLAGS (the Deployment's), BENCH_TIMEOUT_S (900)
  *   BENCH_HEAP_SNAPSHOT=1  a heap snapshot of each one-process run's operator once converged,
  *                          summarized by bench/heap-summary.ts (written to the temp dir, then deleted)
@@ -51,6 +52,7 @@ const SIZES = list(process.env.BENCH_ENTITIES ?? '200');
 const SHARDS = list(process.env.BENCH_SHARDS ?? '1');
 const PER_ENTITY = Number(process.env.BENCH_TOKENS_PER_ENTITY ?? 5);
 const CONCURRENCY = process.env.BENCH_CONCURRENCY;
+const RESYNC_MS = process.env.BENCH_RESYNC_MS;
 const TIMEOUT_MS = Number(process.env.BENCH_TIMEOUT_S ?? 900) * 1000;
 /** The flags deploy/deployment.yaml sets through NODE_OPTIONS. */
 const NODE_FLAGS = (
@@ -372,6 +374,7 @@ async function startOperator(setup: Setup, ns: string, shard: number | undefined
       String(metricsPort),
       ...(shard === undefined ? [] : ['--shard-selector', `${SHARD_LABEL}=s${shard}`]),
       ...(CONCURRENCY ? ['--concurrency', CONCURRENCY] : []),
+      ...(RESYNC_MS ? ['--resync', RESYNC_MS] : []),
     ],
     {
       env: {

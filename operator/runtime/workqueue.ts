@@ -4,7 +4,11 @@
  * - a key being processed is never handed to a second worker; if it is added
  *   meanwhile, it is queued again when `done` is called;
  * - `addRateLimited` waits the key's exponential backoff; `forget` resets it;
- * - `addAfter` keeps only the earliest pending deadline per key.
+ * - `addAfter` keeps only the earliest pending deadline per key;
+ * - keys back from `addAfter` (resyncs, waits, retries) queue behind keys added
+ *   now (watch events): at 10,000 ApiTokens the 5-minute resyncs alone came back
+ *   faster than a loaded machine converged, and a FIFO queue never drained the
+ *   backlog (controller-runtime's priority queue does the same for its resyncs).
  * Workers are run by `runWorkers` with bounded concurrency; `done` always runs.
  */
 
@@ -34,6 +38,9 @@ export function exponentialRateLimiter(baseMs = 100, maxMs = 60_000): RateLimite
 
 export class WorkQueue {
   readonly #queue: string[] = [];
+  /** Keys back from a delay, served when `#queue` is empty; `#later` may hold stale entries. */
+  readonly #later: string[] = [];
+  readonly #inLater = new Set<string>();
   readonly #dirty = new Set<string>();
   readonly #processing = new Set<string>();
   readonly #waiting = new Map<string, { at: number; timer: NodeJS.Timeout }>();
@@ -46,10 +53,19 @@ export class WorkQueue {
   }
 
   add(key: string): void {
-    if (this.#shuttingDown || this.#dirty.has(key)) return;
+    this.#add(key, false);
+  }
+
+  #add(key: string, late: boolean): void {
+    if (this.#shuttingDown) return;
+    if (this.#dirty.has(key)) {
+      // Waiting behind the delayed keys, and now asked for: brought forward.
+      if (!late && this.#inLater.delete(key)) this.#queue.push(key);
+      return;
+    }
     this.#dirty.add(key);
     if (this.#processing.has(key)) return;
-    this.#push(key);
+    this.#push(key, late);
   }
 
   addAfter(key: string, delayMs: number): void {
@@ -64,7 +80,7 @@ export class WorkQueue {
     if (pending) clearTimeout(pending.timer);
     const timer = setTimeout(() => {
       this.#waiting.delete(key);
-      this.add(key);
+      this.#add(key, true);
     }, delayMs);
     timer.unref();
     this.#waiting.set(key, { at, timer });
@@ -96,7 +112,7 @@ export class WorkQueue {
   }
 
   get length(): number {
-    return this.#queue.length;
+    return this.#queue.length + this.#inLater.size;
   }
 
   get processing(): number {
@@ -114,19 +130,27 @@ export class WorkQueue {
     return this.#shuttingDown;
   }
 
-  #push(key: string): void {
+  #push(key: string, late = false): void {
     const getter = this.#getters.shift();
     if (getter) {
       this.#dirty.delete(key);
       this.#processing.add(key);
       getter(key);
+    } else if (late) {
+      this.#later.push(key);
+      this.#inLater.add(key);
     } else {
       this.#queue.push(key);
     }
   }
 
   #take(): string | undefined {
-    const key = this.#queue.shift();
+    let key = this.#queue.shift();
+    while (key === undefined && this.#later.length > 0) {
+      const next = this.#later.shift() as string;
+      // An entry whose key was brought forward (or already taken) is stale.
+      if (this.#inLater.delete(next)) key = next;
+    }
     if (key === undefined) return undefined;
     this.#dirty.delete(key);
     this.#processing.add(key);

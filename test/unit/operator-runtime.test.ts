@@ -62,6 +62,22 @@ describe('work queue', () => {
     expect(await q.get()).toBe('a');
   });
 
+  it('keys back from a delay (resyncs) queue behind keys added now, unless added now too', async () => {
+    const q = new WorkQueue();
+    q.addAfter('resync-1', 1);
+    q.addAfter('resync-2', 1);
+    await new Promise((r) => setTimeout(r, 30));
+    q.add('event');
+    q.add('resync-2'); // a watch event for a key that waits behind: brought forward, once
+    expect(q.length).toBe(3);
+    const order = [await q.get(), await q.get(), await q.get()];
+    expect(order).toEqual(['event', 'resync-2', 'resync-1']);
+    expect(q.length).toBe(0);
+    for (const key of order) q.done(key as string);
+    q.add('next');
+    expect(await q.get()).toBe('next');
+  });
+
   it('runs bounded workers, maps results, survives a throwing handler, and drains in-flight work on shutdown', async () => {
     const q = new WorkQueue(exponentialRateLimiter(1, 10));
     let inFlight = 0;
