@@ -126,7 +126,7 @@ async function sync(ctx: Context, obj: EntityObject): Promise<Result> {
   }
   if (!actual) throw new Error('the entity planner did not settle; retrying');
 
-  const defaultToken = await ctx.tokens.findDefault(actual.id);
+  const defaultToken = await ctx.tokens.findDefault(actual.id, obj.status?.defaultTokenId);
   const status: EntityStatus = {
     id: actual.id,
     tier: actual.tier,

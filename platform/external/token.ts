@@ -58,8 +58,15 @@ export class TokenExternal implements External<DesiredToken, Token, TokenWithVal
   }
 
   /** The entity's auto-issued default token (the oldest one named `default`), if it still exists. */
-  async findDefault(entityId: string): Promise<Token | null> {
+  /**
+   * The entity's default token: the one found before (`knownId`) while it
+   * still exists — an ApiToken that adopts it may rename it — else the oldest
+   * token named "default".
+   */
+  async findDefault(entityId: string, knownId?: string): Promise<Token | null> {
     const tokens = await this.#client.listAllTokens(entityId);
+    const known = tokens.find((t) => t.id === knownId);
+    if (known) return known;
     const defaults = tokens
       .filter((t) => t.name === DEFAULT_TOKEN_NAME)
       .sort((a, b) => a.createdAt.localeCompare(b.createdAt));

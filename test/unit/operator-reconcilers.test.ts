@@ -391,6 +391,20 @@ describe('Entity reconciler', () => {
     expect(condition(f.statuses[0])?.message).toContain(`Entity ${ENTITY} was created by it`);
   });
 
+  it('keeps defaultTokenId after an adopting ApiToken renames the default token', async () => {
+    const obj: EntityObject = { ...entityObj };
+    const f = fakeContext([obj]);
+    await f.platform.client.createEntity({ name: 'acme', kind: 'reseller', tier: 'advanced' });
+    const first = f.platform.newToken(ENTITY, 'default');
+    await reconcileEntity(f.ctx, NS, 'acme');
+    expect(f.statuses.at(-1)?.defaultTokenId).toBe(first.id);
+
+    obj.status = f.statuses.at(-1) as EntityObject['status'];
+    f.platform.tokens.set(first.id, { ...first, name: 'globex-default' });
+    await reconcileEntity(f.ctx, NS, 'acme');
+    expect(f.statuses.at(-1)?.defaultTokenId).toBe(first.id);
+  });
+
   it("refuses a tier the platform's table does not have, saying which it has", async () => {
     const tiers = new TierTable([{ name: 'lite', rank: 0, tokenQuota: 1 }]);
     const f = fakeContext([{ ...entityObj, status: undefined }], { tiers: async () => tiers });
