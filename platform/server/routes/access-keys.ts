@@ -7,9 +7,10 @@ import {
   IdParams,
 } from '../../schemas/index.ts';
 import { createAccessKey, deleteAccessKey, listAccessKeys } from '../../storage/access-keys.ts';
-import { type PlatformContext, requireWriter, scopeOf, sendCreated, setAudit } from '../context.ts';
+import { type PlatformContext, requireWriter, sendCreated, setAudit } from '../context.ts';
 import { mutate } from '../mutation.ts';
 import { Deleted, IdempotencyHeaders, idempotencyOf, managementRoute } from './common.ts';
+import { deleteHandler, entityListHandler } from './owned.ts';
 
 export const accessKeyRoutes =
   (ctx: PlatformContext): FastifyPluginAsyncZod =>
@@ -62,9 +63,7 @@ export const accessKeyRoutes =
         params: IdParams,
         response: { 200: AccessKeyList },
       }),
-      async (request) => ({
-        items: await listAccessKeys(ctx.store, scopeOf(request), request.params.id),
-      }),
+      entityListHandler(ctx, listAccessKeys),
     );
 
     app.delete(
@@ -73,23 +72,18 @@ export const accessKeyRoutes =
         params: IdParams,
         response: { 204: Deleted },
       }),
-      async (request, reply) => {
-        const { id } = request.params;
-        setAudit(request, {
-          action: 'access-key.delete',
+      deleteHandler(
+        ctx,
+        {
           targetType: 'access-key',
-          targetId: id,
-          entityId: null,
-        });
-        const principal = await requireWriter(ctx, request, 'delete access keys', {
-          accessKey: id,
-        });
-        await mutate(ctx, request, {
-          write: (audit) => deleteAccessKey(ctx.store, principal.scope, id, audit),
+          refused: 'delete access keys',
+          target: (id) => ({ accessKey: id }),
+        },
+        (scope, id) => ({
+          write: (audit) => deleteAccessKey(ctx.store, scope, id, audit),
           describe: (r) => ({ entityId: r.entityId }),
           invalidates: () => [],
-        });
-        return reply.code(204).send(undefined as never);
-      },
+        }),
+      ),
     );
   };

@@ -32,6 +32,7 @@ import {
   idempotencyOf,
   managementRoute,
 } from './common.ts';
+import { deleteHandler } from './owned.ts';
 
 export const entityRoutes =
   (ctx: PlatformContext): FastifyPluginAsyncZod =>
@@ -152,17 +153,11 @@ export const entityRoutes =
           response: { 204: Deleted },
         },
       ),
-      async (request, reply) => {
-        const { id } = request.params;
-        setAudit(request, {
-          action: 'entity.delete',
-          targetType: 'entity',
-          targetId: id,
-          entityId: id,
-        });
-        const principal = await requireWriter(ctx, request, 'delete entities', { entity: id });
-        await mutate(ctx, request, {
-          write: (audit) => deleteEntity(ctx.store, principal.scope, id, audit),
+      deleteHandler(
+        ctx,
+        { targetType: 'entity', refused: 'delete entities', target: (id) => ({ entity: id }) },
+        (scope, id) => ({
+          write: (audit) => deleteEntity(ctx.store, scope, id, audit),
           invalidates: () => [{ entityId: id }],
           // The entity and its own webhooks are gone: its parent's chain hears of its tokens.
           announces: ({ tokens, parentId }) =>
@@ -170,8 +165,7 @@ export const entityRoutes =
           counts: ({ tokens }) =>
             tokens.length > 0 &&
             ctx.metrics.tokensRevoked.inc({ reason: 'entity-deleted' }, tokens.length),
-        });
-        return reply.code(204).send(undefined as never);
-      },
+        }),
+      ),
     );
   };

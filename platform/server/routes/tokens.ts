@@ -43,6 +43,7 @@ import {
   idempotencyOf,
   managementRoute,
 } from './common.ts';
+import { deleteHandler } from './owned.ts';
 
 /** The §6 fields of a token as audit detail (never a value: these are settings). */
 function permissionText(token: Token, fields: readonly (keyof Token)[]): string {
@@ -210,24 +211,17 @@ export const tokenRoutes =
         params: IdParams,
         response: { 204: Deleted },
       }),
-      async (request, reply) => {
-        const { id } = request.params;
-        setAudit(request, {
-          action: 'token.delete',
-          targetType: 'token',
-          targetId: id,
-          entityId: null,
-        });
-        const principal = await requireWriter(ctx, request, 'remove tokens', { token: id });
-        await mutate(ctx, request, {
-          write: (audit) => deleteToken(ctx.store, principal.scope, id, audit),
+      deleteHandler(
+        ctx,
+        { targetType: 'token', refused: 'remove tokens', target: (id) => ({ token: id }) },
+        (scope, id) => ({
+          write: (audit) => deleteToken(ctx.store, scope, id, audit),
           describe: (r) => ({ entityId: r.token.entityId }),
           invalidates: () => [{ tokenId: id, usage: true }],
           announces: (r) => [tokenEvent('token.deleted', r.token)],
           counts: () => ctx.metrics.tokensRevoked.inc({ reason: 'deleted' }),
-        });
-        return reply.code(204).send(undefined as never);
-      },
+        }),
+      ),
     );
 
     app.post(

@@ -17,6 +17,7 @@ import {
 import { type PlatformContext, requireWriter, scopeOf, sendCreated, setAudit } from '../context.ts';
 import { mutate } from '../mutation.ts';
 import { Deleted, IdempotencyHeaders, idempotencyOf, managementRoute } from './common.ts';
+import { deleteHandler, entityListHandler } from './owned.ts';
 
 export const webhookRoutes =
   (ctx: PlatformContext): FastifyPluginAsyncZod =>
@@ -69,9 +70,7 @@ export const webhookRoutes =
         params: IdParams,
         response: { 200: WebhookList },
       }),
-      async (request) => ({
-        items: await listWebhooks(ctx.store, scopeOf(request), request.params.id),
-      }),
+      entityListHandler(ctx, listWebhooks),
     );
 
     app.delete(
@@ -80,22 +79,15 @@ export const webhookRoutes =
         params: IdParams,
         response: { 204: Deleted },
       }),
-      async (request, reply) => {
-        const { id } = request.params;
-        setAudit(request, {
-          action: 'webhook.delete',
-          targetType: 'webhook',
-          targetId: id,
-          entityId: null,
-        });
-        const principal = await requireWriter(ctx, request, 'remove webhooks', { webhook: id });
-        await mutate(ctx, request, {
-          write: (audit) => deleteWebhook(ctx.store, principal.scope, id, audit),
+      deleteHandler(
+        ctx,
+        { targetType: 'webhook', refused: 'remove webhooks', target: (id) => ({ webhook: id }) },
+        (scope, id) => ({
+          write: (audit) => deleteWebhook(ctx.store, scope, id, audit),
           describe: (r) => ({ entityId: r.entityId }),
           invalidates: () => [],
-        });
-        return reply.code(204).send(undefined as never);
-      },
+        }),
+      ),
     );
 
     app.get(
