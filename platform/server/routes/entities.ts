@@ -1,6 +1,5 @@
 /** Entities: create (with the default token), list, read, update, delete. */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { ProblemError } from '../../domain/problems.ts';
 import {
   CreateEntityResponse,
   Entity,
@@ -32,7 +31,7 @@ import {
   idempotencyOf,
   managementRoute,
 } from './common.ts';
-import { deleteHandler } from './owned.ts';
+import { deleteHandler, readHandler } from './owned.ts';
 
 export const entityRoutes =
   (ctx: PlatformContext): FastifyPluginAsyncZod =>
@@ -94,17 +93,7 @@ export const entityRoutes =
         params: IdParams,
         response: { 200: Entity },
       }),
-      async (request, reply) => {
-        const found = await getEntity(ctx.store, scopeOf(request), request.params.id);
-        if (!found) {
-          throw new ProblemError(
-            'not-found',
-            `No entity with id ${request.params.id} exists in your scope.`,
-          );
-        }
-        reply.header('etag', found.etag);
-        return found.value;
-      },
+      readHandler(ctx, 'entity', getEntity),
     );
 
     app.patch(

@@ -1,10 +1,13 @@
 /**
  * The handlers that several route groups share to the letter: an entity's
- * rows of one kind listed at once, and the DELETE of one object by id. Each
+ * rows of one kind listed at once, the read and the DELETE of one object by
+ * id. Each
  * plugin still declares its own routes (path, summary, schema) and says only
  * what differs: which storage call, what the change invalidates and announces.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { notFound } from '../../storage/problems.ts';
+import type { Versioned } from '../../storage/rows.ts';
 import type { Scope, Target } from '../../storage/scope.ts';
 import type { Store } from '../../storage/store.ts';
 import {
@@ -26,6 +29,25 @@ export function entityListHandler<T>(
   return async (request: ById) => ({
     items: await list(ctx.store, scopeOf(request), request.params.id),
   });
+}
+
+/**
+ * `GET /<kind>/:id`: the object in the caller's scope with its ETag, or 404
+ * (an object outside the scope does not exist for the caller). `present`
+ * adds what only this process knows.
+ */
+export function readHandler<T>(
+  ctx: PlatformContext,
+  noun: string,
+  get: (store: Store, scope: Scope, id: string) => Promise<Versioned<T> | null>,
+  present: (value: T) => T = (value) => value,
+) {
+  return async (request: ById, reply: FastifyReply) => {
+    const found = await get(ctx.store, scopeOf(request), request.params.id);
+    if (!found) throw notFound(noun, request.params.id);
+    reply.header('etag', found.etag);
+    return present(found.value);
+  };
 }
 
 /** What a DELETE removes: its audit target type, the words of a viewer's refusal, the id's target. */

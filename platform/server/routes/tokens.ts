@@ -2,7 +2,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { PERMISSION_FIELDS, usageWindow } from '../../domain/permissions.ts';
-import { ProblemError } from '../../domain/problems.ts';
 import {
   CreateTokenRequest,
   IdParams,
@@ -43,7 +42,7 @@ import {
   idempotencyOf,
   managementRoute,
 } from './common.ts';
-import { deleteHandler } from './owned.ts';
+import { deleteHandler, readHandler } from './owned.ts';
 
 /** The §6 fields of a token as audit detail (never a value: these are settings). */
 function permissionText(token: Token, fields: readonly (keyof Token)[]): string {
@@ -146,17 +145,7 @@ export const tokenRoutes =
         params: IdParams,
         response: { 200: Token },
       }),
-      async (request, reply) => {
-        const found = await getToken(ctx.store, scopeOf(request), request.params.id);
-        if (!found) {
-          throw new ProblemError(
-            'not-found',
-            `No token with id ${request.params.id} exists in your scope.`,
-          );
-        }
-        reply.header('etag', found.etag);
-        return withLastUsed(found.value);
-      },
+      readHandler(ctx, 'token', getToken, withLastUsed),
     );
 
     app.patch(
