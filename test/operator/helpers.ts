@@ -49,6 +49,8 @@ export async function startTestOperator(opts: {
   leaseNamespace: string;
   watchNamespace: string;
   log?: Logger;
+  shardSelector?: string;
+  identity?: string;
 }): Promise<RunningOperator> {
   const sa = await operatorKubeconfig();
   return startOperator({
@@ -57,6 +59,8 @@ export async function startTestOperator(opts: {
     apiKey: opts.platform.adminKey,
     namespace: opts.leaseNamespace,
     watchNamespace: opts.watchNamespace,
+    ...(opts.shardSelector !== undefined ? { shardSelector: opts.shardSelector } : {}),
+    ...(opts.identity !== undefined ? { identity: opts.identity } : {}),
     resyncMs: 3000,
     backoffBaseMs: 200,
     backoffMaxMs: 2000,

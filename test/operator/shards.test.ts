@@ -3,18 +3,17 @@
 // their Secrets carry the shard label, no object is touched by both, and an
 // object neither selects is left alone.
 import { CoordinationV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
-import pino from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type RunningOperator, startOperator } from '../../operator/operator.ts';
+import type { RunningOperator } from '../../operator/operator.ts';
 import { shardLeaseName } from '../../operator/runtime/shard.ts';
 import { adminKubeConfig, createTestNamespace } from '../harness/kube.ts';
 import {
   GROUP,
   installCrds,
   installRbac,
-  operatorKubeconfig,
   resources,
   startPlatform,
+  startTestOperator,
   VERSION,
   waitFor,
 } from './helpers.ts';
@@ -31,28 +30,16 @@ beforeAll(async () => {
   ns = await createTestNamespace('op-shards');
   await installRbac(ns);
   await allowShardLeases();
-  const sa = await operatorKubeconfig();
   platform = await startPlatform();
   r = resources(ns);
   for (const shard of SHARDS) {
     operators.push(
-      await startOperator({
-        kc: sa.kubeConfig,
-        endpoint: platform.url,
-        apiKey: platform.adminKey,
-        namespace: ns,
+      await startTestOperator({
+        platform,
+        leaseNamespace: ns,
         watchNamespace: ns,
         shardSelector: selector(shard),
         identity: `shard-${shard}`,
-        resyncMs: 3000,
-        backoffBaseMs: 200,
-        backoffMaxMs: 2000,
-        metricsPort: -1,
-        leaseDurationMs: 4000,
-        renewDeadlineMs: 3000,
-        retryPeriodMs: 500,
-        log: pino({ level: 'silent' }),
-        onLostLeadership: () => {},
       }),
     );
   }
