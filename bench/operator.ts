@@ -22,11 +22,13 @@
  *   BENCH_TOKENS_PER_ENTITY (5), BENCH_CONCURRENCY (operator workers; default: the operator's),
  *   BENCH_RESYNC_MS (the operator's --resync; shorter than convergence shows resyncs competing)
  *   BENCH_NODE_FLAGS (the Deployment's), BENCH_TIMEOUT_S (900)
+ *   BENCH_LOG_DIR   keep each operator's log there (operator-<lease namespace>.log)
  *   BENCH_HEAP_SNAPSHOT=1  a heap snapshot of each one-process run's operator once converged,
- *                          summarized by bench/heap-summary.ts (written to the temp dir, then deleted)
+ *                          summarized by bench/heap-summary.ts (written to the temp dir, then deleted);
+ *                          an operator that nears its heap limit leaves one there, kept
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -53,6 +55,7 @@ const SHARDS = list(process.env.BENCH_SHARDS ?? '1');
 const PER_ENTITY = Number(process.env.BENCH_TOKENS_PER_ENTITY ?? 5);
 const CONCURRENCY = process.env.BENCH_CONCURRENCY;
 const RESYNC_MS = process.env.BENCH_RESYNC_MS;
+const LOG_DIR = process.env.BENCH_LOG_DIR;
 const TIMEOUT_MS = Number(process.env.BENCH_TIMEOUT_S ?? 900) * 1000;
 /** The flags deploy/deployment.yaml sets through NODE_OPTIONS. */
 const NODE_FLAGS = (
@@ -185,6 +188,7 @@ async function runOnce(setup: Setup, entityCount: number, shards: number) {
         peakRssMB: +((peakRssKb[i] ?? 0) / 1024).toFixed(1),
         peakHeapUsedMB: +((metrics[i]?.peakHeap ?? 0) / MB).toFixed(1),
         endHeapUsedMB: +((metrics[i]?.heapUsed ?? 0) / MB).toFixed(1),
+        watchRestarts: metrics[i]?.watchRestarts ?? {},
       })),
       ...(heap ? { heapSnapshot: heap } : {}),
       operatorConcurrency: CONCURRENCY ?? 'default',
@@ -338,6 +342,7 @@ async function watchReadiness(admin: KubeConfig, ns: string) {
 
 type OperatorMetrics = {
   reconciles: Record<string, number>;
+  watchRestarts: Record<string, number>;
   kube: Record<string, number>;
   kubeTotal: number;
   heapUsed: number;
@@ -359,7 +364,12 @@ async function startOperator(setup: Setup, ns: string, shard: number | undefined
     [
       ...NODE_FLAGS,
       ...(process.env.BENCH_HEAP_SNAPSHOT === '1'
-        ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${tmpdir()}`]
+        ? [
+            '--heapsnapshot-signal=SIGUSR2',
+            // An operator that runs out of heap leaves one snapshot behind (kept) to say why.
+            '--heapsnapshot-near-heap-limit=1',
+            `--diagnostic-dir=${tmpdir()}`,
+          ]
         : []),
       new URL('../operator/main.ts', import.meta.url).pathname,
       '--kubeconfig',
@@ -382,7 +392,11 @@ async function startOperator(setup: Setup, ns: string, shard: number | undefined
         TOKENPLANE_ENDPOINT: setup.platform.url,
         TOKENPLANE_API_KEY: setup.platform.adminKey,
       },
-      stdio: ['ignore', 'ignore', 'inherit'],
+      stdio: [
+        'ignore',
+        LOG_DIR ? openSync(join(LOG_DIR, `operator-${leaseNs}.log`), 'w') : 'ignore',
+        'inherit',
+      ],
     },
   );
   const pid = child.pid as number;
@@ -405,6 +419,7 @@ async function startOperator(setup: Setup, ns: string, shard: number | undefined
       const heapUsed = gauge(text, 'tokenplane_operator_nodejs_heap_size_used_bytes');
       return {
         reconciles: countsOf(text, 'tokenplane_operator_reconcile_total', 'kind'),
+        watchRestarts: countsOf(text, 'tokenplane_operator_watch_restarts_total', 'resource'),
         kube,
         kubeTotal: Object.values(kube).reduce((a, b) => a + b, 0),
         heapUsed,
