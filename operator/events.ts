@@ -42,18 +42,39 @@ export type Regarding = {
   metadata: { name: string; namespace: string; uid: string };
 };
 
+/**
+ * Event writes waiting to be sent; past this many, new ones are dropped and
+ * counted (client-go's recorder drops past its 1,000-event buffer too). Sending
+ * them all at once let a slow API server pile up thousands of requests in the
+ * heap while 10,000 ApiTokens were issued.
+ */
+const MAX_QUEUED = 1000;
+/** Event writes in flight at once. */
+const SENDERS = 4;
+
+type Pending = Parameters<EventsV1Api['createNamespacedEvent']>[0];
+
+export type EventRecorderOptions = {
+  api: Pick<EventsV1Api, 'createNamespacedEvent'>;
+  /** The reporting instance (this replica's identity). */
+  instance: string;
+  log: Logger;
+  dedupeMs?: number;
+  /** Called for each Event dropped because the queue was full. */
+  onDropped?(): void;
+};
+
 export class EventRecorder {
-  readonly #api: EventsV1Api;
-  readonly #instance: string;
-  readonly #log: Logger;
+  readonly #o: EventRecorderOptions;
   readonly #recent = new Map<string, number>();
   readonly #dedupeMs: number;
+  readonly #queue: Pending[] = [];
+  #sending = 0;
+  #idle: Array<() => void> = [];
 
-  constructor(api: EventsV1Api, instance: string, log: Logger, dedupeMs = 10 * 60_000) {
-    this.#api = api;
-    this.#instance = instance;
-    this.#log = log;
-    this.#dedupeMs = dedupeMs;
+  constructor(o: EventRecorderOptions) {
+    this.#o = o;
+    this.#dedupeMs = o.dedupeMs ?? 10 * 60_000;
   }
 
   /** Something was done. */
@@ -77,38 +98,65 @@ export class EventRecorder {
     const key = `${obj.metadata.uid}/${reason}/${note}`;
     const now = Date.now();
     if ((this.#recent.get(key) ?? 0) > now - this.#dedupeMs) return;
+    const { name, namespace, uid } = obj.metadata;
+    // Warnings reach the log at info; the Normal Event of every issuance (10,000 on a
+    // fresh install at scale) only at debug — the Event itself is the record.
+    this.#o.log[type === 'Warning' ? 'info' : 'debug'](
+      { kind: obj.kind, namespace, name, type, reason, note },
+      'event',
+    );
+    if (this.#queue.length >= MAX_QUEUED) {
+      this.#o.onDropped?.();
+      return;
+    }
     // Re-inserted, so the map stays oldest first and pruning stops at the first keeper.
     this.#recent.delete(key);
     this.#recent.set(key, now);
     if (this.#recent.size > MAX_REMEMBERED) this.#prune(now);
-    const { name, namespace, uid } = obj.metadata;
-    // Warnings reach the log at info; the Normal Event of every issuance (10,000 on a
-    // fresh install at scale) only at debug — the Event itself is the record.
-    this.#log[type === 'Warning' ? 'info' : 'debug'](
-      { kind: obj.kind, namespace, name, type, reason, note },
-      'event',
-    );
-    this.#api
-      .createNamespacedEvent({
-        namespace,
-        body: {
-          metadata: {
-            name: `${name}.${now.toString(16)}${randomBytes(2).toString('hex')}`,
-            namespace,
-          },
-          eventTime: microTime(),
-          reportingController: 'tokenplane.dev/operator',
-          reportingInstance: this.#instance,
-          action,
-          reason,
-          type,
-          note: note.slice(0, 1000),
-          regarding: { apiVersion: API_VERSION, kind: obj.kind, name, namespace, uid },
+    this.#queue.push({
+      namespace,
+      body: {
+        metadata: {
+          name: `${name}.${now.toString(16)}${randomBytes(2).toString('hex')}`,
+          namespace,
         },
-      })
-      .catch((err: unknown) =>
-        this.#log.warn({ reason, err: String(err).slice(0, 800) }, 'event not recorded'),
-      );
+        eventTime: microTime(),
+        reportingController: 'tokenplane.dev/operator',
+        reportingInstance: this.#o.instance,
+        action,
+        reason,
+        type,
+        note: note.slice(0, 1000),
+        regarding: { apiVersion: API_VERSION, kind: obj.kind, name, namespace, uid },
+      },
+    });
+    this.#send();
+  }
+
+  /** Resolves once every queued Event has been written (or has failed). */
+  flush(): Promise<void> {
+    if (this.#sending === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  #send(): void {
+    while (this.#sending < SENDERS && this.#queue.length > 0) {
+      const next = this.#queue.shift() as Pending;
+      this.#sending++;
+      this.#o.api
+        .createNamespacedEvent(next)
+        .catch((err: unknown) =>
+          this.#o.log.warn(
+            { reason: next.body.reason, err: String(err).slice(0, 800) },
+            'event not recorded',
+          ),
+        )
+        .finally(() => {
+          this.#sending--;
+          this.#send();
+          if (this.#sending === 0) for (const resolve of this.#idle.splice(0)) resolve();
+        });
+    }
   }
 
   /** Forgets what has expired and, past the bound, the oldest (a fresh install records one per object). */

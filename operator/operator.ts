@@ -157,7 +157,12 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
       handlers: triggers.secret,
     });
 
-    const events = new EventRecorder(kube.events, identity, log);
+    const events = new EventRecorder({
+      api: kube.events,
+      instance: identity,
+      log,
+      onDropped: () => metrics.eventsDropped.inc(),
+    });
     const restarter = new RolloutRestarter({
       kube,
       events,
@@ -203,6 +208,8 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
         await Promise.all([entities.stop(), tokens.stop(), secrets.stop()]);
         await Promise.all([entityCtl.stop(), tokenCtl.stop()]);
         await restarter.flush();
+        // The Events of the last reconciles, if the API server takes them soon.
+        await Promise.race([events.flush(), new Promise((r) => setTimeout(r, 5000).unref())]);
         log.info('controllers stopped');
       },
     };

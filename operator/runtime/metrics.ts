@@ -45,6 +45,11 @@ export function createMetrics() {
       labelNames: ['method'] as const,
       registers: [registry],
     }),
+    eventsDropped: new Counter({
+      name: 'tokenplane_operator_events_dropped_total',
+      help: 'Events not written because 1,000 were already waiting for the API server',
+      registers: [registry],
+    }),
     rolloutRestarts: new Counter({
       name: 'tokenplane_operator_rollout_restarts_total',
       help: 'Rollout restarts of workloads after their Secret received a new token value, by kind and outcome',

@@ -128,26 +128,70 @@ describe('bounded per-object memory', () => {
     expect(index.of('other', 'acme')).toEqual(['c']);
   });
 
-  it('the Event recorder de-duplicates, and forgets the oldest past its bound', () => {
+  it('the Event recorder de-duplicates, and forgets the oldest past its bound', async () => {
     const sent: string[] = [];
     const api = {
       createNamespacedEvent: async ({ body }: { body: { regarding: { name: string } } }) => {
         sent.push(body.regarding.name);
       },
     };
-    const events = new EventRecorder(api as never, 'test', pino({ level: 'silent' }));
+    const events = new EventRecorder({
+      api: api as never,
+      instance: 'test',
+      log: pino({ level: 'silent' }),
+    });
     const obj = (name: string) => ({
       kind: 'ApiToken',
       metadata: { name, namespace: 'ns', uid: name },
     });
     events.normal(obj('first'), 'Created', 'Created platform token.');
     events.normal(obj('first'), 'Created', 'Created platform token.');
+    await events.flush();
     expect(sent).toEqual(['first']);
-    for (let i = 0; i < 10_000; i++)
+    for (let i = 0; i < 10_000; i++) {
       events.normal(obj(`t${i}`), 'Created', 'Created platform token.');
+      if (i % 500 === 0) await events.flush();
+    }
     events.normal(obj('first'), 'Created', 'Created platform token.');
+    await events.flush();
     expect(sent.filter((n) => n === 'first')).toHaveLength(2);
     events.normal(obj('t9999'), 'Created', 'Created platform token.');
+    await events.flush();
     expect(sent.filter((n) => n === 't9999')).toHaveLength(1);
+  });
+
+  it('the Event recorder sends four at a time, queues 1,000 and drops (and counts) the rest', async () => {
+    const answers: Array<() => void> = [];
+    let sent = 0;
+    const api = {
+      createNamespacedEvent: () =>
+        new Promise<void>((resolve) => {
+          sent++;
+          answers.push(resolve);
+        }),
+    };
+    let dropped = 0;
+    const events = new EventRecorder({
+      api: api as never,
+      instance: 'test',
+      log: pino({ level: 'silent' }),
+      onDropped: () => dropped++,
+    });
+    for (let i = 0; i < 1500; i++)
+      events.normal(
+        { kind: 'ApiToken', metadata: { name: `t${i}`, namespace: 'ns', uid: `u${i}` } },
+        'Created',
+        'Created platform token.',
+      );
+    // The API server has answered nothing yet: four requests out, a thousand waiting.
+    expect(sent).toBe(4);
+    expect(dropped).toBe(496);
+    const flushed = events.flush();
+    while (answers.length > 0) {
+      for (const answer of answers.splice(0)) answer();
+      await new Promise((r) => setImmediate(r));
+    }
+    await flushed;
+    expect(sent).toBe(1004);
   });
 });
