@@ -1,7 +1,8 @@
 /**
  * Where a V8 heap snapshot's bytes are: self sizes summed by what each node is
  * (an object's constructor, a plain object's first keys, or the node type for
- * strings, code, arrays …), the largest first. `node bench/heap-summary.ts FILE.heapsnapshot [TOP]`; also used
+ * code, arrays …; strings by the property that holds them, `string .uid`), the
+ * largest first. `node bench/heap-summary.ts FILE.heapsnapshot [TOP]`; also used
  * by bench/operator.ts with BENCH_HEAP_SNAPSHOT=1.
  */
 import { readFileSync } from 'node:fs';
@@ -37,6 +38,7 @@ export function summarizeHeap(path: string, top = 15): HeapSummary {
   const edgeWidth = snap.snapshot.meta.edge_fields.length;
   const edgeName = snap.snapshot.meta.edge_fields.indexOf('name_or_index');
   const propertyType = snap.snapshot.meta.edge_types[0].indexOf('property');
+  const holders = stringHolders(snap, width, edgeWidth);
   const sums = new Map<string, { count: number; bytes: number }>();
   let total = 0;
   let edge = 0;
@@ -48,6 +50,7 @@ export function summarizeHeap(path: string, top = 15): HeapSummary {
     // Objects by constructor — plain ones by their keys, which tell a cached ApiToken
     // from its metadata; strings, code, arrays … by kind (their names are contents).
     let what = type;
+    if (type.endsWith('string')) what = `${type} ${holders.get(i / width) ?? ''}`.trim();
     if (type === 'closure') what = `closure ${name}`;
     if (type === 'object') {
       what = `object ${name}`;
@@ -80,6 +83,30 @@ export function summarizeHeap(path: string, top = 15): HeapSummary {
         share: `${((100 * bytes) / total).toFixed(1)} %`,
       })),
   };
+}
+
+/**
+ * Per string node, the name of a property that refers to it (`.uid`), found by
+ * walking every edge once; strings held only by elements or internals are absent.
+ */
+function stringHolders(snap: Snapshot, width: number, edgeWidth: number): Map<number, string> {
+  const meta = snap.snapshot.meta;
+  const nodeType = meta.node_fields.indexOf('type');
+  const stringTypes = new Set(
+    meta.node_types[0].flatMap((t, i) => (t.endsWith('string') ? [i] : [])),
+  );
+  const [TYPE, NAME, TO] = ['type', 'name_or_index', 'to_node'].map((f) =>
+    meta.edge_fields.indexOf(f),
+  ) as [number, number, number];
+  const property = meta.edge_types[0].indexOf('property');
+  const holders = new Map<number, string>();
+  for (let e = 0; e < snap.edges.length; e += edgeWidth) {
+    if (snap.edges[e + TYPE] !== property) continue;
+    const to = (snap.edges[e + TO] as number) / width;
+    if (!stringTypes.has(snap.nodes[to * width + nodeType] as number)) continue;
+    if (!holders.has(to)) holders.set(to, `.${snap.strings[snap.edges[e + NAME] as number]}`);
+  }
+  return holders;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

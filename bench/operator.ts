@@ -23,8 +23,9 @@
  *   BENCH_RESYNC_MS (the operator's --resync; shorter than convergence shows resyncs competing)
  *   BENCH_NODE_FLAGS (the Deployment's), BENCH_TIMEOUT_S (900)
  *   BENCH_LOG_DIR   keep each operator's log there (operator-<lease namespace>.log)
- *   BENCH_HEAP_SNAPSHOT=1  a heap snapshot of each one-process run's operator once converged,
- *                          summarized by bench/heap-summary.ts (written to the temp dir, then deleted);
+ *   BENCH_HEAP_SNAPSHOT=1|keep  a heap snapshot of each one-process run's operator once converged,
+ *                          summarized by bench/heap-summary.ts (written to the temp dir, then deleted
+ *                          unless `keep`);
  *                          an operator that nears its heap limit leaves one there, kept
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -56,6 +57,8 @@ const PER_ENTITY = Number(process.env.BENCH_TOKENS_PER_ENTITY ?? 5);
 const CONCURRENCY = process.env.BENCH_CONCURRENCY;
 const RESYNC_MS = process.env.BENCH_RESYNC_MS;
 const LOG_DIR = process.env.BENCH_LOG_DIR;
+/** '1' summarizes a snapshot of the converged operator; 'keep' also keeps the file. */
+const HEAP_SNAPSHOT = process.env.BENCH_HEAP_SNAPSHOT;
 const TIMEOUT_MS = Number(process.env.BENCH_TIMEOUT_S ?? 900) * 1000;
 /** The flags deploy/deployment.yaml sets through NODE_OPTIONS. */
 const NODE_FLAGS = (
@@ -75,7 +78,7 @@ type Setup = {
 };
 
 async function main() {
-  const cp = await startControlPlane();
+  const cp = await startControlPlane({ apiServerArgs: ['--profiling=true'] });
   const platform = await serve('platform');
   try {
     const admin = loadKubeConfig(cp.kubeconfigPath);
@@ -151,10 +154,7 @@ async function runOnce(setup: Setup, entityCount: number, shards: number) {
     const metrics = await Promise.all(operators.map((o) => o.metrics()));
     // Before any snapshot, which needs memory of its own.
     const peakRssKb = operators.map((o) => o.peakRssKb());
-    const heap =
-      process.env.BENCH_HEAP_SNAPSHOT === '1' && shards === 1
-        ? await operators[0]?.heapSnapshot()
-        : null;
+    const heap = HEAP_SNAPSHOT && shards === 1 ? await operators[0]?.heapSnapshot() : null;
     const sum = (pick: (m: OperatorMetrics) => number) => metrics.reduce((s, m) => s + pick(m), 0);
     const platformAfter = await platformRequests(setup.platform);
     const perToken = (n: number) => +(n / total).toFixed(2);
@@ -363,7 +363,7 @@ async function startOperator(setup: Setup, ns: string, shard: number | undefined
     process.execPath,
     [
       ...NODE_FLAGS,
-      ...(process.env.BENCH_HEAP_SNAPSHOT === '1'
+      ...(HEAP_SNAPSHOT
         ? [
             '--heapsnapshot-signal=SIGUSR2',
             // An operator that runs out of heap leaves one snapshot behind (kept) to say why.
@@ -442,9 +442,9 @@ async function startOperator(setup: Setup, ns: string, shard: number | undefined
       if (!name) return null;
       const path = join(tmpdir(), name);
       try {
-        return summarizeHeap(path);
+        return { ...summarizeHeap(path, 25), ...(HEAP_SNAPSHOT === 'keep' ? { path } : {}) };
       } finally {
-        rmSync(path, { force: true });
+        if (HEAP_SNAPSHOT !== 'keep') rmSync(path, { force: true });
       }
     },
     async stop() {

@@ -75,8 +75,13 @@ export type PreviousValue = { value: string; until: Date };
 
 export const secretNameOf = (obj: ApiTokenObject) => obj.spec.secretName ?? obj.metadata.name;
 
+/**
+ * The first 8 bytes of the value's SHA-256, in hex. Cut from the bytes, not the
+ * hex string: a slice of a string keeps its whole parent alive, and 10,000
+ * cached Secrets hold five digests each.
+ */
 export function digest(value: string): string {
-  return createHash('sha256').update(value).digest('hex').slice(0, 16);
+  return createHash('sha256').update(value).digest().subarray(0, 8).toString('hex');
 }
 
 const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
