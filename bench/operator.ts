@@ -78,7 +78,7 @@ type Setup = {
 };
 
 async function main() {
-  const cp = await startControlPlane({ apiServerArgs: ['--profiling=true'] });
+  const cp = await startControlPlane();
   const platform = await serve('platform');
   try {
     const admin = loadKubeConfig(cp.kubeconfigPath);
