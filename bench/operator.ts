@@ -189,6 +189,7 @@ async function runOnce(setup: Setup, entityCount: number, shards: number) {
         peakHeapUsedMB: +((metrics[i]?.peakHeap ?? 0) / MB).toFixed(1),
         endHeapUsedMB: +((metrics[i]?.heapUsed ?? 0) / MB).toFixed(1),
         watchRestarts: metrics[i]?.watchRestarts ?? {},
+        eventsDropped: metrics[i]?.eventsDropped ?? 0,
       })),
       ...(heap ? { heapSnapshot: heap } : {}),
       operatorConcurrency: CONCURRENCY ?? 'default',
@@ -343,6 +344,7 @@ async function watchReadiness(admin: KubeConfig, ns: string) {
 type OperatorMetrics = {
   reconciles: Record<string, number>;
   watchRestarts: Record<string, number>;
+  eventsDropped: number;
   kube: Record<string, number>;
   kubeTotal: number;
   heapUsed: number;
@@ -420,6 +422,7 @@ async function startOperator(setup: Setup, ns: string, shard: number | undefined
       return {
         reconciles: countsOf(text, 'tokenplane_operator_reconcile_total', 'kind'),
         watchRestarts: countsOf(text, 'tokenplane_operator_watch_restarts_total', 'resource'),
+        eventsDropped: gauge(text, 'tokenplane_operator_events_dropped_total'),
         kube,
         kubeTotal: Object.values(kube).reduce((a, b) => a + b, 0),
         heapUsed,
