@@ -22,13 +22,14 @@
  *   BENCH_TOKENS_PER_ENTITY (5), BENCH_CONCURRENCY (operator workers; default: the operator's),
  *   BENCH_RESYNC_MS (the operator's --resync; shorter than convergence shows resyncs competing)
  *   BENCH_NODE_FLAGS (the Deployment's), BENCH_TIMEOUT_S (900)
+ *   BENCH_COMPILE_CACHE=0  start the operator without the compile cache the image ships
  *   BENCH_LOG_DIR   keep each operator's log there (operator-<lease namespace>.log)
  *   BENCH_HEAP_SNAPSHOT=1|keep  a heap snapshot of each one-process run's operator once converged,
  *                          summarized by bench/heap-summary.ts (written to the temp dir, then deleted
  *                          unless `keep`);
  *                          an operator that nears its heap limit leaves one there, kept
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -66,11 +67,15 @@ const NODE_FLAGS = (
 )
   .split(' ')
   .filter(Boolean);
+/** '0' runs the operator without the image's compile cache (types stripped at start). */
+const COMPILE_CACHE = process.env.BENCH_COMPILE_CACHE !== '0';
 const SHARD_LABEL = 'tokenplane.dev/shard';
 const MB = 2 ** 20;
 
 type Setup = {
   admin: KubeConfig;
+  /** The operator's compile cache, filled as deploy/Dockerfile fills the image's. */
+  compileCache: string | undefined;
   sa: Awaited<ReturnType<typeof serviceAccountKubeconfig>>;
   platform: Started;
   /** The control plane's processes, by name. */
@@ -87,7 +92,13 @@ async function main() {
       namespace: 'tokenplane-system',
       name: 'tokenplane-operator',
     });
-    const setup = { admin, sa, platform, engines: enginePids(cp.dir) };
+    const setup = {
+      admin,
+      sa,
+      platform,
+      engines: enginePids(cp.dir),
+      compileCache: COMPILE_CACHE ? warmCompileCache(join(cp.dir, 'compile-cache')) : undefined,
+    };
     const plan = [
       ...SIZES.map((entities) => ({ entities, shards: 1 })),
       ...SHARDS.filter((s) => s !== 1).map((shards) => ({ entities: Math.max(...SIZES), shards })),
@@ -391,6 +402,7 @@ async function startOperator(setup: Setup, ns: string, shard: number | undefined
     {
       env: {
         ...process.env,
+        ...(setup.compileCache ? { NODE_COMPILE_CACHE: setup.compileCache } : {}),
         TOKENPLANE_ENDPOINT: setup.platform.url,
         TOKENPLANE_API_KEY: setup.platform.adminKey,
       },
@@ -458,6 +470,12 @@ async function startOperator(setup: Setup, ns: string, shard: number | undefined
       await exited;
     },
   };
+}
+
+function warmCompileCache(dir: string): string {
+  const script = new URL('../deploy/compile-cache.js', import.meta.url).pathname;
+  execFileSync(process.execPath, [script], { env: { ...process.env, NODE_COMPILE_CACHE: dir } });
+  return dir;
 }
 
 function statusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
