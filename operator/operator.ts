@@ -182,15 +182,10 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
       endpoint: o.endpoint,
       resyncMs: o.resyncMs ?? 5 * 60_000,
       shardLabelKeys: shard ? selectorKeys(shard) : [],
-      entityCache: {
-        get: (name, namespace) => entities.get(name, namespace),
-        list: () => entities.list(),
-      },
-      tokenCache: {
-        get: (name, namespace) => tokens.get(name, namespace),
-        list: () => tokens.list(),
-      },
+      entityCache: { get: (name, namespace) => entities.get(name, namespace) },
+      tokenCache: { get: (name, namespace) => tokens.get(name, namespace) },
       secretCache: { get: (name, namespace) => secrets.get(name, namespace) },
+      tokensOf: (namespace, entity) => triggers.tokensOf(namespace, entity),
       reconcileTimeoutMs: o.reconcileTimeoutMs ?? 60_000,
       enqueueEntity: (ns, name, delay) => entityCtl.enqueue(ns, name, delay),
       enqueueToken: (ns, name, delay) => tokenCtl.enqueue(ns, name, delay),

@@ -32,7 +32,7 @@ export type KubeCalls = Pick<
   | 'restartWorkload'
   | 'listWorkloads'
 >;
-type Cache<T> = { get(name: string, namespace: string): T | undefined; list(): T[] };
+type Cache<T> = { get(name: string, namespace: string): T | undefined };
 
 export type Context = {
   kube: KubeCalls;
@@ -57,7 +57,9 @@ export type Context = {
   /** The informers' caches: reconcilers read objects and our Secrets there, never live. */
   entityCache: Cache<EntityObject>;
   tokenCache: Cache<ApiTokenObject>;
-  secretCache: Pick<Cache<SecretView>, 'get'>;
+  secretCache: Cache<SecretView>;
+  /** Names of the ApiTokens in a namespace that belong to an entity (triggers.ts `entityOf`), from an index. */
+  tokensOf(namespace: string, entity: string): string[];
   /**
    * How long one reconcile may spend on the platform and the API server; the
    * status is written after it (Crossplane's outer timeout).
@@ -268,7 +270,7 @@ export async function fail(
  * The object to reconcile, from the informer's cache: a copy, since the cache's
  * objects are shared with every other reader.
  */
-export function cached<O>(cache: Pick<Cache<O>, 'get'>, namespace: string, name: string) {
+export function cached<O>(cache: Cache<O>, namespace: string, name: string) {
   const obj = cache.get(name, namespace);
   return obj === undefined ? undefined : structuredClone(obj);
 }

@@ -29,7 +29,7 @@ export class Triggers {
   readonly #seen = new Map<string, string>();
   /** Per Entity, the status its dependents last saw. */
   readonly #entityState = new Map<string, string>();
-  /** ApiTokens by the Entity they name; Entities by their parent. */
+  /** ApiTokens by the Entity they name (`entityOf`); Entities by their parent. */
   readonly #tokensOf = new RefIndex();
   readonly #childrenOf = new RefIndex();
 
@@ -58,12 +58,12 @@ export class Triggers {
 
   readonly token: WatchHandlers<ApiTokenObject> = {
     add: (t) => {
-      this.#tokensOf.set(t.metadata.namespace, t.metadata.name, t.spec.entityRef?.name);
+      this.#tokensOf.set(t.metadata.namespace, t.metadata.name, entityOf(t));
       this.#changed('ApiToken', t);
       this.#t.enqueueToken(t.metadata.namespace, t.metadata.name);
     },
     update: (t) => {
-      this.#tokensOf.set(t.metadata.namespace, t.metadata.name, t.spec.entityRef?.name);
+      this.#tokensOf.set(t.metadata.namespace, t.metadata.name, entityOf(t));
       if (this.#changed('ApiToken', t)) this.#t.enqueueToken(t.metadata.namespace, t.metadata.name);
     },
     delete: (t) => {
@@ -78,6 +78,11 @@ export class Triggers {
       if (tampered(s)) this.#owner(s);
     },
   };
+
+  /** The names of the ApiTokens in `namespace` whose entity is `entity` (see `entityOf`). */
+  tokensOf(namespace: string, entity: string): string[] {
+    return this.#tokensOf.of(namespace, entity);
+  }
 
   /** Only spec, deletion and first sight matter; our own status writes do not re-trigger. */
   #changed(kind: string, obj: EntityObject | ApiTokenObject): boolean {
@@ -107,6 +112,13 @@ export class Triggers {
     if (owner) this.#t.enqueueToken(s.metadata.namespace, owner);
   }
 }
+
+/**
+ * The entity an ApiToken belongs to, as the index keys it: the Entity it names
+ * (`entityRef`), else `#` and the platform id (`entityId`; no object name has a `#`).
+ */
+export const entityOf = (t: ApiTokenObject): string | undefined =>
+  t.spec.entityRef?.name ?? (t.spec.entityId ? `#${t.spec.entityId}` : undefined);
 
 const keyOf = (kind: string, obj: Named) =>
   `${kind}/${obj.metadata.namespace}/${obj.metadata.name}`;

@@ -179,8 +179,10 @@ function fakeContext(objects: (EntityObject | ApiTokenObject)[], over: Partial<C
   const events: string[] = [];
   const find = <T extends EntityObject | ApiTokenObject>(kind: T['kind']) => ({
     get: (name: string) => objects.find((o): o is T => o.kind === kind && o.metadata.name === name),
-    list: () => objects.filter((o): o is T => o.kind === kind),
   });
+  // The operator's own index of who belongs to which entity, fed as the watch feeds it.
+  const index = new Triggers({ enqueueEntity: () => {}, enqueueToken: () => {} });
+  for (const o of objects) if (o.kind === 'ApiToken') index.token.add?.(o);
   const ctx: Context = {
     kube: {
       async setFinalizers() {
@@ -233,6 +235,7 @@ function fakeContext(objects: (EntityObject | ApiTokenObject)[], over: Partial<C
         return s?.metadata?.labels?.['app.kubernetes.io/managed-by'] ? viewSecret(s) : undefined;
       },
     },
+    tokensOf: (namespace, entity) => index.tokensOf(namespace, entity),
     reconcileTimeoutMs: 60_000,
     enqueueEntity: () => {},
     enqueueToken: () => {},
@@ -344,7 +347,40 @@ describe('ApiToken reconciler', () => {
 
 const cacheOf = (obj: ApiTokenObject) => ({
   get: (name: string) => (name === obj.metadata.name ? obj : undefined),
-  list: () => [obj],
+});
+
+describe('ApiToken finalizer', () => {
+  it("wakes the other ApiTokens of the deleted one's entity (room under the quota), found by index", async () => {
+    const named = (name: string, spec: Partial<ApiTokenObject['spec']>) => ({
+      ...tokenObj(spec),
+      metadata: meta(name),
+    });
+    const deleting = (t: ApiTokenObject) => ({
+      ...t,
+      metadata: { ...t.metadata, deletionTimestamp: at as unknown as Date },
+    });
+    const tokens = [
+      named('a', { entityRef: { name: 'acme' } }),
+      named('b', { entityRef: { name: 'acme' } }),
+      named('c', { entityRef: { name: 'globex' } }),
+      named('d', { entityRef: undefined, entityId: ENTITY }),
+      named('e', { entityRef: undefined, entityId: ENTITY }),
+      named('f', { entityRef: undefined, entityId: OTHER }),
+    ];
+    for (const [gone, woken] of [
+      ['a', ['b']],
+      ['d', ['e']],
+    ] as const) {
+      const queued: string[] = [];
+      const objects = tokens.map((t) => (t.metadata.name === gone ? deleting(t) : t));
+      const f = fakeContext([entityObj, ...objects], {
+        enqueueToken: (_ns, name) => queued.push(name),
+      });
+      await reconcileApiToken(f.ctx, NS, gone);
+      expect(f.kubeCalls).toContain('setFinalizers');
+      expect(queued).toEqual(woken);
+    }
+  });
 });
 
 describe('Entity reconciler', () => {
