@@ -115,6 +115,18 @@ export const entityBody = (id = ids.entity, extra: Record<string, unknown> = {})
   ...extra,
 });
 
+/** The SPEC §6 fields of a token created without any of them. */
+export const SECRET_DEFAULTS = {
+  type: 'secret',
+  scopes: ['metrics:read'],
+  allowedOrigins: [],
+  allowedIps: [],
+  rateLimit: null,
+  usageLimit: null,
+  usage: null,
+  requireSignedRequests: false,
+};
+
 export const tokenBody = (extra: Record<string, unknown> = {}) => ({
   id: ids.token,
   entityId: ids.entity,
@@ -125,13 +137,6 @@ export const tokenBody = (extra: Record<string, unknown> = {}) => ({
   updatedAt: now,
   lastUsedAt: null,
   hint: 'tpt_…abcd',
-  type: 'secret',
-  scopes: ['metrics:read'],
-  allowedOrigins: [],
-  allowedIps: [],
-  rateLimit: null,
-  usageLimit: null,
-  usage: null,
-  requireSignedRequests: false,
+  ...SECRET_DEFAULTS,
   ...extra,
 });

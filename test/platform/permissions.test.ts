@@ -20,6 +20,7 @@ import { MIGRATIONS, migrate } from '../../platform/storage/migrations.ts';
 import { PostgresDriver } from '../../platform/storage/postgres.ts';
 import type { SqlDriver } from '../../platform/storage/sql.ts';
 import { SqliteDriver } from '../../platform/storage/sqlite.ts';
+import { SECRET_DEFAULTS } from '../client/loopback.ts';
 import {
   Api,
   ENGINES,
@@ -31,17 +32,6 @@ import {
 } from './helpers.ts';
 
 afterAll(stopPostgres);
-
-const SECRET_DEFAULTS = {
-  type: 'secret',
-  scopes: ['metrics:read'],
-  allowedOrigins: [],
-  allowedIps: [],
-  rateLimit: null,
-  usageLimit: null,
-  usage: null,
-  requireSignedRequests: false,
-};
 
 describe.each(ENGINES)('token permissions on %s', (engine) => {
   let p: Platform;

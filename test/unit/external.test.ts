@@ -14,38 +14,10 @@ import {
   tokenChanges,
 } from '../../platform/external/index.ts';
 import type { Entity, Token } from '../../platform/schemas/index.ts';
+import { entityBody, tokenBody } from '../client/loopback.ts';
 
-const now = '2026-01-01T00:00:00.000Z';
-const entity: Entity = {
-  id: '00000000-0000-4000-8000-000000000001',
-  name: 'acme',
-  kind: 'reseller',
-  parentId: null,
-  tier: 'lite',
-  tokenQuota: 1,
-  tokenCount: 1,
-  createdAt: now,
-  updatedAt: now,
-};
-const token: Token = {
-  id: '00000000-0000-4000-8000-000000000002',
-  entityId: entity.id,
-  name: 'ci',
-  status: 'active',
-  expiresAt: '2027-01-01T00:00:00.000Z',
-  createdAt: now,
-  updatedAt: now,
-  lastUsedAt: null,
-  hint: 'tpt_…abcd',
-  type: 'secret',
-  scopes: ['metrics:read'],
-  allowedOrigins: [],
-  allowedIps: [],
-  rateLimit: null,
-  usageLimit: null,
-  usage: null,
-  requireSignedRequests: false,
-};
+const entity = entityBody() as Entity;
+const token = tokenBody({ expiresAt: '2027-01-01T00:00:00.000Z' }) as Token;
 
 describe('entity changes', () => {
   const desired = {
