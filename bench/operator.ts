@@ -23,6 +23,8 @@
  *   BENCH_RESYNC_MS (the operator's --resync; shorter than convergence shows resyncs competing)
  *   BENCH_NODE_FLAGS (the Deployment's), BENCH_TIMEOUT_S (900)
  *   BENCH_COMPILE_CACHE=0  start the operator without the compile cache the image ships
+ *   BENCH_RESTART=1  then restart the operator onto the converged objects: time until each
+ *                    was reconciled once, and its requests (an upgrade or failover at scale)
  *   BENCH_LOG_DIR   keep each operator's log there (operator-<lease namespace>.log)
  *   BENCH_HEAP_SNAPSHOT=1|keep  a heap snapshot of each one-process run's operator once converged,
  *                          summarized by bench/heap-summary.ts (written to the temp dir, then deleted
@@ -67,6 +69,8 @@ const NODE_FLAGS = (
 )
   .split(' ')
   .filter(Boolean);
+/** '1': after each one-process run, a new operator onto the converged objects (restartOnto). */
+const RESTART = process.env.BENCH_RESTART === '1';
 /** '0' runs the operator without the image's compile cache (types stripped at start). */
 const COMPILE_CACHE = process.env.BENCH_COMPILE_CACHE !== '0';
 const SHARD_LABEL = 'tokenplane.dev/shard';
@@ -166,6 +170,10 @@ async function runOnce(setup: Setup, entityCount: number, shards: number) {
     // Before any snapshot, which needs memory of its own.
     const peakRssKb = operators.map((o) => o.peakRssKb());
     const heap = HEAP_SNAPSHOT && shards === 1 ? await operators[0]?.heapSnapshot() : null;
+    const restart =
+      RESTART && shards === 1
+        ? await restartOnto(setup, ns, operators, { total, entities: entityCount })
+        : undefined;
     const sum = (pick: (m: OperatorMetrics) => number) => metrics.reduce((s, m) => s + pick(m), 0);
     const platformAfter = await platformRequests(setup.platform);
     const perToken = (n: number) => +(n / total).toFixed(2);
@@ -203,6 +211,7 @@ async function runOnce(setup: Setup, entityCount: number, shards: number) {
         eventsDropped: metrics[i]?.eventsDropped ?? 0,
       })),
       ...(heap ? { heapSnapshot: heap } : {}),
+      ...(restart ? { restart } : {}),
       operatorConcurrency: CONCURRENCY ?? 'default',
       nodeFlags: NODE_FLAGS.join(' '),
     };
@@ -210,6 +219,48 @@ async function runOnce(setup: Setup, entityCount: number, shards: number) {
     counter.stop();
     await Promise.all(operators.map((o) => o.stop()));
   }
+}
+
+/**
+ * A new operator onto the converged objects (an upgrade, a failover): the time
+ * until it has reconciled every Entity and ApiToken once, and what that cost —
+ * its Kubernetes requests by method (nothing to write: watches and lists are
+ * GETs, the Lease PUTs), the platform's requests and each process's CPU.
+ */
+async function restartOnto(
+  setup: Setup,
+  ns: string,
+  operators: Awaited<ReturnType<typeof startOperator>>[],
+  counts: { total: number; entities: number },
+) {
+  await Promise.all(operators.splice(0).map((o) => o.stop()));
+  const platformBefore = await platformRequests(setup.platform);
+  const cpuBefore = processCpu(setup);
+  const started = Date.now();
+  const operator = await startOperator(setup, ns, undefined);
+  operators.push(operator); // stopped by the caller
+  let metrics = await operator.metrics().catch(() => undefined);
+  while (
+    (metrics?.reconciles.ApiToken ?? 0) < counts.total ||
+    (metrics?.reconciles.Entity ?? 0) < counts.entities
+  ) {
+    if (Date.now() - started > TIMEOUT_MS) break;
+    await new Promise((r) => setTimeout(r, 250));
+    metrics = await operator.metrics().catch(() => undefined);
+  }
+  const seconds = (Date.now() - started) / 1000;
+  const cpuAfter = processCpu(setup, [operator]);
+  const platformAfter = await platformRequests(setup.platform);
+  return {
+    secondsToReconcileAll: seconds,
+    reconciled: { ApiToken: metrics?.reconciles.ApiToken, Entity: metrics?.reconciles.Entity },
+    kubeRequestsByMethod: metrics?.kube,
+    platformRequestsByRoute: diffCounts(platformAfter, platformBefore),
+    cpuSeconds: Object.fromEntries(
+      Object.keys(cpuAfter).map((k) => [k, +((cpuAfter[k] ?? 0) - (cpuBefore[k] ?? 0)).toFixed(1)]),
+    ),
+    peakRssMB: +(operator.peakRssKb() / 1024).toFixed(1),
+  };
 }
 
 function objectsOf(entityCount: number): Objects {
