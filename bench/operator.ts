@@ -49,7 +49,14 @@ import {
   serviceAccountKubeconfig,
   startControlPlane,
 } from '../test/harness/control-plane.ts';
-import { GROUP, installCrds, installRbac, VERSION } from '../test/operator/install.ts';
+import {
+  createObject,
+  GROUP,
+  installCrds,
+  installRbac,
+  type Plural,
+  VERSION,
+} from '../test/operator/install.ts';
 import { summarizeHeap } from './heap-summary.ts';
 import { cpuSeconds, type Started, serve, stop } from './servers.ts';
 
@@ -280,19 +287,8 @@ async function apply(admin: KubeConfig, ns: string, objects: Objects, shards: nu
   const custom = admin.makeApiClient(CustomObjectsApi);
   const shardOf = (entity: string) =>
     shards > 1 ? { [SHARD_LABEL]: `s${Number(entity.split('-')[1]) % shards}` } : undefined;
-  const create = (plural: string, kind: string, name: string, entity: string, spec: object) =>
-    custom.createNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
-      namespace: ns,
-      plural,
-      body: {
-        apiVersion: `${GROUP}/${VERSION}`,
-        kind,
-        metadata: { name, labels: shardOf(entity) },
-        spec,
-      },
-    });
+  const create = (plural: Plural, kind: string, name: string, entity: string, spec: object) =>
+    createObject(custom, ns, { plural, kind, name, spec, labels: shardOf(entity) });
   await pool(objects.entities, 16, (name) =>
     create('entities', 'Entity', name, name, { kind: 'Customer', tier: 'Advanced' }),
   );

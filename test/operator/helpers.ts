@@ -21,6 +21,7 @@ import { TokenplaneClient } from '../../platform/client/index.ts';
 import { startServer } from '../../platform/server/app.ts';
 import { serviceAccountKubeconfig } from '../harness/control-plane.ts';
 import { adminKubeConfig, sharedControlPlane } from '../harness/kube.ts';
+import type { Plural } from './install.ts';
 import * as install from './install.ts';
 
 export { GROUP, VERSION, yamlDocs } from './install.ts';
@@ -111,21 +112,13 @@ export async function waitFor<T>(
   }
 }
 
-type Plural = 'entities' | 'apitokens';
-
 /** Admin-side access to the test namespace's tokenplane objects. */
 export function resources(namespace: string, kc: KubeConfig = adminKubeConfig()) {
   const custom = kc.makeApiClient(CustomObjectsApi);
   const core = kc.makeApiClient(CoreV1Api);
   const events = kc.makeApiClient(EventsV1Api);
   const create = (plural: Plural, kind: string, name: string, spec: object) =>
-    custom.createNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
-      namespace,
-      plural,
-      body: { apiVersion: `${GROUP}/${VERSION}`, kind, metadata: { name }, spec },
-    });
+    install.createObject(custom, namespace, { plural, kind, name, spec });
   const get = async <T>(plural: Plural, name: string): Promise<T | undefined> => {
     try {
       return (await custom.getNamespacedCustomObject({

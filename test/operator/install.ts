@@ -35,6 +35,30 @@ const ignoreConflict = (err: unknown) => {
   if (!(err instanceof ApiException && err.code === 409)) throw err;
 };
 
+export type Plural = 'entities' | 'apitokens';
+
+/** Creates an Entity or ApiToken in a namespace, with labels when given (shards select by one). */
+export function createObject(
+  custom: CustomObjectsApi,
+  namespace: string,
+  object: {
+    plural: Plural;
+    kind: string;
+    name: string;
+    spec: object;
+    labels?: Record<string, string>;
+  },
+) {
+  const { plural, kind, name, spec, labels } = object;
+  return custom.createNamespacedCustomObject({
+    group: GROUP,
+    version: VERSION,
+    namespace,
+    plural,
+    body: { apiVersion: `${GROUP}/${VERSION}`, kind, metadata: { name, labels }, spec },
+  });
+}
+
 export function yamlDocs(path: string): KubernetesObject[] {
   return YAML.parseAllDocuments(readFileSync(join(root, path), 'utf8'))
     .map((d) => d.toJSON() as KubernetesObject)

@@ -8,15 +8,14 @@ import type { RunningOperator } from '../../operator/operator.ts';
 import { shardLeaseName } from '../../operator/runtime/shard.ts';
 import { adminKubeConfig, createTestNamespace } from '../harness/kube.ts';
 import {
-  GROUP,
   installCrds,
   installRbac,
   resources,
   startPlatform,
   startTestOperator,
-  VERSION,
   waitFor,
 } from './helpers.ts';
+import { createObject, type Plural } from './install.ts';
 
 const SHARDS = ['a', 'b'] as const;
 const selector = (shard: string) => `tokenplane.dev/shard=${shard}`;
@@ -62,18 +61,13 @@ afterAll(async () => {
   await platform?.close();
 });
 
-const create = (plural: string, kind: string, name: string, shard: string | null, spec: object) =>
-  r.custom.createNamespacedCustomObject({
-    group: GROUP,
-    version: VERSION,
-    namespace: ns,
+const create = (plural: Plural, kind: string, name: string, shard: string | null, spec: object) =>
+  createObject(r.custom, ns, {
     plural,
-    body: {
-      apiVersion: `${GROUP}/${VERSION}`,
-      kind,
-      metadata: { name, ...(shard ? { labels: { 'tokenplane.dev/shard': shard } } : {}) },
-      spec,
-    },
+    kind,
+    name,
+    spec,
+    labels: shard ? { 'tokenplane.dev/shard': shard } : undefined,
   });
 
 it('two shards reconcile disjoint objects, each under its own Lease', async () => {
