@@ -174,6 +174,7 @@ async function runOnce(setup: Setup, entityCount: number, shards: number) {
     // Follow-ups (the Entity's token count) land after the last Secret: let them settle.
     await new Promise((r) => setTimeout(r, 3000));
     const metrics = await Promise.all(operators.map((o) => o.metrics()));
+    const platformAfter = await platformRequests(setup.platform);
     // Before any snapshot, which needs memory of its own.
     const peakRssKb = operators.map((o) => o.peakRssKb());
     const heap = HEAP_SNAPSHOT && shards === 1 ? await operators[0]?.heapSnapshot() : null;
@@ -182,7 +183,6 @@ async function runOnce(setup: Setup, entityCount: number, shards: number) {
         ? await restartOnto(setup, ns, operators, { total, entities: entityCount })
         : undefined;
     const sum = (pick: (m: OperatorMetrics) => number) => metrics.reduce((s, m) => s + pick(m), 0);
-    const platformAfter = await platformRequests(setup.platform);
     const perToken = (n: number) => +(n / total).toFixed(2);
     const cpu = Object.fromEntries(
       Object.keys(cpuAfter).map((name) => [
