@@ -534,12 +534,14 @@ function gauge(metrics: string, name: string): number {
   return Number(metrics.match(new RegExp(`^${name} (\\S+)`, 'm'))?.[1] ?? 0);
 }
 
-/** A Prometheus counter summed by one label. */
-function countsOf(metrics: string, name: string, label: string): Record<string, number> {
+/** A Prometheus counter summed by its labels' values (joined by a space). */
+function countsOf(metrics: string, name: string, ...labels: string[]): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const line of metrics.split('\n')) {
     if (!line.startsWith(`${name}{`)) continue;
-    const key = line.match(new RegExp(`${label}="([^"]*)"`))?.[1] ?? '?';
+    const key = labels
+      .map((label) => line.match(new RegExp(`${label}="([^"]*)"`))?.[1] ?? '?')
+      .join(' ');
     counts[key] = (counts[key] ?? 0) + Number(line.split(' ').pop());
   }
   return counts;
@@ -560,19 +562,11 @@ function diffCounts(after: Record<string, number>, before: Record<string, number
   );
 }
 
-/** The platform's requests so far, by method and route (its own /metrics). */
+/** The platform's requests so far, by method and route (its own /metrics, not counted). */
 async function platformRequests(platform: Started): Promise<Record<string, number>> {
   const text = await (await fetch(`${platform.url}/metrics`)).text();
-  const counts: Record<string, number> = {};
-  for (const line of text.split('\n')) {
-    if (!line.startsWith('tokenplane_http_requests_total{')) continue;
-    const method = line.match(/method="(\w+)"/)?.[1];
-    const route = line.match(/route="([^"]*)"/)?.[1];
-    if (route === '/metrics') continue;
-    const key = `${method} ${route}`;
-    counts[key] = (counts[key] ?? 0) + Number(line.split(' ').pop());
-  }
-  return counts;
+  const counts = countsOf(text, 'tokenplane_http_requests_total', 'method', 'route');
+  return Object.fromEntries(Object.entries(counts).filter(([key]) => !key.endsWith(' /metrics')));
 }
 
 /** CPU seconds so far of the control plane's processes, the platform and the operators. */
