@@ -17,11 +17,11 @@
  * in their own processes (bench/servers.ts), whose CPU time per page view (mean)
  * is the figure that stays put on a busy machine.
  */
-import { type Browser, type BrowserContext, chromium } from 'playwright-core';
+import type { Browser, BrowserContext } from 'playwright-core';
+import { launchHeadlessChromium } from '../test/harness/chromium.ts';
 import { cpuSeconds, type Started, serve, stop } from './servers.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
-const CHROMIUM = process.env.TOKENPLANE_CHROMIUM ?? '/usr/lib/chromium/chromium';
 const TARGET_BYTES = 150 * 1024;
 const TARGET_TTI_MS = 300;
 
@@ -148,11 +148,7 @@ function summarise(name: string, samples: Sample[]): Result {
 
 async function main() {
   const [platform, bare] = await Promise.all([serve('platform'), serve('hello')]);
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox'],
-  });
+  const browser = await launchHeadlessChromium();
   try {
     process.stdout.write('setting up: an entity with 5 tokens, a reseller with 1,000 customers…\n');
     const five = await api(platform, 'POST', '/v1/entities', {

@@ -1,26 +1,21 @@
 /// <reference lib="dom" />
 /**
- * Real Chromium for the console suites (Debian's `chromium` package, driven by
- * playwright-core): launch, a context per signed-in person with clipboard
+ * Real Chromium for the console suites (test/harness/chromium.ts says which,
+ * driven by playwright-core): launch, a context per signed-in person with clipboard
  * permissions, an axe-core check, screenshots into test-artifacts/console/
  * (git-ignored), and the page's own CSP violations and script errors.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchHeadlessChromium } from '../harness/chromium.ts';
 
-export const CHROMIUM = process.env.TOKENPLANE_CHROMIUM ?? '/usr/lib/chromium/chromium';
 export const ARTIFACTS = join(import.meta.dirname, '../../test-artifacts/console');
 
 export async function launchChromium(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `Chromium not found at ${CHROMIUM}: install Debian's package (apt-get install -y chromium; .ci/run does) or set TOKENPLANE_CHROMIUM.`,
-    );
-  }
   mkdirSync(ARTIFACTS, { recursive: true });
-  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+  return launchHeadlessChromium();
 }
 
 /** What a page reported about itself: CSP violations and uncaught script errors. */
