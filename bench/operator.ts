@@ -44,11 +44,11 @@ import {
 import pino from 'pino';
 import { Watched } from '../operator/runtime/informer.ts';
 import {
-  freePort,
   loadKubeConfig,
   serviceAccountKubeconfig,
   startControlPlane,
 } from '../test/harness/control-plane.ts';
+import { freePort } from '../test/harness/ports.ts';
 import {
   createObject,
   GROUP,

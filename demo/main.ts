@@ -17,11 +17,11 @@ import { CustomObjectsApi, type KubeConfig, KubernetesObjectApi } from '@kuberne
 import { TokenplaneClient } from '../platform/client/index.ts';
 import { ensureEngines } from '../test/engines/ensure.ts';
 import {
-  freePort,
   loadKubeConfig,
   serviceAccountKubeconfig,
   startControlPlane,
 } from '../test/harness/control-plane.ts';
+import { freePort } from '../test/harness/ports.ts';
 import { pulumiTestEnv } from '../test/harness/pulumi.ts';
 import { GROUP, installCrds, installRbac, VERSION, yamlDocs } from '../test/operator/install.ts';
 import { type Child, killDescendants, tokenplane } from './processes.ts';

@@ -31,13 +31,13 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { request } from 'node:https';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { requireEngines } from '../engines/engines.ts';
 import { atProcessEnd } from './cleanup.ts';
+import { freePort } from './ports.ts';
 
 export interface ControlPlane {
   /** https://127.0.0.1:<port> */
@@ -69,20 +69,6 @@ export interface StartOptions {
 }
 
 export const SERVICE_ACCOUNT_ISSUER = 'https://kubernetes.default.svc.cluster.local';
-
-/** A free TCP port on 127.0.0.1 (the OS picks it; a tiny race remains, covered by retrying the start). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 // --- process bookkeeping shared by every control plane of this process ---
 

@@ -6,8 +6,9 @@ import { join } from 'node:path';
 import { CoordinationV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { isJsonLine, type RunningCli, runCli } from '../harness/cli.ts';
-import { freePort, writeKubeconfig } from '../harness/control-plane.ts';
+import { writeKubeconfig } from '../harness/control-plane.ts';
 import { adminKubeConfig, createTestNamespace, sharedControlPlane } from '../harness/kube.ts';
+import { freePort } from '../harness/ports.ts';
 import { installCrds, operatorKubeconfig, resources, startPlatform, waitFor } from './helpers.ts';
 
 let platform: Awaited<ReturnType<typeof startPlatform>>;

@@ -19,8 +19,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { requireEngines } from '../engines/engines.ts';
 import { type RunningCli, runCli } from '../harness/cli.ts';
-import { freePort, serviceAccountKubeconfig } from '../harness/control-plane.ts';
+import { serviceAccountKubeconfig } from '../harness/control-plane.ts';
 import { adminKubeConfig, createTestNamespace, sharedControlPlane } from '../harness/kube.ts';
+import { freePort } from '../harness/ports.ts';
 import { installCrds, resources, startPlatform, waitFor, yamlDocs } from './helpers.ts';
 
 const chart = new URL('../../deploy/helm/tokenplane-operator', import.meta.url).pathname;

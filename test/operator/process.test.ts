@@ -3,9 +3,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { CoordinationV1Api } from '@kubernetes/client-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../harness/control-plane.ts';
 import { answered, killingProxy } from '../harness/killing-proxy.ts';
 import { adminKubeConfig, createTestNamespace } from '../harness/kube.ts';
+import { freePort } from '../harness/ports.ts';
 import {
   installCrds,
   installRbac,

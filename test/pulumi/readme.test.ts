@@ -19,7 +19,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { TokenplaneClient } from '../../platform/client/index.ts';
 import { repoRoot } from '../engines/engines.ts';
-import { freePort } from '../harness/control-plane.ts';
+import { freePort } from '../harness/ports.ts';
 
 const run = promisify(execFile);
 
