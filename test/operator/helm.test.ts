@@ -3,11 +3,6 @@
 // server keeps; the RBAC it installs is deploy/rbac.yaml's; and the operator,
 // started the way the chart's Deployment says (args, env, its ServiceAccount),
 // reconciles under that RBAC. No kubelet runs here, so the test plays its part.
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import {
   AppsV1Api,
   CoreV1Api,
@@ -16,23 +11,20 @@ import {
   type V1Deployment,
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import YAML from 'yaml';
-import { requireEngines } from '../engines/engines.ts';
 import { type RunningCli, runCli } from '../harness/cli.ts';
 import { serviceAccountKubeconfig } from '../harness/control-plane.ts';
+import { Helm, rendered } from '../harness/helm.ts';
 import { adminKubeConfig, createTestNamespace, sharedControlPlane } from '../harness/kube.ts';
 import { freePort } from '../harness/ports.ts';
 import { installCrds, resources, startPlatform, waitFor, yamlDocs } from './helpers.ts';
 
 const chart = new URL('../../deploy/helm/tokenplane-operator', import.meta.url).pathname;
-let helmHome = '';
 let platform: Awaited<ReturnType<typeof startPlatform>>;
 const running: RunningCli[] = [];
 
 beforeAll(async () => {
   await installCrds();
   platform = await startPlatform();
-  helmHome = mkdtempSync(join(tmpdir(), 'tokenplane-helm-'));
 });
 
 afterAll(async () => {
@@ -41,33 +33,12 @@ afterAll(async () => {
     await cli.done;
   }
   await platform?.close();
-  if (helmHome) rmSync(helmHome, { recursive: true, force: true });
+  helmCli.close();
 });
 
-async function helm(...args: string[]): Promise<{ stdout: string; stderr: string }> {
-  const { helm: bin } = requireEngines('helm');
-  return promisify(execFile)(bin, args, {
-    env: {
-      ...process.env,
-      HELM_CACHE_HOME: join(helmHome, 'cache'),
-      HELM_CONFIG_HOME: join(helmHome, 'config'),
-      HELM_DATA_HOME: join(helmHome, 'data'),
-    },
-    maxBuffer: 16 << 20,
-  });
-}
-
-/** `--set`-free values: a file, as a user writes them. */
-function valuesFile(values: object): string {
-  const path = join(helmHome, `values-${Math.random().toString(36).slice(2)}.yaml`);
-  writeFileSync(path, YAML.stringify(values));
-  return path;
-}
-
-const rendered = (text: string) =>
-  YAML.parseAllDocuments(text)
-    .map((d) => d.toJSON() as KubernetesObject)
-    .filter(Boolean);
+const helmCli = new Helm();
+const helm = (...args: string[]) => helmCli.run(...args);
+const valuesFile = (values: object) => helmCli.valuesFile(values);
 
 /** What RBAC grants, without labels and names: kind, namespace, rules, roleRef, subjects. */
 function grants(objects: KubernetesObject[], rename: (name: string) => string) {
