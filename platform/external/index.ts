@@ -1,5 +1,6 @@
 export * from './changes.ts';
 export * from './entity.ts';
+export * from './executor.ts';
 export * from './external.ts';
 export * from './failures.ts';
 export * from './plan-entity.ts';

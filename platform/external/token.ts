@@ -1,4 +1,5 @@
 import { IdempotencyGoneError, type TokenplaneClient } from '../client/index.ts';
+import type { TierTable } from '../domain/tiers.ts';
 import type { Token, TokenWithValue, UpdateTokenRequest } from '../schemas/token.ts';
 import { type DesiredToken, type FieldChange, patchOf } from './changes.ts';
 import { type External, gone, orNull } from './external.ts';
@@ -6,6 +7,20 @@ import type { RotateAction, TokenDeclaration, TokenFacts } from './plan-token.ts
 
 /** The name the platform gives the token it issues with every new entity. */
 export const DEFAULT_TOKEN_NAME = 'default';
+
+/** Where `observe` looks, besides the platform. */
+export type TokenSight = {
+  /** The token the declaration holds, as last recorded. */
+  heldId?: string | undefined;
+  /** Tokens issued after the first (the policy's): only the first issuance adopts. */
+  issuance?: number | undefined;
+  /**
+   * The entity's tier, when the driver knows it (the operator's Entity cache),
+   * and where the platform's tier table comes from: scopes are then judged
+   * ahead of the platform. Left out, the platform judges them.
+   */
+  tier?: { name: string; table(): Promise<TierTable> } | undefined;
+};
 
 export class TokenExternal implements External<DesiredToken, Token, TokenWithValue> {
   readonly #client: TokenplaneClient;
@@ -16,6 +31,18 @@ export class TokenExternal implements External<DesiredToken, Token, TokenWithVal
 
   find(id: string): Promise<Token | null> {
     return orNull(this.#client.getToken(id));
+  }
+
+  /**
+   * Every fact the ApiToken planner reads, with as few calls as the situation
+   * allows: the held token when there is one, otherwise (first issuance) the
+   * token to adopt; and the entity's tier with the tier table.
+   */
+  async observe(declaration: TokenDeclaration, sight: TokenSight): Promise<TokenFacts> {
+    const facts = await this.facts(declaration, sight.heldId, sight.issuance);
+    const { tier } = sight;
+    if (tier) facts.tier = { name: tier.name, table: await tier.table() };
+    return facts;
   }
 
   /**
