@@ -81,6 +81,13 @@ function writeLayer(blobs: string, layer: LayerSpec, epoch: number): Blob {
 
 const json = (value: unknown) => Buffer.from(JSON.stringify(value));
 
+/** `tokenplane:1` → `docker.io/library/tokenplane:1`, as a container runtime spells a short name. */
+export function qualified(reference: string): string {
+  const [first, ...rest] = reference.split('/');
+  if (rest.length > 0 && (/[.:]/.test(first ?? '') || first === 'localhost')) return reference;
+  return rest.length > 0 ? `docker.io/${reference}` : `docker.io/library/${reference}`;
+}
+
 /** Writes `out` (a .tar) and returns the manifest's digest. */
 export function writeImageArchive(spec: ImageSpec, staging: string, out: string): string {
   const blobs = join(staging, 'blobs/sha256');
@@ -124,8 +131,8 @@ export function writeImageArchive(spec: ImageSpec, staging: string, out: string)
           digest: manifest.digest,
           size: manifest.size,
           annotations: {
-            // containerd names the image after this; a bare name is Docker Hub's library.
-            'io.containerd.image.name': `docker.io/library/${reference}`,
+            // containerd names the image after this, fully qualified.
+            'io.containerd.image.name': qualified(reference),
             'org.opencontainers.image.ref.name': spec.tag,
           },
         },

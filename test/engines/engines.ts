@@ -15,6 +15,15 @@ export const engineNames = [
   'pulumi-resource-pulumi-nodejs',
   'helm',
   'pulumi-resource-kubernetes',
+  // A node (test/harness/node.ts): kubelet and the rest of a cluster, containerd, cluster DNS.
+  'kubelet',
+  'kube-scheduler',
+  'kube-proxy',
+  'kubectl',
+  'containerd',
+  'containerd-shim-runc-v2',
+  'ctr',
+  'coredns',
 ] as const;
 export type EngineName = (typeof engineNames)[number];
 

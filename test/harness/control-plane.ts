@@ -18,7 +18,7 @@
 // Teardown kills the process groups and removes the directory: on `stop()`,
 // on process exit, on SIGINT/SIGTERM/SIGHUP, and — through a small watchdog
 // process — even when the test runner itself is killed.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
 import {
   closeSync,
@@ -31,6 +31,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { request } from 'node:https';
+import { type AddressInfo, connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -40,8 +41,10 @@ import { atProcessEnd } from './cleanup.ts';
 import { freePort } from './ports.ts';
 
 export interface ControlPlane {
-  /** https://127.0.0.1:<port> */
+  /** https://127.0.0.1:<port> (with `netns`, a loopback relay to the API server inside). */
   readonly server: string;
+  /** The API server's URL for processes in its own network (the same as `server` without `netns`). */
+  readonly innerServer: string;
   /** Admin kubeconfig (JSON; user `admin` in `system:masters`). */
   readonly kubeconfigPath: string;
   readonly adminToken: string;
@@ -66,6 +69,15 @@ export interface StartOptions {
   controllerManager?: boolean;
   /** Keep the temporary directory after stop (for debugging; also TOKENPLANE_KEEP_KUBE_DIR=1). */
   keepDir?: boolean;
+  /**
+   * Run every component in this network namespace (made by the caller, see
+   * test/harness/netns.ts): the API server listens on every address there and
+   * advertises `address` (Pods reach it through the `kubernetes` Service), Pods
+   * get service-account tokens, and this process reaches it through a relay on
+   * its own loopback (a Unix socket crosses namespaces; the namespace's address
+   * is never used from the host).
+   */
+  netns?: { name: string; address: string };
 }
 
 export const SERVICE_ACCOUNT_ISSUER = 'https://kubernetes.default.svc.cluster.local';
@@ -76,6 +88,8 @@ interface Owned {
   procs: ChildProcess[];
   dir: string;
   keepDir: boolean;
+  /** Network namespace every engine is started in. */
+  netns?: string;
 }
 function killNow(o: Owned, signal: NodeJS.Signals): void {
   for (const p of o.procs) {
@@ -120,10 +134,20 @@ const timer = setInterval(() => {
   w.unref();
 }
 
+/** `cmd args`, in the namespace when there is one (nsenter, not `ip netns exec`, which remounts /sys). */
+export function inNetns(
+  netns: string | undefined,
+  cmd: string,
+  args: string[],
+): [string, string[]] {
+  return netns ? ['nsenter', [`--net=/run/netns/${netns}`, '--', cmd, ...args]] : [cmd, args];
+}
+
 function spawnEngine(o: Owned, cmd: string, args: string[], logFile: string): ChildProcess {
   const fd = openSync(logFile, 'a');
   try {
-    const p = spawn(cmd, args, { cwd: o.dir, detached: true, stdio: ['ignore', fd, fd] });
+    const [command, argv] = inNetns(o.netns, cmd, args);
+    const p = spawn(command, argv, { cwd: o.dir, detached: true, stdio: ['ignore', fd, fd] });
     o.procs.push(p);
     return p;
   } finally {
@@ -226,7 +250,9 @@ async function startOnce(opts: StartOptions): Promise<ControlPlane> {
     procs: [],
     dir: mkdtempSync(join(tmpdir(), 'tokenplane-kube-')),
     keepDir: opts.keepDir ?? process.env.TOKENPLANE_KEEP_KUBE_DIR === '1',
+    netns: opts.netns?.name,
   };
+  let relay: Server | undefined;
   const unregister = atProcessEnd(() => cleanupSync(owned));
   const dir = owned.dir;
   let stopped = false;
@@ -234,6 +260,7 @@ async function startOnce(opts: StartOptions): Promise<ControlPlane> {
     if (stopped) return;
     stopped = true;
     // The data is thrown away, so a short grace period is enough.
+    relay?.close();
     killNow(owned, 'SIGTERM');
     for (const p of owned.procs) {
       if (!(await waitExit(p, 1000))) killNow(owned, 'SIGKILL');
@@ -244,7 +271,10 @@ async function startOnce(opts: StartOptions): Promise<ControlPlane> {
   };
 
   try {
-    const [etcdPort, peerPort, apiPort] = [await freePort(), await freePort(), await freePort()];
+    // A namespace of our own has every port free.
+    const [etcdPort, peerPort, apiPort] = opts.netns
+      ? [2379, 2380, 6443]
+      : [await freePort(), await freePort(), await freePort()];
     const etcdUrl = `http://127.0.0.1:${etcdPort}`;
     const peerUrl = `http://127.0.0.1:${peerPort}`;
 
@@ -299,8 +329,11 @@ async function startOnce(opts: StartOptions): Promise<ControlPlane> {
       [
         `--etcd-servers=${etcdUrl}`,
         `--cert-dir=${certDir}`,
-        '--bind-address=127.0.0.1',
-        '--advertise-address=127.0.0.1',
+        ...(opts.netns ? servingCert(certDir, opts.netns.address) : []),
+        // Logs and exec reach the kubelet by its address: its name would be looked up outside.
+        ...(opts.netns ? ['--kubelet-preferred-address-types=InternalIP'] : []),
+        `--bind-address=${opts.netns ? '0.0.0.0' : '127.0.0.1'}`,
+        `--advertise-address=${opts.netns?.address ?? '127.0.0.1'}`,
         `--secure-port=${apiPort}`,
         '--service-cluster-ip-range=10.0.0.0/24',
         '--authorization-mode=RBAC',
@@ -308,7 +341,8 @@ async function startOnce(opts: StartOptions): Promise<ControlPlane> {
         `--service-account-issuer=${SERVICE_ACCOUNT_ISSUER}`,
         `--service-account-key-file=${saPub}`,
         `--service-account-signing-key-file=${saKey}`,
-        '--disable-admission-plugins=ServiceAccount',
+        // Pods that run (on a node) need their service-account tokens.
+        ...(opts.netns ? [] : ['--disable-admission-plugins=ServiceAccount']),
         '--allow-privileged=true',
         '--profiling=false',
         '--v=1',
@@ -318,8 +352,20 @@ async function startOnce(opts: StartOptions): Promise<ControlPlane> {
     );
     startWatchdog(owned, owned.procs);
 
-    const server = `https://127.0.0.1:${apiPort}`;
-    const certFile = join(certDir, 'apiserver.crt');
+    const innerServer = `https://127.0.0.1:${apiPort}`;
+    let server = innerServer;
+    if (opts.netns) {
+      const socket = join(dir, 'apiserver.sock');
+      spawnEngine(
+        owned,
+        'socat',
+        [`UNIX-LISTEN:${socket},fork,unlink-early`, `TCP:127.0.0.1:${apiPort}`],
+        join(dir, 'relay.log'),
+      );
+      relay = await unixRelay(socket);
+      server = `https://127.0.0.1:${(relay.address() as AddressInfo).port}`;
+    }
+    const certFile = join(certDir, opts.netns ? 'serving.crt' : 'apiserver.crt');
     const deadline = started + (opts.readyTimeoutMs ?? 90_000);
     let caPem = '';
     let last = '';
@@ -363,7 +409,8 @@ async function startOnce(opts: StartOptions): Promise<ControlPlane> {
     const kcmBin = engines['kube-controller-manager'];
     if (kcmBin) {
       const kcm = spawnControllerManager(owned, kcmBin, {
-        server,
+        server: innerServer,
+        caFile: certFile,
         caPem,
         token: controllerManagerToken,
         saKey,
@@ -372,6 +419,7 @@ async function startOnce(opts: StartOptions): Promise<ControlPlane> {
     }
     return {
       server,
+      innerServer,
       kubeconfigPath,
       adminToken,
       caPem,
@@ -389,11 +437,76 @@ async function startOnce(opts: StartOptions): Promise<ControlPlane> {
 
 const KCM_LOG = 'kube-controller-manager.log';
 
+/**
+ * A serving certificate for every name the API server has in a namespace: the
+ * loopback (the relay), the node's address and the `kubernetes` Service (Pods).
+ * The one it makes itself when bound to every address leaves out 127.0.0.1.
+ */
+function servingCert(certDir: string, address: string): string[] {
+  const [cert, key] = [join(certDir, 'serving.crt'), join(certDir, 'serving.key')];
+  const names = [
+    'kubernetes',
+    'kubernetes.default',
+    'kubernetes.default.svc',
+    'kubernetes.default.svc.cluster.local',
+    'localhost',
+  ];
+  const sans = [
+    ...['127.0.0.1', address, '10.0.0.1'].map((ip) => `IP:${ip}`),
+    ...names.map((n) => `DNS:${n}`),
+  ];
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=kube-apiserver',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-addext',
+      `subjectAltName=${sans.join(',')}`,
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,digitalSignature,keyCertSign',
+    ],
+    { stdio: 'ignore' },
+  );
+  return [`--tls-cert-file=${cert}`, `--tls-private-key-file=${key}`];
+}
+
+/** 127.0.0.1:<free port> here, piped to a Unix socket (served by socat inside the namespace). */
+async function unixRelay(socket: string): Promise<Server> {
+  const relay = createServer((client) => {
+    const upstream = connect(socket);
+    client.pipe(upstream).pipe(client);
+    const close = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', close);
+    upstream.on('error', close);
+  });
+  await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+  relay.unref();
+  return relay;
+}
+
 /** kube-controller-manager with every controller, its own kubeconfig, leader election off. */
 function spawnControllerManager(
   owned: Owned,
   bin: string,
-  o: { server: string; caPem: string; token: string; saKey: string },
+  o: { server: string; caFile: string; caPem: string; token: string; saKey: string },
 ): ChildProcess {
   const kubeconfig = join(owned.dir, 'kube-controller-manager.kubeconfig');
   writeKubeconfig(kubeconfig, {
@@ -411,6 +524,8 @@ function spawnControllerManager(
       '--controllers=*',
       '--secure-port=0',
       `--service-account-private-key-file=${o.saKey}`,
+      // Published to every namespace as kube-root-ca.crt, which Pods' projected tokens carry.
+      `--root-ca-file=${o.caFile}`,
       // Each controller under its own ServiceAccount and bootstrap role, as in a real cluster.
       '--use-service-account-credentials=true',
       // Setting those accounts up is a few hundred requests; at the default

@@ -1,0 +1,3 @@
+module tokenplane.test/engines/containerd
+
+go 1.26

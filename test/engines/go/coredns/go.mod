@@ -1,0 +1,3 @@
+module tokenplane.test/engines/coredns
+
+go 1.26
