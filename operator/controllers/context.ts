@@ -37,10 +37,10 @@ type Cache<T> = { get(name: string, namespace: string): T | undefined };
 export type Context = {
   kube: KubeCalls;
   events: Pick<EventRecorder, 'normal' | 'warning'>;
-  entities: Pick<EntityExternal, 'facts' | 'find' | 'create' | 'update' | 'delete'>;
+  entities: Pick<EntityExternal, 'observe' | 'facts' | 'find' | 'create' | 'update' | 'delete'>;
   tokens: Pick<
     TokenExternal,
-    'facts' | 'find' | 'findDefault' | 'create' | 'update' | 'rotatePlanned' | 'reveal' | 'delete'
+    'observe' | 'find' | 'findDefault' | 'create' | 'update' | 'rotatePlanned' | 'reveal' | 'delete'
   >;
   /** The platform's tier table (GET /v1/tiers), cached. */
   tiers(): Promise<TierTable>;

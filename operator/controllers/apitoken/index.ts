@@ -3,7 +3,7 @@
  * concern per step, coordinating through the status they record (pass.ts).
  *   deleting → revoke (Delete) or leave (Orphan), drop the Secret, release;
  *   finalizer; entity resolved and Ready; the Secret is ours to write;
- *   issuing → rotation → Secret delivery → readiness (one status write).
+ *   issuing (rotation included) → Secret delivery → readiness (one status write).
  * The object is read from the informer's cache. Token values live only in
  * local variables and the Secret: never in logs, Events, conditions or errors.
  */
@@ -19,7 +19,6 @@ import { deliver, observeSecret, removeSecret } from './delivery.ts';
 import { issue } from './issuing.ts';
 import { PLURAL, startPass } from './pass.ts';
 import { ready } from './readiness.ts';
-import { rotate } from './rotation.ts';
 
 export async function reconcileApiToken(
   ctx: Context,
@@ -44,15 +43,18 @@ async function sync(ctx: Context, obj: ApiTokenObject): Promise<Result> {
     // Our Secret informer does not see someone else's Secret go: look again soon.
     return waiting(ctx, PLURAL, obj, Reasons.SecretConflict, secret.conflict);
   }
-  const pass = startPass(ctx, obj, entity.id);
+  const pass = startPass(ctx, obj, entity);
   const refused = await issue(ctx, pass);
   if (refused) return refused;
-  await rotate(ctx, pass);
   await deliver(ctx, pass, secret.secret);
   return ready(ctx, pass);
 }
 
-function resolveEntity(ctx: Context, obj: ApiTokenObject): { id: string } | { wait: string } {
+/** The entity's platform id, and its tier when the cache knows it; or why to wait. */
+function resolveEntity(
+  ctx: Context,
+  obj: ApiTokenObject,
+): { id: string; tier?: string | undefined } | { wait: string } {
   const ref = obj.spec.entityRef;
   if (!ref) return { id: obj.spec.entityId as string };
   const entity = ctx.entityCache.get(ref.name, obj.metadata.namespace);
@@ -62,7 +64,7 @@ function resolveEntity(ctx: Context, obj: ApiTokenObject): { id: string } | { wa
     return { wait: `Waiting for Entity "${ref.name}" to be created on the platform.` };
   if (!isReady(entity) && !obj.status?.tokenId)
     return { wait: `Waiting for Entity "${ref.name}" to become Ready.` };
-  return { id: entity.status.id };
+  return { id: entity.status.id, tier: entity.status.tier };
 }
 
 async function finalize(ctx: Context, obj: ApiTokenObject): Promise<Result> {

@@ -23,8 +23,10 @@ export type Pass = {
   obj: ApiTokenObject;
   declaration: TokenDeclaration;
   policy: TokenPolicy;
-  /** The status to write: issuing owns tokenId, entityId, issuance; rotation owns
-   * rotations, lastRotationTime; delivery owns secretName; readiness the rest. */
+  /** The entity's tier when its Entity is in the cache: scopes are judged ahead of the platform. */
+  entityTier: string | undefined;
+  /** The status to write: issuing owns tokenId, entityId, issuance, rotations; rotation
+   * owns lastRotationTime; delivery owns secretName; readiness the rest. */
   status: ApiTokenStatus;
   /** The platform token as last seen (after this pass's changes). */
   token?: Token;
@@ -60,13 +62,17 @@ function permissionsOf(spec: ApiTokenSpec): DesiredPermissions {
   });
 }
 
-export function startPass(ctx: Context, obj: ApiTokenObject, entityId: string): Pass {
+export function startPass(
+  ctx: Context,
+  obj: ApiTokenObject,
+  entity: { id: string; tier?: string | undefined },
+): Pass {
   const { spec, status = {} } = obj;
   return {
     obj,
     declaration: {
       desired: {
-        entityId,
+        entityId: entity.id,
         name: spec.displayName ?? obj.metadata.name,
         status: lower(spec.status) as TokenDeclaration['desired']['status'],
         ...(spec.expiresAt ? { expiresAt: new Date(spec.expiresAt).toISOString() } : {}),
@@ -88,6 +94,7 @@ export function startPass(ctx: Context, obj: ApiTokenObject, entityId: string): 
       rotations: status.rotations ?? 0,
       now: ctx.now(),
     },
+    entityTier: entity.tier,
     status: { ...status },
     origin: 'recorded',
     renewalTime: null,
