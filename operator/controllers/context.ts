@@ -37,7 +37,7 @@ type Cache<T> = { get(name: string, namespace: string): T | undefined };
 export type Context = {
   kube: KubeCalls;
   events: Pick<EventRecorder, 'normal' | 'warning'>;
-  entities: Pick<EntityExternal, 'observe' | 'facts' | 'find' | 'create' | 'update' | 'delete'>;
+  entities: Pick<EntityExternal, 'observe' | 'find' | 'create' | 'update' | 'delete'>;
   tokens: Pick<
     TokenExternal,
     'observe' | 'find' | 'findDefault' | 'create' | 'update' | 'rotatePlanned' | 'reveal' | 'delete'

@@ -1,21 +1,19 @@
 /**
  * Entity reconciler — Crossplane's order: deleting → finalizer → parent ready →
- * observe → the planner's actions (create / adopt / update, or a refusal) until
- * it has nothing left to do → status, poll again after `resyncMs`. Refusals
+ * the executor (platform/external/executor.ts) observes and carries out the
+ * planner's actions (create / adopt / update, or a refusal) until it has
+ * nothing left to do → status, poll again after `resyncMs`. Refusals
  * become `Ready=False` with the planner's (or the platform's) reason and
  * actionable message, plus a Warning Event.
  */
 import {
-  createOrGone,
   type DesiredEntity,
   describeChanges,
-  type EntityDeclaration,
-  type EntityFacts,
+  type EntityHooks,
   type ParentFacts,
-  planEntity,
   Reasons,
+  settleEntity,
 } from '../../platform/external/index.ts';
-import type { Entity } from '../../platform/schemas/index.ts';
 import type { EntityObject, EntityStatus } from '../crds/schemas.ts';
 import { EventReasons } from '../events.ts';
 import { FINALIZER } from '../kube.ts';
@@ -35,8 +33,6 @@ import {
 } from './context.ts';
 
 const PLURAL = 'entities';
-/** create/adopt, then update: never more than this many actions in one pass. */
-const MAX_ACTIONS = 3;
 
 export async function reconcileEntity(
   ctx: Context,
@@ -52,80 +48,27 @@ async function sync(ctx: Context, obj: EntityObject): Promise<Result> {
   const { spec } = obj;
   const parent = resolveParent(ctx, obj);
   if ('wait' in parent) return waiting(ctx, PLURAL, obj, Reasons.ParentNotReady, parent.wait);
-  const declaration: EntityDeclaration = {
-    desired: {
-      name: spec.displayName ?? obj.metadata.name,
-      kind: lower(spec.kind) as DesiredEntity['kind'],
-      tier: lower(spec.tier),
-      parentId: parent.id,
-      defaultToken: spec.defaultToken,
+  const run = await settleEntity(
+    {
+      entities: ctx.entities,
+      declaration: {
+        desired: {
+          name: spec.displayName ?? obj.metadata.name,
+          kind: lower(spec.kind) as DesiredEntity['kind'],
+          tier: lower(spec.tier),
+          parentId: parent.id,
+          defaultToken: spec.defaultToken,
+        },
+        externalId: spec.externalId,
+      },
+      identity: `entity:${obj.metadata.uid}`,
+      // A parent known only by its platform id is the platform's to judge.
+      sight: { tiers: ctx.tiers, heldId: obj.status?.id, parent: parent.facts },
     },
-    externalId: spec.externalId,
-  };
-  const facts: EntityFacts = {
-    tiers: await ctx.tiers(),
-    parent: parent.facts,
-    ...(await ctx.entities.facts(obj.status?.id, spec.externalId)),
-  };
-  const identity = `entity:${obj.metadata.uid}`;
-
-  let actual: Entity | undefined;
-  for (let i = 0; i < MAX_ACTIONS && !actual; i++) {
-    checkTime(ctx);
-    const plan = planEntity(declaration, facts, identity);
-    switch (plan.action) {
-      case 'refuse':
-      case 'replace':
-        return refused(ctx, PLURAL, obj, plan);
-      case 'create': {
-        if (plan.replacing)
-          ctx.events.warning(
-            obj,
-            EventReasons.Repairing,
-            `Platform entity ${plan.replacing} is gone; creating a new one.`,
-          );
-        // The key names the object and the entity it replaces, so a retry after a
-        // crash returns the first result instead of creating a second entity.
-        const made = await createOrGone(
-          ctx.entities,
-          declaration.desired,
-          plan.idempotencyKey,
-          'entity',
-        );
-        if ('gone' in made) {
-          facts.held = made;
-          break;
-        }
-        const created = made.created;
-        ctx.events.normal(
-          obj,
-          EventReasons.Created,
-          `Created platform entity ${created.id} (tier ${created.tier}).`,
-        );
-        facts.held = { entity: created };
-        break;
-      }
-      case 'adopt':
-        ctx.events.normal(obj, EventReasons.Adopted, `Adopted platform entity ${plan.entity.id}.`);
-        facts.held = { entity: plan.entity };
-        break;
-      case 'update': {
-        const updated = await ctx.entities.update(plan.entity.id, plan.changes);
-        ctx.events.normal(
-          obj,
-          EventReasons.Updated,
-          `Updated platform entity: ${describeChanges(plan.changes)}.`,
-        );
-        facts.held = { entity: updated };
-        break;
-      }
-      case 'none':
-        actual = plan.entity;
-        break;
-    }
-  }
-  if (!actual) throw new Error('the entity planner did not settle; retrying');
-
+    hooks(ctx, obj),
+  );
+  if ('refused' in run) return refused(ctx, PLURAL, obj, run.refused);
+  const actual = run.settled;
   const defaultToken = await ctx.tokens.findDefault(actual.id, obj.status?.defaultTokenId);
   const status: EntityStatus = {
     id: actual.id,
@@ -138,6 +81,38 @@ async function sync(ctx: Context, obj: EntityObject): Promise<Result> {
   };
   await writeStatus(ctx, PLURAL, obj, status);
   return { requeueAfterMs: ctx.resyncMs };
+}
+
+/** The executor's actions as Events. */
+function hooks(ctx: Context, obj: EntityObject): EntityHooks {
+  return {
+    round: () => checkTime(ctx),
+    creating(plan) {
+      if (!plan.replacing) return;
+      ctx.events.warning(
+        obj,
+        EventReasons.Repairing,
+        `Platform entity ${plan.replacing} is gone; creating a new one.`,
+      );
+    },
+    created(entity) {
+      ctx.events.normal(
+        obj,
+        EventReasons.Created,
+        `Created platform entity ${entity.id} (tier ${entity.tier}).`,
+      );
+    },
+    adopted(plan) {
+      ctx.events.normal(obj, EventReasons.Adopted, `Adopted platform entity ${plan.entity.id}.`);
+    },
+    updated(_entity, plan) {
+      ctx.events.normal(
+        obj,
+        EventReasons.Updated,
+        `Updated platform entity: ${describeChanges(plan.changes)}.`,
+      );
+    },
+  };
 }
 
 type Parent = { id: string | null; facts?: ParentFacts } | { wait: string };
