@@ -65,7 +65,7 @@ export type Context = {
    * status is written after it (Crossplane's outer timeout).
    */
   reconcileTimeoutMs: number;
-  /** When this reconcile's time is up (Date.now() ms; set by `drive`). */
+  /** When this reconcile's time is up (ms on the `now` clock; set by `drive`). */
   deadline?: number;
   enqueueEntity(namespace: string, name: string, delayMs?: number): void;
   enqueueToken(namespace: string, name: string, delayMs?: number): void;
@@ -277,7 +277,7 @@ export function cached<O>(cache: Cache<O>, namespace: string, name: string) {
 
 /** Between steps: stop when this reconcile's time is up, leaving time for the status. */
 export function checkTime(ctx: Context): void {
-  if (ctx.deadline === undefined || Date.now() < ctx.deadline) return;
+  if (ctx.deadline === undefined || ctx.now().getTime() < ctx.deadline) return;
   const seconds = Math.round(ctx.reconcileTimeoutMs / 1000);
   throw new TimedOut(
     `The reconcile did not finish within ${seconds}s (the platform or the Kubernetes API is slow); retrying.`,
@@ -301,7 +301,7 @@ export async function drive<O extends EntityObject | ApiTokenObject>(
     sync(ctx: Context, obj: O): Promise<Result>;
   },
 ): Promise<Result> {
-  const timed: Context = { ...ctx, deadline: Date.now() + ctx.reconcileTimeoutMs };
+  const timed: Context = { ...ctx, deadline: ctx.now().getTime() + ctx.reconcileTimeoutMs };
   try {
     if (obj.metadata.deletionTimestamp) return await steps.finalize(timed, obj);
     await ensureFinalizer(timed, plural, obj, FINALIZER);
