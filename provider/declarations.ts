@@ -1,6 +1,6 @@
 /**
  * Program-side registry of what a Pulumi program declares, for the plan-time
- * quota check (see provider/impl/api-token.ts for the provider side).
+ * quota check (see provider/impl/quota.ts for the provider side).
  *
  * ApiTokens are grouped by the Entity they belong to. The grouping key is the
  * Entity *resource* when `entityId` is an Entity's `entityId` (or `id`) output —

@@ -5,7 +5,7 @@
 
 import type { TokenplaneClient } from '../../platform/client/index.ts';
 import type { TierTable } from '../../platform/domain/index.ts';
-import { EntityExternal, platformTiers, TokenExternal } from '../../platform/external/index.ts';
+import { EntityExternal, platformTiers } from '../../platform/external/index.ts';
 import {
   type ConfigSource,
   newClient,
@@ -13,6 +13,7 @@ import {
   providerError,
   resolveSettings,
 } from './config.ts';
+import { ClaimingTokens } from './quota.ts';
 
 let settings: ProviderSettings = resolveSettings(undefined);
 let client: TokenplaneClient | undefined;
@@ -38,13 +39,16 @@ export function configure(config: ConfigSource | undefined): void {
 export type Platform = {
   client: TokenplaneClient;
   entities: EntityExternal;
-  tokens: TokenExternal;
+  /** Its creates are claimed for the plan-time quota (quota.ts). */
+  tokens: ClaimingTokens;
   tiers(): Promise<TierTable>;
   /**
    * Proves the credential once per process with a cheap authenticated read, so
    * that a wrong key fails `preview` even when nothing else needs a credential.
    */
   verifyCredential(): Promise<unknown>;
+  /** The clock every decision of a step reads. */
+  now(): Date;
 };
 
 /** The platform, or the configuration error that says which setting to fix. */
@@ -54,7 +58,7 @@ export function platform(): Platform {
   return {
     client: c,
     entities: new EntityExternal(c),
-    tokens: new TokenExternal(c),
+    tokens: new ClaimingTokens(c),
     tiers() {
       tiers ??= platformTiers(c);
       return tiers();
@@ -66,6 +70,7 @@ export function platform(): Platform {
       });
       return verified;
     },
+    now: () => new Date(),
   };
 }
 

@@ -19,6 +19,8 @@ import {
 /** What an input not yet known at preview (an output of a resource still to be created) looks like. */
 export const UNKNOWN = '04da6b54-80e4-46f7-96ec-b56ff0331ba9';
 export const isUnknown = (value: unknown): boolean => value === UNKNOWN;
+/** A value given and known: neither left out (undefined, null) nor still unknown at preview. */
+export const known = <T>(value: T): value is NonNullable<T> => value != null && !isUnknown(value);
 
 /** Inputs the resource classes add for the provider; never validated as user input. */
 export const HIDDEN = ['__provider', '__declaration', '__key'] as const;
