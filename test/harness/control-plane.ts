@@ -486,7 +486,7 @@ function servingCert(certDir: string, address: string): string[] {
 }
 
 /** 127.0.0.1:<free port> here, piped to a Unix socket (served by socat inside the namespace). */
-async function unixRelay(socket: string): Promise<Server> {
+export async function unixRelay(socket: string): Promise<Server> {
   const relay = createServer((client) => {
     const upstream = connect(socket);
     client.pipe(upstream).pipe(client);

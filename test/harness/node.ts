@@ -30,6 +30,7 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
+import type { AddressInfo, Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -42,6 +43,7 @@ import {
   inNetns,
   loadKubeConfig,
   startControlPlane,
+  unixRelay,
   writeKubeconfig,
 } from './control-plane.ts';
 import { createNetns, type Netns } from './netns.ts';
@@ -63,6 +65,8 @@ export type Cluster = {
   controlPlane: ControlPlane;
   /** `ctr images import` into the kubelet's namespace. */
   importImage(archive: string): void;
+  /** http://127.0.0.1:<port> here, relayed to a Service's port inside (by its ClusterIP, through kube-proxy). */
+  forward(namespace: string, service: string, port: number): Promise<string>;
   /** Milliseconds from the start to the node Ready. */
   readyMs: number;
   stop(): Promise<void>;
@@ -76,6 +80,42 @@ function tail(file: string, lines = 30): string {
   } catch {
     return '';
   }
+}
+
+/** Debian packages a node needs beside the engines: the OCI runtime, CNI plugins, kube-proxy's iptables, the relays' socat. */
+const NODE_PACKAGES: Record<string, () => boolean> = {
+  runc: () => onPath('runc'),
+  'containernetworking-plugins': () => existsSync('/usr/lib/cni/bridge'),
+  iptables: () => onPath('iptables'),
+  socat: () => onPath('socat'),
+};
+
+function onPath(command: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Installs the missing ones from Debian's packages, as the engines are built on
+ * first use, so that `npm test` needs nothing a fresh machine of this kind lacks.
+ */
+function ensureNodePackages(): void {
+  const missing = Object.entries(NODE_PACKAGES)
+    .filter(([, present]) => !present())
+    .map(([name]) => name);
+  if (missing.length === 0) return;
+  const command = `apt-get install -y --no-install-recommends ${missing.join(' ')}`;
+  if (process.getuid?.() !== 0 || !onPath('apt-get')) {
+    throw new Error(`a test node needs Debian's ${missing.join(', ')}: run \`${command}\` as root`);
+  }
+  process.stderr.write(`[node] installing ${missing.join(', ')} from Debian's packages\n`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  execFileSync('apt-get', ['update', '-q'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync('sh', ['-c', command], { env, stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
 /** The pause program, built once per content into the engines cache. */
@@ -307,6 +347,7 @@ function removeKubepodsCgroups(): void {
 
 export async function startCluster(opts: { images?: string[] } = {}): Promise<Cluster> {
   const started = Date.now();
+  ensureNodePackages();
   const engines = requireEngines(
     'kubelet',
     'kube-scheduler',
@@ -324,6 +365,7 @@ export async function startCluster(opts: { images?: string[] } = {}): Promise<Cl
   const netns = createNetns();
   const procs: Proc[] = [];
   let controlPlane: ControlPlane | undefined;
+  const relays: Server[] = [];
 
   const spawnInside = (
     name: string,
@@ -434,6 +476,7 @@ export async function startCluster(opts: { images?: string[] } = {}): Promise<Cl
     removeKubepodsCgroups();
     for (const [key, value] of Object.entries(sysctls)) writeFileSync(`/proc/sys/${key}`, value);
     for (const p of procs.splice(0)) await kill(p);
+    for (const relay of relays) relay.close();
     await controlPlane?.stop();
     netns.remove();
     for (const folder of createdFolders) rmSync(folder, { recursive: true, force: true });
@@ -503,12 +546,27 @@ export async function startCluster(opts: { images?: string[] } = {}): Promise<Cl
     await publishDns(kc, netns.address);
     spawnInside('coredns', engines.coredns, ['-conf', join(dir, 'Corefile')]);
     await nodeReady(kc, procs, Date.now() + 120_000);
+    const forward = async (namespace: string, service: string, port: number) => {
+      const { spec } = await kc
+        .makeApiClient(CoreV1Api)
+        .readNamespacedService({ name: service, namespace });
+      const socket = join(dir, `forward-${relays.length}.sock`);
+      spawnInside(`forward-${relays.length}`, 'socat', [
+        `UNIX-LISTEN:${socket},fork`,
+        `TCP:${spec?.clusterIP}:${port}`,
+      ]);
+      for (let i = 0; !existsSync(socket) && i < 100; i++) await sleep(50);
+      const relay = await unixRelay(socket);
+      relays.push(relay);
+      return `http://127.0.0.1:${(relay.address() as AddressInfo).port}`;
+    };
     return {
       kubeconfigPath: controlPlane.kubeconfigPath,
       kc,
       netns,
       controlPlane,
       importImage,
+      forward,
       readyMs: Date.now() - started,
       stop,
     };
