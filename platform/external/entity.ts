@@ -40,7 +40,7 @@ export class EntityExternal implements External<DesiredEntity, Entity, CreateEnt
   async observe(declaration: EntityDeclaration, sight: EntitySight): Promise<EntityFacts> {
     const [tiers, found] = await Promise.all([
       sight.tiers(),
-      this.facts(sight.heldId, declaration.externalId),
+      this.#facts(sight.heldId, declaration.externalId),
     ]);
     const facts: EntityFacts = { tiers, ...found };
     const held = facts.held && 'entity' in facts.held ? facts.held.entity : undefined;
@@ -57,7 +57,7 @@ export class EntityExternal implements External<DesiredEntity, Entity, CreateEnt
   }
 
   /** The held entity (or that it is gone); otherwise the one `externalId` names. */
-  async facts(
+  async #facts(
     heldId: string | undefined,
     externalId: string | undefined,
   ): Promise<Pick<EntityFacts, 'held' | 'adoptee'>> {

@@ -1,9 +1,9 @@
 /**
  * The external-client contract (after Crossplane's managed reconciler): each verb
- * is idempotent and does one platform round trip or two. Each kind's `facts`
- * (entity.ts, token.ts) is its observation: it reports what that kind's
- * planner needs and changes nothing; the planner decides, and the driver
- * (operator reconciler or Pulumi provider) carries out what it decided.
+ * is idempotent and does one platform round trip or two. Each kind's `observe`
+ * (entity.ts, token.ts) reports every fact that kind's planner reads and
+ * changes nothing; the planner decides, and the executor (executor.ts) carries
+ * out what it decided, for the operator's reconcilers and the Pulumi provider alike.
  */
 import { IdempotencyGoneError, isNotFound } from '../client/index.ts';
 import type { FieldChange } from './changes.ts';

@@ -39,7 +39,7 @@ export class TokenExternal implements External<DesiredToken, Token, TokenWithVal
    * token to adopt; and the entity's tier with the tier table.
    */
   async observe(declaration: TokenDeclaration, sight: TokenSight): Promise<TokenFacts> {
-    const facts = await this.facts(declaration, sight.heldId, sight.issuance);
+    const facts = await this.#facts(declaration, sight.heldId, sight.issuance);
     const { tier } = sight;
     if (tier) facts.tier = { name: tier.name, table: await tier.table() };
     return facts;
@@ -50,7 +50,7 @@ export class TokenExternal implements External<DesiredToken, Token, TokenWithVal
    * allows: the held token when there is one; otherwise, for the first issuance,
    * the token to adopt.
    */
-  async facts(
+  async #facts(
     declaration: TokenDeclaration,
     heldId: string | undefined,
     issuance = 0,
