@@ -43,7 +43,8 @@ if (mode === 'hello') {
     dataDir,
     env: {},
     logLevel: 'warn',
-    // The bench's webhook receivers listen on loopback (refused by default: SSRF guard).
+    // The bench's webhook receivers listen on loopback, and nothing else is reached (SPEC §8).
+    webhookEgress: 'allowlist',
     webhookAllowedNetworks: ['127.0.0.0/8'],
     ...(databaseUrl ? { databaseUrl } : {}),
     ...(process.env.BENCH_ADMIN_KEY ? { adminKey: process.env.BENCH_ADMIN_KEY } : {}),

@@ -34,6 +34,9 @@
  *   webhookAllowedNetworks TOKENPLANE_WEBHOOK_ALLOWED_NETWORKS  comma-separated addresses/CIDRs
  *                  beyond the public internet that webhooks may deliver to (default none:
  *                  loopback, private and link-local destinations are refused)
+ *   webhookEgress  TOKENPLANE_WEBHOOK_EGRESS  'public' (default: public addresses and the
+ *                  allowed networks) or 'allowlist' (the allowed networks only; the tests'
+ *                  servers list loopback alone, and then no name but localhost is looked up)
  *   leakReportKeysUrl TOKENPLANE_LEAK_REPORT_KEYS_URL  where leak reporters publish their
  *                  signing keys (GitHub: https://api.github.com/meta/public_keys/secret_scanning);
  *                  set, POST /v1/token-leaks also takes reports signed by one of them
@@ -72,7 +75,11 @@ import { openStorage } from '../storage/index.ts';
 import { RevocationListener } from '../storage/listener.ts';
 import { purgeSignatures } from '../storage/signatures.ts';
 import { purgeDeliveries } from '../storage/webhooks.ts';
-import { WebhookDestinations } from '../webhooks/destinations.ts';
+import {
+  WEBHOOK_EGRESS_MODES,
+  WebhookDestinations,
+  type WebhookEgress,
+} from '../webhooks/destinations.ts';
 import { NoticeScheduler } from '../webhooks/scheduler.ts';
 import { WebhookSender } from '../webhooks/sender.ts';
 import { MetricCatalog } from './analytics.ts';
@@ -118,6 +125,8 @@ export type ServerOptions = {
   leakReportKeysUrl?: string;
   /** Private addresses or CIDR ranges webhooks may deliver to (default none: public only). */
   webhookAllowedNetworks?: readonly string[];
+  /** 'allowlist': webhooks go to webhookAllowedNetworks only, public addresses refused too. */
+  webhookEgress?: WebhookEgress;
   lastUsedFlushMs?: number;
   webhookPollMs?: number;
   noticeScanMs?: number;
@@ -237,6 +246,30 @@ function leakSignaturesOf(
   return url ? new LeakReportSignatures(url, clock) : null;
 }
 
+function webhookDestinationsOf(
+  options: ServerOptions,
+  env: Record<string, string | undefined>,
+): WebhookDestinations {
+  const allowedNetworks = addressList(
+    options.webhookAllowedNetworks,
+    env,
+    'TOKENPLANE_WEBHOOK_ALLOWED_NETWORKS',
+    'the networks webhooks may deliver to',
+  );
+  const egress = options.webhookEgress ?? (env.TOKENPLANE_WEBHOOK_EGRESS || 'public');
+  if (!(WEBHOOK_EGRESS_MODES as readonly string[]).includes(egress)) {
+    throw new Error(
+      `TOKENPLANE_WEBHOOK_EGRESS: ${egress} is not a mode; use public (the default: public addresses and TOKENPLANE_WEBHOOK_ALLOWED_NETWORKS) or allowlist (TOKENPLANE_WEBHOOK_ALLOWED_NETWORKS only).`,
+    );
+  }
+  if (egress === 'allowlist' && allowedNetworks.length === 0) {
+    throw new Error(
+      'TOKENPLANE_WEBHOOK_EGRESS=allowlist needs TOKENPLANE_WEBHOOK_ALLOWED_NETWORKS: list the networks webhooks may deliver to (e.g. 127.0.0.0/8,::1).',
+    );
+  }
+  return new WebhookDestinations({ egress: egress as WebhookEgress, allowedNetworks });
+}
+
 export async function buildApp(options: ServerOptions = {}): Promise<FastifyInstance> {
   const env = options.env ?? process.env;
   const logger = makeLogger(options, env);
@@ -244,6 +277,7 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
   const databaseUrl = options.databaseUrl ?? (env.TOKENPLANE_DATABASE_URL || undefined);
   const clock = options.clock ?? Date.now;
   const tiers = resolveTiers(options, env);
+  const destinations = webhookDestinationsOf(options, env);
 
   ensureDataDir(dataDir);
   const admin = loadAdminKey(dataDir, options.adminKey ?? env.TOKENPLANE_ADMIN_KEY);
@@ -300,14 +334,6 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
   });
   const usage = new UsageMeter(storedLedger(store), clock, (error) =>
     warnings.write(logger, 'error', { err: error }, 'could not report token usage'),
-  );
-  const destinations = new WebhookDestinations(
-    addressList(
-      options.webhookAllowedNetworks,
-      env,
-      'TOKENPLANE_WEBHOOK_ALLOWED_NETWORKS',
-      'the private networks webhooks may deliver to',
-    ),
   );
   const sender = new WebhookSender({
     store,

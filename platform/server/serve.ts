@@ -26,6 +26,10 @@ Environment:
   TOKENPLANE_LOG_LEVEL       pino level (default info)
   TOKENPLANE_TRUSTED_PROXIES proxies whose X-Forwarded-For is believed for token
                              allowedIps: addresses/CIDRs, comma-separated (default none)
+  TOKENPLANE_WEBHOOK_ALLOWED_NETWORKS  networks webhooks may deliver to beyond public
+                             addresses: addresses/CIDRs, comma-separated (default none)
+  TOKENPLANE_WEBHOOK_EGRESS  public (default) or allowlist: webhooks go to the allowed
+                             networks only
 `;
 
 export async function run(argv: string[]): Promise<number> {

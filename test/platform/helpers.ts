@@ -117,6 +117,16 @@ export async function stopPostgres(): Promise<void> {
 /** The tests' webhook receivers listen on loopback, which a server refuses unless told (SSRF guard). */
 export const LOOPBACK = ['127.0.0.0/8', '::1'];
 
+/**
+ * Every test server delivers webhooks to loopback alone (SPEC §8, Egress): a
+ * test or a fuzzer may hand it any URL, and it neither connects outside the
+ * machine nor looks a name up (test/platform/no-egress.test.ts proves it).
+ */
+export const LOOPBACK_EGRESS = {
+  webhookEgress: 'allowlist',
+  webhookAllowedNetworks: LOOPBACK,
+} as const satisfies Partial<ServerOptions>;
+
 export async function startPlatform(
   engine: Engine,
   options: Partial<ServerOptions> = {},
@@ -135,7 +145,7 @@ export async function startPlatform(
       logLevel: 'debug',
       logStream: logs,
       clock: clock.now,
-      webhookAllowedNetworks: LOOPBACK,
+      ...LOOPBACK_EGRESS,
       ...options,
     });
   const platform: Platform = {
@@ -172,7 +182,7 @@ export function startReplica(
     env: {},
     logger: false,
     clock: p.clock.now,
-    webhookAllowedNetworks: LOOPBACK,
+    ...LOOPBACK_EGRESS,
     ...options,
   });
 }

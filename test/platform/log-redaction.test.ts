@@ -41,7 +41,7 @@ describe('credentials in logged URLs and headers', () => {
     const adminKey = p.server.adminKey;
     const webhookSecret = (
       await p.api.post(`/v1/entities/${reseller.id}/webhooks`, {
-        url: 'https://hooks.example/tokenplane',
+        url: 'http://127.0.0.1:9/tokenplane', // test servers deliver to loopback alone
         events: ['token.created'],
       })
     ).body.secret as string;
