@@ -7,22 +7,57 @@ export const Timestamp = z.iso
 /**
  * Characters a name may not hold, because they hide or disguise text: C0/C1
  * controls (NUL, newline, escape…), the bidirectional controls (U+202E
- * RIGHT-TO-LEFT OVERRIDE and kin, the isolates, LRM/RLM/ALM) and the invisible
- * zero-width characters (U+200B, U+2060, U+FEFF, U+180E). The joiners U+200C and
- * U+200D stay allowed: emoji sequences and Persian or Indic words need them.
+ * RIGHT-TO-LEFT OVERRIDE and kin, the isolates, LRM/RLM/ALM), the invisible
+ * format characters (U+200B, U+2060–U+2064 and the deprecated U+206A–U+206F,
+ * U+FEFF, U+180B–U+180F, the soft hyphen U+00AD, U+034F COMBINING GRAPHEME
+ * JOINER, the Khmer inherent vowels U+17B4/U+17B5, the interlinear annotations
+ * U+FFF9–U+FFFB), the line and paragraph separators U+2028/U+2029, characters
+ * drawn as nothing (the Hangul fillers U+115F, U+1160, U+3164, U+FFA0 and
+ * U+2800 BRAILLE PATTERN BLANK) and the noncharacters U+FDD0–U+FDEF,
+ * U+FFFE/U+FFFF. The joiners U+200C and U+200D stay allowed: emoji sequences
+ * and Persian or Indic words need them.
  */
 const HIDDEN =
-  '\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u180e\\u200b\\u200e\\u200f\\u202a-\\u202e\\u2060\\u2066-\\u2069\\ufeff';
-const HIDDEN_CHAR = new RegExp(`[${HIDDEN}]`);
+  '\\u0000-\\u001f\\u007f-\\u009f\\u00ad\\u034f\\u061c\\u115f\\u1160\\u17b4\\u17b5\\u180b-\\u180f' +
+  '\\u200b\\u200e\\u200f\\u2028-\\u202e\\u2060-\\u206f\\u2800\\u3164\\ufdd0-\\ufdef\\ufeff\\uffa0' +
+  '\\ufff0-\\ufffb\\ufffe\\uffff';
+/**
+ * The pattern in UTF-16 code units, as JSON Schema patterns are read: no
+ * hidden character, no lone surrogate (a JSON `\\ud800` escape), and no tag
+ * character U+E0000–U+E007F (surrogates DB40 DC00–DC7F), which hides text.
+ */
+const NO_HIDDEN = new RegExp(
+  `^(?:[^${HIDDEN}\\ud800-\\udfff]|[\\ud800-\\udb3f\\udb41-\\udbff][\\udc00-\\udfff]|\\udb40[\\udc80-\\udfff])*$`,
+);
+/** What alone draws nothing: white space, the joiners, combining marks and variation selectors. */
+const BLANK =
+  '\\s\\u200c\\u200d\\u0300-\\u036f\\u0483-\\u0489\\u0591-\\u05bd\\u1ab0-\\u1aff\\u1dc0-\\u1dff\\u20d0-\\u20ff\\ufe00-\\ufe0f\\ufe20-\\ufe2f';
+const VISIBLE = new RegExp(`[^${BLANK}]`);
 
+const hex = (codePoint: number) => codePoint.toString(16).toUpperCase().padStart(4, '0');
+
+/** The first refused character of `text` (by code point, so a lone surrogate or a tag character is named). */
 function hiddenCharMessage(input: unknown): string {
-  const text = String(input);
-  const found = HIDDEN_CHAR.exec(text);
-  const code = found?.[0].codePointAt(0)?.toString(16).toUpperCase().padStart(4, '0');
-  return (
-    `must not contain control, bidirectional-control or invisible characters ` +
-    `(found U+${code} at position ${(found?.index ?? 0) + 1}); remove it`
-  );
+  const text = typeof input === 'string' ? input : '';
+  const refused = new RegExp(`[${HIDDEN}]|[\\u{E0000}-\\u{E007F}]|\\p{Cs}`, 'u');
+  let position = 0;
+  for (const char of text) {
+    position += 1;
+    if (refused.test(char)) {
+      return (
+        `must not contain control, bidirectional-control, invisible or blank characters ` +
+        `(found U+${hex(char.codePointAt(0) ?? 0)} at position ${position}); remove it`
+      );
+    }
+  }
+  return 'must not contain control, bidirectional-control, invisible or blank characters; remove them';
+}
+
+function blankMessage(input: unknown): string {
+  const text = typeof input === 'string' ? input : '';
+  if (text.trim() === '') return 'must not be empty or blank';
+  const first = text.codePointAt(0) ?? 0;
+  return `must contain a visible character, not only combining marks or variation selectors (U+${hex(first)} at position 1)`;
 }
 
 /**
@@ -34,10 +69,10 @@ function hiddenCharMessage(input: unknown): string {
 export const Name = z
   .string()
   .max(200, 'must be at most 200 characters')
-  .regex(new RegExp(`^[^${HIDDEN}]*$`), { error: (issue) => hiddenCharMessage(issue.input) })
+  .regex(NO_HIDDEN, { error: (issue) => hiddenCharMessage(issue.input) })
   .normalize('NFC')
   .trim()
-  .regex(/\S/, 'must not be empty or blank')
+  .regex(VISIBLE, { error: (issue) => blankMessage(issue.input) })
   .meta({ description: 'Human-readable name (visible characters; trimmed, NFC)' });
 
 /** A name in an answer: what was stored (older rows may predate today's input rules). */
@@ -60,7 +95,13 @@ export const TierName = z
   .meta({ description: 'Tier name, e.g. `lite` or `advanced` (see GET /v1/tiers)' });
 
 export const PageQuery = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(500).default(100),
+  // Decimal digits only: a coerced number also read `0x10` as 16 and `1e2` as 100.
+  limit: z
+    .string()
+    .regex(/^[0-9]{1,3}$/, 'must be a whole number from 1 to 500, in decimal digits')
+    .transform(Number)
+    .pipe(z.number().int().min(1).max(500))
+    .default(100),
   cursor: z
     .string()
     .regex(/^(?:[0-9a-f]{32})?$/, 'not a cursor returned by this API')

@@ -26,7 +26,10 @@ export type TokenType = z.infer<typeof TokenType>;
  * metric) through `scopeProblem`.
  */
 export const TokenScope = z
-  .enum(SCOPES, { error: (issue) => scopeProblem(String(issue.input)) ?? undefined })
+  .enum(SCOPES, {
+    // Only a string is worth a message of its own (String() of a deep array recursed).
+    error: (issue) => (typeof issue.input === 'string' ? scopeProblem(issue.input) : undefined),
+  })
   .meta({
     description:
       'metrics:read (everything the tier includes), metrics:core:read, metrics:premium:read or metric:<name>:read',

@@ -4,21 +4,40 @@
  */
 import { z } from 'zod';
 
-export const TokenLeakReport = z
-  .array(
-    z.looseObject({
-      token: z.string().min(1).max(512).meta({ description: 'The value that was found' }),
-      type: z.string().max(200).meta({ description: 'The scanner’s name for the pattern' }),
-      url: z.string().max(4096).nullable().optional().meta({ description: 'Where it was found' }),
-      source: z
-        .string()
-        .max(200)
-        .nullable()
-        .optional()
-        .meta({ description: 'e.g. content, commit' }),
-    }),
-  )
-  .max(1000);
+/**
+ * Field names a JSON body may not hold anywhere (they could change a
+ * prototype; the body parser refuses them too): said in the schema, so that
+ * it promises nothing the server refuses.
+ */
+const RESERVED_NAMES = ['__proto__', 'constructor', 'prototype'];
+
+/** A field a scanner adds beyond the four (kept out of everything): a plain value. */
+const ExtraField = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+
+const LeakItem = z
+  .object({
+    token: z.string().min(1).max(512).meta({ description: 'The value that was found' }),
+    type: z.string().max(200).meta({ description: 'The scanner’s name for the pattern' }),
+    url: z.string().max(4096).nullable().optional().meta({ description: 'Where it was found' }),
+    source: z.string().max(200).nullable().optional().meta({ description: 'e.g. content, commit' }),
+  })
+  .catchall(ExtraField)
+  .superRefine((item, ctx) => {
+    for (const name of RESERVED_NAMES.filter((n) => Object.hasOwn(item, n))) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [name],
+        message: `unknown field (no field is named ${name})`,
+      });
+    }
+  })
+  .meta({
+    description:
+      'One value found. Other fields a scanner adds are ignored; they hold plain values (string, number, boolean or null)',
+    propertyNames: { not: { enum: RESERVED_NAMES } },
+  });
+
+export const TokenLeakReport = z.array(LeakItem).max(1000);
 export type TokenLeakReport = z.infer<typeof TokenLeakReport>;
 
 export const TokenLeakLabels = z.array(

@@ -49,7 +49,6 @@
  * `buildApp(options)` returns the fastify instance without listening (for
  * `app.inject` or embedding); `app.close()` releases everything.
  */
-import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import fastifySwagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -86,6 +85,8 @@ import { MetricCatalog } from './analytics.ts';
 import { installAudit } from './audit.ts';
 import { adminKeyDigest, installAuth } from './auth.ts';
 import type { PlatformContext } from './context.ts';
+import { httpOptions, requestId, requireHost } from './http-options.ts';
+import { jsonBodyParser } from './json-body.ts';
 import { LeakReportSignatures } from './leak-signature.ts';
 import { RouteMethods } from './methods.ts';
 import { PlatformMetrics } from './metrics.ts';
@@ -127,6 +128,8 @@ export type ServerOptions = {
   webhookAllowedNetworks?: readonly string[];
   /** 'allowlist': webhooks go to webhookAllowedNetworks only, public addresses refused too. */
   webhookEgress?: WebhookEgress;
+  /** How long a client may take to send a whole request (default 25 s; headers within 20 s). */
+  requestTimeoutMs?: number;
   lastUsedFlushMs?: number;
   webhookPollMs?: number;
   noticeScanMs?: number;
@@ -382,10 +385,8 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
     ...(trustedProxies.length > 0 ? { trustProxy: trustedProxies } : {}),
     bodyLimit,
     requestIdHeader: false,
-    genReqId: (req) => {
-      const given = req.headers['x-request-id'];
-      return typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
-    },
+    genReqId: requestId,
+    ...httpOptions(options.requestTimeoutMs),
     return503OnClosing: true,
     frameworkErrors,
     clientErrorHandler,
@@ -395,28 +396,16 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
   app.setSerializerCompiler(serializerCompiler);
   app.decorate('tokenplane', { adminKey: admin.value, dataDir, storage, context: ctx });
 
-  // An empty (or blank) body on a JSON request counts as no body: a POST then
-  // gets `{}` (…/reveal, …/rotate; the preValidation hook below), so a client
-  // that always sends Content-Type: application/json still works, and a PATCH
-  // is refused for saying nothing, as without a body.
-  const json = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser(
-    'application/json',
-    { parseAs: 'string', bodyLimit },
-    (req, body, done) => {
-      if (body === '' || (typeof body === 'string' && body.trim() === '')) {
-        done(null, undefined);
-        return;
-      }
-      json(req, body as string, done);
-    },
-  );
+  app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit }, jsonBodyParser);
+  // A text/plain body was parsed as a string and refused by the schema as such: now 415.
+  app.removeContentTypeParser('text/plain');
 
   let ready = true;
   const routes = new RouteMethods();
   app.addHook('onRoute', (route) => routes.add(route.url, route.method));
   installProblemHandlers(app, ctx, routes);
+  requireHost(app);
   installAuth(app, ctx);
 
   app.addHook('onResponse', async (request, reply) => {

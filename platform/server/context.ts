@@ -129,8 +129,8 @@ export function ifMatchPredicate(
   header: string | undefined,
 ): ((etag: string) => boolean) | undefined {
   if (header === undefined) return undefined;
+  if (header === '*') return undefined;
   const tags = header.split(',').map((t) => t.trim());
-  if (tags.includes('*')) return undefined;
   return (etag) => tags.includes(etag);
 }
 

@@ -10,10 +10,36 @@
  */
 import { type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** A path segment logged as sent: a route word, a metric or tier name, an id. */
+const PLAIN_SEGMENT = /^[A-Za-z0-9._~-]{0,32}$/;
+
+/**
+ * The path as logged: each segment decoded (`%74%70%74%5F…` is `tpt_…`), and
+ * one that is neither a UUID nor a short plain word — a token, an access key,
+ * an encryption key someone pasted into a URL — replaced by `[redacted]`.
+ */
+export function loggedPath(url: string): string {
+  return (url.split('?')[0] ?? '')
+    .split('/')
+    .map((segment) => {
+      let decoded: string;
+      try {
+        decoded = decodeURIComponent(segment);
+      } catch {
+        return '[redacted]';
+      }
+      return UUID.test(decoded) ||
+        (PLAIN_SEGMENT.test(decoded) && !/_[0-9A-Za-z]{20,}/.test(decoded))
+        ? decoded
+        : '[redacted]';
+    })
+    .join('/');
+}
+
 /** `GET /v1/entities 200 1.8 ms` */
 function requestLine(request: FastifyRequest, reply: FastifyReply): string {
-  const path = request.url.split('?')[0];
-  return `${request.method} ${path} ${reply.statusCode} ${reply.elapsedTime.toFixed(1)} ms`;
+  return `${request.method} ${loggedPath(request.url)} ${reply.statusCode} ${reply.elapsedTime.toFixed(1)} ms`;
 }
 
 export class RequestLog extends LogController {

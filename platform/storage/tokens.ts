@@ -107,6 +107,23 @@ export async function createToken(
   });
 }
 
+/**
+ * A given expiry, normalised; one already past is refused: such a token could
+ * never be used, yet it would hold a place in the quota.
+ */
+function futureExpiry(value: string | null, nowMs: number): string | null {
+  const normalised = normaliseTime(value);
+  if (normalised !== null && Date.parse(normalised) <= nowMs) {
+    throw validationProblem([
+      {
+        path: 'expiresAt',
+        message: `must be in the future (it is ${normalised}); send null for a token that never expires`,
+      },
+    ]);
+  }
+  return normalised;
+}
+
 /** Inserts a token with a fresh value; the caller has checked the quota under the entity lock. */
 export async function insertToken(
   store: Store,
@@ -122,7 +139,7 @@ export async function insertToken(
   const expiresAt =
     input.expiresAt === undefined
       ? new Date(nowMs + store.tokenLifetimeMs).toISOString()
-      : normaliseTime(input.expiresAt);
+      : futureExpiry(input.expiresAt, nowMs);
   await tx.run(
     `INSERT INTO tokens (id, entity_id, name, status, expires_at, hint, digest, sealed_value,
        version, created_at, updated_at, type, scopes, allowed_origins, allowed_ips, rate_limit,
@@ -203,7 +220,9 @@ export async function updateToken(
     const current = await lockToken(store.db, tx, scope, id);
     if (ifMatch && !ifMatch(current.etag)) throw preconditionFailed('token', id);
     const expiresAt =
-      patch.expiresAt === undefined ? current.value.expiresAt : normaliseTime(patch.expiresAt);
+      patch.expiresAt === undefined
+        ? current.value.expiresAt
+        : futureExpiry(patch.expiresAt, store.clock());
     const next = {
       name: patch.name ?? current.value.name,
       status: patch.status ?? current.value.status,

@@ -453,8 +453,15 @@ describe.each(ENGINES)('platform API on %s', (engine) => {
       await p.api.patch(`/v1/tokens/${t.id}`, { status: 'active' });
       expect((await p.api.metric(t.value, 'requests')).status).toBe(200);
 
-      const past = await token(e.id, { name: 'past', expiresAt: '2020-01-01T00:00:00Z' });
-      expect(isProblem(await p.api.metric(past.value, 'requests'), 'unauthorized', 401)).toBe(true);
+      // An expiry already past is refused: the token could never be used, yet would use quota.
+      for (const expiresAt of ['2020-01-01T00:00:00Z', '0000-01-01T00:00:00Z']) {
+        const past = await p.api.post(`/v1/entities/${e.id}/tokens`, { name: 'past', expiresAt });
+        expect(isProblem(past, 'validation', 400), past.text).toBe(true);
+        expect(past.body.errors[0].path).toBe('expiresAt');
+        expect(past.body.errors[0].message).toContain('must be in the future');
+        const patched = await p.api.patch(`/v1/tokens/${t.id}`, { expiresAt });
+        expect(isProblem(patched, 'validation', 400), patched.text).toBe(true);
+      }
 
       const soon = await token(e.id, {
         name: 'soon',

@@ -31,9 +31,14 @@ export const IdempotencyHeaders = z.looseObject({
 });
 
 export const IfMatchHeaders = z.looseObject({
+  // `*` alone, or entity tags separated by commas (RFC 9110 §13.1.1): `"x", *` is neither.
   'if-match': z
     .string()
     .max(512)
+    .regex(
+      /^(?:\*|(?:W\/)?"[\x21\x23-\x7e]*"(?:[ \t]*,[ \t]*(?:W\/)?"[\x21\x23-\x7e]*")*)$/,
+      'must be * alone, or entity tags such as "abc" separated by commas',
+    )
     .optional()
     .meta({ description: 'ETag from a previous read (strong comparison), or *' }),
 });

@@ -4,12 +4,14 @@
  * or, when the server knows the reporter's keys URL, the reporter's own
  * signature over the raw body (leak-signature.ts), as GitHub sends it.
  */
+
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { ProblemError } from '../../domain/problems.ts';
 import { TokenLeakLabels, TokenLeakReport } from '../../schemas/index.ts';
 import { type Exposed, reportLeaks } from '../../storage/leaks.ts';
 import { type AuditInfo, type PlatformContext, principalOf, setAudit } from '../context.ts';
+import { jsonBodyParser } from '../json-body.ts';
 import { KEY_ID_HEADER, SIGNATURE_HEADER, SIGNED_REPORTS } from '../leak-signature.ts';
 import { mutate } from '../mutation.ts';
 import { managementRoute } from './common.ts';
@@ -37,11 +39,10 @@ export const tokenLeakRoutes =
   (ctx: PlatformContext): FastifyPluginAsyncZod =>
   async (app) => {
     // This plugin's own JSON parser (encapsulated): the platform's, plus the raw bytes.
-    const json = app.getDefaultJsonParser('error', 'error');
     app.removeContentTypeParser('application/json');
     app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
       rawBodies.set(request, body as Buffer);
-      json(request, (body as Buffer).toString('utf8'), done);
+      jsonBodyParser(request, body, done);
     });
 
     const route = managementRoute(

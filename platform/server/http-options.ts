@@ -1,0 +1,52 @@
+/**
+ * How the platform's HTTP server treats clients, before any route runs:
+ * - Slow clients are cut off: headers must arrive within HEADERS_TIMEOUT_MS and
+ *   the whole request (a body shorter than its Content-Length included) within
+ *   REQUEST_TIMEOUT_MS, checked every CHECK_INTERVAL_MS, so no request holds a
+ *   connection past 30 s; the client gets a 408 problem and the close (Node's
+ *   defaults, 60 s and 300 s checked every 30 s, held them for minutes).
+ * - An HTTP/1.1 request without Host gets a 400 problem like every other
+ *   refusal (Node answered it in plain text itself).
+ * - X-Request-Id is honoured when it is a plain identifier, never when it
+ *   looks like a secret: it is echoed and stored as the audit `requestId`.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { FastifyInstance } from 'fastify';
+import { ProblemError } from '../domain/problems.ts';
+import { SECRET_PATTERN } from '../domain/secret-format.ts';
+
+export const REQUEST_TIMEOUT_MS = 25_000;
+export const HEADERS_TIMEOUT_MS = 20_000;
+const CHECK_INTERVAL_MS = 2_000;
+
+/** Fastify options for these limits; `requestTimeoutMs` shortens both (tests). */
+export function httpOptions(requestTimeoutMs = REQUEST_TIMEOUT_MS) {
+  return {
+    requestTimeout: requestTimeoutMs,
+    http: {
+      requireHostHeader: false,
+      headersTimeout: Math.min(HEADERS_TIMEOUT_MS, requestTimeoutMs),
+      connectionsCheckingInterval: Math.min(CHECK_INTERVAL_MS, requestTimeoutMs),
+    },
+  };
+}
+
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+/** The client's X-Request-Id when it is a safe identifier, else a new one. */
+export function requestId(req: IncomingMessage): string {
+  const given = req.headers['x-request-id'];
+  if (typeof given !== 'string' || !REQUEST_ID.test(given)) return randomUUID();
+  SECRET_PATTERN.lastIndex = 0;
+  return SECRET_PATTERN.test(given) ? randomUUID() : given;
+}
+
+/** RFC 9112 §3.2: a server MUST answer 400 to an HTTP/1.1 request without Host. */
+export function requireHost(app: FastifyInstance): void {
+  app.addHook('onRequest', async (request) => {
+    if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) {
+      throw new ProblemError('bad-request', 'An HTTP/1.1 request needs a Host header; send one.');
+    }
+  });
+}
