@@ -93,6 +93,8 @@ export class QuotaExceededError extends TokenplaneError {
 export class TierCeilingError extends TokenplaneError {}
 export class HasChildrenError extends TokenplaneError {}
 export class PreconditionFailedError extends TokenplaneError {}
+/** Enabling a token whose value was reported exposed: rotate it instead. */
+export class TokenExposedError extends TokenplaneError {}
 export class IdempotencyConflictError extends TokenplaneError {}
 /** A replayed create whose object (or value) was deleted since: nothing is handed out. */
 export class IdempotencyGoneError extends TokenplaneError {}
@@ -130,6 +132,7 @@ export const ERROR_CLASSES = {
   'quota-exceeded': QuotaExceededError,
   'tier-ceiling': TierCeilingError,
   'has-children': HasChildrenError,
+  'token-exposed': TokenExposedError,
   'precondition-failed': PreconditionFailedError,
   'idempotency-conflict': IdempotencyConflictError,
   'idempotency-gone': IdempotencyGoneError,

@@ -11,6 +11,7 @@ const BASE_PROBLEMS = {
   'quota-exceeded': { status: 409, title: "Tier's token quota exceeded" },
   'tier-ceiling': { status: 409, title: 'Tier ceiling exceeded' },
   'has-children': { status: 409, title: 'Entity has children' },
+  'token-exposed': { status: 409, title: "Token's value was reported exposed; rotate it" },
   'precondition-failed': { status: 412, title: 'If-Match does not match the current ETag' },
   'idempotency-conflict': { status: 422, title: 'Idempotency-Key reused with another body' },
   'idempotency-gone': {

@@ -53,6 +53,8 @@ const BY_SLUG: Record<ProblemSlug | keyof typeof TRANSPORT_PROBLEMS, Row> = {
   'tier-ceiling': { reason: Reasons.TierCeilingExceeded, retryable: true },
   'scope-above-tier': { reason: Reasons.ScopeAboveTier, retryable: true },
   'has-children': { reason: Reasons.HasChildren, retryable: true },
+  // Only a rotation (a new value) enables it again; the driver does not rotate on its own.
+  'token-exposed': { reason: Reasons.Forbidden, retryable: false },
   'not-found': { reason: Reasons.NotFound, retryable: true },
   validation: { reason: Reasons.InvalidSpec, retryable: false },
   unauthorized: { reason: Reasons.Unauthorized, retryable: true },

@@ -96,11 +96,14 @@ export const TierName = z
 
 export const PageQuery = z.strictObject({
   // Decimal digits only: a coerced number also read `0x10` as 16 and `1e2` as 100.
+  // The pattern is the whole rule (1 to 500), so the OpenAPI document says it too.
   limit: z
     .string()
-    .regex(/^[0-9]{1,3}$/, 'must be a whole number from 1 to 500, in decimal digits')
+    .regex(
+      /^0*(?:[1-9][0-9]?|[1-4][0-9]{2}|500)$/,
+      'must be a whole number from 1 to 500, in decimal digits',
+    )
     .transform(Number)
-    .pipe(z.number().int().min(1).max(500))
     .default(100),
   cursor: z
     .string()

@@ -58,8 +58,8 @@ type CacheEntry = {
   cachedAt: number;
 };
 
-/** A token found by id for a signed request, with its value as an HMAC key (memory only). */
-type SigningEntry = CacheEntry & { key: KeyObject };
+/** A token found by id for a signed request, with its values as HMAC keys (memory only). */
+type SigningEntry = CacheEntry & { key: KeyObject; previousKey: KeyObject | null };
 
 export type VerifierOptions = {
   store: Store;
@@ -156,7 +156,7 @@ export class TokenVerifier {
    * key; null when unknown, disabled or expired. Cached like `verify`; the use
    * is recorded by `recordUse` once the signature holds.
    */
-  async verifyById(tokenId: string): Promise<{ token: VerifiedToken; key: KeyObject } | null> {
+  async verifyById(tokenId: string): Promise<{ token: VerifiedToken; keys: KeyObject[] } | null> {
     const now = this.#clock();
     let entry = this.#byId.get(tokenId);
     let cache = 'hit';
@@ -165,7 +165,13 @@ export class TokenVerifier {
       const generation = this.#generation;
       const found = await unavailableOnFailure(() => findTokenById(this.#store, tokenId));
       entry = found
-        ? { ...cacheEntry(found.record, now), key: createSecretKey(Buffer.from(found.value)) }
+        ? {
+            ...cacheEntry(found.record, now),
+            key: createSecretKey(Buffer.from(found.value)),
+            previousKey: found.previousValue
+              ? createSecretKey(Buffer.from(found.previousValue))
+              : null,
+          }
         : false;
       if (generation === this.#generation) this.#byId.set(tokenId, entry);
     }
@@ -174,7 +180,13 @@ export class TokenVerifier {
       return null;
     }
     const token = this.#answer(entry, isCurrent(entry, now), cache, now, false);
-    return token ? { token, key: entry.key } : null;
+    if (!token) return null;
+    const inGrace =
+      entry.previousKey && entry.previousExpiresAtMs !== null && entry.previousExpiresAtMs > now;
+    return {
+      token,
+      keys: inGrace && entry.previousKey ? [entry.key, entry.previousKey] : [entry.key],
+    };
   }
 
   recordUse(tokenId: string): void {

@@ -56,12 +56,14 @@ async function expose(
   if (!row) return null;
   const id = String(row.id);
   const value = row.digest === digest ? 'current' : 'previous';
-  const change =
-    value === 'current'
-      ? `status = 'disabled'`
-      : 'previous_digest = NULL, previous_expires_at = NULL';
+  // An exposed current value stays off until a rotation replaces it (exposed_digest);
+  // an exposed replaced value loses the rest of its grace.
   await tx.run(
-    `UPDATE tokens SET ${change}, version = version + 1, updated_at = $2 WHERE id = $1`,
+    value === 'current'
+      ? `UPDATE tokens SET status = 'disabled', exposed_digest = digest, version = version + 1,
+           updated_at = $2 WHERE id = $1`
+      : `UPDATE tokens SET previous_digest = NULL, previous_expires_at = NULL,
+           previous_sealed_value = NULL, version = version + 1, updated_at = $2 WHERE id = $1`,
     [id, nowIso(store)],
   );
   return {

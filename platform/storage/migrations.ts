@@ -165,6 +165,14 @@ CREATE TABLE token_notices (
 CREATE INDEX tokens_expires ON tokens(expires_at)
 `,
   },
+  {
+    version: 5,
+    name: 'exposed values stay off; signatures with the replaced value in its grace',
+    sql: `
+ALTER TABLE tokens ADD COLUMN exposed_digest TEXT;
+ALTER TABLE tokens ADD COLUMN previous_sealed_value TEXT
+`,
+  },
 ];
 
 /** Applies the migrations not applied yet (`migrations`: a prefix of MIGRATIONS in tests of upgrades). */

@@ -11,7 +11,7 @@ import {
   permissionsWithDefaults,
   type TokenType,
 } from '../domain/permissions.ts';
-import { type ProblemError, validationProblem, violationProblem } from '../domain/problems.ts';
+import { ProblemError, validationProblem, violationProblem } from '../domain/problems.ts';
 import { checkQuota, checkScopeCeiling } from '../domain/rules.ts';
 import { generateSecret, type SecretKind, secretHint } from '../domain/secret-format.ts';
 import type {
@@ -228,6 +228,7 @@ export async function updateToken(
       status: patch.status ?? current.value.status,
       expiresAt,
     };
+    if (next.status === 'active' && current.value.status !== 'active') await refuseExposed(tx, id);
     const permissions = mergePermissions(current.value, patch);
     const permissionsChanged = (Object.keys(permissions) as (keyof StoredPermissions)[]).filter(
       (k) => !isDeepStrictEqual(permissions[k], current.value[k]),
@@ -268,6 +269,19 @@ export async function updateToken(
       permissionsChanged,
     };
   });
+}
+
+/** An exposed value stays off (SPEC §8): only a rotation, which replaces it, makes the token usable. */
+async function refuseExposed(tx: SqlTx, id: string): Promise<void> {
+  const [row] = await tx.query('SELECT digest, exposed_digest FROM tokens WHERE id = $1', [id]);
+  if (row?.exposed_digest && row.exposed_digest === row.digest) {
+    throw new ProblemError(
+      'token-exposed',
+      `Token ${id} was disabled because its value was reported exposed; it cannot be enabled with that value. ` +
+        'Rotate it (POST /v1/tokens/{id}/rotate): the new value works at once, and the exposed one never again.',
+      { tokenId: id },
+    );
+  }
 }
 
 /** The stored §6 fields with a PATCH applied; the rules between fields judged on the result. */
@@ -321,8 +335,10 @@ export async function revealToken(
 
 /**
  * New value, same id. With a grace period the previous value keeps verifying
- * until it ends; with 0 it stops at once. A rotation during an earlier grace
- * period ends that one: only the value being replaced gets the new grace.
+ * (as a bearer token and as a signing key) until it ends; with 0 it stops at
+ * once. One replaced value is kept: a rotation during an earlier grace period
+ * ends that one. A value reported exposed gets no grace, and the rotation
+ * enables the token again.
  */
 export async function rotateToken(
   store: Store,
@@ -334,12 +350,18 @@ export async function rotateToken(
 ): Promise<Idempotent<TokenWithValue>> {
   return issuing(store, idem, effects, async (tx) => {
     const current = await lockToken(store.db, tx, scope, id);
-    const [row] = await tx.query('SELECT digest FROM tokens WHERE id = $1', [id]);
+    const [row] = await tx.query(
+      'SELECT digest, sealed_value, exposed_digest FROM tokens WHERE id = $1',
+      [id],
+    );
+    const exposed = row?.exposed_digest != null && row.exposed_digest === row.digest;
     const value = generateSecret(VALUE_KIND[current.value.type]);
-    const grace = gracePeriodSeconds > 0;
+    const grace = gracePeriodSeconds > 0 && !exposed;
     await tx.run(
       `UPDATE tokens SET digest = $2, sealed_value = $3, hint = $4, previous_digest = $5,
-         previous_expires_at = $6, version = version + 1, updated_at = $7 WHERE id = $1`,
+         previous_expires_at = $6, previous_sealed_value = $7, exposed_digest = NULL,
+         status = CASE WHEN $8 = 1 THEN 'active' ELSE status END,
+         version = version + 1, updated_at = $9 WHERE id = $1`,
       [
         id,
         store.box.digest(value),
@@ -347,6 +369,8 @@ export async function rotateToken(
         secretHint(value),
         grace ? String(row?.digest) : null,
         grace ? new Date(store.clock() + gracePeriodSeconds * 1000).toISOString() : null,
+        grace ? String(row?.sealed_value) : null,
+        exposed ? 1 : 0,
         nowIso(store),
       ],
     );
@@ -414,15 +438,21 @@ export async function findTokenByDigest(store: Store, digest: string): Promise<T
 export async function findTokenById(
   store: Store,
   id: string,
-): Promise<{ record: TokenRecord; value: string } | null> {
+): Promise<{ record: TokenRecord; value: string; previousValue: string | null } | null> {
   const rows = await store.db.query(
-    `SELECT ${RECORD_COLUMNS}, t.sealed_value FROM tokens t JOIN entities e ON e.id = t.entity_id
-      WHERE t.id = $1`,
+    `SELECT ${RECORD_COLUMNS}, t.sealed_value, t.previous_sealed_value
+       FROM tokens t JOIN entities e ON e.id = t.entity_id WHERE t.id = $1`,
     [id],
   );
   const r = rows[0];
   if (!r) return null;
-  return { record: recordFromRow(r), value: store.box.open(String(r.sealed_value), id) };
+  return {
+    record: recordFromRow(r),
+    value: store.box.open(String(r.sealed_value), id),
+    previousValue: r.previous_sealed_value
+      ? store.box.open(String(r.previous_sealed_value), id)
+      : null,
+  };
 }
 
 const RECORD_COLUMNS = `t.id, t.entity_id, t.status, t.expires_at, t.digest, t.previous_digest,
