@@ -76,7 +76,14 @@ export const TokenPage = page(Token);
 export type TokenPage = z.infer<typeof TokenPage>;
 export const TokenListQuery = PageQuery;
 
-export const IntrospectRequest = z.strictObject({ token: z.string().min(1).max(512) });
+export const IntrospectRequest = z.strictObject({
+  token: z.string().min(1).max(512),
+  token_type_hint: z
+    .string()
+    .max(64)
+    .optional()
+    .meta({ description: 'RFC 7662 §2.1; ignored (every token here is an access token)' }),
+});
 export const IntrospectResponse = z.union([
   z.object({
     active: z.literal(true),

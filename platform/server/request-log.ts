@@ -17,7 +17,8 @@ const PLAIN_SEGMENT = /^[A-Za-z0-9._~-]{0,32}$/;
 /**
  * The path as logged: each segment decoded (`%74%70%74%5F…` is `tpt_…`), and
  * one that is neither a UUID nor a short plain word — a token, an access key,
- * an encryption key someone pasted into a URL — replaced by `[redacted]`.
+ * an encryption key someone pasted into a URL — replaced by `[redacted]`
+ * (after its kind's prefix, `tpt_[redacted]`, when it has one).
  */
 export function loggedPath(url: string): string {
   return (url.split('?')[0] ?? '')
@@ -29,10 +30,15 @@ export function loggedPath(url: string): string {
       } catch {
         return '[redacted]';
       }
-      return UUID.test(decoded) ||
+      if (
+        UUID.test(decoded) ||
         (PLAIN_SEGMENT.test(decoded) && !/_[0-9A-Za-z]{20,}/.test(decoded))
-        ? decoded
-        : '[redacted]';
+      ) {
+        return decoded;
+      }
+      // A value's kind stays visible (`tpt_[redacted]`), as in every other log line.
+      const kind = /^([a-z]{2,8})_/.exec(decoded)?.[1];
+      return kind ? `${kind}_[redacted]` : '[redacted]';
     })
     .join('/');
 }

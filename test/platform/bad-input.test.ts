@@ -190,8 +190,8 @@ describe('logged paths', () => {
   it('decode percent-encoding and redact what is not an id or a short word', () => {
     const token = `tpt_${'A'.repeat(36)}`;
     const encoded = [...token].map((c) => `%${c.charCodeAt(0).toString(16)}`).join('');
-    expect(loggedPath(`/v1/entities/${encoded}`)).toBe('/v1/entities/[redacted]');
-    expect(loggedPath(`/v1/tokens/${token}/rotate?x=1`)).toBe('/v1/tokens/[redacted]/rotate');
+    expect(loggedPath(`/v1/entities/${encoded}`)).toBe('/v1/entities/tpt_[redacted]');
+    expect(loggedPath(`/v1/tokens/${token}/rotate?x=1`)).toBe('/v1/tokens/tpt_[redacted]/rotate');
     const encryptionKey = 'q8VbGJZ3n0xYw2mTfR7sLkPdA1cE9uHhK4oN6iW5eXz';
     expect(loggedPath(`/v1/entities/${encryptionKey}`)).toBe('/v1/entities/[redacted]');
     expect(loggedPath('/v1/entities/0195f8a2-4b7c-7d3e-9f10-123456789abc/tokens')).toBe(

@@ -1,7 +1,9 @@
 /** Tokens: issue, list, read, edit, remove, reveal, rotate, introspect. */
+import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { PERMISSION_FIELDS, usageWindow } from '../../domain/permissions.ts';
+import { validationProblem } from '../../domain/problems.ts';
 import {
   CreateTokenRequest,
   IdParams,
@@ -280,12 +282,53 @@ export const tokenRoutes =
       },
     );
 
+    // Its own scope: RFC 7662 clients send a form body, which no other route takes.
+    app.register(introspection(ctx));
+  };
+
+/**
+ * RFC 7662 §2.1's form body: `token` and `token_type_hint`; other parameters
+ * (a client's `client_id`) are ignored as RFC 6749 §3.2 says, and a parameter
+ * sent twice is refused (RFC 6749 §3.1).
+ */
+function introspectionForm(
+  _request: FastifyRequest,
+  body: string | Buffer,
+  done: (err: Error | null, value?: unknown) => void,
+): void {
+  const params = new URLSearchParams(String(body));
+  const repeated = ['token', 'token_type_hint'].find((name) => params.getAll(name).length > 1);
+  if (repeated) {
+    done(validationProblem([{ path: repeated, message: 'sent more than once' }]));
+    return;
+  }
+  const form: Record<string, string> = {};
+  for (const name of ['token', 'token_type_hint']) {
+    const value = params.get(name);
+    if (value) form[name] = value;
+  }
+  done(null, form);
+}
+
+const introspection =
+  (ctx: PlatformContext): FastifyPluginAsyncZod =>
+  async (app) => {
+    app.addContentTypeParser(
+      'application/x-www-form-urlencoded',
+      { parseAs: 'string' },
+      introspectionForm,
+    );
     app.post(
       '/introspect',
-      managementRoute('tokens', 'RFC 7662-style introspection of an API token', {
-        body: IntrospectRequest,
-        response: { 200: IntrospectResponse },
-      }),
+      managementRoute(
+        'tokens',
+        "RFC 7662 introspection of an API token (JSON, or the RFC's form body)",
+        {
+          consumes: ['application/json', 'application/x-www-form-urlencoded'],
+          body: IntrospectRequest,
+          response: { 200: IntrospectResponse },
+        },
+      ),
       async (request) => {
         const principal = principalOf(request);
         const token = await ctx.verifier.verify(request.body.token, false);
