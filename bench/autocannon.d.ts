@@ -17,7 +17,12 @@ declare module 'autocannon' {
       setupRequest?: (request: RequestData) => RequestData;
     }[];
   };
-  type RequestData = { method: string; path: string; headers: Record<string, string> };
+  export type RequestData = {
+    method: string;
+    path: string;
+    headers: Record<string, string>;
+    body?: string;
+  };
   type Histogram = { average: number; p50: number; p90: number; p99: number; max: number };
   type Result = {
     requests: Histogram & { total: number };

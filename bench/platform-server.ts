@@ -51,6 +51,10 @@ if (mode === 'hello') {
     ...(process.env.BENCH_ENCRYPTION_KEY
       ? { encryptionKey: process.env.BENCH_ENCRYPTION_KEY }
       : {}),
+    // A small verification cache makes most look-ups miss (bench/platform.ts, cold introspection).
+    ...(process.env.BENCH_VERIFY_CACHE_SIZE
+      ? { verifyCacheSize: Number(process.env.BENCH_VERIFY_CACHE_SIZE) }
+      : {}),
     ...(process.env.BENCH_WEBHOOK_POLL_MS
       ? { webhookPollMs: Number(process.env.BENCH_WEBHOOK_POLL_MS) }
       : {}),

@@ -26,8 +26,10 @@
  * BENCH_ROUNDS rounds (default 3) of BENCH_DURATION seconds (default 5) and the
  * ratio is computed from the medians.
  */
-import autocannon from 'autocannon';
+import { readFileSync, writeFileSync } from 'node:fs';
+import autocannon, { type RequestData } from 'autocannon';
 import { signRequest } from '../platform/crypto/http-signatures.ts';
+import { generateSecret } from '../platform/domain/secret-format.ts';
 import { SERVE_HEAP_FLAGS } from '../platform/server/heap-flags.ts';
 import { startPostgres } from '../test/harness/postgres.ts';
 import {
@@ -319,6 +321,63 @@ const floodMedian = (fs: Flood[]): Flood => ({
 const bounded = floodMedian(floods.bounded);
 const unbounded = floodMedian(floods.unbounded);
 
+/**
+ * Introspection of one hot token, of COLD_TOKENS tokens through a verification
+ * cache of COLD_CACHE entries (nearly every look-up misses and reads the
+ * database), and of well-formed values that name no token — CPU per request
+ * of each, on a platform of its own (SQLite).
+ */
+const COLD_TOKENS = Number(process.env.BENCH_COLD_TOKENS ?? 2_000);
+const COLD_CACHE = 100;
+async function coldIntrospection(): Promise<Record<'hot' | 'miss' | 'unknown', Run>> {
+  process.env.BENCH_VERIFY_CACHE_SIZE = String(COLD_CACHE);
+  const s = await serve('platform');
+  delete process.env.BENCH_VERIFY_CACHE_SIZE;
+  try {
+    const e = await admin(s, 'POST', '/v1/entities', {
+      name: 'cold',
+      kind: 'customer',
+      tier: 'bench',
+      defaultToken: false,
+    });
+    const values: string[] = [];
+    for (let i = 0; i < COLD_TOKENS; i++) {
+      values.push(
+        (await admin(s, 'POST', `/v1/entities/${e.id}/tokens`, { name: `cold ${i}` })).value,
+      );
+    }
+    const introspect = (next: () => string) => ({
+      url: `${s.url}/v1/introspect`,
+      method: 'POST' as const,
+      headers: { authorization: `Bearer ${s.adminKey}`, 'content-type': 'application/json' },
+      requests: [
+        { setupRequest: (r: RequestData) => ({ ...r, body: JSON.stringify({ token: next() }) }) },
+      ],
+    });
+    let i = 0;
+    return {
+      hot: await load(
+        '  introspection, one hot token',
+        s,
+        introspect(() => values[0] as string),
+      ),
+      miss: await load(
+        `  introspection, ${COLD_TOKENS} tokens, cache ${COLD_CACHE}`,
+        s,
+        introspect(() => values[i++ % values.length] as string),
+      ),
+      unknown: await load(
+        '  introspection, unknown values',
+        s,
+        introspect(() => generateSecret('apiToken')),
+      ),
+    };
+  } finally {
+    await stop(s);
+  }
+}
+const cold = await coldIntrospection();
+
 const sqliteCreate = await createBench('SQLite');
 let pgCreate: Run;
 try {
@@ -377,3 +436,75 @@ console.log(`flood of ${FLOOD_CONNECTIONS} connections, series route, fresh proc
 ${floodLine('tokenplane serve heap flags', bounded)}
 ${floodLine('V8 default heap', unbounded)}
   CPU per request, bounded vs default: ${ratio(bounded.run.cpuUs, unbounded.run.cpuUs)}×`);
+
+console.log(`introspection (POST /v1/introspect, SQLite), CPU per request:
+  one hot token                      ${cold.hot.cpuUs} µs
+  ${COLD_TOKENS} tokens, cache ${COLD_CACHE} (misses)  ${cold.miss.cpuUs} µs (${ratio(cold.miss.cpuUs, cold.hot.cpuUs)}× hot)
+  unknown well-formed values         ${cold.unknown.cpuUs} µs (${ratio(cold.unknown.cpuUs, cold.hot.cpuUs)}× hot)`);
+
+/**
+ * The guard: every ratio against its target, as a table that README's
+ * benchmark section holds (`BENCH_WRITE_README=1` rewrites it there), so the
+ * change that makes one worse shows it.
+ */
+const guard: [string, number, string, boolean][] = [
+  [
+    'bare fastify ÷ catalogue, CPU per request',
+    base.cpuUs / r('catalogue').cpuUs,
+    '≥ 0.6',
+    base.cpuUs / r('catalogue').cpuUs >= 0.6,
+  ],
+  [
+    'series ÷ catalogue, CPU per request',
+    r('series').cpuUs / r('catalogue').cpuUs,
+    '≤ 1.2',
+    r('series').cpuUs / r('catalogue').cpuUs <= 1.2,
+  ],
+  [
+    'scopes+origin+address+rate ÷ plain series',
+    r('restricted').cpuUs / r('series').cpuUs,
+    '≤ 1.3',
+    r('restricted').cpuUs / r('series').cpuUs <= 1.3,
+  ],
+  [
+    'usage limit ÷ plain series (SQLite)',
+    r('usage').cpuUs / r('series').cpuUs,
+    '≤ 1.5',
+    r('usage').cpuUs / r('series').cpuUs <= 1.5,
+  ],
+  [
+    'usage limit ÷ plain series (PostgreSQL)',
+    r('usagePg').cpuUs / r('seriesPg').cpuUs,
+    '≤ 1.5',
+    r('usagePg').cpuUs / r('seriesPg').cpuUs <= 1.5,
+  ],
+  [
+    'signed request ÷ plain series',
+    r('signed').cpuUs / r('series').cpuUs,
+    '≤ 1.6',
+    r('signed').cpuUs / r('series').cpuUs <= 1.6,
+  ],
+  ['series p99, ms (SQLite)', r('series').p99, '< 10', r('series').p99 < 10],
+];
+const table = [
+  `| ratio (\`npm run bench\`, ${ROUNDS} rounds, ${DURATION} s, same run) | measured | target | |`,
+  '|---|---|---|---|',
+  ...guard.map(
+    ([name, value, target, ok]) =>
+      `| ${name} | ${value.toFixed(2)} | ${target} | ${ok ? 'met' : '**missed**'} |`,
+  ),
+].join('\n');
+console.log(`\nguard:\n${table}`);
+if (process.env.BENCH_WRITE_README === '1') {
+  const readme = new URL('../README.md', import.meta.url);
+  const text = readFileSync(readme, 'utf8');
+  const start = '<!-- bench:guard:start -->';
+  const end = '<!-- bench:guard:end -->';
+  if (!text.includes(start))
+    throw new Error(`README.md has no ${start} … ${end} section to rewrite`);
+  writeFileSync(
+    readme,
+    text.replace(new RegExp(`${start}[\\s\\S]*?${end}`), `${start}\n${table}\n${end}`),
+  );
+  console.log('README.md: benchmark guard table rewritten');
+}
