@@ -145,7 +145,7 @@ export function desiredSecret(
 
 /**
  * What the Secret's `previousToken` should be now: after a rotation in this
- * pass (`rotatedUntil` set), the value the Secret held until then; otherwise
+ * reconcile (`rotatedUntil` set), the value the Secret held until then; otherwise
  * the one it already carries, while its grace lasts. Undefined once it ended.
  */
 export function previousValue(
@@ -199,16 +199,16 @@ export function secretUpToDate(
   return (existing.metadata?.ownerReferences ?? []).some((r) => r.uid === obj.metadata.uid);
 }
 
-/**
- * Why the Secret this ApiToken wants may not be written: it exists and is owned
- * neither by this ApiToken nor marked as its Secret. Null when writing is fine.
- */
 /** The Secret's value no longer matches the digest we wrote beside it. */
 export function tampered(s: SecretView): boolean {
   const value = s.digests.token;
   return value === undefined || s.metadata.annotations?.[DIGEST_ANNOTATION] !== value;
 }
 
+/**
+ * Why the Secret this ApiToken wants may not be written: it exists and is owned
+ * neither by this ApiToken nor marked as its Secret. Null when writing is fine.
+ */
 export function secretConflict(
   existing: SecretView | undefined,
   obj: ApiTokenObject,

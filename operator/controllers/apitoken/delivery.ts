@@ -1,12 +1,11 @@
 /**
- * Secret delivery: the Secret named by the spec holds the current value (SPEC
- * §3 keys, owner reference, template labels and annotations) and, during a
- * rotation's grace period, the value it replaced as `previousToken` (so
- * consumers can roll over without a gap); workloads listed
- * in `rolloutRestartTargets` are restarted when the value changes; the Secret of
+ * The delivery stage: the Secret named by the spec holds the current value
+ * (SPEC §3 keys, owner reference, template labels and annotations) and, during
+ * a rotation's grace period, the value it replaced as `previousToken` (so
+ * consumers can roll over without a gap); workloads listed in
+ * `rolloutRestartTargets` are restarted when the value changes; the Secret of
  * a previous `secretName` goes. Our Secrets are read from the informer's cache —
  * live only when the cache has none, since someone else's Secret is not in it.
- * Owns status.secretName.
  */
 import type { ApiTokenObject } from '../../crds/schemas.ts';
 import { EventReasons } from '../../events.ts';
@@ -24,7 +23,7 @@ import {
   secretUpToDate,
   viewSecret,
 } from '../secret.ts';
-import type { Pass } from './pass.ts';
+import type { Issued } from './issuing.ts';
 
 /**
  * The Secret as it is now, or why it must not be written (it belongs to
@@ -39,13 +38,20 @@ export async function observeSecret(
   return conflict ? { conflict } : { secret };
 }
 
+/** What delivery leaves for readiness. */
+export type Delivered = {
+  secretName: string;
+  /** When the Secret's previousToken must go; null when it has none. */
+  previousUntil: Date | null;
+};
+
 export async function deliver(
   ctx: Context,
-  pass: Pass,
+  obj: ApiTokenObject,
+  issued: Issued,
   existing: SecretView | undefined,
-): Promise<void> {
-  const { obj, token } = pass;
-  if (!token) return;
+): Promise<Delivered> {
+  const { token, rotatedUntil } = issued;
   checkTime(ctx);
   const secretName = secretNameOf(obj);
   const content = {
@@ -57,13 +63,13 @@ export async function deliver(
     shardLabels: shardLabels(obj.metadata.labels, ctx.shardLabelKeys),
   };
   const now = ctx.now();
-  let until = pass.rotatedUntil ?? previousUntil(existing, now);
-  if (pass.rotatedUntil || !secretUpToDate(existing, obj, content, now)) {
-    const value = pass.value ?? (await ctx.tokens.reveal(token.id));
+  let until = rotatedUntil ?? previousUntil(existing, now);
+  if (rotatedUntil || !secretUpToDate(existing, obj, content, now)) {
+    const value = issued.value ?? (await ctx.tokens.reveal(token.id));
     // The cache holds no values: the one to keep beside the new value is read live.
     const live =
       existing && until ? await ctx.kube.readSecret(obj.metadata.namespace, secretName) : undefined;
-    let kept = previousValue(live, now, pass.rotatedUntil);
+    let kept = previousValue(live, now, rotatedUntil);
     if (kept?.value === value) kept = undefined; // a replayed rotation the Secret already has
     until = kept?.until;
     await ctx.kube.applySecret(desiredSecret(obj, content, value, kept));
@@ -73,7 +79,7 @@ export async function deliver(
     if (
       status?.secretName === secretName &&
       status.tokenId === token.id &&
-      pass.origin === 'recorded'
+      issued.origin === 'recorded'
     ) {
       const what = existing ? 'did not hold the current token' : 'was missing';
       ctx.events.normal(
@@ -85,9 +91,8 @@ export async function deliver(
   }
   const oldSecret = obj.status?.secretName;
   if (oldSecret && oldSecret !== secretName) await removeSecret(ctx, obj, oldSecret);
-  pass.status = { ...pass.status, secretName };
   // come back when the previous value stops verifying, to take it out of the Secret
-  pass.previousUntil = until ?? null;
+  return { secretName, previousUntil: until ?? null };
 }
 
 /**

@@ -1,24 +1,36 @@
 /**
- * ApiToken reconciler, after cert-manager's certificate controllers: one
- * concern per step, coordinating through the status they record (pass.ts).
- *   deleting → revoke (Delete) or leave (Orphan), drop the Secret, release;
- *   finalizer; entity resolved and Ready; the Secret is ours to write;
- *   issuing (rotation included) → Secret delivery → readiness (one status write).
- * The object is read from the informer's cache. Token values live only in
- * local variables and the Secret: never in logs, Events, conditions or errors.
+ * ApiToken reconciler: deleting → revoke (Delete) or leave (Orphan), drop the
+ * Secret, release; otherwise our finalizer, then a pipeline of stages, each a
+ * function of the object and of what the stages before it returned (none
+ * reaches into another's result or calls another):
+ *   declarationOf (the entity resolved and Ready) → observeSecret (ours to
+ *   write) → issue (rotation included) → deliver (the Secret) → ready (the one
+ *   status write).
+ * A stage may end the reconcile (wait, conflict, refusal) with a Ready=False
+ * status. The object is read from the informer's cache. Token values live only
+ * in local variables and the Secret: never in logs, Events, conditions or errors.
  */
 import { Reasons } from '../../../platform/external/index.ts';
 import type { ApiTokenObject } from '../../crds/schemas.ts';
 import { FINALIZER } from '../../kube.ts';
-import { isReady } from '../../runtime/conditions.ts';
 import type { Result } from '../../runtime/workqueue.ts';
-import { type Context, cached, drive, release, removeFinalizer, waiting } from '../context.ts';
+import {
+  type Context,
+  cached,
+  drive,
+  refused,
+  release,
+  removeFinalizer,
+  waiting,
+} from '../context.ts';
 import { secretNameOf } from '../secret.ts';
 import { entityOf } from '../triggers.ts';
+import { declarationOf } from './declaration.ts';
 import { deliver, observeSecret, removeSecret } from './delivery.ts';
 import { issue } from './issuing.ts';
-import { PLURAL, startPass } from './pass.ts';
 import { ready } from './readiness.ts';
+
+const PLURAL = 'apitokens';
 
 export async function reconcileApiToken(
   ctx: Context,
@@ -30,12 +42,12 @@ export async function reconcileApiToken(
     ctx.metrics.tokenExpiry.remove({ namespace, name });
     return {};
   }
-  return drive(ctx, PLURAL, obj, { finalize, sync });
+  return drive(ctx, PLURAL, obj, { finalize, sync: pipeline });
 }
 
-async function sync(ctx: Context, obj: ApiTokenObject): Promise<Result> {
-  const entity = resolveEntity(ctx, obj);
-  if ('wait' in entity) return waiting(ctx, PLURAL, obj, Reasons.EntityNotReady, entity.wait);
+async function pipeline(ctx: Context, obj: ApiTokenObject): Promise<Result> {
+  const declared = declarationOf(ctx, obj);
+  if ('wait' in declared) return waiting(ctx, PLURAL, obj, Reasons.EntityNotReady, declared.wait);
   // Never take over a Secret that belongs to someone else (two writers loop forever).
   const secret = await observeSecret(ctx, obj);
   if ('conflict' in secret) {
@@ -43,28 +55,10 @@ async function sync(ctx: Context, obj: ApiTokenObject): Promise<Result> {
     // Our Secret informer does not see someone else's Secret go: look again soon.
     return waiting(ctx, PLURAL, obj, Reasons.SecretConflict, secret.conflict);
   }
-  const pass = startPass(ctx, obj, entity);
-  const refused = await issue(ctx, pass);
-  if (refused) return refused;
-  await deliver(ctx, pass, secret.secret);
-  return ready(ctx, pass);
-}
-
-/** The entity's platform id, and its tier when the cache knows it; or why to wait. */
-function resolveEntity(
-  ctx: Context,
-  obj: ApiTokenObject,
-): { id: string; tier?: string | undefined } | { wait: string } {
-  const ref = obj.spec.entityRef;
-  if (!ref) return { id: obj.spec.entityId as string };
-  const entity = ctx.entityCache.get(ref.name, obj.metadata.namespace);
-  if (!entity)
-    return { wait: `Waiting for Entity "${ref.name}", which does not exist in this namespace.` };
-  if (!entity.status?.id)
-    return { wait: `Waiting for Entity "${ref.name}" to be created on the platform.` };
-  if (!isReady(entity) && !obj.status?.tokenId)
-    return { wait: `Waiting for Entity "${ref.name}" to become Ready.` };
-  return { id: entity.status.id, tier: entity.status.tier };
+  const issued = await issue(ctx, obj, declared);
+  if ('refused' in issued) return refused(ctx, PLURAL, obj, issued.refused);
+  const delivered = await deliver(ctx, obj, issued, secret.secret);
+  return ready(ctx, obj, issued, delivered);
 }
 
 async function finalize(ctx: Context, obj: ApiTokenObject): Promise<Result> {

@@ -1,51 +1,89 @@
 /**
- * Issuing: the ApiToken holds a platform token that matches its spec, rotated
- * when due. The executor (platform/external/executor.ts) carries out the
- * planner's actions — create (idempotency key from the uid and the issuance),
- * adopt (`tokenId`, `adoptDefaultToken`), update in place (drift on the
- * platform is repaired), rotate — until the planner has nothing left, or
- * refuses; the hooks here and in rotation.ts turn them into Events and the
- * status draft. Owns status.tokenId, entityId, issuance and rotations.
+ * The issuing stage: the ApiToken holds a platform token that matches its
+ * spec, rotated when due. The executor (platform/external/executor.ts) carries
+ * out the planner's actions — create (idempotency key from the uid and the
+ * issuance), adopt (`tokenId`, `adoptDefaultToken`), update in place (drift on
+ * the platform is repaired), rotate — until the planner has nothing left, or
+ * refuses; the hooks here turn them into Events.
+ *
+ * Rotation: when the token's renewal time has passed (cert-manager's
+ * `renewBefore`), a new value under the same id, the previous one verifying
+ * for the grace period, and a new expiry `lifetime` from now. The idempotency
+ * key names the uid, the issuance and the rotation count, so a crash between
+ * the rotation and the status write replays the same rotation
+ * (TokenExternal.rotatePlanned). When that replay is refused because the token
+ * was rotated again since, outside Kubernetes, the rotation counts as done and
+ * the next one runs under the next key: one extra rotation, never a new token.
  */
-import { describeChanges, settleToken, type TokenHooks } from '../../../platform/external/index.ts';
+import {
+  describeChanges,
+  type Refusal,
+  type SettledToken,
+  settleToken,
+  type TokenHooks,
+} from '../../../platform/external/index.ts';
+import type { ApiTokenObject, ApiTokenStatus } from '../../crds/schemas.ts';
 import { EventReasons } from '../../events.ts';
-import type { Result } from '../../runtime/workqueue.ts';
-import { type Context, checkTime, refused } from '../context.ts';
-import { type Pass, PLURAL } from './pass.ts';
-import { rotationHooks } from './rotation.ts';
+import { type Context, checkTime } from '../context.ts';
+import type { Declared } from './declaration.ts';
 
-/** Undefined when the pass holds its token; otherwise how the reconcile ends. */
-export async function issue(ctx: Context, pass: Pass): Promise<Result | undefined> {
-  const { obj, declaration, policy, entityTier } = pass;
+export type Issued = Pick<SettledToken, 'token' | 'origin' | 'value' | 'renewalTime'> & {
+  /** Set by a rotation of this reconcile: when the replaced value stops verifying. */
+  rotatedUntil: Date | undefined;
+  /** The status fields this stage owns. */
+  status: Pick<
+    ApiTokenStatus,
+    'tokenId' | 'entityId' | 'issuance' | 'rotations' | 'lastRotationTime'
+  >;
+};
+
+/** A rotation of this reconcile, as its hook saw it. */
+type Rotation = { until?: Date; time?: string };
+
+export async function issue(
+  ctx: Context,
+  obj: ApiTokenObject,
+  { declaration, entityTier }: Declared,
+): Promise<Issued | { refused: Refusal }> {
   checkTime(ctx);
+  const rotation: Rotation = {};
   const outcome = await settleToken(
     {
       tokens: ctx.tokens,
       declaration,
-      policy,
+      policy: {
+        identity: `apitoken:${obj.metadata.uid}`,
+        issuance: obj.status?.issuance ?? 0,
+        rotations: obj.status?.rotations ?? 0,
+        now: ctx.now(),
+      },
       sight: {
         heldId: obj.status?.tokenId,
         // A platform-only entity's tier is the platform's to judge (the same refusal, one request later).
         tier: entityTier ? { name: entityTier, table: ctx.tiers } : undefined,
       },
     },
-    { ...issuingHooks(ctx, pass), ...rotationHooks(ctx, pass) },
+    hooks(ctx, obj, rotation),
   );
-  if ('refused' in outcome) return refused(ctx, PLURAL, obj, outcome.refused);
+  if ('refused' in outcome) return outcome;
   const { token, origin, value, issuance, rotations, renewalTime } = outcome.settled;
-  Object.assign(pass, { token, origin, value, renewalTime });
-  pass.status = {
-    ...pass.status,
-    tokenId: token.id,
-    entityId: token.entityId,
-    issuance: issuance || undefined,
-    rotations: rotations || undefined,
+  return {
+    token,
+    origin,
+    value,
+    renewalTime,
+    rotatedUntil: rotation.until,
+    status: {
+      tokenId: token.id,
+      entityId: token.entityId,
+      issuance: issuance || undefined,
+      rotations: rotations || undefined,
+      ...(rotation.time ? { lastRotationTime: rotation.time } : {}),
+    },
   };
-  return undefined;
 }
 
-function issuingHooks(ctx: Context, pass: Pass): TokenHooks {
-  const { obj } = pass;
+function hooks(ctx: Context, obj: ApiTokenObject, rotation: Rotation): TokenHooks {
   return {
     round: () => checkTime(ctx),
     creating(plan) {
@@ -80,6 +118,26 @@ function issuingHooks(ctx: Context, pass: Pass): TokenHooks {
         obj,
         repaired ? EventReasons.Repaired : EventReasons.Updated,
         `${repaired ? 'Repaired drift on' : 'Updated'} platform token ${token.id}: ${describeChanges(plan.changes)}.`,
+      );
+    },
+    superseded(plan, count) {
+      ctx.events.warning(
+        obj,
+        EventReasons.RotationSuperseded,
+        `Platform token ${plan.token.id} was rotated outside Kubernetes after rotation ${count}, ` +
+          'whose value no longer verifies; rotating again under the next rotation count.',
+      );
+    },
+    rotated(plan) {
+      const now = ctx.now();
+      if (plan.gracePeriodSeconds > 0) {
+        rotation.until = new Date(now.getTime() + plan.gracePeriodSeconds * 1000);
+      }
+      rotation.time = now.toISOString();
+      ctx.events.normal(
+        obj,
+        EventReasons.Rotated,
+        `Rotated platform token ${plan.token.id}; the previous value keeps verifying for ${plan.gracePeriodSeconds}s.`,
       );
     },
   };

@@ -1,23 +1,32 @@
 /**
- * Readiness: from what the steps before recorded, the token's hint and expiry,
- * `renewalTime`, the `Ready`/`Synced` conditions and the expiry metric; the one
- * status write of the pass; when to come back (the renewal time or the resync).
+ * The last stage: from what issuing and delivery returned, the token's hint
+ * and expiry, `renewalTime`, the `Ready`/`Synced` conditions and the expiry
+ * metric; the one status write of the reconcile; when to come back (the
+ * renewal time, the end of the previous value's grace, or the resync).
  */
+import type { ApiTokenObject } from '../../crds/schemas.ts';
 import { outcome } from '../../runtime/conditions.ts';
 import type { Result } from '../../runtime/workqueue.ts';
 import { type Context, writeStatus } from '../context.ts';
-import { type Pass, PLURAL } from './pass.ts';
+import type { Delivered } from './delivery.ts';
+import type { Issued } from './issuing.ts';
 
-export async function ready(ctx: Context, pass: Pass): Promise<Result> {
-  const { obj, token, renewalTime } = pass;
-  if (!token) throw new Error('readiness without a token');
+export async function ready(
+  ctx: Context,
+  obj: ApiTokenObject,
+  issued: Issued,
+  delivered: Delivered,
+): Promise<Result> {
+  const { token, renewalTime } = issued;
   const { namespace, name, generation } = obj.metadata;
   if (token.expiresAt) {
     ctx.metrics.tokenExpiry.set({ namespace, name }, Date.parse(token.expiresAt) / 1000);
   }
   const tokenChanged = obj.status?.tokenId !== token.id;
-  await writeStatus(ctx, PLURAL, obj, {
-    ...pass.status,
+  await writeStatus(ctx, 'apitokens', obj, {
+    ...obj.status,
+    ...issued.status,
+    secretName: delivered.secretName,
     hint: token.hint,
     expiresAt: token.expiresAt ?? undefined,
     renewalTime: renewalTime?.toISOString(),
@@ -36,6 +45,6 @@ export async function ready(ctx: Context, pass: Pass): Promise<Result> {
     ctx.enqueueEntity(namespace, obj.spec.entityRef.name, 1000);
   const until = (at: Date | null | undefined) =>
     at ? at.getTime() - ctx.now().getTime() : Number.POSITIVE_INFINITY;
-  const next = Math.min(ctx.resyncMs, until(renewalTime), until(pass.previousUntil) + 500);
+  const next = Math.min(ctx.resyncMs, until(renewalTime), until(delivered.previousUntil) + 500);
   return { requeueAfterMs: Math.max(1000, next) };
 }
