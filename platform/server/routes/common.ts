@@ -102,7 +102,6 @@ const ID_NAMES: Record<string, string> = {
   entities: 'entity',
   tokens: 'token',
   'access-keys': 'access key',
-  members: 'member',
 };
 
 /**
