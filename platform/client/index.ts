@@ -34,6 +34,13 @@ import {
   type EntityPage as TEntityPage,
   type UpdateEntityRequest,
 } from '../schemas/entity.ts';
+import {
+  type CreateMemberRequest,
+  Member,
+  MemberPage,
+  type Member as TMember,
+  type MemberPage as TMemberPage,
+} from '../schemas/member.ts';
 import { type TierInfo, TierList } from '../schemas/tier.ts';
 import {
   type CreateTokenRequest,
@@ -221,6 +228,32 @@ export class TokenplaneClient {
     await this.#t.send({ method: 'DELETE', path: `/v1/access-keys/${seg(id)}` });
   }
 
+  // --- members ---------------------------------------------------------------
+
+  createMember(
+    entityId: string,
+    req: CreateMemberRequest,
+    opts?: { idempotencyKey?: string },
+  ): Promise<TMember> {
+    return this.#create(`/v1/entities/${seg(entityId)}/members`, req, Member, opts?.idempotencyKey);
+  }
+
+  listMembers(entityId: string, q?: { limit?: number; cursor?: string }): Promise<TMemberPage> {
+    return this.#get(`/v1/entities/${seg(entityId)}/members`, MemberPage, q);
+  }
+
+  listAllMembers(entityId: string): Promise<TMember[]> {
+    return this.#all((cursor) => this.listMembers(entityId, { limit: PAGE_SIZE, cursor }));
+  }
+
+  updateMember(id: string, patch: { role: TMember['role'] }): Promise<TMember> {
+    return this.#patch(`/v1/members/${seg(id)}`, patch, Member);
+  }
+
+  async deleteMember(id: string): Promise<void> {
+    await this.#t.send({ method: 'DELETE', path: `/v1/members/${seg(id)}` });
+  }
+
   // --- audit and analytics ---------------------------------------------------
 
   listAuditEvents(q?: { entityId?: string; limit?: number; cursor?: string }): Promise<TAuditPage> {
@@ -325,6 +358,7 @@ export type { TierInfo } from '../schemas/tier.ts';
 export type {
   CreateAccessKeyRequest,
   CreateEntityRequest,
+  CreateMemberRequest,
   CreateTokenRequest,
   RotateTokenRequest,
   TAccessKey as AccessKey,
@@ -334,6 +368,8 @@ export type {
   TEntity as Entity,
   TEntityPage as EntityPage,
   TIntrospectResponse as IntrospectResponse,
+  TMember as Member,
+  TMemberPage as MemberPage,
   TMetricCatalog as MetricCatalog,
   TMetricSeries as MetricSeries,
   TToken as Token,

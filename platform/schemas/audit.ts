@@ -12,7 +12,7 @@ export const AuditEvent = z.object({
     }),
   }),
   action: z.string().meta({ description: 'e.g. entity.create, token.rotate, token.reveal' }),
-  targetType: z.enum(['entity', 'token', 'access-key', 'webhook']),
+  targetType: z.enum(['entity', 'token', 'access-key', 'webhook', 'member']),
   targetId: z.string().nullable(),
   entityId: Id.nullable(),
   outcome: z.enum(['success', 'failure']),

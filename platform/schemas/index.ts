@@ -3,6 +3,7 @@ export * from './analytics.ts';
 export * from './audit.ts';
 export * from './common.ts';
 export * from './entity.ts';
+export * from './member.ts';
 export * from './permissions.ts';
 export * from './problem.ts';
 export * from './tier.ts';

@@ -114,6 +114,7 @@ const TARGET_NAMES: Record<string, string> = {
   token: 'token',
   accessKey: 'access key',
   webhook: 'webhook',
+  member: 'member',
 };
 
 export function setAudit(request: FastifyRequest, info: AuditInfo): void {

@@ -10,7 +10,12 @@ import { type Scope, visible } from './scope.ts';
 import type { Row, SqlTx } from './sql.ts';
 import type { Store } from './store.ts';
 
-const TABLE = { entity: 'entities', 'access key': 'access_keys', webhook: 'webhooks' } as const;
+const TABLE = {
+  entity: 'entities',
+  'access key': 'access_keys',
+  webhook: 'webhooks',
+  member: 'members',
+} as const;
 type Owned = Exclude<keyof typeof TABLE, 'entity'>;
 
 /** A create's replay hands out its response (and secret) again only while what it created exists. */

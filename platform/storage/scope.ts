@@ -30,16 +30,18 @@ export async function visible(q: SqlTx, scope: Scope, entityId: string): Promise
   return rows.length > 0;
 }
 
-/** An object a caller names by id: an entity, a token, an access key or a webhook. */
+/** An object a caller names by id: an entity, a token, an access key, a webhook or a member. */
 export type Target =
   | { entity: string }
   | { token: string }
   | { accessKey: string }
-  | { webhook: string };
+  | { webhook: string }
+  | { member: string };
 
 /** The entity a target belongs to (an entity belongs to itself); null when it does not exist. */
-const OWNER: Record<'token' | 'accessKey' | 'webhook', string> = {
+const OWNER: Record<'token' | 'accessKey' | 'webhook' | 'member', string> = {
   token: 'SELECT entity_id FROM tokens WHERE id = $1',
+  member: 'SELECT entity_id FROM members WHERE id = $1',
   accessKey: 'SELECT entity_id FROM access_keys WHERE id = $1',
   webhook: 'SELECT entity_id FROM webhooks WHERE id = $1',
 };

@@ -102,6 +102,7 @@ const ID_NAMES: Record<string, string> = {
   entities: 'entity',
   tokens: 'token',
   'access-keys': 'access key',
+  members: 'member',
 };
 
 /**
