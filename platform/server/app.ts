@@ -100,7 +100,6 @@ import { auditRoutes } from './routes/audit.ts';
 import { unknownPathIds } from './routes/common.ts';
 import { entityRoutes } from './routes/entities.ts';
 import { memberRoutes } from './routes/members.ts';
-import { memberRoutes } from './routes/members.ts';
 import { metaRoutes } from './routes/meta.ts';
 import { tokenLeakRoutes } from './routes/token-leaks.ts';
 import { tokenRoutes } from './routes/tokens.ts';
@@ -486,7 +485,6 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
       await v1.register(entityRoutes(ctx));
       await v1.register(tokenRoutes(ctx));
       await v1.register(accessKeyRoutes(ctx));
-      await v1.register(memberRoutes(ctx));
       await v1.register(memberRoutes(ctx));
       await v1.register(auditRoutes(ctx));
       await v1.register(webhookRoutes(ctx));

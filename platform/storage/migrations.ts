@@ -192,25 +192,6 @@ CREATE INDEX members_email ON members(email);
 ALTER TABLE access_keys ADD COLUMN member_id TEXT REFERENCES members(id) ON DELETE CASCADE
 `,
   },
-  {
-    version: 7,
-    name: 'members (SPEC §10) and their personal access keys',
-    // A personal access key names its member: it goes with the membership
-    // (ON DELETE CASCADE) and is refused while the member's role is below its own.
-    sql: `
-CREATE TABLE members (
-  id TEXT PRIMARY KEY,
-  entity_id TEXT NOT NULL REFERENCES entities(id) ON DELETE CASCADE,
-  email TEXT NOT NULL,
-  role TEXT NOT NULL,
-  created_at TEXT NOT NULL,
-  UNIQUE (entity_id, email)
-);
-CREATE INDEX members_entity ON members(entity_id, id);
-CREATE INDEX members_email ON members(email);
-ALTER TABLE access_keys ADD COLUMN member_id TEXT REFERENCES members(id) ON DELETE CASCADE
-`,
-  },
 ];
 
 /** Applies the migrations not applied yet (`migrations`: a prefix of MIGRATIONS in tests of upgrades). */
