@@ -95,6 +95,8 @@ export class HasChildrenError extends TokenplaneError {}
 export class PreconditionFailedError extends TokenplaneError {}
 /** Enabling a token whose value was reported exposed: rotate it instead. */
 export class TokenExposedError extends TokenplaneError {}
+/** A rotation with a grace while the most replaced values are in theirs: rotate without one, or later. */
+export class GraceLimitError extends TokenplaneError {}
 export class IdempotencyConflictError extends TokenplaneError {}
 /** A replayed create whose object (or value) was deleted since: nothing is handed out. */
 export class IdempotencyGoneError extends TokenplaneError {}
@@ -133,6 +135,7 @@ export const ERROR_CLASSES = {
   'tier-ceiling': TierCeilingError,
   'has-children': HasChildrenError,
   'token-exposed': TokenExposedError,
+  'grace-limit': GraceLimitError,
   'precondition-failed': PreconditionFailedError,
   'idempotency-conflict': IdempotencyConflictError,
   'idempotency-gone': IdempotencyGoneError,

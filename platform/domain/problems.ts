@@ -12,6 +12,7 @@ const BASE_PROBLEMS = {
   'tier-ceiling': { status: 409, title: 'Tier ceiling exceeded' },
   'has-children': { status: 409, title: 'Entity has children' },
   'token-exposed': { status: 409, title: "Token's value was reported exposed; rotate it" },
+  'grace-limit': { status: 409, title: 'Too many replaced values still in their grace' },
   'precondition-failed': { status: 412, title: 'If-Match does not match the current ETag' },
   'idempotency-conflict': { status: 422, title: 'Idempotency-Key reused with another body' },
   'idempotency-gone': {
@@ -96,7 +97,7 @@ function slug2status(slug: ProblemSlug | keyof typeof TRANSPORT_PROBLEMS): numbe
 
 /** A rule violation from rules.ts as a ProblemError. */
 export function violationProblem(violation: {
-  slug: 'quota-exceeded' | 'tier-ceiling' | 'forbidden' | 'scope-above-tier';
+  slug: 'quota-exceeded' | 'tier-ceiling' | 'forbidden' | 'scope-above-tier' | 'grace-limit';
   detail: string;
   [key: string]: unknown;
 }): ProblemError {

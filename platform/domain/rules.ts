@@ -193,6 +193,44 @@ export function checkDowngradeQuota(
   );
 }
 
+/**
+ * How many values replaced by rotations may verify at once for one token, each
+ * until its own grace ends (the current value aside): a signed request is
+ * checked against each of them, so they stay few.
+ */
+export const MAX_VALUES_IN_GRACE = 10;
+
+export type GraceViolation = {
+  slug: 'grace-limit';
+  detail: string;
+  tokenId: string;
+  limit: number;
+  /** Seconds until the first grace ends, and with it room for one more. */
+  retryAfter: number;
+};
+
+/** A rotation with a grace keeps the value it replaces: there must be room for it. */
+export function checkGraceRoom(
+  tokenId: string,
+  /** When the graces of the token's replaced values still verifying end (epoch ms). */
+  graceEnds: readonly number[],
+  nowMs: number,
+): GraceViolation | null {
+  if (graceEnds.length < MAX_VALUES_IN_GRACE) return null;
+  const firstEnd = Math.min(...graceEnds);
+  return {
+    slug: 'grace-limit',
+    tokenId,
+    limit: MAX_VALUES_IN_GRACE,
+    retryAfter: Math.ceil((firstEnd - nowMs) / 1000),
+    detail:
+      `Token ${tokenId} already has ${graceEnds.length} replaced values still in their grace, ` +
+      `the most kept at once (${MAX_VALUES_IN_GRACE}), so this rotation cannot keep the current ` +
+      `value verifying too. Rotate with gracePeriodSeconds 0 (the current value stops at once), ` +
+      `or after ${new Date(firstEnd).toISOString()}, when the first grace ends.`,
+  };
+}
+
 function quotaViolation(tier: Tier, inUse: number, detail: string): QuotaViolation {
   return { slug: 'quota-exceeded', tier: tier.name, quota: tier.tokenQuota, inUse, detail };
 }

@@ -53,8 +53,11 @@ const BY_SLUG: Record<ProblemSlug | keyof typeof TRANSPORT_PROBLEMS, Row> = {
   'tier-ceiling': { reason: Reasons.TierCeilingExceeded, retryable: true },
   'scope-above-tier': { reason: Reasons.ScopeAboveTier, retryable: true },
   'has-children': { reason: Reasons.HasChildren, retryable: true },
-  // Only a rotation (a new value) enables it again; the driver does not rotate on its own.
-  'token-exposed': { reason: Reasons.Forbidden, retryable: false },
+  // Only a rotation (a new value) enables it again; the driver does not rotate on its own:
+  // a person does, on the platform, and the next resync finds the token usable.
+  'token-exposed': { reason: Reasons.TokenExposed, retryable: false },
+  // Room appears as the earliest grace ends.
+  'grace-limit': { reason: Reasons.Conflict, retryable: true },
   'not-found': { reason: Reasons.NotFound, retryable: true },
   validation: { reason: Reasons.InvalidSpec, retryable: false },
   unauthorized: { reason: Reasons.Unauthorized, retryable: true },

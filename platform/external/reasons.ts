@@ -18,6 +18,8 @@ export const Reasons = {
   /** SPEC §6: a declared scope the entity's tier does not include; clears after an upgrade. */
   ScopeAboveTier: 'ScopeAboveTier',
   HasChildren: 'HasChildren',
+  /** SPEC §8: the token's value was reported exposed; it stays disabled until rotated on the platform. */
+  TokenExposed: 'TokenExposed',
   NotFound: 'NotFound',
   EntityMismatch: 'EntityMismatch',
   NeedsReplace: 'NeedsReplace',

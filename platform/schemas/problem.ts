@@ -1,8 +1,14 @@
 import { z } from 'zod';
+import { PROBLEMS, TRANSPORT_PROBLEMS } from '../domain/problems.ts';
+
+/** Every slug a problem's `type` may end in, with its status: the document lists them. */
+const SLUGS = Object.entries({ ...PROBLEMS, ...TRANSPORT_PROBLEMS })
+  .map(([slug, { status }]) => `${slug} (${status})`)
+  .join(', ');
 
 /** RFC 9457 problem details, with tokenplane's extension members. */
 export const Problem = z.looseObject({
-  type: z.string(),
+  type: z.string().meta({ description: `A URI ending in the problem's slug: ${SLUGS}` }),
   title: z.string(),
   status: z.number().int(),
   detail: z.string().optional(),
@@ -23,8 +29,17 @@ export const Problem = z.looseObject({
     .array(z.object({ id: z.string(), name: z.string(), scopes: z.array(z.string()) }))
     .optional()
     .meta({ description: 'scope-above-tier on a downgrade: the tokens holding such scopes' }),
-  retryAfter: z.number().int().optional().meta({ description: 'rate-limited: seconds to wait' }),
-  limit: z.number().int().optional().meta({ description: 'usage-exceeded: the usage limit' }),
+  retryAfter: z.number().int().optional().meta({
+    description:
+      'rate-limited: seconds to wait; grace-limit: seconds until the first grace ends, making room',
+  }),
+  limit: z.number().int().optional().meta({
+    description:
+      'usage-exceeded: the usage limit; grace-limit: how many replaced values may be in their grace at once',
+  }),
+  tokenId: z.string().optional().meta({
+    description: 'token-exposed, grace-limit: the token (rotate it; or rotate without a grace)',
+  }),
   period: z.enum(['day', 'month', 'total']).optional(),
   resetsAt: z
     .string()

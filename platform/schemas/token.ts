@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_VALUES_IN_GRACE } from '../domain/rules.ts';
 import { Id, Name, PageQuery, page, StoredName, Timestamp } from './common.ts';
 import {
   PermissionChanges,
@@ -65,7 +66,12 @@ export const RotateTokenRequest = z.strictObject({
     .max(30 * 24 * 3600)
     .optional()
     .meta({
-      description: 'How long the previous value keeps verifying (default 0, at most 30 days)',
+      description:
+        'How long the value being replaced keeps verifying, as a bearer token and as the key of ' +
+        'signed requests (default 0, at most 30 days). Values replaced earlier keep their own ' +
+        `graces; at most ${MAX_VALUES_IN_GRACE} may be in their grace at once, beyond which a ` +
+        'rotation with a grace answers 409 grace-limit. A value reported exposed gets no grace, ' +
+        'whatever this says.',
     }),
 });
 export type RotateTokenRequest = z.infer<typeof RotateTokenRequest>;

@@ -72,6 +72,7 @@ import { isAddressOrRange } from '../schemas/permissions.ts';
 import { purgeIdempotency } from '../storage/idempotency.ts';
 import { openStorage } from '../storage/index.ts';
 import { RevocationListener } from '../storage/listener.ts';
+import { purgeReplacedValues } from '../storage/replaced-values.ts';
 import { purgeSignatures } from '../storage/signatures.ts';
 import { purgeDeliveries } from '../storage/webhooks.ts';
 import {
@@ -499,12 +500,13 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
     try {
       await purgeIdempotency(store, IDEMPOTENCY_RETENTION_MS);
       await purgeDeliveries(store, DELIVERY_RETENTION_MS);
+      await purgeReplacedValues(store);
     } catch (error) {
       warnings.write(
         logger,
         'error',
         { err: error },
-        'could not purge idempotency keys or old webhook deliveries',
+        'could not purge idempotency keys, old webhook deliveries or replaced token values',
       );
     }
   };

@@ -6,7 +6,9 @@
  * 2. HMAC-SHA-256 the value; look the digest up in an in-process cache (short
  *    TTL, default 5 s), else in the database (one indexed query).
  * 3. Judge status, expiry and the rotation grace against the clock on every
- *    request, so a cached entry never outlives its token's validity.
+ *    request, so a cached entry never outlives its token's validity. A value
+ *    a rotation replaced is cached under its own digest with its own grace's
+ *    end; a current value costs nothing more for there being replaced ones.
  *
  * Disable, delete, rotate, permission and tier changes invalidate the cache at
  * once within the process; on PostgreSQL other servers hear of them through
@@ -54,12 +56,17 @@ type CacheEntry = {
   record: TokenRecord;
   policy: TokenPolicy;
   expiresAtMs: number | null;
-  previousExpiresAtMs: number | null;
   cachedAt: number;
 };
 
-/** A token found by id for a signed request, with its values as HMAC keys (memory only). */
-type SigningEntry = CacheEntry & { key: KeyObject; previousKey: KeyObject | null };
+/** A token found by a value's digest; `graceEndsAtMs` null: its current value. */
+type ValueEntry = CacheEntry & { graceEndsAtMs: number | null };
+
+/** A value as an HMAC key (memory only), until when it signs (null: the current value). */
+type SigningKey = { key: KeyObject; graceEndsAtMs: number | null };
+
+/** A token found by id for a signed request, with its values as HMAC keys, the current one first. */
+type SigningEntry = CacheEntry & { keys: SigningKey[] };
 
 export type VerifierOptions = {
   store: Store;
@@ -78,7 +85,7 @@ export class TokenVerifier {
   readonly #metrics: PlatformMetrics;
   readonly #clock: () => number;
   readonly #ttl: number;
-  readonly #cache: LRUCache<string, CacheEntry>;
+  readonly #cache: LRUCache<string, ValueEntry>;
   /** Digests of well-formed values that named no token, with when that was found. */
   readonly #unknown: LRUCache<string, number>;
   /** Signing look-ups by token id; `false`: no such token. */
@@ -131,30 +138,25 @@ export class TokenVerifier {
     if (!entry || now - entry.cachedAt > this.#ttl) {
       cache = 'miss';
       const generation = this.#generation;
-      const record = await unavailableOnFailure(() => findTokenByDigest(this.#store, digest));
-      if (!record) {
+      const match = await unavailableOnFailure(() => findTokenByDigest(this.#store, digest));
+      if (!match) {
         this.#cache.delete(digest);
         this.#unknown.set(digest, now);
         this.#metrics.verification('unknown', cache);
         return null;
       }
-      entry = cacheEntry(record, now);
+      entry = { ...cacheEntry(match.record, now), graceEndsAtMs: timeOf(match.graceEndsAt) };
       if (generation === this.#generation) this.#cache.set(digest, entry);
     }
-    const { record } = entry;
-    const valid =
-      isCurrent(entry, now) &&
-      (digest === record.digest ||
-        (digest === record.previousDigest &&
-          entry.previousExpiresAtMs !== null &&
-          entry.previousExpiresAtMs > now));
+    const valid = isCurrent(entry, now) && stillVerifies(entry, now);
     return this.#answer(entry, valid, cache, now, recordUse);
   }
 
   /**
-   * The token named by a signed request's `keyid`, with its value as the HMAC
-   * key; null when unknown, disabled or expired. Cached like `verify`; the use
-   * is recorded by `recordUse` once the signature holds.
+   * The token named by a signed request's `keyid`, with its values as HMAC
+   * keys: the current one, then those replaced whose grace lasts; null when
+   * unknown, disabled or expired. Cached like `verify`; the use is recorded by
+   * `recordUse` once the signature holds.
    */
   async verifyById(tokenId: string): Promise<{ token: VerifiedToken; keys: KeyObject[] } | null> {
     const now = this.#clock();
@@ -167,10 +169,10 @@ export class TokenVerifier {
       entry = found
         ? {
             ...cacheEntry(found.record, now),
-            key: createSecretKey(Buffer.from(found.value)),
-            previousKey: found.previousValue
-              ? createSecretKey(Buffer.from(found.previousValue))
-              : null,
+            keys: found.values.map(({ value, graceEndsAt }) => ({
+              key: createSecretKey(Buffer.from(value)),
+              graceEndsAtMs: timeOf(graceEndsAt),
+            })),
           }
         : false;
       if (generation === this.#generation) this.#byId.set(tokenId, entry);
@@ -181,12 +183,7 @@ export class TokenVerifier {
     }
     const token = this.#answer(entry, isCurrent(entry, now), cache, now, false);
     if (!token) return null;
-    const inGrace =
-      entry.previousKey && entry.previousExpiresAtMs !== null && entry.previousExpiresAtMs > now;
-    return {
-      token,
-      keys: inGrace && entry.previousKey ? [entry.key, entry.previousKey] : [entry.key],
-    };
+    return { token, keys: entry.keys.filter((k) => stillVerifies(k, now)).map((k) => k.key) };
   }
 
   recordUse(tokenId: string): void {
@@ -282,11 +279,16 @@ function cacheEntry(record: TokenRecord, now: number): CacheEntry {
   return {
     record,
     policy: compilePolicy(record.permissions),
-    expiresAtMs: record.expiresAt === null ? null : Date.parse(record.expiresAt),
-    previousExpiresAtMs:
-      record.previousExpiresAt === null ? null : Date.parse(record.previousExpiresAt),
+    expiresAtMs: timeOf(record.expiresAt),
     cachedAt: now,
   };
+}
+
+const timeOf = (iso: string | null): number | null => (iso === null ? null : Date.parse(iso));
+
+/** The current value, or a replaced one whose grace has not ended. */
+function stillVerifies(value: { graceEndsAtMs: number | null }, now: number): boolean {
+  return value.graceEndsAtMs === null || value.graceEndsAtMs > now;
 }
 
 /** Active and not expired (which value was presented is judged by the caller). */

@@ -1,9 +1,10 @@
 /**
  * Leak reports (SPEC §8): values found in public places by a secret scanner.
  * Every reported value that belongs to a token is made useless at once, in
- * one transaction: the token's current value → the token is disabled; the
- * value it replaced, still in its rotation grace → the grace ends now (the
- * current value was never exposed and keeps working). The mutation path
+ * one transaction: the token's current value → the token is disabled until a
+ * rotation replaces that value; a value a rotation replaced → its grace ends
+ * now (the current value, and other replaced values, were never exposed and
+ * keep working). The mutation path
  * (server/mutation.ts) writes the audit events, the `token.exposed` events and
  * the revocation notices in the same transaction, through `effects`.
  */
@@ -11,6 +12,7 @@ import { createHash } from 'node:crypto';
 import { isApiTokenValue } from '../domain/secret-format.ts';
 import type { Token, TokenLeakLabels, TokenLeakReport, WebhookPayload } from '../schemas/index.ts';
 import { type Effects, withEffects } from './effects.ts';
+import { endGrace, ownerOfReplaced } from './replaced-values.ts';
 import type { SqlTx } from './sql.ts';
 import { nowIso, type Store } from './store.ts';
 import { readToken } from './tokens.ts';
@@ -49,23 +51,31 @@ async function expose(
   item: TokenLeakReport[number],
 ): Promise<Exposed | null> {
   const digest = store.box.digest(item.token);
-  const [row] = await tx.query(
-    `SELECT id, digest FROM tokens WHERE digest = $1 OR previous_digest = $1 ${store.db.forUpdate}`,
-    [digest],
-  );
-  if (!row) return null;
-  const id = String(row.id);
-  const value = row.digest === digest ? 'current' : 'previous';
-  // An exposed current value stays off until a rotation replaces it (exposed_digest);
-  // an exposed replaced value loses the rest of its grace.
-  await tx.run(
-    value === 'current'
-      ? `UPDATE tokens SET status = 'disabled', exposed_digest = digest, version = version + 1,
-           updated_at = $2 WHERE id = $1`
-      : `UPDATE tokens SET previous_digest = NULL, previous_expires_at = NULL,
-           previous_sealed_value = NULL, version = version + 1, updated_at = $2 WHERE id = $1`,
-    [id, nowIso(store)],
-  );
+  const current = await tx.query(`SELECT id FROM tokens WHERE digest = $1 ${store.db.forUpdate}`, [
+    digest,
+  ]);
+  const id = current[0] ? String(current[0].id) : await ownerOfReplaced(tx, digest);
+  if (!id) return null;
+  const value = current[0] ? 'current' : 'previous';
+  if (value === 'current') {
+    // Off until a rotation replaces it (exposed_digest): PATCH cannot enable it.
+    await tx.run(
+      `UPDATE tokens SET status = 'disabled', exposed_digest = digest, version = version + 1,
+         updated_at = $2 WHERE id = $1`,
+      [id, nowIso(store)],
+    );
+  } else {
+    // The token row's lock first, as a rotation takes it; gone meanwhile, so is the value.
+    const [locked] = await tx.query(`SELECT id FROM tokens WHERE id = $1 ${store.db.forUpdate}`, [
+      id,
+    ]);
+    if (!locked) return null;
+    await endGrace(tx, digest);
+    await tx.run('UPDATE tokens SET version = version + 1, updated_at = $2 WHERE id = $1', [
+      id,
+      nowIso(store),
+    ]);
+  }
   return {
     token: (await readToken(store, tx, id)).value,
     exposure: { url: item.url ?? null, source: item.source ?? null, value },

@@ -174,6 +174,29 @@ ALTER TABLE tokens ADD COLUMN previous_sealed_value TEXT
 `,
   },
   {
+    version: 6,
+    name: 'every replaced value keeps its own grace',
+    // tokens' single previous_* slot moves here and is emptied. The columns stay,
+    // unread: SQLite drops a UNIQUE column only by rebuilding the table, and a
+    // server of the version before, still running in a rolling upgrade, names them.
+    // sealed_value is NULL for a value replaced before version 5, which kept no
+    // copy: it verifies as a bearer token, not as a signing key.
+    sql: `
+CREATE TABLE replaced_values (
+  digest TEXT PRIMARY KEY,
+  token_id TEXT NOT NULL REFERENCES tokens(id) ON DELETE CASCADE,
+  sealed_value TEXT,
+  grace_ends_at TEXT NOT NULL
+);
+CREATE INDEX replaced_values_token ON replaced_values(token_id, grace_ends_at);
+CREATE INDEX replaced_values_grace ON replaced_values(grace_ends_at);
+INSERT INTO replaced_values (digest, token_id, sealed_value, grace_ends_at)
+  SELECT previous_digest, id, previous_sealed_value, previous_expires_at FROM tokens
+   WHERE previous_digest IS NOT NULL AND previous_expires_at IS NOT NULL;
+UPDATE tokens SET previous_digest = NULL, previous_expires_at = NULL, previous_sealed_value = NULL
+`,
+  },
+  {
     version: 7,
     name: 'members (SPEC §10) and their personal access keys',
     // A personal access key names its member: it goes with the membership

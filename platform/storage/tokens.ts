@@ -1,6 +1,7 @@
 /**
  * API tokens: create (within the entity's tier quota), read, update, delete,
- * reveal and rotate; plus the verifier's hot-path look-up by digest.
+ * reveal and rotate; plus the verifier's hot-path look-up by digest (of the
+ * current value, or of one a rotation replaced: replaced-values.ts).
  */
 
 import { isDeepStrictEqual } from 'node:util';
@@ -25,6 +26,7 @@ import { type Idempotency, type Idempotent, idempotent, replayGone } from './ide
 import { lockEntity, lockToken, tokenCount } from './locks.ts';
 import { decodeCursor, type Page, type PageRequest, paginate } from './pagination.ts';
 import { notFound, preconditionFailed } from './problems.ts';
+import { graceEnd, keepReplacedValue } from './replaced-values.ts';
 import {
   normaliseTime,
   PERMISSION_COLUMNS,
@@ -47,10 +49,20 @@ export type TokenRecord = {
   tier: string;
   status: 'active' | 'disabled';
   expiresAt: string | null;
-  digest: string;
-  previousDigest: string | null;
-  previousExpiresAt: string | null;
   permissions: StoredPermissions;
+};
+
+/** The token a presented value belongs to, and until when that value verifies. */
+export type ValueMatch = {
+  record: TokenRecord;
+  /** null: the token's current value; else a replaced value, until its grace ends. */
+  graceEndsAt: string | null;
+};
+
+/** A token by id with the values that sign for it: the current one first, then those in their grace. */
+export type SigningMatch = {
+  record: TokenRecord;
+  values: { value: string; graceEndsAt: string | null }[];
 };
 
 const VALUE_KIND: Record<TokenType, SecretKind> = {
@@ -336,9 +348,9 @@ export async function revealToken(
 /**
  * New value, same id. With a grace period the previous value keeps verifying
  * (as a bearer token and as a signing key) until it ends; with 0 it stops at
- * once. One replaced value is kept: a rotation during an earlier grace period
- * ends that one. A value reported exposed gets no grace, and the rotation
- * enables the token again.
+ * once. Values replaced earlier keep their own graces (at most
+ * MAX_VALUES_IN_GRACE at once, else 409 grace-limit). A value reported exposed
+ * gets no grace, and the rotation enables the token again.
  */
 export async function rotateToken(
   store: Store,
@@ -355,21 +367,20 @@ export async function rotateToken(
       [id],
     );
     const exposed = row?.exposed_digest != null && row.exposed_digest === row.digest;
+    if (gracePeriodSeconds > 0 && !exposed) {
+      const replaced = { digest: String(row?.digest), sealedValue: String(row?.sealed_value) };
+      await keepReplacedValue(store, tx, id, replaced, gracePeriodSeconds);
+    }
     const value = generateSecret(VALUE_KIND[current.value.type]);
-    const grace = gracePeriodSeconds > 0 && !exposed;
     await tx.run(
-      `UPDATE tokens SET digest = $2, sealed_value = $3, hint = $4, previous_digest = $5,
-         previous_expires_at = $6, previous_sealed_value = $7, exposed_digest = NULL,
-         status = CASE WHEN $8 = 1 THEN 'active' ELSE status END,
-         version = version + 1, updated_at = $9 WHERE id = $1`,
+      `UPDATE tokens SET digest = $2, sealed_value = $3, hint = $4, exposed_digest = NULL,
+         status = CASE WHEN $5 = 1 THEN 'active' ELSE status END,
+         version = version + 1, updated_at = $6 WHERE id = $1`,
       [
         id,
         store.box.digest(value),
         store.box.seal(value, id),
         secretHint(value),
-        grace ? String(row?.digest) : null,
-        grace ? new Date(store.clock() + gracePeriodSeconds * 1000).toISOString() : null,
-        grace ? String(row?.sealed_value) : null,
         exposed ? 1 : 0,
         nowIso(store),
       ],
@@ -391,9 +402,9 @@ function issuing(
 
 /**
  * Replay guard of every response that holds a token value: the value must still
- * authenticate — the token's current one, or the one it replaced while the
- * grace period lasts. A deleted token's value, or one rotated out, is never
- * handed out again.
+ * authenticate — the token's current one, or one a rotation replaced while its
+ * grace lasts. A deleted token's value, or one rotated out, is never handed
+ * out again.
  */
 export async function valueGone(
   store: Store,
@@ -403,15 +414,11 @@ export async function valueGone(
   entityId?: string,
 ): Promise<ProblemError | null> {
   const entity = entityId ? { entityId } : {};
-  const [row] = await tx.query(
-    'SELECT digest, previous_digest, previous_expires_at FROM tokens WHERE id = $1',
-    [token.id],
-  );
+  const [row] = await tx.query('SELECT digest FROM tokens WHERE id = $1', [token.id]);
   if (!row) return replayGone('token', token.id, 'was deleted since', entity);
   const digest = store.box.digest(token.value);
   if (row.digest === digest) return null;
-  const graceEnds = row.previous_expires_at ? Date.parse(String(row.previous_expires_at)) : 0;
-  if (row.previous_digest === digest && graceEnds > store.clock()) return null;
+  if (((await graceEnd(tx, token.id, digest)) ?? 0) > store.clock()) return null;
   return replayGone('token', token.id, 'holds another value since (rotated)', entity);
 }
 
@@ -421,42 +428,58 @@ export async function readToken(store: Store, q: SqlTx, id: string): Promise<Ver
   return withUsageOne(store, q, tokenFromRow(rows[0]));
 }
 
-/** The hot path's single query: the token holding this digest (current or in grace). */
-export async function findTokenByDigest(store: Store, digest: string): Promise<TokenRecord | null> {
+/**
+ * The hot path's single query: the token holding this digest as its current
+ * value, or as a replaced one (with its grace's end, judged by the caller).
+ * One round trip with one index probe per table, as before replaced values
+ * had a table of their own.
+ */
+export async function findTokenByDigest(store: Store, digest: string): Promise<ValueMatch | null> {
   const rows = await store.db.query(
-    `SELECT ${RECORD_COLUMNS} FROM tokens t JOIN entities e ON e.id = t.entity_id
-      WHERE t.digest = $1 OR t.previous_digest = $1`,
+    `SELECT ${RECORD_COLUMNS}, CAST(NULL AS TEXT) AS grace_ends_at
+       FROM tokens t JOIN entities e ON e.id = t.entity_id WHERE t.digest = $1
+     UNION ALL
+     SELECT ${RECORD_COLUMNS}, r.grace_ends_at
+       FROM replaced_values r JOIN tokens t ON t.id = r.token_id
+       JOIN entities e ON e.id = t.entity_id WHERE r.digest = $1`,
     [digest],
   );
-  return rows[0] ? recordFromRow(rows[0]) : null;
+  const r = rows[0];
+  return r
+    ? { record: recordFromRow(r), graceEndsAt: (r.grace_ends_at as string | null) ?? null }
+    : null;
 }
 
 /**
- * A token by id with its value, for verifying request signatures (keyed by the
- * value, named by the token id). The value stays in the verifier's memory only.
+ * A token by id with its values, for verifying request signatures (keyed by a
+ * value, named by the token id): the current one and those replaced whose
+ * grace has not ended (one row each). The values stay in the verifier's memory only.
  */
-export async function findTokenById(
-  store: Store,
-  id: string,
-): Promise<{ record: TokenRecord; value: string; previousValue: string | null } | null> {
+export async function findTokenById(store: Store, id: string): Promise<SigningMatch | null> {
   const rows = await store.db.query(
-    `SELECT ${RECORD_COLUMNS}, t.sealed_value, t.previous_sealed_value
-       FROM tokens t JOIN entities e ON e.id = t.entity_id WHERE t.id = $1`,
-    [id],
+    `SELECT ${RECORD_COLUMNS}, t.sealed_value, r.sealed_value AS replaced_value, r.grace_ends_at
+       FROM tokens t JOIN entities e ON e.id = t.entity_id
+       LEFT JOIN replaced_values r ON r.token_id = t.id AND r.grace_ends_at > $2
+        AND r.sealed_value IS NOT NULL
+      WHERE t.id = $1`,
+    [id, nowIso(store)],
   );
-  const r = rows[0];
-  if (!r) return null;
+  const [first] = rows;
+  if (!first) return null;
+  const replaced = rows.filter((r) => r.replaced_value != null);
   return {
-    record: recordFromRow(r),
-    value: store.box.open(String(r.sealed_value), id),
-    previousValue: r.previous_sealed_value
-      ? store.box.open(String(r.previous_sealed_value), id)
-      : null,
+    record: recordFromRow(first),
+    values: [
+      { value: store.box.open(String(first.sealed_value), id), graceEndsAt: null },
+      ...replaced.map((r) => ({
+        value: store.box.open(String(r.replaced_value), id),
+        graceEndsAt: String(r.grace_ends_at),
+      })),
+    ],
   };
 }
 
-const RECORD_COLUMNS = `t.id, t.entity_id, t.status, t.expires_at, t.digest, t.previous_digest,
-  t.previous_expires_at, e.tier, ${PERMISSION_COLUMNS}`;
+const RECORD_COLUMNS = `t.id, t.entity_id, t.status, t.expires_at, e.tier, ${PERMISSION_COLUMNS}`;
 
 function recordFromRow(r: Row): TokenRecord {
   return {
@@ -465,9 +488,6 @@ function recordFromRow(r: Row): TokenRecord {
     tier: String(r.tier),
     status: r.status as TokenRecord['status'],
     expiresAt: (r.expires_at as string | null) ?? null,
-    digest: String(r.digest),
-    previousDigest: (r.previous_digest as string | null) ?? null,
-    previousExpiresAt: (r.previous_expires_at as string | null) ?? null,
     permissions: permissionsFromRow(r),
   };
 }

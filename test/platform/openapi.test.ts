@@ -82,6 +82,17 @@ describe('the OpenAPI document matches the server', () => {
     expect(served.headers.get('content-type')).toMatch(/^application\/problem\+json/);
   });
 
+  it('lists every problem slug with its status, the token value refusals included', () => {
+    const problem = paths['/v1/tokens/{id}/rotate']?.post?.responses['4XX']?.content?.[
+      'application/problem+json'
+    ] as { schema: { properties: Record<string, { description?: string }> } };
+    const slugs = problem.schema.properties.type?.description ?? '';
+    for (const slug of ['validation (400)', 'token-exposed (409)', 'grace-limit (409)']) {
+      expect(slugs).toContain(slug);
+    }
+    expect(problem.schema.properties.tokenId).toBeDefined();
+  });
+
   it('declares the 204 of every DELETE', () => {
     const deletes = Object.entries(paths).filter(([, ops]) => ops.delete);
     expect(deletes.length).toBeGreaterThanOrEqual(4);
@@ -97,10 +108,12 @@ describe('the OpenAPI document matches the server', () => {
       expect(body?.properties.tier?.enum).toEqual(['bronze', 'silver', 'gold']);
       const patterns = (body?.properties.name?.allOf ?? []).map((x) => x.pattern);
       // a visible character: not only spaces, joiners, combining marks or variation selectors
+      // (read as JSON Schema reads patterns: by code point, the `u` flag)
       const visible = patterns.find((x) => x.startsWith('[^\\s'));
-      expect(visible && [' ', '\u0301', '\uFE0F'].every((c) => !new RegExp(visible).test(c))).toBe(
-        true,
-      );
+      expect(
+        visible &&
+          [' ', '\u0301', '\uFE0F', '\u{E0100}'].every((c) => !new RegExp(visible, 'u').test(c)),
+      ).toBe(true);
     }
     // and the server refuses what the schema refuses
     const blank = await p.api.post('/v1/entities', { name: '   ', kind: 'customer' });

@@ -1,7 +1,8 @@
 /**
  * Revocation across servers on one PostgreSQL database (SPEC §8): a change
  * made on server A is refused on server B at once — long before B's cache
- * lifetime, which these tests set to an hour. A server cut off from the
+ * lifetime, which these tests set to an hour (a value a rotation replaced
+ * included). A server cut off from the
  * database answers from its cache only within the cache lifetime, then
  * refuses (503) instead of answering from stale data, and resynchronises
  * after it reconnects.
@@ -87,6 +88,30 @@ describe('revocation across servers on PostgreSQL', () => {
           )?.[1],
         ),
       ).toBe(1);
+    } finally {
+      await b.close();
+      await a.close();
+    }
+  });
+
+  it('replaced values: every grace holds on the other server, and a leak report ends one there at once', async () => {
+    const { a, b, apiB } = await pair();
+    try {
+      const { token } = await advancedToken(a);
+      const rotate = async () =>
+        (await a.api.post(`/v1/tokens/${token.id}/rotate`, { gracePeriodSeconds: 600 })).body;
+      const first = await rotate();
+      const second = await rotate();
+      for (const value of [token.value, first.value, second.value]) {
+        expect((await apiB.metric(value, 'requests')).status).toBe(200); // cached on B now
+      }
+      const report = await a.api.post('/v1/token-leaks', [
+        { token: token.value, type: 'tokenplane_api_token', url: null, source: 'content' },
+      ]);
+      expect(report.body[0].label).toBe('true_positive');
+      await refusedOn(apiB, token.value, 'requests', 401);
+      expect((await apiB.metric(first.value, 'requests')).status).toBe(200);
+      expect((await apiB.metric(second.value, 'requests')).status).toBe(200);
     } finally {
       await b.close();
       await a.close();

@@ -40,6 +40,19 @@ describe('describeFailure', () => {
     expect(failure('something-new', 418).reason).toBe(Reasons.PlatformError);
   });
 
+  it('a token disabled by a leak report waits for a person to rotate it; a full grace list for room', () => {
+    // Not retried with backoff: only a rotation on the platform changes it (the resync finds it).
+    expect(failure('token-exposed', 409)).toMatchObject({
+      reason: Reasons.TokenExposed,
+      retryable: false,
+      message: 'd',
+    });
+    expect(failure('grace-limit', 409)).toMatchObject({
+      reason: Reasons.Conflict,
+      retryable: true,
+    });
+  });
+
   it('a changed declaration after a lost create is refused for good, with what to do', () => {
     const f = failure('idempotency-conflict', 422);
     expect(f).toMatchObject({ reason: Reasons.IdempotencyConflict, retryable: false });

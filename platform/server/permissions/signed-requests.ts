@@ -74,10 +74,10 @@ export async function verifySignedRequest(
   }
   const url = `http://${request.headers.host ?? 'localhost'}${request.url}`;
   const message = { method: request.method, url, headers: request.headers };
-  // The replaced value signs too while its rotation grace lasts, as it authenticates as a bearer.
+  // Values a rotation replaced sign too while their graces last, as they authenticate as bearers.
   if (!found.keys.some((key) => signatureMatches(message, parsed, key))) {
     throw invalid(
-      'The signature does not match this request: sign the method, path and query you send, with the current token value as the HMAC-SHA256 key.',
+      'The signature does not match this request: sign the method, path and query you send, with the current token value (or one a rotation replaced, during its grace) as the HMAC-SHA256 key.',
     );
   }
   const digest = createHash('sha256').update(parsed.signature).digest('base64url');

@@ -154,7 +154,7 @@ export const tokenRoutes =
       '/tokens/:id',
       managementRoute(
         'tokens',
-        'Edit a token: name, expiry, status and its permissions and limits (not its type)',
+        'Edit a token: name, expiry, status and its permissions and limits (not its type). A token disabled by a leak report cannot be set active (409 token-exposed): rotate it',
         {
           params: IdParams,
           headers: IfMatchHeaders,
@@ -241,7 +241,7 @@ export const tokenRoutes =
       '/tokens/:id/rotate',
       managementRoute(
         'tokens',
-        'Rotate: a new value, same id; the old one verifies for the grace period',
+        'Rotate: a new value, same id, and the token enabled if a leak report disabled it; the old value verifies for the grace period (none for a value reported exposed), earlier replaced values until their own graces end',
         {
           params: IdParams,
           headers: IdempotencyHeaders,
