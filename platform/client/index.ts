@@ -254,6 +254,24 @@ export class TokenplaneClient {
     await this.#t.send({ method: 'DELETE', path: `/v1/members/${seg(id)}` });
   }
 
+  /** A member's personal access key: at most its role; it ends with the membership. */
+  createPersonalAccessKey(
+    memberId: string,
+    req: CreateAccessKeyRequest,
+    opts?: { idempotencyKey?: string },
+  ): Promise<TAccessKeyWithKey> {
+    return this.#create(
+      `/v1/members/${seg(memberId)}/access-keys`,
+      req,
+      AccessKeyWithKey,
+      opts?.idempotencyKey,
+    );
+  }
+
+  async listPersonalAccessKeys(memberId: string): Promise<TAccessKey[]> {
+    return (await this.#get(`/v1/members/${seg(memberId)}/access-keys`, AccessKeyList)).items;
+  }
+
   // --- audit and analytics ---------------------------------------------------
 
   listAuditEvents(q?: { entityId?: string; limit?: number; cursor?: string }): Promise<TAuditPage> {

@@ -193,3 +193,110 @@ describe.each(ENGINES)('members on %s', (engine) => {
     );
   });
 });
+
+describe.each(ENGINES)("members' personal access keys on %s", (engine) => {
+  let p: Platform;
+  beforeAll(async () => {
+    p = await startPlatform(engine);
+  });
+  afterAll(async () => {
+    await p?.close();
+  });
+
+  async function setUp(role: 'admin' | 'viewer') {
+    const e = await p.api.post('/v1/entities', {
+      name: `Personal ${role}`,
+      kind: 'reseller',
+      tier: 'advanced',
+    });
+    const child = await p.api.post('/v1/entities', {
+      name: `Personal ${role} child`,
+      kind: 'customer',
+      parentId: e.body.id,
+    });
+    const m = await p.api.post(`/v1/entities/${e.body.id}/members`, {
+      email: `${role}@example.com`,
+      role,
+    });
+    expect(m.status, m.text).toBe(201);
+    return { entityId: e.body.id as string, childId: child.body.id as string, member: m.body };
+  }
+  async function personalKey(memberId: string, role: 'admin' | 'viewer', key?: string) {
+    return p.api.post(
+      `/v1/members/${memberId}/access-keys`,
+      { name: `${role} key`, role },
+      key ? { key } : {},
+    );
+  }
+
+  it("acts as an access key of at most the member's role on its entity's subtree", async () => {
+    const { entityId, childId, member } = await setUp('viewer');
+    const above = await personalKey(member.id, 'admin');
+    expect(isProblem(above, 'forbidden', 403), above.text).toBe(true);
+    expect(above.body.detail).toMatch(/at most its member's role/);
+
+    const made = await personalKey(member.id, 'viewer');
+    expect(made.status, made.text).toBe(201);
+    expect(made.body).toMatchObject({ entityId, role: 'viewer', key: expect.any(String) });
+    const own = { key: made.body.key as string };
+    expect((await p.api.get(`/v1/entities/${childId}`, own)).status).toBe(200);
+    const write = await p.api.post(`/v1/entities/${childId}/tokens`, { name: 'no' }, own);
+    expect(isProblem(write, 'forbidden', 403), write.text).toBe(true);
+
+    const listed = await p.api.get(`/v1/members/${member.id}/access-keys`);
+    expect(listed.body.items.map((k: { id: string }) => k.id)).toEqual([made.body.id]);
+    expect(listed.text).not.toContain(own.key);
+  });
+
+  it('stops at once when the member is removed', async () => {
+    const { entityId, member } = await setUp('admin');
+    const made = await personalKey(member.id, 'admin');
+    expect(made.status, made.text).toBe(201);
+    const own = { key: made.body.key as string };
+    expect((await p.api.get(`/v1/entities/${entityId}`, own)).status).toBe(200);
+
+    expect((await p.api.delete(`/v1/members/${member.id}`)).status).toBe(204);
+    const after = await p.api.get(`/v1/entities/${entityId}`, own);
+    expect(isProblem(after, 'unauthorized', 401), after.text).toBe(true);
+    const keys = await p.api.get(`/v1/entities/${entityId}/access-keys`);
+    expect(keys.body.items).toEqual([]);
+  });
+
+  it("stops while the member's role is below the key's, and works again when raised", async () => {
+    const { entityId, member } = await setUp('admin');
+    const adminKey = await personalKey(member.id, 'admin');
+    const viewerKey = await personalKey(member.id, 'viewer');
+    const admin = { key: adminKey.body.key as string };
+    const viewer = { key: viewerKey.body.key as string };
+
+    expect((await p.api.patch(`/v1/members/${member.id}`, { role: 'viewer' })).status).toBe(200);
+    const refused = await p.api.get(`/v1/entities/${entityId}`, admin);
+    expect(isProblem(refused, 'unauthorized', 401), refused.text).toBe(true);
+    expect((await p.api.get(`/v1/entities/${entityId}`, viewer)).status).toBe(200);
+
+    expect((await p.api.patch(`/v1/members/${member.id}`, { role: 'admin' })).status).toBe(200);
+    expect((await p.api.get(`/v1/entities/${entityId}`, admin)).status).toBe(200);
+  });
+
+  it('follows governance: viewers cannot create them, other subtrees see nothing', async () => {
+    const { entityId, member } = await setUp('admin');
+    const viewerKey = await p.api.post(`/v1/entities/${entityId}/access-keys`, {
+      name: 'v',
+      role: 'viewer',
+    });
+    const refused = await personalKey(member.id, 'viewer', viewerKey.body.key);
+    expect(isProblem(refused, 'forbidden', 403), refused.text).toBe(true);
+
+    const stranger = await p.api.post('/v1/entities', { name: 'Stranger', kind: 'reseller' });
+    const strangerKey = await p.api.post(`/v1/entities/${stranger.body.id}/access-keys`, {
+      name: 's',
+      role: 'admin',
+    });
+    const hidden = await personalKey(member.id, 'viewer', strangerKey.body.key);
+    expect(isProblem(hidden, 'not-found', 404), hidden.text).toBe(true);
+    const list = await p.api.get(`/v1/members/${member.id}/access-keys`, {
+      key: strangerKey.body.key,
+    });
+    expect(isProblem(list, 'not-found', 404), list.text).toBe(true);
+  });
+});

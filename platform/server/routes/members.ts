@@ -5,6 +5,9 @@
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import {
+  AccessKeyList,
+  AccessKeyWithKey,
+  CreateAccessKeyRequest,
   CreateMemberRequest,
   IdParams,
   type Member,
@@ -13,6 +16,7 @@ import {
   Member as MemberSchema,
   UpdateMemberRequest,
 } from '../../schemas/index.ts';
+import { createPersonalAccessKey, listPersonalAccessKeys } from '../../storage/access-keys.ts';
 import { createMember, deleteMember, listMembers, updateMember } from '../../storage/members.ts';
 import { type PlatformContext, requireWriter, scopeOf, sendCreated, setAudit } from '../context.ts';
 import { mutate } from '../mutation.ts';
@@ -113,5 +117,57 @@ export const memberRoutes =
           invalidates: () => [],
         }),
       ),
+    );
+
+    app.post(
+      '/members/:id/access-keys',
+      managementRoute(
+        'members',
+        "Create a member's personal access key (at most its role; it ends with the membership)",
+        {
+          params: IdParams,
+          headers: IdempotencyHeaders,
+          body: CreateAccessKeyRequest,
+          response: { 201: AccessKeyWithKey },
+        },
+      ),
+      async (request, reply) => {
+        const memberId = request.params.id;
+        setAudit(request, {
+          action: 'access-key.create',
+          targetType: 'access-key',
+          targetId: null,
+          entityId: null,
+          detail: `role=${request.body.role} member=${memberId}`,
+        });
+        const principal = await requireWriter(ctx, request, 'create access keys', {
+          member: memberId,
+        });
+        const { result, replayed } = await mutate(ctx, request, {
+          write: (audit) =>
+            createPersonalAccessKey(
+              ctx.store,
+              principal.scope,
+              memberId,
+              request.body,
+              idempotencyOf(request, request.body),
+              audit,
+            ),
+          describe: (key) => ({ targetId: key.id, entityId: key.entityId }),
+          invalidates: () => [],
+        });
+        return sendCreated(reply, result, replayed);
+      },
+    );
+
+    app.get(
+      '/members/:id/access-keys',
+      managementRoute('members', "List a member's personal access keys (no keys)", {
+        params: IdParams,
+        response: { 200: AccessKeyList },
+      }),
+      async (request) => ({
+        items: await listPersonalAccessKeys(ctx.store, scopeOf(request), request.params.id),
+      }),
     );
   };
