@@ -230,7 +230,9 @@ function planHeld(
 /**
  * A token given a lifetime gets its expiry from it once, when it is taken over:
  * counted from its creation when issued for us (the create request leaves the
- * expiry out so that a repeated create has the same body), from now when adopted.
+ * expiry out so that a repeated create has the same body), from now when adopted
+ * — or when the lifetime since its creation is already over (a create replayed
+ * long after), as the platform refuses an expiry in the past.
  */
 function withLifetime(
   declaration: TokenDeclaration,
@@ -240,7 +242,9 @@ function withLifetime(
 ): DesiredToken {
   const rotation = declaration.rotation;
   if (!rotation || origin === 'recorded') return declaration.desired;
-  const from = origin === 'created' ? new Date(token.createdAt) : now;
-  const { lifetimeMs } = rotationPlan(rotation, null, from);
+  const { lifetimeMs } = rotationPlan(rotation, null, now);
+  const created = Date.parse(token.createdAt);
+  const fromCreation = origin === 'created' && created + lifetimeMs > now.getTime();
+  const from = fromCreation ? new Date(created) : now;
   return { ...declaration.desired, expiresAt: expiryFromLifetime(from, lifetimeMs) };
 }

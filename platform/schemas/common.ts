@@ -1,49 +1,25 @@
 import { z } from 'zod';
+import { BLANK, REFUSED } from './name-characters.generated.ts';
 
 export const Id = z.uuid().meta({ description: 'Object id (UUID)' });
 export const Timestamp = z.iso
   .datetime({ offset: true })
   .meta({ description: 'RFC 3339 timestamp' });
-/**
- * Characters a name may not hold, because they hide or disguise text: C0/C1
- * controls (NUL, newline, escape…), the bidirectional controls (U+202E
- * RIGHT-TO-LEFT OVERRIDE and kin, the isolates, LRM/RLM/ALM), the invisible
- * format characters (U+200B, U+2060–U+2064 and the deprecated U+206A–U+206F,
- * U+FEFF, U+180B–U+180F, the soft hyphen U+00AD, U+034F COMBINING GRAPHEME
- * JOINER, the Khmer inherent vowels U+17B4/U+17B5, the interlinear annotations
- * U+FFF9–U+FFFB), the line and paragraph separators U+2028/U+2029, characters
- * drawn as nothing (the Hangul fillers U+115F, U+1160, U+3164, U+FFA0 and
- * U+2800 BRAILLE PATTERN BLANK) and the noncharacters U+FDD0–U+FDEF,
- * U+FFFE/U+FFFF. The joiners U+200C and U+200D stay allowed: emoji sequences
- * and Persian or Indic words need them.
- */
-const HIDDEN =
-  '\\u0000-\\u001f\\u007f-\\u009f\\u00ad\\u034f\\u061c\\u115f\\u1160\\u17b4\\u17b5\\u180b-\\u180f' +
-  '\\u200b\\u200e\\u200f\\u2028-\\u202e\\u2060-\\u206f\\u2800\\u3164\\ufdd0-\\ufdef\\ufeff\\uffa0' +
-  '\\ufff0-\\ufffb\\ufffe\\uffff';
-/**
- * The pattern in UTF-16 code units, as JSON Schema patterns are read: no
- * hidden character, no lone surrogate (a JSON `\\ud800` escape), and no tag
- * character U+E0000–U+E007F (surrogates DB40 DC00–DC7F), which hides text.
- */
-const NO_HIDDEN = new RegExp(
-  `^(?:[^${HIDDEN}\\ud800-\\udfff]|[\\ud800-\\udb3f\\udb41-\\udbff][\\udc00-\\udfff]|\\udb40[\\udc80-\\udfff])*$`,
-);
-/** What alone draws nothing: white space, the joiners, combining marks and variation selectors. */
-const BLANK =
-  '\\s\\u200c\\u200d\\u0300-\\u036f\\u0483-\\u0489\\u0591-\\u05bd\\u1ab0-\\u1aff\\u1dc0-\\u1dff\\u20d0-\\u20ff\\ufe00-\\ufe0f\\ufe20-\\ufe2f';
-const VISIBLE = new RegExp(`[^${BLANK}]`);
+/** A name holds no refused character (name-characters.ts). */
+const NO_HIDDEN = new RegExp(`^[^${REFUSED}]*$`, 'u');
+/** A name holds a character that draws something: not white space, a mark, a selector or a joiner. */
+const VISIBLE = new RegExp(`[^\\s${BLANK}]`, 'u');
+const REFUSED_CHAR = new RegExp(`[${REFUSED}]`, 'u');
 
 const hex = (codePoint: number) => codePoint.toString(16).toUpperCase().padStart(4, '0');
 
-/** The first refused character of `text` (by code point, so a lone surrogate or a tag character is named). */
+/** The first refused character of `text` and its position, counted in characters (code points). */
 function hiddenCharMessage(input: unknown): string {
   const text = typeof input === 'string' ? input : '';
-  const refused = new RegExp(`[${HIDDEN}]|[\\u{E0000}-\\u{E007F}]|\\p{Cs}`, 'u');
   let position = 0;
   for (const char of text) {
     position += 1;
-    if (refused.test(char)) {
+    if (REFUSED_CHAR.test(char)) {
       return (
         `must not contain control, bidirectional-control, invisible or blank characters ` +
         `(found U+${hex(char.codePointAt(0) ?? 0)} at position ${position}); remove it`

@@ -7,7 +7,10 @@
  *   built from such values recursed until the stack ran out;
  * - `__proto__`, `constructor` and `prototype` keys (400 naming where):
  *   no field has those names, and code handed such an object could change a
- *   prototype.
+ *   prototype;
+ * - a string or key holding a lone surrogate (a `\ud800` escape with no pair,
+ *   400 naming where): it is no Unicode text, and the databases would store it
+ *   altered, as U+FFFD.
  * A blank body counts as no body (undefined): a POST gets `{}` later
  * (…/reveal, …/rotate), a PATCH is refused for saying nothing.
  */
@@ -24,11 +27,37 @@ function charsetOf(contentType: string | undefined): string | undefined {
   return match?.[1]?.toLowerCase();
 }
 
-/** Walks the parsed value without recursion: the first key or depth refused, as a problem. */
+/** Where `text` holds a lone surrogate ("U+D800 at position 3", by code point), if it does. */
+function loneSurrogate(text: string): string | undefined {
+  if (text.isWellFormed()) return undefined;
+  let position = 0;
+  for (const char of text) {
+    position += 1;
+    if (!char.isWellFormed()) {
+      const code = (char.codePointAt(0) ?? 0).toString(16).toUpperCase();
+      return `U+${code} at position ${position}`;
+    }
+  }
+  return undefined;
+}
+
+function surrogateProblem(path: string, where: string): ProblemError {
+  const message = `holds a lone surrogate (${where}), which is not Unicode text`;
+  return validationProblem(
+    [{ path, message }],
+    `${path || 'The body'}: ${message}; send the character it stands for, or remove it.`,
+  );
+}
+
+/** Walks the parsed value without recursion: the first key, string or depth refused, as a problem. */
 function checkShape(value: unknown): ProblemError | undefined {
   const stack: { value: unknown; path: string; depth: number }[] = [{ value, path: '', depth: 0 }];
   while (stack.length > 0) {
     const { value: node, path, depth } = stack.pop() as (typeof stack)[number];
+    if (typeof node === 'string') {
+      const where = loneSurrogate(node);
+      if (where) return surrogateProblem(path, where);
+    }
     if (node === null || typeof node !== 'object') continue;
     if (depth >= MAX_DEPTH) {
       return validationProblem(
@@ -38,6 +67,8 @@ function checkShape(value: unknown): ProblemError | undefined {
     }
     for (const key of Object.keys(node)) {
       const at = path ? `${path}.${key}` : key;
+      const where = loneSurrogate(key);
+      if (where) return surrogateProblem(at, where);
       if (FORBIDDEN_KEYS.has(key)) {
         return validationProblem(
           [{ path: at, message: 'unknown field' }],

@@ -59,6 +59,26 @@ describe.each(ENGINES)('bad input on %s', (engine) => {
     expect((await p.api.get(`/v1/entities/${entityId}`)).body.tokenCount).toBe(1);
   });
 
+  it('every JSON body route refuses deep nesting with 400 before its schema runs', async () => {
+    const routes = [
+      ['POST', '/v1/entities'],
+      ['PATCH', `/v1/entities/${entityId}`],
+      ['POST', `/v1/entities/${entityId}/access-keys`],
+      ['POST', `/v1/entities/${entityId}/webhooks`],
+      ['POST', `/v1/tokens/${tokenId}/rotate`],
+      ['POST', `/v1/tokens/${tokenId}/reveal`],
+      ['POST', '/v1/introspect'],
+      ['POST', '/v1/token-leaks'],
+    ];
+    for (const [method, path] of routes) {
+      const r = await p.api.call(method, path, { rawBody: `{"name":${nested(5_000)}}` });
+      expect(isProblem(r, 'validation', 400), `${method} ${path}: ${r.text.slice(0, 200)}`).toBe(
+        true,
+      );
+      expect(r.body.detail).toContain('nested more than 32 levels');
+    }
+  });
+
   it('__proto__ and constructor keys are refused as unknown fields, naming where', async () => {
     for (const [body, path] of [
       ['{"name":"a","__proto__":{"admin":true}}', '__proto__'],
@@ -112,6 +132,12 @@ describe.each(ENGINES)('bad input on %s', (engine) => {
       ['a\u2028b', 'U+2028'],
       ['\uFDD0', 'U+FDD0'],
       ['lone\uD800', 'U+D800'],
+      ['x\u{1FFFE}', 'U+1FFFE'],
+      ['a\u{1D173}', 'U+1D173'],
+      ['x\u{E0080}', 'U+E0080'],
+      ['\u0E31', 'U+0E31'],
+      ['\u093E', 'U+093E'],
+      ['\u{E0100}', 'U+E0100'],
     ];
     for (const [name, code] of refused) {
       const r = await p.api.post(`/v1/entities/${entityId}/tokens`, { name });

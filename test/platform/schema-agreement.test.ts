@@ -101,4 +101,32 @@ describe('the OpenAPI schemas and the server agree', () => {
     expect(verdicts).toEqual(expected);
     expect(expected).toMatchObject({ '0': 'refused', '1': '200', '500': '200', '501': 'refused' });
   });
+
+  it('on names: hidden and blank characters, astral ones included', async () => {
+    const names = {
+      plain: 'Acme',
+      emoji: '\u2764\uFE0F shop',
+      'ZWJ family': '\u{1F468}\u200D\u{1F469}\u200D\u{1F467}',
+      'Mongolian with its selector': '\u1820\u180B',
+      'tag character': 'tag\u{E0041}',
+      'astral noncharacter': 'x\u{1FFFE}',
+      'musical format control': 'a\u{1D173}',
+      'Hangul filler': '\u3164',
+      'Braille blank': '\u2800',
+      'a Thai vowel sign alone': '\u0E31',
+      'a supplementary variation selector alone': '\u{E0100}',
+      'joiners alone': '\u200D\u200C',
+    };
+    const body = doc.paths['/v1/entities'].post.requestBody.content['application/json'].schema;
+    const validName = ajv.compile(body.properties.name);
+    const verdicts: Record<string, string> = {};
+    const expected: Record<string, string> = {};
+    for (const [what, name] of Object.entries(names)) {
+      const res = await p.api.post('/v1/entities', { name, kind: 'customer', defaultToken: false });
+      verdicts[what] = isProblem(res, 'validation', 400) ? 'refused' : String(res.status);
+      expected[what] = validName(name) ? '201' : 'refused';
+    }
+    expect(verdicts).toEqual(expected);
+    expect(expected).toMatchObject({ plain: '201', 'tag character': 'refused' });
+  });
 });

@@ -121,13 +121,20 @@ const tokenRows: TokenRow[] = [
   },
   ...(
     [
-      ['created', 'counted from its creation', '2026-01-31T00:00:00.000Z'],
-      ['adopted', 'counted from now', '2026-07-01T00:00:00.000Z'],
+      ['created', 'counted from its creation', '2026-05-31', '2026-06-30T00:00:00.000Z'],
+      ['adopted', 'counted from now', '2026-05-31', '2026-07-01T00:00:00.000Z'],
+      // 2026-01-01 + 30 days is past: the platform refuses such an expiry.
+      [
+        'created',
+        'counted from now, its lifetime being over',
+        '2026-01-01',
+        '2026-07-01T00:00:00.000Z',
+      ],
     ] as const
-  ).map(([origin, how, to]) => ({
-    row: `held, just ${origin} with a lifetime: its expiry ${how}`,
+  ).map(([origin, how, created, to]) => ({
+    row: `held, just ${origin} on ${created} with a lifetime: its expiry ${how}`,
     declaration: { rotation: { lifetime: '30d' } },
-    facts: held(token, origin),
+    facts: held({ ...token, createdAt: `${created}T00:00:00.000Z` }, origin),
     expect: { action: 'update', changes: [expect.objectContaining({ field: 'expiresAt', to })] },
   })),
   {
