@@ -1,7 +1,8 @@
 /**
  * The custom resources' specs and statuses, as zod schemas. One source for the
- * CRDs' openAPIV3Schema (see generate.ts), the reconcilers' types and their
- * parsing of what the API server hands them.
+ * CRDs' openAPIV3Schema (see generate.ts) and the reconcilers' types. The
+ * reconcilers do not parse objects again: the API server validates them
+ * against that schema (and fills its defaults) before any watch delivers them.
  */
 import { z } from 'zod';
 import { RotationRules } from '../../platform/external/rotation.ts';
@@ -59,9 +60,15 @@ export const EntitySpec = z
       description: 'A `Reseller` may have child entities; a `Customer` has none.',
       ...rules(immutable('kind')),
     }),
+    // The contract's two tiers, as an enum, although a platform may configure
+    // its own table (TOKENPLANE_TIERS): a CRD is installed once per cluster and
+    // cannot follow the table of whichever platform an operator talks to, and
+    // the enum lets `kubectl apply` refuse a typo at once. The tier is still
+    // judged by the platform's table (GET /v1/tiers): a tier that table lacks
+    // is refused with InvalidSpec naming the tiers it has.
     tier: z.enum(['Lite', 'Advanced']).default('Lite').meta({
       description:
-        "Tier: decides the token quota (Lite 1, Advanced 5). Never above the parent's tier.",
+        "Tier: decides the token quota (with the built-in tier table, Lite 1, Advanced 5). Never above the parent's tier.",
     }),
     parentRef: LocalRef.optional().meta({
       description: 'Parent Entity in the same namespace; this entity waits until it is Ready.',

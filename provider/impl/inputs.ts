@@ -25,54 +25,58 @@ export const known = <T>(value: T): value is NonNullable<T> => value != null && 
 /** Inputs the resource classes add for the provider; never validated as user input. */
 export const HIDDEN = ['__provider', '__declaration', '__key'] as const;
 
+// A failure says what a property takes (`expected`): the description its
+// schema carries — the platform's own, or the hint given here where an input
+// is usually another resource's output — else an enum's values.
 export const EntityInputs = z.strictObject({
   displayName: Name,
   kind: EntityKind,
   tier: TierName,
-  parentId: Id.optional(),
+  parentId: Id.optional().meta({
+    description: 'the id (UUID) of a reseller, e.g. `parent.entityId`',
+  }),
   defaultToken: z.boolean().optional(),
 });
 export type EntityInputs = z.infer<typeof EntityInputs>;
 
+const Lifetime = (description: string) => Duration.optional().meta({ description });
+
 export const ApiTokenInputs = z.strictObject({
-  entityId: Id,
+  entityId: Id.meta({ description: 'the id (UUID) of an entity, e.g. `entity.entityId`' }),
   displayName: Name,
   status: TokenStatus.optional(),
-  expiresAt: Timestamp.nullable().optional(),
+  expiresAt: Timestamp.nullable().optional().meta({
+    description: 'an RFC 3339 timestamp such as "2027-01-01T00:00:00Z", or null for never',
+  }),
   adoptDefaultToken: z.boolean().optional(),
-  tokenId: Id.optional(),
+  tokenId: Id.optional().meta({ description: 'the id (UUID) of an existing token' }),
   type: TokenType.optional(),
   ...PermissionChanges.shape,
-  lifetime: Duration.optional(),
-  renewBefore: Duration.optional(),
-  rotationGracePeriod: Duration.optional(),
+  lifetime: Lifetime(
+    'a duration such as "720h": each value lives that long and is rotated on `pulumi up`',
+  ),
+  renewBefore: Lifetime(
+    'a duration shorter than lifetime, such as "240h" (default: a third of it)',
+  ),
+  rotationGracePeriod: Lifetime('a duration such as "24h" (default: renewBefore, at most 720h)'),
 });
 export type ApiTokenInputs = z.infer<typeof ApiTokenInputs>;
 
 export type CheckFailure = { property: string; reason: string };
 
-const ALLOWED: Record<string, string> = {
-  displayName: 'a non-empty name of at most 200 characters',
-  kind: '"reseller" or "customer"',
-  tier: 'a tier name such as "lite" or "advanced"',
-  parentId: 'the id (UUID) of a reseller, e.g. `parent.entityId`',
-  entityId: 'the id (UUID) of an entity, e.g. `entity.entityId`',
-  status: '"active" or "disabled"',
-  expiresAt: 'an RFC 3339 timestamp such as "2027-01-01T00:00:00Z", or null for never',
-  tokenId: 'the id (UUID) of an existing token',
-  defaultToken: 'true or false',
-  adoptDefaultToken: 'true or false',
-  type: '"secret" or "publishable" (a change replaces the token)',
-  scopes: 'a list of metrics:read, metrics:core:read, metrics:premium:read or metric:<name>:read',
-  allowedOrigins: 'a list of https://host[:port] or https://*.domain origins',
-  allowedIps: 'a list of IPv4/IPv6 addresses and CIDR ranges',
-  rateLimit: '{requests, perSeconds}, or null',
-  usageLimit: '{limit, period: "day" | "month" | "total"}, or null',
-  requireSignedRequests: 'true or false (secret tokens only)',
-  lifetime: 'a duration such as "720h": each value lives that long and is rotated on `pulumi up`',
-  renewBefore: 'a duration shorter than lifetime, such as "240h" (default: a third of it)',
-  rotationGracePeriod: 'a duration such as "24h" (default: renewBefore, at most 720h)',
-};
+/** What a property's schema says it takes, looking through optional and nullable. */
+export function expected(schema: z.ZodType | undefined): string | undefined {
+  for (let s = schema; s; ) {
+    if (s.description) return s.description;
+    if (s instanceof z.ZodEnum) return s.options.map((o) => JSON.stringify(o)).join(' or ');
+    if (s instanceof z.ZodBoolean) return 'true or false';
+    s =
+      s instanceof z.ZodOptional || s instanceof z.ZodNullable
+        ? (s.unwrap() as z.ZodType)
+        : undefined;
+  }
+  return undefined;
+}
 
 /**
  * Parses the user inputs. Unknown values (preview) pass: they are checked again
@@ -103,11 +107,11 @@ export function parseInputs<S extends z.ZodObject>(
       };
     }
     const property = String(issue.path[0] ?? '');
-    const allowed = ALLOWED[property];
+    const allowed = expected(shape[property]);
     const got = property in user ? ` (got ${JSON.stringify(user[property])})` : ' (missing)';
     return {
       property,
-      reason: `${property}: ${issue.message}${got}${allowed ? `; expected ${allowed}` : ''}`,
+      reason: `${property}: ${issue.message}${got}${allowed ? `; expected: ${allowed}` : ''}`,
     };
   });
   return { value: undefined, failures };
