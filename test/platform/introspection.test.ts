@@ -1,6 +1,6 @@
 /**
  * RFC 7662 introspection as standard clients send it: a form body (`token`,
- * `token_type_hint`, and whatever else the client adds, such as `client_id`),
+ * `token_type_hint`; any other parameter is an unknown field, as in JSON),
  * through a real OAuth client library (oauth4webapi), the caller
  * authenticated as a resource server with an access key; JSON bodies as before.
  */
@@ -58,6 +58,16 @@ describe('introspection (RFC 7662)', () => {
     });
     expect(res.status).toBe(400);
     expect(JSON.stringify(await res.json())).toContain('sent more than once');
+    const extra = await fetch(`${p.server.url}/v1/introspect`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${p.api.defaultKey}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: `token=${value}&client_secret=s3cret`,
+    });
+    expect(extra.status).toBe(400);
+    expect(JSON.stringify(await extra.json())).toContain('unknown field');
     const json = await p.api.post('/v1/introspect', { token: value });
     expect(json.body.active).toBe(true);
     const other = await p.api.call('POST', '/v1/entities', {
