@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildImage, IMAGES } from '../deploy/image/build.ts';
 import { ensureEngines } from '../test/engines/ensure.ts';
-import { startCluster } from '../test/harness/node.ts';
+import { NODE_ENGINES, startCluster } from '../test/harness/node.ts';
 
 const { values } = parseArgs({ options: { kubeconfig: { type: 'string' } } });
 if (!values.kubeconfig) {
@@ -26,18 +26,7 @@ if (process.getuid?.() !== 0) {
   process.stderr.write('npm run cluster: run as root (network namespace, containerd, kubelet)\n');
   process.exit(2);
 }
-await ensureEngines([
-  'kube-apiserver',
-  'kube-controller-manager',
-  'etcd',
-  'kubelet',
-  'kube-scheduler',
-  'kube-proxy',
-  'containerd',
-  'containerd-shim-runc-v2',
-  'ctr',
-  'coredns',
-]);
+await ensureEngines(['kube-apiserver', 'kube-controller-manager', 'etcd', ...NODE_ENGINES]);
 const { version } = await import('../package.json', { with: { type: 'json' } }).then(
   (m) => m.default,
 );

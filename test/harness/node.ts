@@ -345,18 +345,21 @@ function removeKubepodsCgroups(): void {
   }
 }
 
+/** The engines a node runs beside the control plane's. */
+export const NODE_ENGINES = [
+  'kubelet',
+  'kube-scheduler',
+  'kube-proxy',
+  'containerd',
+  'containerd-shim-runc-v2',
+  'ctr',
+  'coredns',
+] as const;
+
 export async function startCluster(opts: { images?: string[] } = {}): Promise<Cluster> {
   const started = Date.now();
   ensureNodePackages();
-  const engines = requireEngines(
-    'kubelet',
-    'kube-scheduler',
-    'kube-proxy',
-    'containerd',
-    'containerd-shim-runc-v2',
-    'ctr',
-    'coredns',
-  );
+  const engines = requireEngines(...NODE_ENGINES);
   const dir = mkdtempSync(join(tmpdir(), 'tokenplane-node-'));
   const sysctls = Object.fromEntries(
     KUBELET_SYSCTLS.map((k) => [k, readFileSync(`/proc/sys/${k}`, 'utf8').trim()]),

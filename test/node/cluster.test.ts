@@ -132,6 +132,9 @@ describe('on a real node', () => {
   it('runs both charts from the image built here: the platform answers through its Service and one operator leads', async () => {
     expect((await fetch(`${platform}/readyz`)).status).toBe(200);
     expect(await (await fetch(`${platform}/metrics`)).text()).toContain('tokenplane_');
+    const operator = await cluster.forward(NS, 'tokenplane-operator-metrics', 8080);
+    expect((await fetch(`${operator}/readyz`)).status).toBe(200);
+    expect(await (await fetch(`${operator}/metrics`)).text()).toContain('tokenplane_operator_');
     const pods = await cluster.kc.makeApiClient(CoreV1Api).listNamespacedPod({
       namespace: NS,
       labelSelector: 'app.kubernetes.io/name=tokenplane-operator',
