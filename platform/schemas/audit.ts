@@ -10,6 +10,9 @@ export const AuditEvent = z.object({
       description:
         'Access key id; the signing key of a signed leak report; null for the administrator',
     }),
+    email: z.string().optional().meta({
+      description: "The member's email, when a member's personal access key acted (SPEC §10)",
+    }),
   }),
   action: z.string().meta({ description: 'e.g. entity.create, token.rotate, token.reveal' }),
   targetType: z.enum(['entity', 'token', 'access-key', 'webhook', 'member']),

@@ -7,7 +7,7 @@
 import type { FastifyInstance } from 'fastify';
 import { recordAudit } from '../storage/audit.ts';
 import { getToken } from '../storage/tokens.ts';
-import type { PlatformContext } from './context.ts';
+import { actorOf, type PlatformContext } from './context.ts';
 
 export function installAudit(app: FastifyInstance, ctx: PlatformContext): void {
   app.addHook('onSend', async (request, reply, payload) => {
@@ -23,7 +23,7 @@ export function installAudit(app: FastifyInstance, ctx: PlatformContext): void {
         entityId = (await getToken(ctx.store, null, info.targetId))?.value.entityId ?? null;
       }
       await recordAudit(ctx.store, {
-        actor: { type: principal.type, id: principal.id },
+        actor: actorOf(principal),
         action: info.action,
         targetType: info.targetType,
         targetId: info.targetId,

@@ -38,7 +38,10 @@ export async function managementPrincipal(
   }
   if (isWellFormedSecret(credential, 'accessKey')) {
     const key = await findAccessKeyByDigest(ctx.store, ctx.box.digest(credential));
-    if (key) return { type: 'access-key', id: key.id, role: key.role, scope: key.entityId };
+    if (key) {
+      const { id, role, entityId: scope, email } = key;
+      return { type: 'access-key', id, role, scope, ...(email === null ? {} : { email }) };
+    }
   }
   return null;
 }

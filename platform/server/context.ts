@@ -41,7 +41,8 @@ export type PlatformContext = {
 /** Who is calling a management route. */
 export type Principal =
   | { type: 'admin'; id: null; role: 'admin'; scope: null }
-  | { type: 'access-key'; id: string; role: 'admin' | 'viewer'; scope: string }
+  /** `email`: the member whose personal access key this is (SPEC §10). */
+  | { type: 'access-key'; id: string; role: 'admin' | 'viewer'; scope: string; email?: string }
   /** A signed leak report (POST /v1/token-leaks only); `id` names the signing key. */
   | { type: 'secret-scanner'; id: string; role: 'viewer'; scope: null };
 
@@ -75,6 +76,12 @@ export function principalOf(request: FastifyRequest): Principal {
   if (!request.principal)
     throw new ProblemError('unauthorized', 'A management credential is required.');
   return request.principal;
+}
+
+/** How the audit trail names a principal: a member's personal key by its email too. */
+export function actorOf(principal: Principal): AuditEvent['actor'] {
+  const email = principal.type === 'access-key' ? principal.email : undefined;
+  return { type: principal.type, id: principal.id, ...(email ? { email } : {}) };
 }
 
 export function scopeOf(request: FastifyRequest): Scope {

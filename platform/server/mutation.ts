@@ -27,7 +27,7 @@ import type { Effects } from '../storage/effects.ts';
 import { announceRevocation } from '../storage/revocations.ts';
 import type { SqlTx } from '../storage/sql.ts';
 import { emitEvent } from '../storage/webhooks.ts';
-import { type AuditInfo, type PlatformContext, principalOf } from './context.ts';
+import { type AuditInfo, actorOf, type PlatformContext, principalOf } from './context.ts';
 
 /** A verification a change may have made wrong: one token's (and its usage lease), or an entity's tokens'. */
 export type Stale = { tokenId: string; usage?: boolean } | { entityId: string };
@@ -62,7 +62,7 @@ export async function mutate<R>(
 ): Promise<R> {
   const principal = principalOf(request);
   const trail = (info: AuditInfo): NewAuditEvent => ({
-    actor: { type: principal.type, id: principal.id },
+    actor: actorOf(principal),
     requestId: String(request.id),
     outcome: 'success',
     action: info.action,

@@ -23,7 +23,8 @@ import type { Scope } from './scope.ts';
 import type { SqlTx } from './sql.ts';
 import { nowIso, type Store } from './store.ts';
 
-export type AccessKeyRecord = { id: string; entityId: string; role: Role };
+/** `email`: the member of a personal key, else null. */
+export type AccessKeyRecord = { id: string; entityId: string; role: Role; email: string | null };
 
 export async function createAccessKey(
   store: Store,
@@ -128,7 +129,7 @@ export async function findAccessKeyByDigest(
   digest: string,
 ): Promise<AccessKeyRecord | null> {
   const rows = await store.db.query(
-    `SELECT k.id, k.entity_id, k.role, k.member_id, m.role AS member_role
+    `SELECT k.id, k.entity_id, k.role, k.member_id, m.role AS member_role, m.email
        FROM access_keys k LEFT JOIN members m ON m.id = k.member_id WHERE k.digest = $1`,
     [digest],
   );
@@ -138,5 +139,6 @@ export async function findAccessKeyByDigest(
   if (r.member_id != null && !(r.member_role != null && roleCovers(r.member_role as Role, role))) {
     return null;
   }
-  return { id: String(r.id), entityId: String(r.entity_id), role };
+  const email = r.email == null ? null : String(r.email);
+  return { id: String(r.id), entityId: String(r.entity_id), role, email };
 }

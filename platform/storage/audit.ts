@@ -22,7 +22,8 @@ export async function insertAudit(store: Store, tx: SqlTx, event: NewAuditEvent)
   const now = store.clock();
   await tx.run(
     `INSERT INTO audit_events (id, at, actor_type, actor_id, action, target_type, target_id,
-       entity_id, outcome, request_id, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+       entity_id, outcome, request_id, detail, actor_email)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
     [
       uuidv7(now),
       new Date(now).toISOString(),
@@ -35,6 +36,7 @@ export async function insertAudit(store: Store, tx: SqlTx, event: NewAuditEvent)
       event.outcome,
       event.requestId,
       event.detail,
+      event.actor.email ?? null,
     ],
   );
 }

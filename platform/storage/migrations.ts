@@ -215,6 +215,13 @@ CREATE INDEX members_email ON members(email);
 ALTER TABLE access_keys ADD COLUMN member_id TEXT REFERENCES members(id) ON DELETE CASCADE
 `,
   },
+  {
+    version: 8,
+    name: 'audit events name the member whose personal access key acted',
+    sql: `
+ALTER TABLE audit_events ADD COLUMN actor_email TEXT
+`,
+  },
 ];
 
 /** Applies the migrations not applied yet (`migrations`: a prefix of MIGRATIONS in tests of upgrades). */

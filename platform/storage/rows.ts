@@ -116,6 +116,7 @@ export function auditFromRow(r: Row): AuditEvent {
     actor: {
       type: r.actor_type as AuditEvent['actor']['type'],
       id: (r.actor_id as string | null) ?? null,
+      ...(r.actor_email == null ? {} : { email: String(r.actor_email) }),
     },
     action: String(r.action),
     targetType: r.target_type as AuditEvent['targetType'],

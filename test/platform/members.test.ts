@@ -300,3 +300,52 @@ describe.each(ENGINES)("members' personal access keys on %s", (engine) => {
     expect(isProblem(list, 'not-found', 404), list.text).toBe(true);
   });
 });
+
+describe.each(ENGINES)('what members do, in the audit trail, on %s', (engine) => {
+  let p: Platform;
+  beforeAll(async () => {
+    p = await startPlatform(engine);
+  });
+  afterAll(async () => {
+    await p?.close();
+  });
+
+  it("names the member's email beside its personal key, and nothing for other keys", async () => {
+    const e = await p.api.post('/v1/entities', { name: 'Acting', kind: 'reseller', tier: 'advanced' });
+    const m = await p.api.post(`/v1/entities/${e.body.id}/members`, {
+      email: 'lin@example.com',
+      role: 'admin',
+    });
+    const k = await p.api.post(`/v1/members/${m.body.id}/access-keys`, {
+      name: 'lin',
+      role: 'admin',
+    });
+    const made = await p.api.post(
+      `/v1/entities/${e.body.id}/tokens`,
+      { name: 'by lin' },
+      { key: k.body.key },
+    );
+    expect(made.status, made.text).toBe(201);
+    const refused = await p.api.delete(`/v1/entities/${e.body.id}`, { key: k.body.key });
+    expect(isProblem(refused, 'forbidden', 403), refused.text).toBe(true);
+
+    const trail = await p.api.get(`/v1/audit-events?entityId=${e.body.id}&limit=500`);
+    const byLin = trail.body.items.filter(
+      (ev: { actor: { id: string } }) => ev.actor.id === k.body.id,
+    );
+    expect(
+      byLin.map((ev: { action: string; outcome: string; actor: unknown }) => [
+        ev.action,
+        ev.outcome,
+        ev.actor,
+      ]),
+    ).toEqual([
+      ['token.create', 'success', { type: 'access-key', id: k.body.id, email: 'lin@example.com' }],
+      ['entity.delete', 'failure', { type: 'access-key', id: k.body.id, email: 'lin@example.com' }],
+    ]);
+    const byAdmin = trail.body.items.find(
+      (ev: { action: string }) => ev.action === 'member.create',
+    );
+    expect(byAdmin.actor).toEqual({ type: 'admin', id: null });
+  });
+});
