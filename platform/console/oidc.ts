@@ -1,0 +1,80 @@
+/**
+ * Single sign-on (SPEC §10), the decisions of it that need no provider: whether
+ * it is configured, which identity a provider's ID token claims, and what a
+ * verified email may do — sign in with its one membership, choose among
+ * several, or be refused with whom to ask. The OpenID Connect flow itself
+ * (authorization code with PKCE, discovered from the issuer) hands its claims here.
+ */
+import type { Member } from '../schemas/index.ts';
+
+export type OidcSettings = { issuer: URL; clientId: string; clientSecret: string };
+
+const VARIABLES = [
+  'TOKENPLANE_OIDC_ISSUER',
+  'TOKENPLANE_OIDC_CLIENT_ID',
+  'TOKENPLANE_OIDC_CLIENT_SECRET',
+] as const;
+
+/** The provider from the environment; null when none of the three is set, an error when only some are. */
+export function oidcSettings(env: Record<string, string | undefined>): OidcSettings | null {
+  const missing = VARIABLES.filter((name) => !env[name]);
+  if (missing.length === VARIABLES.length) return null;
+  if (missing.length > 0) {
+    throw new Error(
+      `Single sign-on needs ${VARIABLES.join(', ')}; ${missing.join(' and ')} not set.`,
+    );
+  }
+  let issuer: URL;
+  try {
+    issuer = new URL(String(env.TOKENPLANE_OIDC_ISSUER));
+  } catch {
+    throw new Error(
+      'TOKENPLANE_OIDC_ISSUER must be the issuer URL, e.g. https://id.example.com/realms/acme',
+    );
+  }
+  return {
+    issuer,
+    clientId: String(env.TOKENPLANE_OIDC_CLIENT_ID),
+    clientSecret: String(env.TOKENPLANE_OIDC_CLIENT_SECRET),
+  };
+}
+
+/** The scopes the console asks for. */
+export const OIDC_SCOPES = 'openid email profile';
+
+/** The verified email of an ID token's claims, or why it cannot sign in. */
+export function verifiedEmail(
+  claims: Record<string, unknown> | undefined,
+): { email: string } | { refused: string } {
+  const email = claims?.email;
+  if (typeof email !== 'string' || email === '') {
+    return { refused: 'Your identity provider did not tell us your email address.' };
+  }
+  if (claims?.email_verified !== true) {
+    return {
+      refused: `Your identity provider has not verified ${email}; verify it there, then sign in again.`,
+    };
+  }
+  return { email: email.toLowerCase() };
+}
+
+/** What a verified email may do with its memberships. */
+export type Admission =
+  | { kind: 'member'; member: Member }
+  | { kind: 'choose'; members: Member[] }
+  | { kind: 'refused'; message: string };
+
+export function admit(email: string, memberships: Member[]): Admission {
+  const [first, ...others] = memberships;
+  if (!first) {
+    return {
+      kind: 'refused',
+      message:
+        `${email} is not a member of any organisation here. Ask an administrator of your ` +
+        'organisation (or whoever gave you its access keys) to add this email as a member, then sign in again.',
+    };
+  }
+  return others.length === 0
+    ? { kind: 'member', member: first }
+    : { kind: 'choose', members: memberships };
+}
