@@ -12,8 +12,9 @@ import { API_VERSION } from './crds/schemas.ts';
 import { microTime } from './kube.ts';
 
 /**
- * Reasons of Normal Events (what was done). Warning Events use the condition
- * reason of the refusal (platform/external/reasons.ts), plus the three here.
+ * Reasons of Normal Events (what was done), and of the four Warnings marked
+ * below; other Warning Events use the condition reason of the refusal
+ * (platform/external/reasons.ts).
  */
 export const EventReasons = {
   Created: 'Created',
@@ -27,9 +28,11 @@ export const EventReasons = {
   RolloutRestarted: 'RolloutRestarted',
   /** Warning: the recorded platform object vanished; a new one is made. */
   TokenMissing: 'TokenMissing',
+  /** Warning: the recorded platform entity vanished; a new one is made. */
   Repairing: 'Repairing',
   /** Warning: a rotation's replay was refused (the token was rotated again since); the next one runs. */
   RotationSuperseded: 'RotationSuperseded',
+  /** Warning: a workload that reads the Secret could not be restarted. */
   RolloutRestartFailed: 'RolloutRestartFailed',
 } as const;
 export type EventReason = (typeof EventReasons)[keyof typeof EventReasons];

@@ -1,4 +1,4 @@
-export * from './metrics.ts';
+export * from './analytics-catalogue.ts';
 export * from './permissions.ts';
 export * from './problems.ts';
 export * from './rules.ts';

@@ -5,7 +5,7 @@
  * origin patterns and usage periods. The server enforces them; the operator and
  * the provider call the same functions for early, identical messages.
  */
-import { METRIC_NAMES, type MetricSet, metricSet, tierOfSet } from './metrics.ts';
+import { ANALYTICS_METRICS, type MetricSet, metricSet, tierOfSet } from './analytics-catalogue.ts';
 import type { TierTable } from './tiers.ts';
 
 export type TokenType = 'secret' | 'publishable';
@@ -26,14 +26,14 @@ export const SCOPES: readonly [string, ...string[]] = [
   SCOPE_ALL,
   SCOPE_CORE,
   SCOPE_PREMIUM,
-  ...METRIC_NAMES.map((name) => `metric:${name}:read`),
+  ...ANALYTICS_METRICS.map((name) => `metric:${name}:read`),
 ];
 
 /** Why a scope string is not one of §6's, or null when it is. */
 export function scopeProblem(scope: string): string | null {
   if (scope === SCOPE_ALL || scope === SCOPE_CORE || scope === SCOPE_PREMIUM) return null;
   const one = ONE_METRIC.exec(scope);
-  if (one?.[1] && METRIC_NAMES.includes(one[1])) return null;
+  if (one?.[1] && ANALYTICS_METRICS.includes(one[1])) return null;
   if (one) return `no metric named "${one[1]}"; see GET /v1/analytics/metrics`;
   return `unknown scope "${scope}"; use ${SCOPE_ALL}, ${SCOPE_CORE}, ${SCOPE_PREMIUM} or metric:<name>:read`;
 }

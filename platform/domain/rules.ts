@@ -3,7 +3,7 @@
  * transaction; the operator and the provider call the same functions to give
  * early, identical messages (a CRD condition, a `pulumi preview` failure).
  */
-import { tierOfSet } from './metrics.ts';
+import { tierOfSet } from './analytics-catalogue.ts';
 import { SCOPE_CORE, scopesAboveTier } from './permissions.ts';
 import type { Tier, TierTable } from './tiers.ts';
 

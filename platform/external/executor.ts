@@ -3,7 +3,7 @@
  * crossplane-runtime's managed reconciler, whose engine drives every external
  * client alike): observe through the External, ask the planner, carry out its
  * answer through the External — create (or learn that the key's object is
- * gone), adopt, update, rotate — with the facts and the policy's counts
+ * gone), adopt, update, rotate — with the facts and the ledger's counts
  * brought up to date, and ask again, until the planner has nothing left to do
  * or refuses. A replacement is a refusal here: neither a Kubernetes object nor
  * a Pulumi update replaces what it holds (the provider's `diff` asks for it).
@@ -23,7 +23,7 @@ import {
   type RotateAction,
   type TokenAction,
   type TokenDeclaration,
-  type TokenPolicy,
+  type TokenLedger,
 } from './plan-token.ts';
 import { Reasons, type Refusal, refuse } from './reasons.ts';
 import type { TokenExternal, TokenSight } from './token.ts';
@@ -88,7 +88,7 @@ export type TokenRun = {
   tokens: TokenVerbs;
   declaration: TokenDeclaration;
   /** Its `issuance` and `rotations` advance as the run creates and rotates. */
-  policy: TokenPolicy;
+  ledger: TokenLedger;
   sight: Omit<TokenSight, 'issuance'>;
 };
 
@@ -114,9 +114,9 @@ export type EntityRun = {
 
 /** The planner's next action on what the platform shows, carried out by no one (`check`, `diff`). */
 export async function nextTokenAction(run: TokenRun): Promise<TokenAction> {
-  const { tokens, declaration, policy, sight } = run;
-  const facts = await tokens.observe(declaration, { ...sight, issuance: policy.issuance });
-  return planToken(declaration, facts, policy);
+  const { tokens, declaration, ledger, sight } = run;
+  const facts = await tokens.observe(declaration, { ...sight, issuance: ledger.issuance });
+  return planToken(declaration, facts, ledger);
 }
 
 export async function nextEntityAction(run: EntityRun): Promise<EntityAction> {
@@ -128,19 +128,19 @@ export async function settleToken(
   run: TokenRun,
   hooks: TokenHooks = {},
 ): Promise<Outcome<SettledToken>> {
-  const { tokens, declaration, policy } = run;
-  const facts = await tokens.observe(declaration, { ...run.sight, issuance: policy.issuance });
+  const { tokens, declaration, ledger } = run;
+  const facts = await tokens.observe(declaration, { ...run.sight, issuance: ledger.issuance });
   let origin: Origin = 'recorded';
   let value: string | undefined;
   return rounds<SettledToken>(hooks, () => {
-    const plan = planToken(declaration, facts, policy);
+    const plan = planToken(declaration, facts, ledger);
     switch (plan.action) {
       case 'refuse':
       case 'replace':
         return { refused: refusalOf(plan) };
       case 'none': {
         const { token, renewalTime } = plan;
-        const { issuance, rotations } = policy;
+        const { issuance, rotations } = ledger;
         return { settled: { token, origin, value, issuance, rotations, renewalTime } };
       }
       case 'create':
@@ -152,7 +152,7 @@ export async function settleToken(
             plan.idempotencyKey,
             'token',
           );
-          policy.issuance = plan.issuance;
+          ledger.issuance = plan.issuance;
           if ('gone' in made) {
             facts.held = made;
             return;
@@ -179,7 +179,7 @@ export async function settleToken(
         return async () => {
           await hooks.rotating?.(plan, value);
           const rotated = await tokens.rotatePlanned(plan);
-          const rotation = policy.rotations++;
+          const rotation = ledger.rotations++;
           if (!rotated) {
             hooks.superseded?.(plan, rotation);
             return;

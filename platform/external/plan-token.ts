@@ -1,8 +1,9 @@
 /**
  * The ApiToken planner: given what the platform shows, what is declared and the
- * policy, the one next action — and the idempotency key to use. Pure (the clock
- * is an argument). The operator's ApiToken reconciler and the Pulumi provider's
- * check/diff/create/update/read both ask it, so they decide alike:
+ * driver's ledger, the one next action — and the idempotency key to use. Pure
+ * (the clock is an argument). The operator's ApiToken reconciler and the
+ * Pulumi provider's check/diff/create/update/read both ask it, so they decide
+ * alike:
  *
  * | facts                                         | action                          |
  * |-----------------------------------------------|---------------------------------|
@@ -16,7 +17,7 @@
  * | held, first issuance, `tokenId` names another | replace                         |
  * | held, fields that cannot change (entity)      | replace                         |
  * | held, fields that change in place             | update (the changes)            |
- * | held, rotation due (a `lifetime` policy)      | rotate                          |
+ * | held, rotation due (a `lifetime` ledger)      | rotate                          |
  * | held, up to date                              | none                            |
  * | (any) a declared scope above the entity's tier | refuse ScopeAboveTier (retried: |
  * |                                               | an upgrade of the entity clears)|
@@ -51,7 +52,7 @@ export type TokenDeclaration = {
   tokenId?: string | undefined;
   /** Adopt the entity's auto-issued `default` token. */
   adoptDefaultToken?: boolean | undefined;
-  /** Rotated `renewBefore` ahead of expiry, each value living `lifetime` (operator only). */
+  /** Rotated `renewBefore` ahead of expiry, each value living `lifetime`. */
   rotation?: RotationPolicy | undefined;
 };
 
@@ -69,7 +70,12 @@ export type TokenFacts = {
   defaultToken?: Token | null | undefined;
 };
 
-export type TokenPolicy = {
+/**
+ * What a driver keeps of one declaration between runs (the operator in the
+ * ApiToken's status, the provider in its state), and the time it is judged at:
+ * the idempotency keys derive from it.
+ */
+export type TokenLedger = {
   /** Stable for the declaration across crashes and retries (the object's uid, the resource URN …). */
   identity: string;
   /** Tokens issued for this declaration so far after the first (0 at first). */
@@ -111,22 +117,22 @@ export const tokenCreateKey = (identity: string, issuance: number) => `${identit
 export function planToken(
   declaration: TokenDeclaration,
   facts: TokenFacts,
-  policy: TokenPolicy,
+  ledger: TokenLedger,
 ): TokenAction {
   const ceiling = scopeCeiling(declaration, facts);
   if (ceiling) return ceiling;
   const held = facts.held;
   if (held && 'gone' in held) {
-    const issuance = policy.issuance + 1;
+    const issuance = ledger.issuance + 1;
     return {
       action: 'create',
-      idempotencyKey: tokenCreateKey(policy.identity, issuance),
+      idempotencyKey: tokenCreateKey(ledger.identity, issuance),
       issuance,
       replacing: held.gone,
     };
   }
-  if (!held) return planIssue(declaration, facts, policy);
-  return planHeld(declaration, held.token, held.origin, policy);
+  if (!held) return planIssue(declaration, facts, ledger);
+  return planHeld(declaration, held.token, held.origin, ledger);
 }
 
 /**
@@ -145,9 +151,9 @@ export function scopeCeiling(
 }
 
 /** A declaration that adopts by `tokenId` holds that token, until it vanishes (a later issuance). */
-function adoptionChange(declaration: TokenDeclaration, token: Token, policy: TokenPolicy) {
+function adoptionChange(declaration: TokenDeclaration, token: Token, ledger: TokenLedger) {
   const tokenId = declaration.tokenId;
-  return tokenId && policy.issuance === 0 && tokenId !== token.id
+  return tokenId && ledger.issuance === 0 && tokenId !== token.id
     ? [{ field: 'tokenId', from: token.id, to: tokenId, action: 'replace' as const }]
     : [];
 }
@@ -155,15 +161,15 @@ function adoptionChange(declaration: TokenDeclaration, token: Token, policy: Tok
 function planIssue(
   declaration: TokenDeclaration,
   facts: TokenFacts,
-  policy: TokenPolicy,
+  ledger: TokenLedger,
 ): TokenAction {
   const create = (noDefault?: boolean): TokenAction => ({
     action: 'create',
-    idempotencyKey: tokenCreateKey(policy.identity, policy.issuance),
-    issuance: policy.issuance,
+    idempotencyKey: tokenCreateKey(ledger.identity, ledger.issuance),
+    issuance: ledger.issuance,
     ...(noDefault ? { noDefault } : {}),
   });
-  if (policy.issuance > 0) return create();
+  if (ledger.issuance > 0) return create();
   const entityId = declaration.desired.entityId;
   if (declaration.tokenId) {
     const named = facts.named;
@@ -198,11 +204,11 @@ function planHeld(
   declaration: TokenDeclaration,
   token: Token,
   origin: Origin,
-  policy: TokenPolicy,
+  ledger: TokenLedger,
 ): TokenAction {
   const changes = [
-    ...adoptionChange(declaration, token, policy),
-    ...tokenChanges(withLifetime(declaration, token, origin, policy.now), token),
+    ...adoptionChange(declaration, token, ledger),
+    ...tokenChanges(withLifetime(declaration, token, origin, ledger.now), token),
   ];
   if (needsReplace(changes)) {
     return {
@@ -216,14 +222,14 @@ function planHeld(
   }
   if (changes.length > 0) return { action: 'update', token, changes };
   if (!declaration.rotation) return { action: 'none', token, renewalTime: null };
-  const plan = rotationPlan(declaration.rotation, token.expiresAt, policy.now);
+  const plan = rotationPlan(declaration.rotation, token.expiresAt, ledger.now);
   if (!plan.due) return { action: 'none', token, renewalTime: plan.renewalTime };
   return {
     action: 'rotate',
     token,
-    idempotencyKey: `${tokenCreateKey(policy.identity, policy.issuance)}:rotate:${policy.rotations}`,
+    idempotencyKey: `${tokenCreateKey(ledger.identity, ledger.issuance)}:rotate:${ledger.rotations}`,
     gracePeriodSeconds: plan.gracePeriodSeconds,
-    expiresAt: expiryFromLifetime(policy.now, plan.lifetimeMs),
+    expiresAt: expiryFromLifetime(ledger.now, plan.lifetimeMs),
   };
 }
 

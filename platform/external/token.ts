@@ -84,7 +84,6 @@ export class TokenExternal implements External<DesiredToken, Token, TokenWithVal
     return gone(this.#client.deleteToken(id));
   }
 
-  /** The entity's auto-issued default token (the oldest one named `default`), if it still exists. */
   /**
    * The entity's default token: the one found before (`knownId`) while it
    * still exists — an ApiToken that adopts it may rename it — else the oldest

@@ -2,11 +2,11 @@
  * The analytics catalogue: the consumer of API tokens. A basic set of metrics
  * for the lowest tier, an extensive set on top for the next tier up (with the
  * built-in table: lite → basic, advanced → basic + extensive; the sets are in
- * platform/domain/metrics.ts). Points are
+ * platform/domain/analytics-catalogue.ts). Points are
  * synthetic but deterministic: the same (metric, entity, time) always gives the
  * same value, so clients and tests can compare runs.
  */
-import { BASIC_METRICS, EXTENSIVE_METRICS, tierOfSet } from '../domain/metrics.ts';
+import { BASIC_METRICS, EXTENSIVE_METRICS, tierOfSet } from '../domain/analytics-catalogue.ts';
 import { scopesAllow } from '../domain/permissions.ts';
 import type { TierTable } from '../domain/tiers.ts';
 

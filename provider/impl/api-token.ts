@@ -20,7 +20,7 @@ import {
   scopeCeiling,
   settleToken,
   type TokenDeclaration,
-  type TokenPolicy,
+  type TokenLedger,
 } from '../../platform/external/index.ts';
 import type { Token } from '../../platform/schemas/index.ts';
 import { PlanError } from './config.ts';
@@ -122,7 +122,7 @@ function permissionsOf(news: Inputs): Required<DesiredPermissions> {
 }
 
 /** One issuance per create; the rotations so far come from the state. */
-const policyOf = (news: Inputs, olds: State, now: Date): TokenPolicy => ({
+const ledgerOf = (news: Inputs, olds: State, now: Date): TokenLedger => ({
   identity: identityOf(news, declarationOf(news).desired),
   issuance: 0,
   rotations: olds.rotations ?? 0,
@@ -205,9 +205,9 @@ export const apiTokenProvider: pulumi.dynamic.ResourceProvider = {
     }
     const declaration = declarationOf(news);
     return withPlatform(`${label(news)}: diff`, async (p) => {
-      const policy = policyOf(news, olds, p.now());
+      const ledger = ledgerOf(news, olds, p.now());
       const sight = { heldId: id };
-      const plan = await nextTokenAction({ tokens: p.tokens, declaration, policy, sight });
+      const plan = await nextTokenAction({ tokens: p.tokens, declaration, ledger, sight });
       // Deleted on the platform since the last run: create it again.
       if (plan.action === 'create') {
         return { changes: true, replaces: ['tokenId'], deleteBeforeReplace: true };
@@ -223,7 +223,7 @@ export const apiTokenProvider: pulumi.dynamic.ResourceProvider = {
       const adoptChanged = (olds.adoptDefaultToken === true) !== (news.adoptDefaultToken === true);
       const rotationChanged = ROTATION_INPUTS.some((k) => (olds[k] ?? null) !== (news[k] ?? null));
       // A rotation due, or a replaced value whose grace is over, is an update too.
-      const graceEnded = olds.previousValue != null && !carriedPrevious(olds, policy.now);
+      const graceEnded = olds.previousValue != null && !carriedPrevious(olds, ledger.now);
       return {
         changes:
           plan.action === 'update' ||
@@ -287,7 +287,7 @@ async function settle(p: Platform, news: Inputs, olds: State, heldId?: string): 
     {
       tokens: p.tokens,
       declaration: declarationOf(news),
-      policy: policyOf(news, olds, now),
+      ledger: ledgerOf(news, olds, now),
       sight: { heldId },
     },
     {
@@ -353,8 +353,8 @@ async function checkAdoption(
 ): Promise<CheckFailure | null> {
   if (Object.keys(olds).length > 0 || !known(news.tokenId) || !known(news.entityId)) return null;
   const declaration = declarationOf(news);
-  const policy = policyOf(news, {}, p.now());
-  const plan = await nextTokenAction({ tokens: p.tokens, declaration, policy, sight: {} });
+  const ledger = ledgerOf(news, {}, p.now());
+  const plan = await nextTokenAction({ tokens: p.tokens, declaration, ledger, sight: {} });
   if (plan.action !== 'refuse') return null;
   const property = plan.field ?? 'tokenId';
   return { property, reason: `${property}: ${plan.message}` };

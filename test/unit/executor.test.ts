@@ -17,7 +17,7 @@ import {
   settleToken,
   type TokenDeclaration,
   type TokenFacts,
-  type TokenPolicy,
+  type TokenLedger,
   type TokenVerbs,
 } from '../../platform/external/index.ts';
 import type { Entity, Token } from '../../platform/schemas/index.ts';
@@ -28,7 +28,7 @@ const OTHER = '00000000-0000-4000-8000-000000000009';
 const NEW = '00000000-0000-4000-8000-000000000010';
 const token = tokenBody({ expiresAt: '2027-01-01T00:00:00.000Z' }) as Token;
 const base: TokenDeclaration = { desired: { entityId: ids.entity, name: 'ci', status: 'active' } };
-const policy: TokenPolicy = {
+const ledger: TokenLedger = {
   identity: 'apitoken:uid',
   issuance: 0,
   rotations: 0,
@@ -97,7 +97,7 @@ type TokenRow = {
   row: string;
   declaration?: Partial<TokenDeclaration>;
   facts: TokenFacts;
-  policy?: Partial<TokenPolicy>;
+  ledger?: Partial<TokenLedger>;
   platform?: Platform;
   calls: string[];
   told: string[];
@@ -149,7 +149,7 @@ const tokenRows: TokenRow[] = [
     row: 'just created with a lifetime: the expiry from its creation, then the renewal time',
     declaration: { rotation },
     facts: {},
-    policy: { now: new Date('2026-01-02T00:00:00Z') },
+    ledger: { now: new Date('2026-01-02T00:00:00Z') },
     calls: ['observe', 'create apitoken:uid:0', 'update expiresAt'],
     told: ['creating apitoken:uid:0', `created ${NEW}`, 'updated expiresAt (created)'],
     outcome: {
@@ -163,7 +163,7 @@ const tokenRows: TokenRow[] = [
     row: 'rotation due: rotate, hold the new value, and say when the next one is due',
     declaration: { rotation },
     facts: held({ ...token, expiresAt: '2026-06-05T00:00:00.000Z' }),
-    policy: { rotations: 2 },
+    ledger: { rotations: 2 },
     calls: ['observe', 'rotate apitoken:uid:0:rotate:2'],
     told: ['rotating from the platform', 'rotated to tpt_rotated'],
     outcome: {
@@ -179,7 +179,7 @@ const tokenRows: TokenRow[] = [
     row: 'a rotation superseded since: the next count rotates, no new token',
     declaration: { rotation },
     facts: held({ ...token, expiresAt: '2026-06-05T00:00:00.000Z' }),
-    policy: { rotations: 2 },
+    ledger: { rotations: 2 },
     platform: {
       async rotatePlanned(plan) {
         if (plan.idempotencyKey.endsWith(':2')) return null;
@@ -236,7 +236,7 @@ describe('the executor, for ApiTokens', () => {
       {
         tokens: f.tokens,
         declaration: { ...base, ...row.declaration },
-        policy: { ...policy, ...row.policy },
+        ledger: { ...ledger, ...row.ledger },
         sight: {},
       },
       r.hooks,
@@ -246,12 +246,12 @@ describe('the executor, for ApiTokens', () => {
     expect(outcome).toMatchObject(row.outcome);
   });
 
-  it('advances the policy it is given, and asks the round hook before each action', async () => {
+  it('advances the ledger it is given, and asks the round hook before each action', async () => {
     const f = fakeTokens({ held: { gone: token.id } });
-    const counts = { ...policy, issuance: 2 };
+    const counts = { ...ledger, issuance: 2 };
     let rounds = 0;
     await settleToken(
-      { tokens: f.tokens, declaration: base, policy: counts, sight: {} },
+      { tokens: f.tokens, declaration: base, ledger: counts, sight: {} },
       { round: () => rounds++ },
     );
     expect(counts.issuance).toBe(3);
@@ -262,7 +262,7 @@ describe('the executor, for ApiTokens', () => {
     const f = fakeTokens({ held: { gone: token.id } });
     const refresh = new Error('run `pulumi refresh`');
     const run = settleToken(
-      { tokens: f.tokens, declaration: base, policy: { ...policy }, sight: {} },
+      { tokens: f.tokens, declaration: base, ledger: { ...ledger }, sight: {} },
       {
         creating: () => {
           throw refresh;
@@ -276,10 +276,10 @@ describe('the executor, for ApiTokens', () => {
   it('tells the rotating hook the value this run was handed', async () => {
     const f = fakeTokens({});
     const r = recorder();
-    const fresh = { ...policy, now: new Date('2030-01-01T00:00:00Z') };
+    const fresh = { ...ledger, now: new Date('2030-01-01T00:00:00Z') };
     // created long ago (a replayed create): its lifetime is over at once
     await settleToken(
-      { tokens: f.tokens, declaration: { ...base, rotation }, policy: fresh, sight: {} },
+      { tokens: f.tokens, declaration: { ...base, rotation }, ledger: fresh, sight: {} },
       r.hooks,
     );
     expect(r.told).toContain('rotating from tpt_new');

@@ -12,7 +12,7 @@ import {
   rotationProblems,
   type TokenDeclaration,
   type TokenFacts,
-  type TokenPolicy,
+  type TokenLedger,
 } from '../../platform/external/index.ts';
 import type { Entity, Token } from '../../platform/schemas/index.ts';
 import { ids, tokenBody } from '../client/loopback.ts';
@@ -23,7 +23,7 @@ const OTHER = '00000000-0000-4000-8000-000000000009';
 const token = tokenBody({ expiresAt: '2027-01-01T00:00:00.000Z' }) as Token;
 const other: Token = { ...token, id: '00000000-0000-4000-8000-000000000003', name: 'default' };
 const base: TokenDeclaration = { desired: { entityId: ENTITY, name: 'ci', status: 'active' } };
-const policy: TokenPolicy = {
+const ledger: TokenLedger = {
   identity: 'apitoken:uid',
   issuance: 0,
   rotations: 0,
@@ -37,7 +37,7 @@ type TokenRow = {
   row: string;
   declaration?: Partial<TokenDeclaration>;
   facts: TokenFacts;
-  policy?: Partial<TokenPolicy>;
+  ledger?: Partial<TokenLedger>;
   expect: Record<string, unknown>;
 };
 
@@ -45,7 +45,7 @@ const tokenRows: TokenRow[] = [
   {
     row: 'the held token is gone: create under the next issuance',
     facts: { held: { gone: token.id } },
-    policy: { issuance: 2 },
+    ledger: { issuance: 2 },
     expect: {
       action: 'create',
       idempotencyKey: 'apitoken:uid:3',
@@ -87,7 +87,7 @@ const tokenRows: TokenRow[] = [
     row: 'nothing held after a vanished token: create, never adopt again',
     declaration: { tokenId: token.id },
     facts: {},
-    policy: { issuance: 1 },
+    ledger: { issuance: 1 },
     expect: { action: 'create', idempotencyKey: 'apitoken:uid:1', issuance: 1 },
   },
   {
@@ -141,7 +141,7 @@ const tokenRows: TokenRow[] = [
     row: 'held, rotation due: rotate with a key per issuance and rotation',
     declaration: { rotation: { lifetime: '30d', renewBefore: '10d' } },
     facts: held({ ...token, expiresAt: '2026-06-05T00:00:00.000Z' }),
-    policy: { rotations: 4 },
+    ledger: { rotations: 4 },
     expect: {
       action: 'rotate',
       idempotencyKey: 'apitoken:uid:0:rotate:4',
@@ -165,7 +165,7 @@ const tokenRows: TokenRow[] = [
 describe('token planner', () => {
   it.each(tokenRows)('$row', (row) => {
     const declaration = { ...base, ...row.declaration };
-    const plan = planToken(declaration, row.facts, { ...policy, ...row.policy });
+    const plan = planToken(declaration, row.facts, { ...ledger, ...row.ledger });
     expect(plan).toMatchObject(row.expect);
   });
 
@@ -173,7 +173,7 @@ describe('token planner', () => {
     const plan = planToken(
       { ...base, tokenId: token.id },
       { named: { ...token, entityId: OTHER } },
-      policy,
+      ledger,
     );
     expect(plan).toMatchObject({ message: expect.stringContaining(`Declare entity ${OTHER}`) });
   });

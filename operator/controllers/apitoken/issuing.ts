@@ -51,7 +51,7 @@ export async function issue(
     {
       tokens: ctx.tokens,
       declaration,
-      policy: {
+      ledger: {
         identity: `apitoken:${obj.metadata.uid}`,
         issuance: obj.status?.issuance ?? 0,
         rotations: obj.status?.rotations ?? 0,

@@ -18,7 +18,7 @@ export const EXTENSIVE_METRICS = [
   'geo_countries',
 ] as const;
 
-export const METRIC_NAMES: readonly string[] = [...BASIC_METRICS, ...EXTENSIVE_METRICS];
+export const ANALYTICS_METRICS: readonly string[] = [...BASIC_METRICS, ...EXTENSIVE_METRICS];
 
 export type MetricSet = 'core' | 'premium';
 
