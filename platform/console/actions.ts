@@ -15,11 +15,14 @@ import {
   ValidationError,
 } from '../client/index.ts';
 import { managementPrincipal } from '../server/auth.ts';
+import type { RateLimitSetting } from '../server/permissions/rate-limiter.ts';
 import { FormError, field, newTokenRequest, tokenChanges } from './forms.ts';
 import type { ConsoleKit } from './index.ts';
-import { sameOrigin } from './security.ts';
 import type { Flash, Session } from './sessions.ts';
 import { signInPage } from './views/sign-in.ts';
+
+/** Failed sign-ins allowed per client address (SPEC §7): beyond them, 429 until the minute ends. */
+export const SIGN_IN_ATTEMPTS: RateLimitSetting = { requests: 10, perSeconds: 60 };
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -107,22 +110,37 @@ export function actionRoutes(kit: ConsoleKit) {
     const backToEntity = (request: FastifyRequest) => entityPage(paramId(request));
     const backToOwner = (request: FastifyRequest) => entityPage(field(request.body, 'entityId'));
 
+    function signInRefused(reply: FastifyReply, status: number, text: string) {
+      return reply
+        .code(status)
+        .type('text/html; charset=utf-8')
+        .send(signInPage(kit.assets, [{ kind: 'alert', text }]).text);
+    }
+
     app.post('/console/sign-in', async (request, reply) => {
-      if (!sameOrigin(request)) return forged(reply);
+      if (!kit.sameOrigin(request)) return forged(reply);
+      // Counted before the key is checked, so concurrent guesses cannot all slip under
+      // the limit; a successful sign-in gives its attempt back. request.ip is the
+      // client address of SPEC §6 (X-Forwarded-For only from a trusted proxy).
+      const attempt = kit.signInAttempts.take(request.ip, SIGN_IN_ATTEMPTS);
+      if (!attempt.allowed) {
+        reply.header('retry-after', String(attempt.resetSeconds));
+        return signInRefused(
+          reply,
+          429,
+          `Too many failed sign-in attempts from your address. Wait ${attempt.resetSeconds} seconds, then try again.`,
+        );
+      }
       const key = field(request.body, 'key');
       const principal = key ? await managementPrincipal(kit.ctx, key) : null;
       if (!principal) {
-        const flash: Flash[] = [
-          {
-            kind: 'alert',
-            text: 'That is not a valid administrator key or access key. Check it and try again.',
-          },
-        ];
-        return reply
-          .code(401)
-          .type('text/html; charset=utf-8')
-          .send(signInPage(kit.assets, flash).text);
+        return signInRefused(
+          reply,
+          401,
+          'That is not a valid administrator key or access key. Check it and try again.',
+        );
       }
+      kit.signInAttempts.giveBack(request.ip);
       kit.endSession(request, reply);
       const label =
         principal.scope === null

@@ -19,18 +19,29 @@ import { Pool } from 'undici';
 import { TokenplaneClient } from '../client/index.ts';
 import { managementPrincipal } from '../server/auth.ts';
 import type { PlatformContext } from '../server/context.ts';
+import { RateLimiter } from '../server/permissions/rate-limiter.ts';
 import { actionRoutes } from './actions.ts';
 import { pageRoutes } from './pages.ts';
-import { isTls, sameOrigin, setSecurityHeaders } from './security.ts';
+import { isTls, publicOrigin, sameOrigin, setSecurityHeaders } from './security.ts';
 import { csrfMatches, type Session, type SessionLimits, SessionStore } from './sessions.ts';
 import type { Assets } from './views/layout.ts';
 
-export type ConsoleOptions = SessionLimits;
+export type ConsoleOptions = SessionLimits & {
+  /**
+   * The console's public URL (TOKENPLANE_PUBLIC_URL, e.g. https://tokens.example.com):
+   * set, a state-changing request's `Origin` must be its origin, whatever `Host` says.
+   */
+  publicUrl?: string | undefined;
+  /** Client addresses whose failed sign-ins are counted at most (default 10 000). */
+  maxSignInAddresses?: number;
+};
 
 /** What the page and action routes share. */
 export type ConsoleKit = {
   ctx: PlatformContext;
   sessions: SessionStore;
+  /** Failed sign-ins per client address (SPEC §7): 10 a minute, then 429. */
+  signInAttempts: RateLimiter;
   assets: Assets;
   /** A client acting with a session's credential. */
   clientFor(credential: string): TokenplaneClient;
@@ -38,6 +49,8 @@ export type ConsoleKit = {
   sessionOf(request: FastifyRequest): Promise<Session | null>;
   startSession(reply: FastifyReply, request: FastifyRequest, session: { id: string }): void;
   endSession(request: FastifyRequest, reply: FastifyReply): void;
+  /** Whether the request's `Origin`/`Sec-Fetch-Site` say it comes from this console (security.ts). */
+  sameOrigin(request: FastifyRequest): boolean;
   /** Refuses (403 page) a state-changing request that did not come from a console page. */
   checkForgery(request: FastifyRequest, session: Session, token: unknown): boolean;
 };
@@ -76,6 +89,8 @@ function selfOrigin(app: FastifyInstance): string {
 }
 
 export function consoleRoutes(ctx: PlatformContext, options: ConsoleOptions = {}) {
+  // Checked here, so a wrong setting stops the server at start.
+  const expectedOrigin = options.publicUrl ? publicOrigin(options.publicUrl) : null;
   return async (app: FastifyInstance) => {
     // Pages, not API: kept out of the OpenAPI document.
     app.addHook('onRoute', (route) => {
@@ -93,6 +108,10 @@ export function consoleRoutes(ctx: PlatformContext, options: ConsoleOptions = {}
 
     const sessions = new SessionStore(ctx.clock, options);
     ctx.metrics.countEntries('console-sessions', () => sessions.size);
+    const signInAttempts = new RateLimiter(ctx.clock, {
+      maxKeys: options.maxSignInAddresses ?? 10_000,
+    });
+    ctx.metrics.countEntries('console-sign-in-addresses', () => signInAttempts.size);
     let pool: Pool | undefined;
     let origin: string | undefined;
     app.addHook('onClose', async () => {
@@ -104,6 +123,7 @@ export function consoleRoutes(ctx: PlatformContext, options: ConsoleOptions = {}
     const kit: ConsoleKit = {
       ctx,
       sessions,
+      signInAttempts,
       assets: assetUrls(),
       clientFor(credential) {
         origin ??= selfOrigin(app);
@@ -138,8 +158,11 @@ export function consoleRoutes(ctx: PlatformContext, options: ConsoleOptions = {}
         sessions.end(request.cookies[cookieName(request)]);
         reply.clearCookie(cookieName(request), { path: '/' });
       },
+      sameOrigin(request) {
+        return sameOrigin(request, expectedOrigin);
+      },
       checkForgery(request, session, token) {
-        return sameOrigin(request) && csrfMatches(session, token);
+        return kit.sameOrigin(request) && csrfMatches(session, token);
       },
     };
 

@@ -36,12 +36,27 @@ export function isTls(request: FastifyRequest): boolean {
  * send `Origin` on every POST and `Sec-Fetch-Site` on every request; either, when
  * present, must say "this origin". A request with neither is left to the
  * synchronizer token (sign-in has none: its form creates the session).
+ *
+ * "This origin" is the console's public origin when it is configured
+ * (TOKENPLANE_PUBLIC_URL); otherwise the request's own scheme and `Host`, which
+ * whoever sends the request chooses.
  */
-export function sameOrigin(request: FastifyRequest): boolean {
+export function sameOrigin(request: FastifyRequest, expected: string | null = null): boolean {
   const origin = request.headers.origin;
   if (origin !== undefined) {
-    return origin === `${request.protocol}://${request.host}`;
+    return origin === (expected ?? `${request.protocol}://${request.host}`);
   }
   const site = request.headers['sec-fetch-site'];
   return site === undefined || site === 'same-origin' || site === 'none';
+}
+
+/** The origin (scheme, host, port) of the console's public URL; throws, saying what to set, unless it is one. */
+export function publicOrigin(url: string): string {
+  const parsed = URL.parse(url);
+  if (!parsed || (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') || !parsed.host) {
+    throw new Error(
+      `TOKENPLANE_PUBLIC_URL: ${url} is not an http(s) URL; set the console's public origin, e.g. https://tokens.example.com`,
+    );
+  }
+  return parsed.origin;
 }

@@ -41,6 +41,8 @@
  *                  signing keys (GitHub: https://api.github.com/meta/public_keys/secret_scanning);
  *                  set, POST /v1/token-leaks also takes reports signed by one of them
  *   console        {idleMs, absoluteMs, maxSessions} of console sessions (default 30 min, 12 h)
+ *   publicUrl      TOKENPLANE_PUBLIC_URL     the console's public origin (https://tokens.example.com):
+ *                  set, the console's forgery check compares Origin with it, not with Host
  *
  * The result also has `port`, `host`, `dataDir`, `storage` ('sqlite' |
  * 'postgres') and `app` (the fastify instance; `app.tokenplane.context` holds
@@ -139,6 +141,8 @@ export type ServerOptions = {
   bodyLimit?: number;
   /** Console session limits (platform/console/sessions.ts). */
   console?: ConsoleOptions;
+  /** The console's public origin, e.g. https://tokens.example.com (its forgery check). */
+  publicUrl?: string;
   /** Environment to fall back on; default process.env. */
   env?: Record<string, string | undefined>;
 };
@@ -494,7 +498,12 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
     { prefix: '/v1' },
   );
   await app.register(analyticsRoutes(ctx), { prefix: '/v1' });
-  await app.register(consoleRoutes(ctx, options.console));
+  await app.register(
+    consoleRoutes(ctx, {
+      ...options.console,
+      publicUrl: options.publicUrl ?? (env.TOKENPLANE_PUBLIC_URL || undefined),
+    }),
+  );
 
   const purge = async () => {
     try {

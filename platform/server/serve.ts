@@ -25,7 +25,10 @@ Environment:
   TOKENPLANE_TIERS           tier table, JSON [{"name","rank","tokenQuota"}]
   TOKENPLANE_LOG_LEVEL       pino level (default info)
   TOKENPLANE_TRUSTED_PROXIES proxies whose X-Forwarded-For is believed for token
-                             allowedIps: addresses/CIDRs, comma-separated (default none)
+                             allowedIps and the console's sign-in limit: addresses/CIDRs,
+                             comma-separated (default none)
+  TOKENPLANE_PUBLIC_URL      the console's public origin (e.g. https://tokens.example.com):
+                             its forgery check compares Origin with it, not with Host
   TOKENPLANE_WEBHOOK_ALLOWED_NETWORKS  networks webhooks may deliver to beyond public
                              addresses: addresses/CIDRs, comma-separated (default none)
   TOKENPLANE_WEBHOOK_EGRESS  public (default) or allowlist: webhooks go to the allowed

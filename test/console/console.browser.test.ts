@@ -591,4 +591,26 @@ describe('console in Chromium', () => {
       1,
     );
   });
+
+  it('past 10 failed sign-ins in a minute, the page says to wait', async () => {
+    for (let i = 0; i < 10; i++) {
+      const res = await fetch(`${p.server.url}/console/sign-in`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: p.server.url },
+        body: new URLSearchParams({ key: `tpk_guess${i}` }).toString(),
+      });
+      expect(res.status).toBe(401);
+    }
+    await open(page, '/console/sign-in');
+    await page.getByLabel('Access key').fill(p.server.adminKey);
+    await loads(page, () => page.getByRole('button', { name: 'Sign in' }).click());
+    expect(await alertText(page)).toMatch(
+      /Too many failed sign-in attempts from your address\. Wait \d+ seconds, then try again\./,
+    );
+    expect(new URL(page.url()).pathname).toBe('/console/sign-in');
+    await accessible(page, '20-sign-in-limited');
+    p.clock.advance(60_000);
+    await signIn(page, p.server.adminKey);
+    expect(new URL(page.url()).pathname).toBe('/console/');
+  });
 });

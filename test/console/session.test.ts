@@ -3,7 +3,11 @@
  * security headers, the session cookie, forgery refusals, expiry, sign-out and
  * revocation. The browser flows are in console.browser.test.ts.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer } from '../../platform/server/app.ts';
 import { type Platform, startPlatform } from '../platform/helpers.ts';
 
 const IDLE_MS = 60_000;
@@ -198,5 +202,137 @@ describe('console behind a TLS-terminating proxy', () => {
     expect(cookie).toMatch(/^__Host-tokenplane_session=/);
     expect(cookie).toMatch(/; Secure/);
     expect(cookie).toMatch(/; Path=\//);
+  });
+});
+
+describe('console sign-in attempt limit (SPEC §7)', () => {
+  let p: Platform;
+  let direct: Platform;
+  beforeAll(async () => {
+    // Behind a trusted proxy, X-Forwarded-For names the client; without one it is ignored.
+    p = await startPlatform('sqlite', { trustedProxies: ['127.0.0.1', '::1'] });
+    direct = await startPlatform('sqlite');
+  });
+  afterAll(async () => {
+    await p?.close();
+    await direct?.close();
+  });
+
+  const signIn = (platform: Platform, key: string, client?: string) =>
+    fetch(`${platform.server.url}/console/sign-in`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        origin: platform.server.url,
+        ...(client ? { 'x-forwarded-for': client } : {}),
+      },
+      body: new URLSearchParams({ key }).toString(),
+    });
+
+  it('past 10 failed attempts in a minute, an address gets 429 with Retry-After, even for the right key', async () => {
+    const client = '203.0.113.7';
+    const failed = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => signIn(p, `tpk_wrong${i}`, client)),
+    );
+    expect(failed.map((res) => res.status)).toEqual(Array(10).fill(401));
+
+    const limited = await signIn(p, 'tpk_wrong', client);
+    expect(limited.status).toBe(429);
+    const retryAfter = Number(limited.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+    const page = await limited.text();
+    expect(page).toContain('role="alert"');
+    expect(page).toContain('Too many failed sign-in attempts');
+    expect(page).toContain('<form method="post" action="/console/sign-in"');
+
+    // The key is not even checked: the right one is refused too, and no session starts.
+    const right = await signIn(p, p.server.adminKey, client);
+    expect(right.status).toBe(429);
+    expect(right.headers.get('set-cookie')).toBeNull();
+
+    // Another client address is not affected.
+    expect((await signIn(p, p.server.adminKey, '203.0.113.8')).status).toBe(303);
+
+    // When the minute is over, the address may try again.
+    p.clock.advance(60_000);
+    expect((await signIn(p, p.server.adminKey, client)).status).toBe(303);
+  });
+
+  it('200 concurrent wrong keys: 10 are checked, the rest answered 429', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => signIn(p, `tpk_guess${i}`, '198.51.100.9')),
+    );
+    const statuses = results.map((res) => res.status);
+    expect(statuses.filter((s) => s === 401)).toHaveLength(10);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(190);
+  });
+
+  it('successful sign-ins do not count against the limit', async () => {
+    const client = '203.0.113.20';
+    for (let i = 0; i < 15; i++) {
+      expect((await signIn(p, p.server.adminKey, client)).status).toBe(303);
+    }
+    for (let i = 0; i < 10; i++) {
+      expect((await signIn(p, 'tpk_wrong', client)).status).toBe(401);
+    }
+    expect((await signIn(p, 'tpk_wrong', client)).status).toBe(429);
+  });
+
+  it('without a trusted proxy, X-Forwarded-For does not escape the limit', async () => {
+    for (let i = 0; i < 10; i++) {
+      expect((await signIn(direct, 'tpk_wrong', `192.0.2.${i + 1}`)).status).toBe(401);
+    }
+    const limited = await signIn(direct, direct.server.adminKey, '192.0.2.99');
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('retry-after')).not.toBeNull();
+  });
+});
+
+describe('console with TOKENPLANE_PUBLIC_URL', () => {
+  const PUBLIC = 'https://tokens.example.com';
+  let p: Platform;
+  beforeAll(async () => {
+    p = await startPlatform('sqlite', { env: { TOKENPLANE_PUBLIC_URL: `${PUBLIC}/` } });
+  });
+  afterAll(async () => {
+    await p?.close();
+  });
+
+  const signIn = (origin: string, host?: string) =>
+    fetch(`${p.server.url}/console/sign-in`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        origin,
+        ...(host ? { host } : {}),
+      },
+      body: new URLSearchParams({ key: p.server.adminKey }).toString(),
+    });
+
+  it('Origin is compared with the public URL, not with the Host of the request', async () => {
+    // An origin that merely matches the Host the request names is refused…
+    expect((await signIn(p.server.url)).status).toBe(403);
+    expect((await signIn('http://evil.example', 'evil.example')).status).toBe(403);
+    // …and the public origin is accepted, whatever Host the proxy passes on.
+    expect((await signIn(PUBLIC)).status).toBe(303);
+  });
+
+  it('a value that is not an http(s) URL stops the server at start, saying what to set', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'tokenplane-test-'));
+    try {
+      await expect(
+        startServer({
+          port: 0,
+          dataDir,
+          logger: false,
+          env: { TOKENPLANE_PUBLIC_URL: 'tokens.example.com' },
+        }),
+      ).rejects.toThrow(/TOKENPLANE_PUBLIC_URL: tokens\.example\.com is not an http\(s\) URL/);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
