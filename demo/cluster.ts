@@ -47,6 +47,7 @@ copyFileSync(cluster.kubeconfigPath, values.kubeconfig);
 process.stdout.write(
   `cluster ready (node Ready in ${(cluster.readyMs / 1000).toFixed(1)} s); kubeconfig: ${values.kubeconfig}\n`,
 );
+// Ctrl-C or SIGTERM: the harness puts the host back (atProcessEnd), then this exits.
 await new Promise<void>((resolve) => {
   process.once('SIGINT', resolve);
   process.once('SIGTERM', resolve);

@@ -325,6 +325,25 @@ function mountsUnder(dir: string): string[] {
     .reverse();
 }
 
+/** Every process left in the kubelet's cgroups (the Pods' containers), killed. */
+function killKubepods(): void {
+  const pids = execFileSync(
+    'sh',
+    [
+      '-c',
+      'cat /sys/fs/cgroup/*/kubepods/cgroup.procs /sys/fs/cgroup/*/kubepods/*/cgroup.procs /sys/fs/cgroup/*/kubepods/*/*/cgroup.procs /sys/fs/cgroup/*/kubepods/*/*/*/cgroup.procs 2>/dev/null || true',
+    ],
+    { encoding: 'utf8' },
+  );
+  for (const pid of pids.split('\n').filter(Boolean)) {
+    try {
+      process.kill(Number(pid), 'SIGKILL');
+    } catch {}
+  }
+  // A killed process leaves its cgroup when it is reaped: give that a moment.
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300);
+}
+
 /** The kubelet's cgroups (`kubepods` under every v1 hierarchy), deepest first, once empty. */
 function removeKubepodsCgroups(): void {
   const remove = (path: string) => {
@@ -412,17 +431,41 @@ export async function startCluster(opts: { images?: string[] } = {}): Promise<Cl
   };
 
   let stopped = false;
-  const stopSync = () => {
+  /**
+   * What puts the host back, synchronously, so that it also runs when the
+   * process is interrupted (SIGINT/SIGTERM, through atProcessEnd): every
+   * process of ours and of the Pods killed, mounts, cgroups, sysctls, the
+   * namespace and folders removed.
+   */
+  const restoreHost = () => {
+    stopped = true;
     for (const p of procs) {
       try {
         process.kill(-(p.child.pid as number), 'SIGKILL');
       } catch {}
     }
+    // Shims outlive containerd on purpose; ours are the ones naming our socket.
+    try {
+      execFileSync('pkill', ['-KILL', '-f', `containerd-shim-runc-v2 .*${dir}`], {
+        stdio: 'ignore',
+      });
+    } catch {}
+    killKubepods();
+    for (const point of mountsUnder(dir)) {
+      try {
+        execFileSync('umount', ['-l', point], { stdio: 'ignore' });
+      } catch {}
+    }
+    removeKubepodsCgroups();
+    for (const [key, value] of Object.entries(sysctls)) writeFileSync(`/proc/sys/${key}`, value);
+    for (const relay of relays) relay.close();
+    netns.remove();
+    for (const folder of createdFolders) rmSync(folder, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true });
   };
-  const unregister = atProcessEnd(stopSync);
+  const unregister = atProcessEnd(restoreHost);
   const stop = async () => {
     if (stopped) return;
-    stopped = true;
     const byName = (name: string) => procs.find((p) => p.name === name);
     // Pods go while the kubelet still runs, so it stops their containers and volumes.
     if (controlPlane) {
@@ -439,7 +482,7 @@ export async function startCluster(opts: { images?: string[] } = {}): Promise<Cl
             .catch(() => undefined),
         ),
       );
-      for (let i = 0; i < 150; i++) {
+      for (let i = 0; i < 150 && !stopped; i++) {
         const left = await core.listPodForAllNamespaces().catch(() => ({ items: [] }));
         const running = (() => {
           try {
@@ -452,38 +495,13 @@ export async function startCluster(opts: { images?: string[] } = {}): Promise<Cl
         await sleep(200);
       }
     }
-    for (const name of ['kube-proxy', 'coredns', 'kubelet', 'kube-scheduler']) {
+    for (const name of ['kube-proxy', 'coredns', 'kubelet', 'kube-scheduler', 'containerd']) {
       const p = byName(name);
-      if (p) await kill(p);
+      if (p && !stopped) await kill(p);
     }
-    try {
-      for (const task of ctr('tasks', 'ls', '-q').split('\n').filter(Boolean))
-        ctr('tasks', 'kill', '-s', 'SIGKILL', task);
-      await sleep(500);
-      for (const c of ctr('containers', 'ls', '-q').split('\n').filter(Boolean))
-        ctr('containers', 'delete', c);
-    } catch {}
-    const containerd = byName('containerd');
-    if (containerd) await kill(containerd);
-    // Shims outlive containerd on purpose; ours are the ones naming our socket.
-    try {
-      execFileSync('pkill', ['-KILL', '-f', `containerd-shim-runc-v2 .*${dir}`], {
-        stdio: 'ignore',
-      });
-    } catch {}
-    for (const point of mountsUnder(dir)) {
-      try {
-        execFileSync('umount', ['-l', point], { stdio: 'ignore' });
-      } catch {}
-    }
-    removeKubepodsCgroups();
-    for (const [key, value] of Object.entries(sysctls)) writeFileSync(`/proc/sys/${key}`, value);
-    for (const p of procs.splice(0)) await kill(p);
-    for (const relay of relays) relay.close();
+    if (stopped) return;
     await controlPlane?.stop();
-    netns.remove();
-    for (const folder of createdFolders) rmSync(folder, { recursive: true, force: true });
-    rmSync(dir, { recursive: true, force: true });
+    restoreHost();
     unregister();
   };
 
