@@ -8,6 +8,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { TokenplaneClient } from '../platform/client/index.ts';
 import { EntityExternal, platformTiers, TokenExternal } from '../platform/external/index.ts';
+import { watchHeap } from '../platform/heap-watch.ts';
 import { createLogger } from '../platform/logging.ts';
 import { reconcileApiToken } from './controllers/apitoken/index.ts';
 import type { Context } from './controllers/context.ts';
@@ -20,7 +21,6 @@ import { EventRecorder } from './events.ts';
 import { Kube, shareDispatcher } from './kube.ts';
 import { Controller } from './runtime/controller.ts';
 import { startHealthServer } from './runtime/health.ts';
-import { watchHeap } from './runtime/heap.ts';
 import { Watched } from './runtime/informer.ts';
 import { LeaderElector } from './runtime/leader-election.ts';
 import { createMetrics } from './runtime/metrics.ts';
@@ -83,7 +83,13 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
   const log = o.log ?? createLogger({ name: 'tokenplane-operator', format: 'json' });
   const identity = o.identity ?? `${hostname()}-${process.pid}`;
   const metrics = createMetrics();
-  const heap = watchHeap({ log, set: (ratio) => metrics.heapUsedRatio.set(ratio) });
+  const heap = watchHeap({
+    log,
+    advice:
+      'raise --max-old-space-size and the memory limit together (operator/README, Sizing), ' +
+      'or split the objects into shards',
+    set: (ratio) => metrics.heapUsedRatio.set(ratio),
+  });
   shareDispatcher(o.kc, (method) => metrics.kubeRequests.inc({ method }));
   const kube = new Kube(o.kc);
   const client = new TokenplaneClient({ endpoint: o.endpoint, apiKey: o.apiKey });

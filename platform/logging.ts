@@ -7,9 +7,9 @@
  * Two layers: REDACT_PATHS blanks the fields that hold credentials; then every
  * line is scanned before it is written, and anything in our secret formats
  * (the scanner pattern: `tpt_`, `tpp_`, `tpk_`, `tpadm_` values; `whsec_` webhook
- * secrets) or equal to a
- * configured credential is blanked wherever it sits — a token in a query
- * string, a key in a header, an error message quoting either.
+ * secrets), equal to a configured credential, or shaped like a generated key
+ * (KEY_RUN) is blanked wherever it sits — a token in a query string, a key in
+ * a header, an error message quoting either — percent-encoded or not.
  */
 import pino, { type DestinationStream, type Logger } from 'pino';
 import pretty from 'pino-pretty';
@@ -70,12 +70,72 @@ const CREDENTIAL_SETTINGS = [
  * literals (and their JSON-escaped forms) become `[redacted]`.
  */
 export function redactSecretText(line: string, literals: readonly string[] = []): string {
+  const redact = (text: string) => redactKeyRuns(redactKnown(text, literals));
+  if (!line.includes('%')) return redact(line);
+  // `%74%70%74%5F…` is `tpt_…`: a run that hides a secret is written decoded and redacted.
+  return redact(
+    line.replace(PERCENT_ENCODED_RUN, (run) => {
+      const decoded = percentDecoded(run);
+      const redacted = redact(decoded);
+      return redacted === decoded ? run : redacted;
+    }),
+  );
+}
+
+function redactKnown(text: string, literals: readonly string[]): string {
   const keepPrefix = (found: string) => `${found.slice(0, found.indexOf('_'))}_[redacted]`;
-  let out = line.replace(SECRET_PATTERN, keepPrefix).replace(WEBHOOK_SECRET_PATTERN, keepPrefix);
+  let out = text.replace(SECRET_PATTERN, keepPrefix).replace(WEBHOOK_SECRET_PATTERN, keepPrefix);
   for (const literal of literals) {
     if (out.includes(literal)) out = out.split(literal).join('[redacted]');
   }
   return out;
+}
+
+/**
+ * Key material in the forms people generate it — our encryption key (32 random
+ * bytes, base64url: 43 characters), `openssl rand -base64 32`, `openssl rand
+ * -hex 32` — has no prefix to find it by. Runs of base64 or hex characters that
+ * look random enough are blanked: 32+ characters mixing upper and lower case
+ * (a random one lacks either with a chance of 1 in 10^10), or 48+ hexadecimal
+ * digits (long enough to spare 32-digit trace ids and 40-digit commit ids).
+ * A run that holds `/` but no `+` or padding is a path, judged segment by segment.
+ */
+const KEY_RUN = /[A-Za-z0-9+/_-]{32,}={0,2}/g;
+
+function redactKeyRuns(text: string): string {
+  return text.replace(KEY_RUN, (run) =>
+    run.includes('/') && !/[+=]/.test(run)
+      ? run
+          .split('/')
+          .map((segment) => (looksLikeKey(segment) ? '[redacted]' : segment))
+          .join('/')
+      : looksLikeKey(run)
+        ? '[redacted]'
+        : run,
+  );
+}
+
+function looksLikeKey(run: string): boolean {
+  if (run.length >= 48 && /^[0-9a-fA-F]+$/.test(run)) return true;
+  return run.length >= 32 && /[a-z]/.test(run) && /[A-Z]/.test(run);
+}
+
+/** URL characters around at least one %XX escape. */
+const PERCENT_ENCODED_RUN = /[\w.~+/=%-]*%[0-9A-Fa-f]{2}[\w.~+/=%-]*/g;
+
+/** Percent-decoded, repeatedly (`%2574` → `%74` → `t`); escapes that are not UTF-8 read as single bytes. */
+function percentDecoded(run: string): string {
+  let text = run;
+  for (let round = 0; round < 3 && /%[0-9A-Fa-f]{2}/.test(text); round++) {
+    try {
+      text = decodeURIComponent(text);
+    } catch {
+      text = text.replace(/%([0-9A-Fa-f]{2})/g, (_, hex: string) =>
+        String.fromCharCode(Number.parseInt(hex, 16)),
+      );
+    }
+  }
+  return text;
 }
 
 function literalsOf(secrets: readonly (string | undefined)[]): string[] {

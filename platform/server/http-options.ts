@@ -5,25 +5,31 @@
  *   REQUEST_TIMEOUT_MS, checked every CHECK_INTERVAL_MS, so no request holds a
  *   connection past 30 s; the client gets a 408 problem and the close (Node's
  *   defaults, 60 s and 300 s checked every 30 s, held them for minutes).
+ *   A connection idle between requests is closed after KEEP_ALIVE_TIMEOUT_MS:
+ *   longer than the 60 s idle timeout of common load balancers, so they close
+ *   first and never send a request into a connection being closed (a 502).
  * - An HTTP/1.1 request without Host gets a 400 problem like every other
  *   refusal (Node answered it in plain text itself).
- * - X-Request-Id is honoured when it is a plain identifier, never when it
- *   looks like a secret: it is echoed and stored as the audit `requestId`.
+ * - X-Request-Id is honoured when it is a plain identifier (up to 128 characters of
+ *   [A-Za-z0-9_.:-]), never when it looks like a secret: it is echoed and
+ *   stored as the audit `requestId`.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { ProblemError } from '../domain/problems.ts';
-import { SECRET_PATTERN } from '../domain/secret-format.ts';
+import { redactSecretText } from '../logging.ts';
 
 export const REQUEST_TIMEOUT_MS = 25_000;
 export const HEADERS_TIMEOUT_MS = 20_000;
 const CHECK_INTERVAL_MS = 2_000;
+export const KEEP_ALIVE_TIMEOUT_MS = 72_000;
 
-/** Fastify options for these limits; `requestTimeoutMs` shortens both (tests). */
+/** Fastify options for these limits; a shorter `requestTimeoutMs` shortens the header and check times too (tests). */
 export function httpOptions(requestTimeoutMs = REQUEST_TIMEOUT_MS) {
   return {
     requestTimeout: requestTimeoutMs,
+    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
     http: {
       requireHostHeader: false,
       headersTimeout: Math.min(HEADERS_TIMEOUT_MS, requestTimeoutMs),
@@ -34,12 +40,15 @@ export function httpOptions(requestTimeoutMs = REQUEST_TIMEOUT_MS) {
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
-/** The client's X-Request-Id when it is a safe identifier, else a new one. */
+/**
+ * The client's X-Request-Id when it is a safe identifier, else a new one: a
+ * value the logs would blank (a token, a key of any generated form) is never
+ * echoed nor stored.
+ */
 export function requestId(req: IncomingMessage): string {
   const given = req.headers['x-request-id'];
   if (typeof given !== 'string' || !REQUEST_ID.test(given)) return randomUUID();
-  SECRET_PATTERN.lastIndex = 0;
-  return SECRET_PATTERN.test(given) ? randomUUID() : given;
+  return redactSecretText(given) === given ? given : randomUUID();
 }
 
 /** RFC 9112 §3.2: a server MUST answer 400 to an HTTP/1.1 request without Host. */

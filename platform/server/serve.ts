@@ -4,6 +4,7 @@
  * in-flight requests finish, writes pending lastUsedAt, closes the database).
  */
 import { parseArgs } from 'node:util';
+import { type HeapStats, type HeapWatch, watchHeap } from '../heap-watch.ts';
 import { createLogger, type LogFormat, parseLogFormat } from '../logging.ts';
 import { DEFAULT_DATA_DIR, DEFAULT_HOST, DEFAULT_PORT, startServer } from './app.ts';
 
@@ -77,9 +78,11 @@ export async function run(argv: string[]): Promise<number> {
     ...(values['data-dir'] !== undefined ? { dataDir: values['data-dir'] } : {}),
   });
   server.app.log.info({ url: server.url }, `tokenplane platform listening on ${server.url}`);
+  const heap = watchServeHeap(server.app.log);
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       server.app.log.info({ signal }, 'shutting down');
+      heap.stop();
       process.off('SIGTERM', onTerm);
       process.off('SIGINT', onInt);
       server.close().then(resolve, (error) => {
@@ -93,4 +96,21 @@ export async function run(argv: string[]): Promise<number> {
     process.on('SIGINT', onInt);
   });
   return 0;
+}
+
+/**
+ * The warning `tokenplane serve` logs when its heap nears the bound its flags
+ * set (heap-flags.ts): a crash for lack of memory is then close.
+ */
+export function watchServeHeap(
+  log: { warn(obj: object, msg: string): void },
+  stats?: HeapStats,
+): HeapWatch {
+  return watchHeap({
+    log,
+    advice:
+      'give tokenplane serve a larger --max-old-space-size in NODE_OPTIONS and raise its ' +
+      'memory limit with it (README, Memory under load)',
+    ...(stats ? { stats } : {}),
+  });
 }

@@ -47,6 +47,18 @@ describe('introspection (RFC 7662)', () => {
     expect((await introspect('tpt_nope')).active).toBe(false);
   });
 
+  it('the OpenAPI document offers both bodies', async () => {
+    const doc = (await p.api.get('/openapi.json', { key: null })).body;
+    const content = doc.paths['/v1/introspect'].post.requestBody.content;
+    expect(Object.keys(content).sort()).toEqual([
+      'application/json',
+      'application/x-www-form-urlencoded',
+    ]);
+    expect(content['application/x-www-form-urlencoded'].schema).toEqual(
+      content['application/json'].schema,
+    );
+  });
+
   it('refuses a form body that repeats token, and still takes JSON', async () => {
     const res = await fetch(`${p.server.url}/v1/introspect`, {
       method: 'POST',

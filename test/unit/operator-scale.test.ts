@@ -3,7 +3,6 @@ import { describe, expect, it } from 'vitest';
 import { RefIndex } from '../../operator/controllers/ref-index.ts';
 import { viewSecret } from '../../operator/controllers/secret.ts';
 import { EventRecorder } from '../../operator/events.ts';
-import { watchHeap } from '../../operator/runtime/heap.ts';
 import { allOf, selectorKeys, shardLabels, shardLeaseName } from '../../operator/runtime/shard.ts';
 import { keepCustomObject } from '../../operator/runtime/transforms.ts';
 
@@ -73,44 +72,6 @@ describe('what the caches keep', () => {
     expect(JSON.stringify(view)).not.toContain(value);
     expect(JSON.stringify(view)).not.toContain(Buffer.from(value).toString('base64'));
     expect(view.digests.token).toMatch(/^[0-9a-f]{16}$/);
-  });
-});
-
-describe('heap watch', () => {
-  it('warns once per climb past the threshold, sets the gauge, and re-arms below the clear mark', () => {
-    const warnings: string[] = [];
-    const log = { warn: (_o: object, msg: string) => warnings.push(msg) } as never;
-    let used = 50;
-    let ratio = 0;
-    const watch = watchHeap({
-      log,
-      set: (r) => {
-        ratio = r;
-      },
-      intervalMs: 60_000,
-      stats: () => ({ used_heap_size: used * 2 ** 20, heap_size_limit: 100 * 2 ** 20 }),
-    });
-    try {
-      watch.check();
-      expect(ratio).toBe(0.5);
-      used = 90;
-      watch.check();
-      watch.check();
-      expect(warnings).toHaveLength(1);
-      expect(warnings[0]).toContain('90 of 100 MB');
-      used = 80;
-      watch.check();
-      used = 95;
-      watch.check();
-      expect(warnings).toHaveLength(1);
-      used = 70;
-      watch.check();
-      used = 88;
-      watch.check();
-      expect(warnings).toHaveLength(2);
-    } finally {
-      watch.stop();
-    }
   });
 });
 

@@ -1,21 +1,25 @@
 /**
- * The heap against its limit (`--max-old-space-size`): a gauge of the share in
- * use, and one warning log line each time it climbs past `warnAt` (again only
- * after it fell below `clearAt`), so a person sees the out-of-memory crash
- * coming and knows what to raise — or to shard.
+ * The heap against its limit (`--max-old-space-size`), for `tokenplane serve`
+ * and `tokenplane operator` alike: one warning log line each time the share in
+ * use climbs past `warnAt` (again only after it fell below `clearAt`), so a
+ * person sees the out-of-memory crash coming and knows what to raise — the
+ * `advice` of each command; `set` reports the share to a gauge.
  */
 import { getHeapStatistics } from 'node:v8';
-import type { Logger } from 'pino';
 
 export type HeapWatch = { stop(): void; check(): number };
 
+export type HeapStats = () => { used_heap_size: number; heap_size_limit: number };
+
 export function watchHeap(opts: {
-  log: Logger;
-  set(ratio: number): void;
+  log: { warn(obj: object, msg: string): void };
+  /** What to do about it, ending the warning: `raise --max-old-space-size …`. */
+  advice: string;
+  set?(ratio: number): void;
   intervalMs?: number;
   warnAt?: number;
   clearAt?: number;
-  stats?: () => { used_heap_size: number; heap_size_limit: number };
+  stats?: HeapStats;
 }): HeapWatch {
   const warnAt = opts.warnAt ?? 0.85;
   const clearAt = opts.clearAt ?? 0.75;
@@ -24,14 +28,13 @@ export function watchHeap(opts: {
   const check = () => {
     const { used_heap_size: used, heap_size_limit: limit } = stats();
     const ratio = used / limit;
-    opts.set(ratio);
+    opts.set?.(ratio);
     if (!warned && ratio >= warnAt) {
       warned = true;
       const mb = (n: number) => Math.round(n / 2 ** 20);
       opts.log.warn(
         { heapUsedMB: mb(used), heapLimitMB: mb(limit), ratio: +ratio.toFixed(2) },
-        `heap near its limit (${mb(used)} of ${mb(limit)} MB): raise --max-old-space-size ` +
-          'and the memory limit together (operator/README, Sizing), or split the objects into shards',
+        `heap near its limit (${mb(used)} of ${mb(limit)} MB): ${opts.advice}`,
       );
     } else if (warned && ratio < clearAt) warned = false;
     return ratio;
