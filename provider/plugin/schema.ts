@@ -19,6 +19,22 @@ export const API_TOKEN = `${PACKAGE}:index:ApiToken`;
 const described = <T extends z.ZodType>(schema: T, description: string) =>
   schema.meta({ description });
 
+/**
+ * `null` is absence in most Pulumi languages (Python's None, Go's nil, YAML's
+ * null), so a token that never expires says `expiresAt: "never"` to the plugin,
+ * which hands the implementation its `null` (provider.ts).
+ */
+export const NEVER = 'never';
+export const PluginApiTokenInputs = ApiTokenInputs.extend({
+  expiresAt: z
+    .union([Timestamp, z.literal(NEVER)])
+    .optional()
+    .meta({
+      description:
+        'An RFC 3339 timestamp such as "2027-01-01T00:00:00Z", or "never"; left out, the platform\'s default (365 days).',
+    }),
+});
+
 /** What an Entity holds after a step: its inputs as the platform has them, and what the platform adds. */
 export const EntityState = EntityInputs.extend({
   parentId: described(Id.nullable(), 'The parent reseller; none for a top-level entity.'),
@@ -85,7 +101,7 @@ const RESOURCES = {
       'Import with `pulumi import tokenplane:index:Entity NAME <entityId>`.',
   },
   [API_TOKEN]: {
-    inputs: ApiTokenInputs,
+    inputs: PluginApiTokenInputs,
     state: ApiTokenState,
     description:
       "An API token of an entity, within its tier's quota and scope ceiling (refused at preview). " +
