@@ -3,7 +3,7 @@
 // build an engine themselves.
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const engineNames = [
@@ -15,6 +15,12 @@ export const engineNames = [
   'pulumi-resource-pulumi-nodejs',
   'helm',
   'pulumi-resource-kubernetes',
+  // Language hosts of the provider plugin's programs (SPEC §9), and what they run.
+  'pulumi-language-yaml',
+  'pulumi-language-python',
+  'pulumi-language-python-exec',
+  'pulumi-python',
+  'pulumi-language-go',
   // A node (test/harness/node.ts): kubelet and the rest of a cluster, containerd, cluster DNS.
   'kubelet',
   'kube-scheduler',
@@ -24,11 +30,25 @@ export const engineNames = [
   'containerd-shim-runc-v2',
   'ctr',
   'coredns',
+  // Alerts and dashboards (SPEC §11): a real Prometheus, and promtool for the rule tests.
+  'prometheus',
+  'promtool',
 ] as const;
 export type EngineName = (typeof engineNames)[number];
 
-/** Engines built from a Go module (the dynamic-provider shim ships with @pulumi/pulumi). */
-export type GoEngineName = Exclude<EngineName, 'pulumi-resource-pulumi-nodejs'>;
+/**
+ * Engines that are not a Go build of their own: the dynamic-provider shim ships
+ * with @pulumi/pulumi, the Python host's exec script comes with its build
+ * (`besideFiles`), and `pulumi-python` is a venv with PyPI's `pulumi` (python.ts).
+ */
+const notGo = [
+  'pulumi-resource-pulumi-nodejs',
+  'pulumi-language-python-exec',
+  'pulumi-python',
+] as const;
+
+/** Engines built from a Go module. */
+export type GoEngineName = Exclude<EngineName, (typeof notGo)[number]>;
 
 /** One entry of versions.json. */
 export interface GoEngineSpec {
@@ -55,6 +75,10 @@ export interface GoEngineSpec {
   optional?: string;
   /** Recorded when the module proxy has no origin for this version. */
   commit?: string;
+  /** Files of the upstream module installed beside the binary (an engine of their own, by base name). */
+  besideFiles?: string[];
+  /** Build tags (`go build -tags`); engines built `sameModuleAs` another take its tags. */
+  tags?: string[];
 }
 
 export type Versions = Record<GoEngineName, GoEngineSpec>;
@@ -68,9 +92,10 @@ export function readVersions(): Versions {
     GoEngineSpec
   >;
   delete raw.$comment;
+  delete raw['pulumi-python'];
   for (const spec of Object.values(raw)) {
     const base = spec.sameModuleAs ? raw[spec.sameModuleAs] : undefined;
-    if (base) Object.assign(spec, { module: base.module, version: base.version });
+    if (base) Object.assign(spec, { module: base.module, version: base.version, tags: base.tags });
   }
   return raw as unknown as Versions;
 }
@@ -126,11 +151,46 @@ export function expectedPaths(versions: Versions = readVersions()): Record<Engin
   return {
     ...goPaths,
     'pulumi-resource-pulumi-nodejs': join(pulumiBinDir(versions), 'pulumi-resource-pulumi-nodejs'),
+    'pulumi-language-python-exec': join(pulumiBinDir(versions), 'pulumi-language-python-exec'),
+    'pulumi-python': pythonVenvPython(),
   };
 }
 
 export function isGoEngine(name: EngineName): name is GoEngineName {
-  return name !== 'pulumi-resource-pulumi-nodejs';
+  return !(notGo as readonly string[]).includes(name);
+}
+
+/** The PyPI `pulumi` the Python programs run on (versions.json `pulumi-python`). */
+export function pythonPulumiVersion(): string {
+  const raw = JSON.parse(readFileSync(join(enginesDir, 'versions.json'), 'utf8')) as {
+    'pulumi-python': { version: string };
+  };
+  return raw['pulumi-python'].version;
+}
+
+/** The Go engine that installs a non-Go engine beside itself (`besideFiles`), if any. */
+export function besideOwner(
+  name: EngineName,
+  versions: Versions = readVersions(),
+): GoEngineName | undefined {
+  return engineNames
+    .filter(isGoEngine)
+    .find((n) => (versions[n].besideFiles ?? []).some((f) => basename(f) === name));
+}
+
+/** Whether the venv at `python` finished installing (python.ts writes the record last). */
+export function pythonVenvReady(python: string): boolean {
+  try {
+    const record = JSON.parse(readFileSync(join(dirname(python), '..', 'installed.json'), 'utf8'));
+    return record.version === pythonPulumiVersion();
+  } catch {
+    return false;
+  }
+}
+
+/** The venv's interpreter; its `bin` goes first on PATH for the Python host (python.ts). */
+export function pythonVenvPython(): string {
+  return join(cacheRoot(), `pulumi-python-${pythonPulumiVersion()}`, 'bin', 'python3');
 }
 
 /** The record a build leaves beside the binary (`<name>.build.json`). */
@@ -150,7 +210,10 @@ export function isCurrent(
   versions: Versions = readVersions(),
 ): boolean {
   if (!isExecutable(path)) return false;
+  if (name === 'pulumi-python') return pythonVenvReady(path);
   if (!isGoEngine(name)) return true;
+  const beside = (versions[name].besideFiles ?? []).map((f) => join(dirname(path), basename(f)));
+  if (!beside.every(isExecutable)) return false;
   let record: Partial<GoEngineSpec>;
   try {
     record = JSON.parse(readFileSync(buildRecordPath(name, path), 'utf8')) as Partial<GoEngineSpec>;

@@ -12,6 +12,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  besideOwner,
   cacheRoot,
   type EngineName,
   engineNames,
@@ -24,6 +25,7 @@ import {
 } from './engines.ts';
 import { buildGoEngine, checkGo } from './go-build.ts';
 import { createProgress, formatElapsed, type Progress } from './progress.ts';
+import { buildPythonVenv } from './python.ts';
 
 function alive(pid: number): boolean {
   try {
@@ -94,13 +96,15 @@ export async function ensureEngines<N extends EngineName>(
   const versions = readVersions();
   const paths = expectedPaths(versions);
   const pick = () => Object.fromEntries(names.map((n) => [n, paths[n]])) as Record<N, string>;
-  const stale = (): N[] => names.filter((n) => !isCurrent(n, paths[n], versions));
+  // A file installed beside a Go engine (the Python host's exec script) is built with it.
+  const wanted = names.map((n): EngineName => besideOwner(n, versions) ?? n);
+  const stale = (): EngineName[] => wanted.filter((n) => !isCurrent(n, paths[n], versions));
   try {
-    if (stale().some(isGoEngine))
+    if (stale().some((n) => isGoEngine(n) || n === 'pulumi-python'))
       await withBuildLock(progress, async () => {
         // Built by the lock's previous owner meanwhile?
         const todo = stale();
-        const goTodo = engineNames.filter((n) => todo.includes(n as N)).filter(isGoEngine);
+        const goTodo = engineNames.filter((n) => todo.includes(n)).filter(isGoEngine);
         if (goTodo.length > 0) {
           progress.log(`building ${goTodo.join(', ')} into ${cacheRoot()} with ${checkGo()}`);
           progress.log(
@@ -117,6 +121,10 @@ export async function ensureEngines<N extends EngineName>(
         }
         if (goTodo.length > 0)
           progress.log(`engines built in ${formatElapsed(Date.now() - started)}`);
+        if (todo.includes('pulumi-python')) {
+          progress.engine('pulumi-python', 1, 1);
+          await buildPythonVenv(paths['pulumi-python'], progress);
+        }
       });
     if (names.includes('pulumi-resource-pulumi-nodejs' as N))
       installDynamicProviderShim(paths['pulumi-resource-pulumi-nodejs'], progress);

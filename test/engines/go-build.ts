@@ -14,6 +14,7 @@
 // Go's build cache are skipped).
 import { spawn, spawnSync } from 'node:child_process';
 import {
+  chmodSync,
   copyFileSync,
   mkdirSync,
   readdirSync,
@@ -125,7 +126,7 @@ async function prepareWrapper(
   name: GoEngineName,
   versions: Versions,
   progress: Progress,
-): Promise<{ work: string; commit: string | undefined }> {
+): Promise<{ work: string; commit: string | undefined; moduleDir: string }> {
   const wrapper = wrapperOf(name, versions);
   const spec = versions[wrapper];
   const work = join(cacheRoot(), '.work', `${wrapper}-${spec.version}`);
@@ -166,7 +167,7 @@ async function prepareWrapper(
   );
   await go(['mod', 'edit', ...edits], work);
   // The commit the module proxy records for this version (absent for some versions).
-  return { work, commit: info.Origin?.Hash ?? spec.commit };
+  return { work, commit: info.Origin?.Hash ?? spec.commit, moduleDir: info.Dir };
 }
 
 /** Builds `name` into `out` (atomically: a failed build leaves nothing behind) and writes its build record. */
@@ -178,7 +179,7 @@ export async function buildGoEngine(
 ): Promise<void> {
   const spec = versions[name];
   const started = Date.now();
-  const { work, commit } = await prepareWrapper(name, versions, progress);
+  const { work, commit, moduleDir } = await prepareWrapper(name, versions, progress);
 
   progress.phase('downloading modules');
   let downloads = 0;
@@ -190,7 +191,7 @@ export async function buildGoEngine(
   const tmp = `${out}.tmp-${process.pid}`;
   mkdirSync(dirname(out), { recursive: true });
   const args = ['build', '-v', '-trimpath', '-ldflags', ldflags(spec, commit), '-o', tmp];
-  if (spec.module === 'k8s.io/kubernetes') args.push('-tags', 'selinux,notest');
+  if (spec.tags) args.push('-tags', spec.tags.join(','));
   args.push(spec.package);
   let compiled = 0;
   try {
@@ -204,6 +205,11 @@ export async function buildGoEngine(
     throw err;
   }
   renameSync(tmp, out);
+  for (const file of spec.besideFiles ?? []) {
+    const to = join(dirname(out), basename(file));
+    copyFileSync(join(moduleDir, file), to);
+    chmodSync(to, 0o755); // the module cache's copy is read-only
+  }
   const seconds = Math.round((Date.now() - started) / 1000);
   writeFileSync(
     buildRecordPath(name, out),

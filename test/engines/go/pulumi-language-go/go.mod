@@ -1,0 +1,3 @@
+module tokenplane.test/engines/pulumi-language-go
+
+go 1.26

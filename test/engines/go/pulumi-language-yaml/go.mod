@@ -1,0 +1,3 @@
+module tokenplane.test/engines/pulumi-language-yaml
+
+go 1.26
