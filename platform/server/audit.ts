@@ -5,9 +5,10 @@
  * response leaves, so a client that reads the trail right after sees it.
  */
 import type { FastifyInstance } from 'fastify';
-import { recordAudit } from '../storage/audit.ts';
+import { type NewAuditEvent, recordAudit } from '../storage/audit.ts';
+import { visible } from '../storage/scope.ts';
 import { getToken } from '../storage/tokens.ts';
-import { actorOf, type PlatformContext } from './context.ts';
+import { type AuditInfo, actorOf, type PlatformContext, type Principal } from './context.ts';
 
 export function installAudit(app: FastifyInstance, ctx: PlatformContext): void {
   app.addHook('onSend', async (request, reply, payload) => {
@@ -22,7 +23,7 @@ export function installAudit(app: FastifyInstance, ctx: PlatformContext): void {
         // a refusal before the route learnt the token's entity: look it up for the trail
         entityId = (await getToken(ctx.store, null, info.targetId))?.value.entityId ?? null;
       }
-      await recordAudit(ctx.store, {
+      const event: NewAuditEvent = {
         actor: actorOf(principal),
         action: info.action,
         targetType: info.targetType,
@@ -31,10 +32,41 @@ export function installAudit(app: FastifyInstance, ctx: PlatformContext): void {
         outcome: ok ? 'success' : 'failure',
         requestId: String(request.id),
         detail: ok ? (info.detail ?? null) : (request.problemSlug ?? `status ${reply.statusCode}`),
-      });
+      };
+      await recordAudit(
+        ctx.store,
+        ...(ok ? [event] : await refusalTrails(ctx, principal, info, event)),
+      );
     } catch (error) {
       ctx.warnings.write(request.log, 'error', { err: error }, 'could not record audit event');
     }
     return payload;
   });
+}
+
+/**
+ * Where a refusal is recorded. The target's entity keeps it, for its own
+ * auditors. When that entity is outside the acting key's subtree — a key probing
+ * another entity's objects — or the target does not exist, the key's own entity
+ * records it too, so its auditors see what their key tried. That copy names only
+ * what the request itself named (the target id it sent, or the entity it named
+ * for a create), never the owner it found, and reads the same whether or not the
+ * target exists — as the 404 the key got does.
+ */
+async function refusalTrails(
+  ctx: PlatformContext,
+  principal: Principal,
+  info: AuditInfo,
+  event: NewAuditEvent,
+): Promise<NewAuditEvent[]> {
+  const scope = principal.scope;
+  if (scope === null || event.entityId === scope) return [event];
+  if (event.entityId !== null && (await visible(ctx.store.db, scope, event.entityId))) {
+    return [event];
+  }
+  const named =
+    info.targetId === null && info.entityId !== null ? ` (entity ${info.entityId})` : '';
+  const own = { ...event, entityId: scope, detail: `${event.detail}${named}` };
+  // Without an entity, only the administrator would see the event: the key's own one suffices.
+  return event.entityId === null ? [own] : [event, own];
 }

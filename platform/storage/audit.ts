@@ -14,8 +14,11 @@ import type { Store } from './store.ts';
 
 export type NewAuditEvent = Omit<AuditEvent, 'id' | 'at'>;
 
-export async function recordAudit(store: Store, event: NewAuditEvent): Promise<void> {
-  await store.db.transaction((tx) => insertAudit(store, tx, event));
+/** Records events together (a refusal may belong in two entities' trails). */
+export async function recordAudit(store: Store, ...events: NewAuditEvent[]): Promise<void> {
+  await store.db.transaction(async (tx) => {
+    for (const event of events) await insertAudit(store, tx, event);
+  });
 }
 
 export async function insertAudit(store: Store, tx: SqlTx, event: NewAuditEvent): Promise<void> {
