@@ -42,6 +42,7 @@ import {
   type KubernetesObject,
 } from '@kubernetes/client-node';
 import pino from 'pino';
+import { GROUP, VERSION } from '../operator/crds/schemas.ts';
 import { Watched } from '../operator/runtime/informer.ts';
 import {
   loadKubeConfig,
@@ -49,14 +50,7 @@ import {
   startControlPlane,
 } from '../test/harness/control-plane.ts';
 import { freePort } from '../test/harness/ports.ts';
-import {
-  createObject,
-  GROUP,
-  installCrds,
-  installRbac,
-  type Plural,
-  VERSION,
-} from '../test/operator/install.ts';
+import { createObject, installCrds, installRbac, type Plural } from '../test/operator/install.ts';
 import { summarizeHeap } from './heap-summary.ts';
 import { cpuSeconds, type Started, serve, stop } from './servers.ts';
 

@@ -281,7 +281,7 @@ type Flood = { run: Run; before: number; after: number; heapAfter: number };
 
 /** The series route at FLOOD_CONNECTIONS on a fresh platform started with these Node flags. */
 async function flood(label: string, nodeFlags: readonly string[]): Promise<Flood> {
-  const s = await serveWith(nodeFlags, 'platform');
+  const s = await serveWith({ nodeFlags }, 'platform');
   try {
     const t = await token(s, {});
     const before = rssMb(s.child.pid);

@@ -14,17 +14,19 @@ export type Started = { url: string; adminKey?: string; child: ChildProcess };
  * A platform runs with the heap flags of `tokenplane serve`, as shipped.
  */
 export function serve(...args: string[]): Promise<Started> {
-  return serveWith(args[0] === 'platform' ? SERVE_HEAP_FLAGS : [], ...args);
+  return serveWith({}, ...args);
 }
 
-/** `serve` with these Node flags (none: V8's defaults). */
-export async function serveWith(nodeFlags: readonly string[], ...args: string[]): Promise<Started> {
+/** `serve` with these Node flags (none: V8's defaults) or variables added to its environment. */
+export async function serveWith(
+  o: { nodeFlags?: readonly string[]; env?: Record<string, string> },
+  ...args: string[]
+): Promise<Started> {
+  const nodeFlags = o.nodeFlags ?? (args[0] === 'platform' ? SERVE_HEAP_FLAGS : []);
   const child = spawn(
     process.execPath,
     [...nodeFlags, new URL('./platform-server.ts', import.meta.url).pathname, ...args],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
+    { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...o.env } },
   );
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
   for await (const line of lines) {

@@ -15,56 +15,26 @@
  *
  * Each server runs in its own process; load generator and receiver run here.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
 import { generateSecret } from '../platform/domain/secret-format.ts';
 import { startPostgres } from '../test/harness/postgres.ts';
+import { waitFor } from '../test/harness/wait.ts';
+import { cpuSeconds, serveWith, stop } from './servers.ts';
 
 const CREATES = Number(process.env.BENCH_CREATES ?? 1000);
 const SEQUENTIAL = Number(process.env.BENCH_SEQUENTIAL ?? 200);
 const REVOCATIONS = Number(process.env.BENCH_REVOCATIONS ?? 200);
 const CONNECTIONS = 50;
 
-type Started = { url: string; adminKey: string; child: ChildProcess };
+type Started = Awaited<ReturnType<typeof serve>>;
 
+/** A platform on this database (SQLite without one) with these variables; it prints its admin key. */
 async function serve(databaseUrl: string | undefined, env: Record<string, string> = {}) {
-  const child = spawn(
-    process.execPath,
-    [
-      new URL('./platform-server.ts', import.meta.url).pathname,
-      'platform',
-      ...(databaseUrl ? [databaseUrl] : []),
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } },
-  );
-  for await (const line of createInterface({ input: child.stdout as NodeJS.ReadableStream })) {
-    try {
-      const info = JSON.parse(line) as { url?: string; adminKey?: string };
-      if (info.url && info.adminKey) return { url: info.url, adminKey: info.adminKey, child };
-    } catch {}
-  }
-  throw new Error('server exited before it was ready');
-}
-
-async function stop(s: Started): Promise<void> {
-  const exited = new Promise((resolve) => s.child.once('exit', resolve));
-  s.child.kill('SIGTERM');
-  await exited;
-}
-
-function cpuSeconds(pid: number | undefined): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return Number.NaN;
-  }
+  const s = await serveWith({ env }, 'platform', ...(databaseUrl ? [databaseUrl] : []));
+  return { ...s, adminKey: s.adminKey as string };
 }
 
 async function call(s: Started, method: string, path: string, body?: unknown, key = s.adminKey) {
@@ -105,14 +75,6 @@ const percentile = (values: number[], p: number) => {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 };
 const ms = (v: number) => `${v.toFixed(1)} ms`;
-
-async function until(check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 /** CREATES token creates (a fixed amount: no run ends with requests in flight): throughput and server CPU per create. */
 async function creates(s: Started, entityId: string) {
@@ -170,7 +132,7 @@ async function deliveryBench(label: string, databaseUrl?: string): Promise<void>
       const startedAt = Date.now();
       subscribed.push(await creates(s, id));
       const expected = (await call(s, 'GET', `/v1/entities/${id}`)).body.tokenCount as number;
-      await until(() => hook.arrivals.length >= expected, 300_000);
+      await waitFor('the deliveries', () => hook.arrivals.length >= expected, 300_000, 5);
       deliveries.push(
         expected / ((Math.max(...hook.arrivals.map((a) => a.at)) - startedAt) / 1000),
       );
@@ -199,7 +161,7 @@ async function deliveryBench(label: string, databaseUrl?: string): Promise<void>
     for (let i = 0; i < SEQUENTIAL; i++) {
       const before = hook.arrivals.length;
       await call(s, 'POST', `/v1/entities/${id}/tokens`, { name: `seq${i}` });
-      await until(() => hook.arrivals.length > before, 10_000);
+      await waitFor('a delivery', () => hook.arrivals.length > before, 10_000, 5);
     }
     const latencies = hook.arrivals.map((a) => a.at - a.eventAt);
     console.log(
@@ -227,10 +189,10 @@ async function revocationBench(databaseUrl: string): Promise<void> {
       (await call(b, 'GET', '/v1/analytics/metrics/requests', undefined, token.value)).status;
     const latencies: number[] = [];
     for (let i = 0; i < REVOCATIONS; i++) {
-      await until(async () => (await readOnB()) === 200, 10_000); // cached (again) on B
+      await waitFor('the token on B', async () => (await readOnB()) === 200, 10_000, 5); // cached (again) on B
       await call(a, 'PATCH', `/v1/tokens/${token.id}`, { status: 'disabled' });
       const answered = performance.now();
-      await until(async () => (await readOnB()) === 401, 10_000);
+      await waitFor('the refusal on B', async () => (await readOnB()) === 401, 10_000, 5);
       latencies.push(performance.now() - answered);
       await call(a, 'PATCH', `/v1/tokens/${token.id}`, { status: 'active' });
     }

@@ -14,6 +14,7 @@ import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CustomObjectsApi, type KubeConfig, KubernetesObjectApi } from '@kubernetes/client-node';
+import { GROUP, VERSION } from '../operator/crds/schemas.ts';
 import { TokenplaneClient } from '../platform/client/index.ts';
 import { ensureEngines } from '../test/engines/ensure.ts';
 import {
@@ -23,7 +24,7 @@ import {
 } from '../test/harness/control-plane.ts';
 import { freePort } from '../test/harness/ports.ts';
 import { pulumiTestEnv } from '../test/harness/pulumi.ts';
-import { GROUP, installCrds, installRbac, VERSION, yamlDocs } from '../test/operator/install.ts';
+import { installCrds, installRbac, yamlDocs } from '../test/operator/install.ts';
 import { type Child, killDescendants, tokenplane } from './processes.ts';
 import { summary } from './summary.ts';
 

@@ -35,20 +35,3 @@ export async function createTestNamespace(
   await kc.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name } } });
   return name;
 }
-
-/** Retries `fn` until it resolves or `timeoutMs` passes (for eventually-consistent API server caches such as RBAC and new CRDs). */
-export async function eventually<T>(
-  fn: () => Promise<T>,
-  timeoutMs = 20_000,
-  intervalMs = 200,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, intervalMs));
-    }
-  }
-}

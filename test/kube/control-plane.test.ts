@@ -12,12 +12,8 @@ import {
 } from '@kubernetes/client-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { serviceAccountKubeconfig } from '../harness/control-plane.ts';
-import {
-  adminKubeConfig,
-  createTestNamespace,
-  eventually,
-  sharedControlPlane,
-} from '../harness/kube.ts';
+import { adminKubeConfig, createTestNamespace, sharedControlPlane } from '../harness/kube.ts';
+import { waitFor } from '../harness/wait.ts';
 
 const group = 'smoke.tokenplane.test';
 const version = 'v1';
@@ -96,14 +92,15 @@ beforeAll(async () => {
       },
     },
   });
-  await eventually(async () => {
+  await waitFor(`CRD ${crdName} established`, async () => {
     const crd = await ext.readCustomResourceDefinition({ name: crdName });
-    const established = crd.status?.conditions?.find((c) => c.type === 'Established');
-    if (established?.status !== 'True') throw new Error(`CRD ${crdName} not established yet`);
+    return crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True');
   });
   namespace = await createTestNamespace('smoke');
   // The CRD's REST handler can lag its Established condition by a moment.
-  await eventually(() => custom.listNamespacedCustomObject({ group, version, namespace, plural }));
+  await waitFor('the CRD served', () =>
+    custom.listNamespacedCustomObject({ group, version, namespace, plural }),
+  );
 });
 
 describe('kube-apiserver (real)', () => {
@@ -173,7 +170,9 @@ describe('kube-apiserver (real)', () => {
         subjects: [{ kind: 'ServiceAccount', name: 'reader', namespace }],
       },
     });
-    const list = await eventually(() => asSa.listNamespacedConfigMap({ namespace }));
+    const list = await waitFor('the Role in force', () =>
+      asSa.listNamespacedConfigMap({ namespace }),
+    );
     expect(Array.isArray(list.items)).toBe(true);
     // Still nothing outside what the Role grants.
     expect((await rejection(asSa.listNamespacedSecret({ namespace }))).code).toBe(403);

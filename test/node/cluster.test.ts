@@ -19,10 +19,11 @@ import {
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildImage, IMAGES } from '../../deploy/image/build.ts';
+import { GROUP, VERSION } from '../../operator/crds/schemas.ts';
 import { Helm } from '../harness/helm.ts';
 import { type Cluster, startCluster } from '../harness/node.ts';
-import { waitFor } from '../operator/helpers.ts';
-import { GROUP, VERSION, yamlDocs } from '../operator/install.ts';
+import { waitFor } from '../harness/wait.ts';
+import { yamlDocs } from '../operator/install.ts';
 
 const NS = 'tokenplane-system';
 const work = mkdtempSync(join(tmpdir(), 'tokenplane-node-test-'));

@@ -9,7 +9,8 @@ import { isJsonLine, type RunningCli, runCli } from '../harness/cli.ts';
 import { writeKubeconfig } from '../harness/control-plane.ts';
 import { adminKubeConfig, createTestNamespace, sharedControlPlane } from '../harness/kube.ts';
 import { freePort } from '../harness/ports.ts';
-import { installCrds, operatorKubeconfig, resources, startPlatform, waitFor } from './helpers.ts';
+import { waitFor } from '../harness/wait.ts';
+import { installCrds, operatorKubeconfig, resources, startPlatform } from './helpers.ts';
 
 let platform: Awaited<ReturnType<typeof startPlatform>>;
 const running: RunningCli[] = [];

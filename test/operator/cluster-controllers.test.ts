@@ -11,17 +11,16 @@ import {
   setHeaderOptions,
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { GROUP, VERSION } from '../../operator/crds/schemas.ts';
 import type { RunningOperator } from '../../operator/operator.ts';
 import { adminKubeConfig, createTestNamespace } from '../harness/kube.ts';
+import { waitFor } from '../harness/wait.ts';
 import {
-  GROUP,
   installCrds,
   installRbac,
   resources,
   startPlatform,
   startTestOperator,
-  VERSION,
-  waitFor,
 } from './helpers.ts';
 
 const kc = adminKubeConfig();

@@ -4,14 +4,14 @@ import { KubernetesObjectApi } from '@kubernetes/client-node';
 import pino from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type RunningOperator, startOperator } from '../../operator/operator.ts';
-import { adminKubeConfig, createTestNamespace, eventually } from '../harness/kube.ts';
+import { adminKubeConfig, createTestNamespace } from '../harness/kube.ts';
+import { waitFor } from '../harness/wait.ts';
 import {
   installCrds,
   installRbac,
   operatorKubeconfig,
   resources,
   startPlatform,
-  waitFor,
   yamlDocs,
 } from './helpers.ts';
 
@@ -50,7 +50,7 @@ it('applies the examples and everything becomes Ready', async () => {
       if (doc.kind === 'Namespace') continue;
       (doc.metadata as { namespace: string }).namespace = ns;
       // Discovery of freshly installed CRDs can lag behind; retry until the kind is known.
-      await eventually(() => objects.create(doc), 30_000);
+      await waitFor(`${doc.kind} ${doc.metadata?.name} created`, () => objects.create(doc), 30_000);
     }
   }
   const r = resources(ns);

@@ -16,7 +16,8 @@ import { serviceAccountKubeconfig } from '../harness/control-plane.ts';
 import { Helm, rendered } from '../harness/helm.ts';
 import { adminKubeConfig, createTestNamespace, sharedControlPlane } from '../harness/kube.ts';
 import { freePort } from '../harness/ports.ts';
-import { installCrds, resources, startPlatform, waitFor, yamlDocs } from './helpers.ts';
+import { waitFor } from '../harness/wait.ts';
+import { installCrds, resources, startPlatform, yamlDocs } from './helpers.ts';
 
 const chart = new URL('../../deploy/helm/tokenplane-operator', import.meta.url).pathname;
 let platform: Awaited<ReturnType<typeof startPlatform>>;

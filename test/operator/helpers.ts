@@ -1,32 +1,34 @@
 // Shared setup of the operator suites: CRDs and the deploy/ RBAC on the shared
-// control plane, a ServiceAccount kubeconfig, a real platform server, and small
-// polling helpers (no timing assertions: everything waits with a timeout).
+// control plane, a ServiceAccount kubeconfig, a real platform server, and
+// readers that wait for objects (no timing assertions: everything waits with a
+// timeout, through test/harness/wait.ts).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  ApiException,
-  CoreV1Api,
-  CustomObjectsApi,
-  EventsV1Api,
   type KubeConfig,
   PatchStrategy,
   setHeaderOptions,
   type V1Secret,
 } from '@kubernetes/client-node';
 import pino, { type Logger } from 'pino';
-import type { ApiTokenObject, EntityObject } from '../../operator/crds/schemas.ts';
+import {
+  type ApiTokenObject,
+  type EntityObject,
+  GROUP,
+  VERSION,
+} from '../../operator/crds/schemas.ts';
+import { isStatus, Kube } from '../../operator/kube.ts';
 import { type RunningOperator, startOperator } from '../../operator/operator.ts';
 import { TokenplaneClient } from '../../platform/client/index.ts';
 import { startServer } from '../../platform/server/app.ts';
 import { serviceAccountKubeconfig } from '../harness/control-plane.ts';
 import { adminKubeConfig, sharedControlPlane } from '../harness/kube.ts';
+import { waitFor } from '../harness/wait.ts';
 import type { Plural } from './install.ts';
 import * as install from './install.ts';
 
-export { GROUP, VERSION, yamlDocs } from './install.ts';
-
-const { GROUP, VERSION } = install;
+export { yamlDocs } from './install.ts';
 
 export const installCrds = (kc: KubeConfig = adminKubeConfig()) => install.installCrds(kc);
 export const installRbac = (leaseNamespace: string, kc: KubeConfig = adminKubeConfig()) =>
@@ -88,35 +90,10 @@ export async function startPlatform() {
   };
 }
 
-export async function waitFor<T>(
-  what: string,
-  fn: () => Promise<T | undefined | false>,
-  timeoutMs = 45_000,
-  intervalMs = 250,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await fn();
-      if (value !== undefined && value !== false) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(
-        `timed out waiting for ${what}${last ? `: ${String(last).slice(0, 300)}` : ''}`,
-      );
-    }
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-}
-
 /** Admin-side access to the test namespace's tokenplane objects. */
 export function resources(namespace: string, kc: KubeConfig = adminKubeConfig()) {
-  const custom = kc.makeApiClient(CustomObjectsApi);
-  const core = kc.makeApiClient(CoreV1Api);
-  const events = kc.makeApiClient(EventsV1Api);
+  const kube = new Kube(kc);
+  const { custom, core, events } = kube;
   const create = (plural: Plural, kind: string, name: string, spec: object) =>
     install.createObject(custom, namespace, { plural, kind, name, spec });
   const get = async <T>(plural: Plural, name: string): Promise<T | undefined> => {
@@ -129,7 +106,7 @@ export function resources(namespace: string, kc: KubeConfig = adminKubeConfig())
         name,
       })) as T;
     } catch (err) {
-      if (err instanceof ApiException && err.code === 404) return undefined;
+      if (isStatus(err, 404)) return undefined;
       throw err;
     }
   };
@@ -187,14 +164,7 @@ export function resources(namespace: string, kc: KubeConfig = adminKubeConfig())
         timeoutMs,
       );
     },
-    async secret(name: string): Promise<V1Secret | undefined> {
-      try {
-        return await core.readNamespacedSecret({ namespace, name });
-      } catch (err) {
-        if (err instanceof ApiException && err.code === 404) return undefined;
-        throw err;
-      }
-    },
+    secret: (name: string) => kube.readSecret(namespace, name),
     secretValue: (s: V1Secret | undefined, key = 'token') =>
       s?.data?.[key] === undefined
         ? undefined

@@ -7,7 +7,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Watched } from '../../operator/runtime/informer.ts';
 import { adminKubeConfig, createTestNamespace } from '../harness/kube.ts';
-import { waitFor } from './helpers.ts';
+import { waitFor } from '../harness/wait.ts';
 
 let ns = '';
 const sockets = new Set<Socket>();

@@ -14,22 +14,10 @@ import {
 // Not re-exported by the package index; needed to turn raw YAML into the typed model.
 import { ObjectSerializer } from '@kubernetes/client-node/dist/serializer.js';
 import YAML from 'yaml';
+import { API_VERSION, GROUP, VERSION } from '../../operator/crds/schemas.ts';
+import { waitFor } from '../harness/wait.ts';
 
-export const GROUP = 'tokenplane.dev';
-export const VERSION = 'v1alpha1';
 const root = new URL('../../', import.meta.url).pathname;
-
-async function retry<T>(fn: () => Promise<T>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-}
 
 const ignoreConflict = (err: unknown) => {
   if (!(err instanceof ApiException && err.code === 409)) throw err;
@@ -55,7 +43,7 @@ export function createObject(
     version: VERSION,
     namespace,
     plural,
-    body: { apiVersion: `${GROUP}/${VERSION}`, kind, metadata: { name, labels }, spec },
+    body: { apiVersion: API_VERSION, kind, metadata: { name, labels }, spec },
   });
 }
 
@@ -80,9 +68,11 @@ export async function installCrds(kc: KubeConfig): Promise<void> {
       const body = ObjectSerializer.deserialize(crd, 'V1CustomResourceDefinition');
       await ext.createCustomResourceDefinition({ body }).catch(ignoreConflict);
       // Served once the API server has established it, a moment after the create.
-      await retry(
+      await waitFor(
+        `${plural} served`,
         () => custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural }),
         30_000,
+        50,
       );
     }),
   );

@@ -9,13 +9,13 @@ import { type RunningOperator, startOperator } from '../../operator/operator.ts'
 import { SECRET_PATTERN } from '../../platform/domain/index.ts';
 import { declaredPermissions, TokenExternal } from '../../platform/external/index.ts';
 import { adminKubeConfig, createTestNamespace } from '../harness/kube.ts';
+import { waitFor } from '../harness/wait.ts';
 import {
   installCrds,
   installRbac,
   operatorKubeconfig,
   resources,
   startPlatform,
-  waitFor,
 } from './helpers.ts';
 
 let ns = '';

@@ -6,13 +6,13 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { answered, killingProxy } from '../harness/killing-proxy.ts';
 import { adminKubeConfig, createTestNamespace } from '../harness/kube.ts';
 import { freePort } from '../harness/ports.ts';
+import { waitFor } from '../harness/wait.ts';
 import {
   installCrds,
   installRbac,
   operatorKubeconfig,
   resources,
   startPlatform,
-  waitFor,
 } from './helpers.ts';
 
 // `tokenplane operator`, the command a Deployment runs.

@@ -7,13 +7,13 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { RunningOperator } from '../../operator/operator.ts';
 import { shardLeaseName } from '../../operator/runtime/shard.ts';
 import { adminKubeConfig, createTestNamespace } from '../harness/kube.ts';
+import { waitFor } from '../harness/wait.ts';
 import {
   installCrds,
   installRbac,
   resources,
   startPlatform,
   startTestOperator,
-  waitFor,
 } from './helpers.ts';
 import { createObject, type Plural } from './install.ts';
 

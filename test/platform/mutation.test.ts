@@ -9,8 +9,9 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import type { SqlDriver } from '../../platform/storage/sql.ts';
+import { waitFor } from '../harness/wait.ts';
 import { ENGINES, type Platform, startPlatform, stopPostgres } from './helpers.ts';
-import { startReceiver, until } from './receiver.ts';
+import { startReceiver } from './receiver.ts';
 
 afterAll(stopPostgres);
 
@@ -72,7 +73,7 @@ describe.each(ENGINES)('one mutation path on %s', (engine) => {
       const made = await p.api.post(`/v1/entities/${entity.id}/tokens`, { name: 'ci' });
       expect(made.status).toBe(201);
       expect(await tokenCreates(p, entity.id)).toEqual(['failure -', `success ${made.body.id}`]);
-      await until(() => receiver.received.length >= 1, 'the token.created delivery');
+      await waitFor('the token.created delivery', () => receiver.received.length >= 1);
       const deliveries = await p.api.get(`/v1/webhooks/${hook.body.id}/deliveries`);
       expect(deliveries.body.items).toHaveLength(1);
       expect(receiver.received.map((r) => JSON.parse(r.body).data.token.id)).toEqual([
@@ -99,7 +100,7 @@ describe.each(ENGINES)('one mutation path on %s', (engine) => {
         await p.api.post('/v1/entities', { name: 'Shop', kind: 'customer', parentId: parent.id })
       ).body;
       expect((await p.api.delete(`/v1/entities/${child.id}`)).status).toBe(204);
-      await until(() => receiver.received.length >= 2, 'two deliveries');
+      await waitFor('two deliveries', () => receiver.received.length >= 2);
       const events = receiver.received.map((r) => JSON.parse(r.body));
       expect(events.map((e) => [e.type, e.data.entityId, e.data.token.id])).toEqual([
         ['token.created', child.id, child.defaultToken.id],

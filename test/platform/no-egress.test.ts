@@ -11,8 +11,9 @@
 import { lookup } from 'node:dns/promises';
 import { describe, expect, it } from 'vitest';
 import { observeEgress } from '../harness/egress.ts';
+import { waitFor } from '../harness/wait.ts';
 import { startPlatform } from './helpers.ts';
-import { startReceiver, until } from './receiver.ts';
+import { startReceiver } from './receiver.ts';
 
 /** Hosts that are loopback, however written: accepted, delivered on loopback. */
 const LOOPBACK_HOSTS = [
@@ -142,13 +143,13 @@ describe('a test server with loopback-only webhook egress', () => {
           error: string | null;
         }[];
       const allIds = [...hookIds, ...Object.values(plantedIds)];
-      await until(async () => {
+      await waitFor('one attempt of every delivery', async () => {
         for (const id of allIds) {
           const items = await deliveries(id);
           if (items.length < EVENTS.length || items.some((d) => d.attempts === 0)) return false;
         }
         return true;
-      }, 'one attempt of every delivery');
+      });
       expect(receiver.received.length).toBeGreaterThan(0);
       for (const [url, why] of Object.entries(planted)) {
         for (const d of await deliveries(plantedIds[url] as string)) {

@@ -5,8 +5,9 @@
  * database at the same time.
  */
 import { afterAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../harness/wait.ts';
 import { ENGINES, type Platform, startPlatform, startReplica, stopPostgres } from './helpers.ts';
-import { startReceiver, subscribedCustomer, until } from './receiver.ts';
+import { startReceiver, subscribedCustomer } from './receiver.ts';
 
 afterAll(stopPostgres);
 
@@ -32,14 +33,14 @@ describe.each(ENGINES)('lifecycle notices on %s', (engine) => {
       p.clock.advance(3.5 * DAY); // 6.5 days left
       expect(await scan(p)).toBe(1);
       expect(await scan(p)).toBe(0);
-      await until(() => receiver.received.length === 1, 'the 7-day notice');
+      await waitFor('the 7-day notice', () => receiver.received.length === 1);
       p.clock.advance(5.6 * DAY); // 0.9 days left
       expect(await scan(p)).toBe(1);
-      await until(() => receiver.received.length === 2, 'the 1-day notice');
+      await waitFor('the 1-day notice', () => receiver.received.length === 2);
       p.clock.advance(DAY); // expired
       expect(await scan(p)).toBe(1);
       expect(await scan(p)).toBe(0);
-      await until(() => receiver.received.length === 3, 'the expiry');
+      await waitFor('the expiry', () => receiver.received.length === 3);
       expect(seen()).toEqual([
         ['token.expiring', '7d'],
         ['token.expiring', '1d'],
@@ -54,7 +55,7 @@ describe.each(ENGINES)('lifecycle notices on %s', (engine) => {
       const renewed = new Date(p.clock.now() + 0.5 * DAY).toISOString();
       await p.api.patch(`/v1/tokens/${token.id}`, { expiresAt: renewed });
       expect(await scan(p)).toBe(1);
-      await until(() => receiver.received.length === 4, 'the notice of the new expiry');
+      await waitFor('the notice of the new expiry', () => receiver.received.length === 4);
       expect(receiver.received[3]?.payload.data).toMatchObject({
         notice: '1d',
         token: { expiresAt: renewed },
@@ -82,8 +83,8 @@ describe.each(ENGINES)('lifecycle notices on %s', (engine) => {
       await new Promise((r) => setTimeout(r, 300)); // usage reports are batched
       expect(await scan(p)).toBe(0);
       expect((await p.api.metric(token.value, 'requests')).status).toBe(200); // 8 of 10
-      await until(async () => (await scan(p)) === 1, 'the usage notice');
-      await until(() => receiver.received.length === 1, 'the usage_low delivery');
+      await waitFor('the usage notice', async () => (await scan(p)) === 1);
+      await waitFor('the usage_low delivery', () => receiver.received.length === 1);
       expect(receiver.received[0]?.payload).toMatchObject({
         type: 'token.usage_low',
         data: { token: { id: token.id, usage: { limit: 10, period: 'day' } } },
@@ -120,7 +121,7 @@ describe('lifecycle notices with two servers on one PostgreSQL database', () => 
         sent += counts[0] + counts[1];
       }
       expect(sent).toBe(5);
-      await until(() => receiver.received.length === 5, 'five expiry notices');
+      await waitFor('five expiry notices', () => receiver.received.length === 5);
       await new Promise((r) => setTimeout(r, 300));
       expect(receiver.received).toHaveLength(5);
     } finally {

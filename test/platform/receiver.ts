@@ -80,19 +80,6 @@ export async function startReceiver(port = 0): Promise<Receiver> {
   };
 }
 
-/** Polls `check` until it returns true (or throws after `timeoutMs`). */
-export async function until(
-  check: () => boolean | Promise<boolean>,
-  what: string,
-  timeoutMs = 15_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 /**
  * A fresh customer (no default token) whose webhook sends `events` to `url`;
  * `firstDelivery()` reads the first entry of that webhook's delivery log.

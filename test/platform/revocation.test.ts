@@ -9,6 +9,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../platform/server/app.ts';
+import { waitFor } from '../harness/wait.ts';
 import {
   Api,
   isProblem,
@@ -17,7 +18,6 @@ import {
   startReplica,
   stopPostgres,
 } from './helpers.ts';
-import { until } from './receiver.ts';
 import { tcpProxy } from './tcp-proxy.ts';
 
 afterAll(stopPostgres);
@@ -39,7 +39,11 @@ async function advancedToken(p: Platform) {
 
 /** Waits until B answers `status` for the token's metric read. */
 const refusedOn = (api: Api, value: string, metric: string, status: number) =>
-  until(async () => (await api.metric(value, metric)).status === status, `${status} on B`, 10_000);
+  waitFor(
+    `${status} on B`,
+    async () => (await api.metric(value, metric)).status === status,
+    10_000,
+  );
 
 describe('revocation across servers on PostgreSQL', () => {
   it('reaches the other server at once: disable, delete, rotate, permissions, tier', async () => {
@@ -54,9 +58,9 @@ describe('revocation across servers on PostgreSQL', () => {
       await a.api.patch(`/v1/tokens/${token.id}`, { scopes: ['metrics:core:read'] });
       await refusedOn(apiB, token.value, 'latency_p99', 403);
       await a.api.patch(`/v1/tokens/${token.id}`, { scopes: ['metrics:read'] });
-      await until(
-        async () => (await read(token.value, 'latency_p99')).status === 200,
+      await waitFor(
         'scope back',
+        async () => (await read(token.value, 'latency_p99')).status === 200,
       );
 
       // tier: a downgrade on A takes the extensive set away on B
@@ -150,12 +154,10 @@ describe('revocation across servers on PostgreSQL', () => {
       );
 
       proxy.restore();
-      await until(
-        async () =>
-          /tokenplane_revocation_listener_up 1/.test(
-            (await apiB.get('/metrics', { key: null })).text,
-          ),
-        'the listener to reconnect',
+      await waitFor('the listener to reconnect', async () =>
+        /tokenplane_revocation_listener_up 1/.test(
+          (await apiB.get('/metrics', { key: null })).text,
+        ),
       );
       await refusedOn(apiB, revoked.value, 'requests', 401);
       expect((await apiB.metric(kept.value, 'requests')).status).toBe(200);

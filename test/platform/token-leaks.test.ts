@@ -18,8 +18,9 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateSecret } from '../../platform/domain/secret-format.ts';
+import { waitFor } from '../harness/wait.ts';
 import { ENGINES, isProblem, startPlatform, stopPostgres } from './helpers.ts';
-import { startReceiver, subscribedCustomer, until } from './receiver.ts';
+import { startReceiver, subscribedCustomer } from './receiver.ts';
 
 afterAll(stopPostgres);
 
@@ -95,7 +96,7 @@ describe.each(ENGINES)('token leaks on %s', (engine) => {
       expect(audit[0].detail).toContain('token disabled');
       expect(audit[1].detail).toContain('rotation grace ended');
 
-      await until(() => receiver.received.length === 2, 'two token.exposed deliveries');
+      await waitFor('two token.exposed deliveries', () => receiver.received.length === 2);
       const payloads = receiver.verified(hook.secret);
       expect(payloads.map((x) => [x.type, x.data.token.id, x.data.exposure])).toEqual([
         [

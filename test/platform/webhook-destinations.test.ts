@@ -14,8 +14,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { startServer } from '../../platform/server/app.ts';
+import { waitFor } from '../harness/wait.ts';
 import { isProblem, type Platform, type Reply, startPlatform } from './helpers.ts';
-import { startReceiver, subscribedCustomer, until } from './receiver.ts';
+import { startReceiver, subscribedCustomer } from './receiver.ts';
 
 /** POSTs each URL as a webhook of a fresh entity; the answer to each. */
 async function createEach(p: Platform, urls: readonly string[]): Promise<Map<string, Reply>> {
@@ -94,7 +95,7 @@ describe('webhook destinations', () => {
       // Room for a second token (a Lite entity holds one).
       await p.api.patch(`/v1/entities/${byAddress.entity.id}`, { tier: 'advanced' });
       await p.api.post(`/v1/entities/${byAddress.entity.id}/tokens`, { name: 'allowed' });
-      await until(() => receiver.received.length === 1, 'the delivery to a listed network');
+      await waitFor('the delivery to a listed network', () => receiver.received.length === 1);
 
       // The same database, started again without the loopback listed.
       options.webhookAllowedNetworks = [];
@@ -111,11 +112,11 @@ describe('webhook destinations', () => {
       };
       let direct: string | undefined;
       let named: string | undefined;
-      await until(async () => {
+      await waitFor('the sender refusing both destinations', async () => {
         direct ??= await refusal(byAddress.hook.id);
         named ??= await refusal(byName.hook.id);
         return direct !== undefined && named !== undefined;
-      }, 'the sender refusing both destinations');
+      });
       expect(direct).toMatch(/127\.0\.0\.1, a loopback address/);
       expect(named).toMatch(/localhost resolves to .*a loopback address/);
       expect(receiver.received).toHaveLength(1);

@@ -7,6 +7,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../platform/server/app.ts';
+import { waitFor } from '../harness/wait.ts';
 import {
   Api,
   ENGINES,
@@ -16,7 +17,7 @@ import {
   startReplica,
   stopPostgres,
 } from './helpers.ts';
-import { type Receiver, startReceiver, subscribedCustomer, until } from './receiver.ts';
+import { type Receiver, startReceiver, subscribedCustomer } from './receiver.ts';
 
 afterAll(stopPostgres);
 
@@ -64,7 +65,7 @@ describe.each(ENGINES)('webhooks on %s', (engine) => {
       const rotated = (await p.api.post(`/v1/tokens/${token.id}/rotate`, {})).body;
       await p.api.delete(`/v1/tokens/${token.id}`);
 
-      await until(() => receiver.received.length >= 4, 'four deliveries');
+      await waitFor('four deliveries', () => receiver.received.length >= 4);
       const payloads = receiver.verified(created.body.secret);
       expect(payloads.map((x) => x.type)).toEqual([
         'token.created',
@@ -85,10 +86,8 @@ describe.each(ENGINES)('webhooks on %s', (engine) => {
 
       const readLog = () => p.api.get(`/v1/webhooks/${created.body.id}/deliveries`);
       // the receiver may answer before the sender has recorded the outcome
-      await until(
-        async () =>
-          (await readLog()).body.items.every((d: { status: string }) => d.status === 'delivered'),
-        'the delivery log',
+      await waitFor('the delivery log', async () =>
+        (await readLog()).body.items.every((d: { status: string }) => d.status === 'delivered'),
       );
       const log = await readLog();
       expect(log.status).toBe(200);
@@ -151,7 +150,7 @@ describe.each(ENGINES)('webhooks on %s', (engine) => {
       // events of another tree never reach this webhook
       await p.api.post(`/v1/entities/${other.id}/tokens`, { name: 'elsewhere' });
       await p.api.post(`/v1/entities/${child.id}/tokens`, { name: 'here' });
-      await until(() => receiver.received.length >= 1, 'a delivery');
+      await waitFor('a delivery', () => receiver.received.length >= 1);
       await new Promise((r) => setTimeout(r, 300));
       expect(receiver.received.map((r) => r.payload.data.token.name)).toEqual(['here']);
 
@@ -182,7 +181,7 @@ describe.each(ENGINES)('webhooks on %s', (engine) => {
       } = await subscribedCustomer(p, 'Flaky', receiver.url, ['token.created']);
       receiver.failNext(3);
       await p.api.post(`/v1/entities/${e.id}/tokens`, { name: 'retry-me' });
-      await until(async () => (await delivery())?.attempts === 1, 'the first attempt');
+      await waitFor('the first attempt', async () => (await delivery())?.attempts === 1);
       const first = await delivery();
       expect(first).toMatchObject({ status: 'pending', responseStatus: 500, error: 'HTTP 500' });
       // nothing is tried again before its time
@@ -194,7 +193,7 @@ describe.each(ENGINES)('webhooks on %s', (engine) => {
         [4, 30 * 60_000],
       ] as const) {
         p.clock.advance(wait);
-        await until(async () => (await delivery())?.attempts === attempts, `attempt ${attempts}`);
+        await waitFor(`attempt ${attempts}`, async () => (await delivery())?.attempts === attempts);
       }
       expect(await delivery()).toMatchObject({
         status: 'delivered',
@@ -226,13 +225,13 @@ describe.each(ENGINES)('webhooks on %s', (engine) => {
       await receiver.close(); // the receiver is down when the event is written
       receiver = undefined;
       await p.api.post(`/v1/entities/${e.id}/tokens`, { name: 'survivor' });
-      await until(async () => (await delivery())?.attempts === 1, 'the failed attempt');
+      await waitFor('the failed attempt', async () => (await delivery())?.attempts === 1);
       await p.restart();
       receiver = await startReceiver(port);
       p.clock.advance(5_000);
-      await until(() => (receiver?.received.length ?? 0) === 1, 'delivery after the restart');
+      await waitFor('delivery after the restart', () => (receiver?.received.length ?? 0) === 1);
       expect(receiver.received[0]?.payload.data.token.name).toBe('survivor');
-      await until(async () => (await delivery()).status === 'delivered', 'the recorded outcome');
+      await waitFor('the recorded outcome', async () => (await delivery()).status === 'delivered');
       expect(await delivery()).toMatchObject({ status: 'delivered', attempts: 2 });
     } finally {
       await receiver?.close();
@@ -260,7 +259,7 @@ describe('webhooks with two servers on one PostgreSQL database', () => {
           (i % 2 ? a.api : apiB).patch(`/v1/tokens/${e.defaultToken.id}`, { name: `n${i}` }),
         ),
       );
-      await until(() => receiver.received.length >= n, `${n} deliveries`);
+      await waitFor(`${n} deliveries`, () => receiver.received.length >= n);
       await new Promise((r) => setTimeout(r, 300)); // room for a duplicate to show up
       expect(receiver.received).toHaveLength(n);
       expect(new Set(receiver.received.map((r) => r.id)).size).toBe(n);

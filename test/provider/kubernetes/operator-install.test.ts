@@ -17,7 +17,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type RunningOperator, startOperator } from '../../../operator/operator.ts';
 import { loadKubeConfig, serviceAccountKubeconfig } from '../../harness/control-plane.ts';
-import { eventually } from '../../harness/kube.ts';
+import { waitFor } from '../../harness/wait.ts';
 import { platformSnapshot } from '../fixtures.ts';
 import { type KubeFixture, kubeFixture } from './fixtures.ts';
 
@@ -123,7 +123,8 @@ it('the operator, under the RBAC the chart installed, makes them Ready and write
     log: pino({ level: 'silent' }),
     onLostLeadership: () => {},
   });
-  const secret = await eventually(
+  const secret = await waitFor(
+    'the Secret initech-reporting-token',
     () => f.core.readNamespacedSecret({ name: 'initech-reporting-token', namespace: 'acme' }),
     60_000,
     500,
