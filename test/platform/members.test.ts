@@ -311,7 +311,11 @@ describe.each(ENGINES)('what members do, in the audit trail, on %s', (engine) =>
   });
 
   it("names the member's email beside its personal key, and nothing for other keys", async () => {
-    const e = await p.api.post('/v1/entities', { name: 'Acting', kind: 'reseller', tier: 'advanced' });
+    const e = await p.api.post('/v1/entities', {
+      name: 'Acting',
+      kind: 'reseller',
+      tier: 'advanced',
+    });
     const m = await p.api.post(`/v1/entities/${e.body.id}/members`, {
       email: 'lin@example.com',
       role: 'admin',
