@@ -259,6 +259,8 @@ export function packageSchema(version: string) {
     keywords: ['pulumi', 'tokenplane', 'api-tokens', 'category/utility'],
     license: 'Apache-2.0',
     publisher: 'tokenplane',
+    // SDKs that stand on their own: a go.mod in sdk/go, versions in every package file.
+    meta: { moduleFormat: '(.*)', supportPack: true },
     config: { variables: CONFIG },
     provider: {
       description:

@@ -1,0 +1,2 @@
+// API tokens as declarative infrastructure: tokenplane entities and their API tokens.
+package tokenplane
