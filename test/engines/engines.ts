@@ -162,10 +162,20 @@ export function isGoEngine(name: EngineName): name is GoEngineName {
 
 /** The PyPI `pulumi` the Python programs run on (versions.json `pulumi-python`). */
 export function pythonPulumiVersion(): string {
+  return pythonSpec().version;
+}
+
+/** What the venv holds: `pulumi==<version>` and the packages `with` it. */
+export function pythonRequirements(): string[] {
+  const spec = pythonSpec();
+  return [`pulumi==${spec.version}`, ...(spec.with ?? [])];
+}
+
+function pythonSpec(): { version: string; with?: string[] } {
   const raw = JSON.parse(readFileSync(join(enginesDir, 'versions.json'), 'utf8')) as {
-    'pulumi-python': { version: string };
+    'pulumi-python': { version: string; with?: string[] };
   };
-  return raw['pulumi-python'].version;
+  return raw['pulumi-python'];
 }
 
 /** The Go engine that installs a non-Go engine beside itself (`besideFiles`), if any. */
@@ -182,7 +192,7 @@ export function besideOwner(
 export function pythonVenvReady(python: string): boolean {
   try {
     const record = JSON.parse(readFileSync(join(dirname(python), '..', 'installed.json'), 'utf8'));
-    return record.version === pythonPulumiVersion();
+    return JSON.stringify(record.requirements) === JSON.stringify(pythonRequirements());
   } catch {
     return false;
   }

@@ -1,12 +1,13 @@
 // The `pulumi-python` engine: a venv in the engines cache with PyPI's `pulumi`
-// at the version versions.json pins (the CLI's). The Python language host
+// at the version versions.json pins (the CLI's), and what the generated Python
+// SDK imports besides (`with`). The Python language host
 // (sdk/v3 v3.68.0) predates its `virtualenv` option and runs the `python3`
 // first on PATH, so the harness puts this venv's `bin` first for Python programs.
 import { spawn } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { pythonPulumiVersion } from './engines.ts';
+import { pythonPulumiVersion, pythonRequirements } from './engines.ts';
 import { formatElapsed, type Progress } from './progress.ts';
 
 function run(command: string, args: string[], progress: Progress): Promise<void> {
@@ -41,10 +42,11 @@ export async function buildPythonVenv(python: string, progress: Progress): Promi
   rmSync(venv, { recursive: true, force: true });
   progress.phase('creating the venv');
   await run('python3', ['-m', 'venv', venv], progress);
-  progress.phase(`installing pulumi==${version}`);
-  await run(python, ['-m', 'pip', 'install', '--quiet', `pulumi==${version}`], progress);
+  const requirements = pythonRequirements();
+  progress.phase(`installing ${requirements.join(' ')}`);
+  await run(python, ['-m', 'pip', 'install', '--quiet', ...requirements], progress);
   // Written last: the venv counts as built only once the install went through.
-  writeFileSync(join(venv, 'installed.json'), `${JSON.stringify({ pypi: 'pulumi', version })}\n`);
+  writeFileSync(join(venv, 'installed.json'), `${JSON.stringify({ requirements })}\n`);
   progress.log(
     `pulumi-python: venv with pulumi==${version} in ${formatElapsed(Date.now() - started)} -> ${venv}`,
   );
