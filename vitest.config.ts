@@ -13,7 +13,13 @@ import { defineConfig } from 'vitest/config';
 // - unit:   everything else under test/.
 // The kube and pulumi global setups build missing engines first (same cache
 // and pins as `npm run engines`, progress on stderr; nothing to do when cached).
-const kube = ['test/kube/**/*.test.ts', 'test/operator/**/*.test.ts', 'test/node/**/*.test.ts'];
+const kube = [
+  'test/kube/**/*.test.ts',
+  'test/operator/**/*.test.ts',
+  'test/node/**/*.test.ts',
+  // promtool, helm and a real Prometheus scraping a real operator (engines built by the global setup)
+  'test/observability/**/*.test.ts',
+];
 const pulumi = ['test/pulumi/**/*.test.ts', 'test/provider/**/*.test.ts', 'test/demo/**/*.test.ts'];
 
 export default defineConfig({

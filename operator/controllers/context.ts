@@ -302,11 +302,30 @@ export async function drive<O extends EntityObject | ApiTokenObject>(
   },
 ): Promise<Result> {
   const timed: Context = { ...ctx, deadline: ctx.now().getTime() + ctx.reconcileTimeoutMs };
+  const { namespace, name } = obj.metadata;
   try {
-    if (obj.metadata.deletionTimestamp) return await steps.finalize(timed, obj);
+    if (obj.metadata.deletionTimestamp) {
+      forget(ctx, plural, namespace, name);
+      return await steps.finalize(timed, obj);
+    }
     await ensureFinalizer(timed, plural, obj, FINALIZER);
     return await steps.sync(timed, obj);
   } catch (err) {
-    return fail(ctx, plural, obj, err);
+    return await fail(ctx, plural, obj, err);
+  } finally {
+    const ready = obj.status?.conditions?.find((c) => c.type === 'Ready');
+    if (ready && !obj.metadata.deletionTimestamp)
+      ctx.metrics.ready.set(
+        { kind: KIND_OF[plural], namespace, name },
+        ready.status === 'True' ? 1 : 0,
+      );
   }
+}
+
+/** Drops the series of an object being deleted or gone (they would alert for ever). */
+export function forget(ctx: Context, plural: Plural, namespace: string, name: string): void {
+  ctx.metrics.ready.remove({ kind: KIND_OF[plural], namespace, name });
+  if (plural !== 'apitokens') return;
+  for (const gauge of [ctx.metrics.tokenExpiry, ctx.metrics.tokenRenewal, ctx.metrics.tokenUsage])
+    gauge.remove({ namespace, name });
 }

@@ -24,6 +24,7 @@ import {
   cached,
   checkTime,
   drive,
+  forget,
   lower,
   refused,
   release,
@@ -40,7 +41,10 @@ export async function reconcileEntity(
   name: string,
 ): Promise<Result> {
   const obj = cached(ctx.entityCache, namespace, name);
-  if (!obj) return {};
+  if (!obj) {
+    forget(ctx, PLURAL, namespace, name);
+    return {};
+  }
   return drive(ctx, PLURAL, obj, { finalize, sync });
 }
 

@@ -39,6 +39,24 @@ export function createMetrics() {
       labelNames: ['namespace', 'name'] as const,
       registers: [registry],
     }),
+    tokenRenewal: new Gauge({
+      name: 'tokenplane_operator_token_renewal_timestamp_seconds',
+      help: 'When the operator rotates each ApiToken (Unix seconds); absent for an ApiToken without a rotation policy (no `lifetime`)',
+      labelNames: ['namespace', 'name'] as const,
+      registers: [registry],
+    }),
+    tokenUsage: new Gauge({
+      name: 'tokenplane_operator_token_usage_ratio',
+      help: 'Share of each ApiToken’s usage limit used in the current period (0 to 1, as of its last reconcile); absent without a usageLimit',
+      labelNames: ['namespace', 'name'] as const,
+      registers: [registry],
+    }),
+    ready: new Gauge({
+      name: 'tokenplane_operator_ready',
+      help: '1 while an Entity or ApiToken is Ready, 0 while its Ready condition is False (the reason is on the object)',
+      labelNames: ['kind', 'namespace', 'name'] as const,
+      registers: [registry],
+    }),
     kubeRequests: new Counter({
       name: 'tokenplane_operator_kube_requests_total',
       help: 'Requests to the Kubernetes API (watches included), by HTTP method',

@@ -61,11 +61,19 @@ export class PlatformMetrics {
     labelNames: ['outcome'] as const,
     registers: [this.registry],
   });
-  readonly revocationListener = new Gauge({
-    name: 'tokenplane_revocation_listener_up',
-    help: '1 while this server listens for revocations made by other servers (PostgreSQL)',
-    registers: [this.registry],
-  });
+  #revocationListener: Gauge | undefined;
+  /**
+   * Registered on first use: only a server on PostgreSQL listens for revocations,
+   * so a server on SQLite has no such series (and no alert says it is down).
+   */
+  get revocationListener(): Gauge {
+    this.#revocationListener ??= new Gauge({
+      name: 'tokenplane_revocation_listener_up',
+      help: '1 while this server listens for revocations made by other servers (PostgreSQL only)',
+      registers: [this.registry],
+    });
+    return this.#revocationListener;
+  }
 
   readonly heapLimit = new Gauge({
     name: 'tokenplane_heap_limit_bytes',

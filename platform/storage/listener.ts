@@ -45,8 +45,9 @@ export class RevocationListener {
     return this.#client !== null;
   }
 
-  /** Connects once; on failure keeps retrying in the background. */
+  /** Connects once; on failure keeps retrying in the background (and says it is down until connected). */
   async start(): Promise<void> {
+    this.#handlers.onState(false);
     await this.#connect();
   }
 

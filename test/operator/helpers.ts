@@ -54,6 +54,8 @@ export async function startTestOperator(opts: {
   log?: Logger;
   shardSelector?: string;
   identity?: string;
+  /** Serve /metrics on 127.0.0.1 at this port (0: any free one); none by default. */
+  metricsPort?: number;
 }): Promise<RunningOperator> {
   const sa = await operatorKubeconfig();
   return startOperator({
@@ -67,7 +69,8 @@ export async function startTestOperator(opts: {
     resyncMs: 3000,
     backoffBaseMs: 200,
     backoffMaxMs: 2000,
-    metricsPort: -1,
+    metricsPort: opts.metricsPort ?? -1,
+    metricsHost: '127.0.0.1',
     leaseDurationMs: 4000,
     renewDeadlineMs: 3000,
     retryPeriodMs: 500,

@@ -18,6 +18,7 @@ import {
   type Context,
   cached,
   drive,
+  forget,
   refused,
   release,
   removeFinalizer,
@@ -39,7 +40,7 @@ export async function reconcileApiToken(
 ): Promise<Result> {
   const obj = cached(ctx.tokenCache, namespace, name);
   if (!obj) {
-    ctx.metrics.tokenExpiry.remove({ namespace, name });
+    forget(ctx, PLURAL, namespace, name);
     return {};
   }
   return drive(ctx, PLURAL, obj, { finalize, sync: pipeline });
@@ -70,7 +71,6 @@ async function finalize(ctx: Context, obj: ApiTokenObject): Promise<Result> {
     remove: (id) => ctx.tokens.delete(id),
   });
   await removeSecret(ctx, obj, obj.status?.secretName ?? secretNameOf(obj));
-  ctx.metrics.tokenExpiry.remove({ namespace, name });
   await removeFinalizer(ctx, PLURAL, obj, FINALIZER);
   if (obj.spec.entityRef) ctx.enqueueEntity(namespace, obj.spec.entityRef.name, 1000);
   // Room may have appeared for a sibling that was refused for quota (an index

@@ -22,6 +22,12 @@ export async function ready(
   if (token.expiresAt) {
     ctx.metrics.tokenExpiry.set({ namespace, name }, Date.parse(token.expiresAt) / 1000);
   }
+  // With the expiry, what the alerts of deploy/helm/tokenplane-operator/rules read.
+  if (renewalTime) ctx.metrics.tokenRenewal.set({ namespace, name }, renewalTime.getTime() / 1000);
+  else ctx.metrics.tokenRenewal.remove({ namespace, name });
+  if (token.usage?.limit)
+    ctx.metrics.tokenUsage.set({ namespace, name }, token.usage.used / token.usage.limit);
+  else ctx.metrics.tokenUsage.remove({ namespace, name });
   const tokenChanged = obj.status?.tokenId !== token.id;
   await writeStatus(ctx, 'apitokens', obj, {
     ...obj.status,

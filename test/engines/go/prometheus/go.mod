@@ -1,0 +1,3 @@
+module tokenplane.test/engines/prometheus
+
+go 1.26
