@@ -13,7 +13,7 @@ import {
   type TokenExternal,
 } from '../../platform/external/index.ts';
 import type { ApiTokenObject, EntityObject } from '../crds/schemas.ts';
-import { EventReasons, type EventRecorder } from '../events.ts';
+import { type EventReason, EventReasons, type EventRecorder } from '../events.ts';
 import { FINALIZER, type Kube } from '../kube.ts';
 import { outcome } from '../runtime/conditions.ts';
 import type { Metrics } from '../runtime/metrics.ts';
@@ -33,6 +33,7 @@ export type KubeCalls = Pick<
   | 'listWorkloads'
 >;
 type Cache<T> = { get(name: string, namespace: string): T | undefined };
+type Plural = 'entities' | 'apitokens';
 
 export type Context = {
   kube: KubeCalls;
@@ -81,7 +82,7 @@ export const lower = (value: string) => value.toLowerCase();
  */
 export async function writeStatus<S extends object>(
   ctx: Context,
-  plural: 'entities' | 'apitokens',
+  plural: Plural,
   obj: { metadata: { namespace: string; name: string }; status?: S },
   status: S,
 ): Promise<void> {
@@ -94,19 +95,23 @@ export async function writeStatus<S extends object>(
   obj.status = clean as S;
 }
 
-/** Adds our finalizer (guarded by resourceVersion); true when it was already there. */
-export async function ensureFinalizer(
+/**
+ * Puts our finalizer on (`on`) or takes it off, guarded by resourceVersion;
+ * no call when the object already is so.
+ */
+export async function setFinalizer(
   ctx: Context,
-  plural: 'entities' | 'apitokens',
+  plural: Plural,
   obj: {
     metadata: { namespace: string; name: string; resourceVersion?: string; finalizers?: string[] };
   },
-  finalizer: string,
+  on: boolean,
 ): Promise<void> {
   const finalizers = obj.metadata.finalizers ?? [];
-  if (finalizers.includes(finalizer)) return;
-  await ctx.kube.setFinalizers(plural, obj.metadata, [...finalizers, finalizer]);
-  obj.metadata.finalizers = [...finalizers, finalizer];
+  if (finalizers.includes(FINALIZER) === on) return;
+  const next = on ? [...finalizers, FINALIZER] : finalizers.filter((f) => f !== FINALIZER);
+  await ctx.kube.setFinalizers(plural, obj.metadata, next);
+  obj.metadata.finalizers = next;
 }
 
 /**
@@ -132,23 +137,6 @@ export async function release(
   );
 }
 
-export async function removeFinalizer(
-  ctx: Context,
-  plural: 'entities' | 'apitokens',
-  obj: {
-    metadata: { namespace: string; name: string; resourceVersion?: string; finalizers?: string[] };
-  },
-  finalizer: string,
-): Promise<void> {
-  const finalizers = obj.metadata.finalizers ?? [];
-  if (!finalizers.includes(finalizer)) return;
-  await ctx.kube.setFinalizers(
-    plural,
-    obj.metadata,
-    finalizers.filter((f) => f !== finalizer),
-  );
-}
-
 export const isKubeError = (err: unknown): err is ApiException<unknown> =>
   err instanceof ApiException;
 
@@ -167,7 +155,6 @@ export function kubeRetry(
   return { error: err };
 }
 
-type Plural = 'entities' | 'apitokens';
 const KIND_OF: Record<Plural, string> = { entities: 'Entity', apitokens: 'ApiToken' };
 
 /** Ready=False (and Synced=False) with a reason and a message a person can act on. */
@@ -275,6 +262,25 @@ export function cached<O>(cache: Cache<O>, namespace: string, name: string) {
   return obj === undefined ? undefined : structuredClone(obj);
 }
 
+/**
+ * The hooks every executor run of a reconcile shares: the deadline before each
+ * round, and a Warning Event before a create that replaces a platform object
+ * gone from under us.
+ */
+export function replacementHooks(
+  ctx: Context,
+  obj: EntityObject | ApiTokenObject,
+  reason: EventReason,
+  gone: (id: string) => string,
+) {
+  return {
+    round: () => checkTime(ctx),
+    creating(plan: { replacing?: string | undefined }) {
+      if (plan.replacing) ctx.events.warning(obj, reason, gone(plan.replacing));
+    },
+  };
+}
+
 /** Between steps: stop when this reconcile's time is up, leaving time for the status. */
 export function checkTime(ctx: Context): void {
   if (ctx.deadline === undefined || ctx.now().getTime() < ctx.deadline) return;
@@ -308,7 +314,7 @@ export async function drive<O extends EntityObject | ApiTokenObject>(
       forget(ctx, plural, namespace, name);
       return await steps.finalize(timed, obj);
     }
-    await ensureFinalizer(timed, plural, obj, FINALIZER);
+    await setFinalizer(timed, plural, obj, true);
     return await steps.sync(timed, obj);
   } catch (err) {
     return await fail(ctx, plural, obj, err);

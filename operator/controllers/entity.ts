@@ -22,13 +22,13 @@ import type { Result } from '../runtime/workqueue.ts';
 import {
   type Context,
   cached,
-  checkTime,
   drive,
   forget,
   lower,
   refused,
   release,
-  removeFinalizer,
+  replacementHooks,
+  setFinalizer,
   waiting,
   writeStatus,
 } from './context.ts';
@@ -90,15 +90,12 @@ async function sync(ctx: Context, obj: EntityObject): Promise<Result> {
 /** The executor's actions as Events. */
 function hooks(ctx: Context, obj: EntityObject): EntityHooks {
   return {
-    round: () => checkTime(ctx),
-    creating(plan) {
-      if (!plan.replacing) return;
-      ctx.events.warning(
-        obj,
-        EventReasons.Repairing,
-        `Platform entity ${plan.replacing} is gone; creating a new one.`,
-      );
-    },
+    ...replacementHooks(
+      ctx,
+      obj,
+      EventReasons.Repairing,
+      (id) => `Platform entity ${id} is gone; creating a new one.`,
+    ),
     created(entity) {
       ctx.events.normal(
         obj,
@@ -153,6 +150,6 @@ async function finalize(ctx: Context, obj: EntityObject): Promise<Result> {
     removed: 'Deleted',
     remove: (id) => ctx.entities.delete(id),
   });
-  await removeFinalizer(ctx, PLURAL, obj, FINALIZER);
+  await setFinalizer(ctx, PLURAL, obj, false);
   return {};
 }

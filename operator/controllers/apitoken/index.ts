@@ -21,7 +21,7 @@ import {
   forget,
   refused,
   release,
-  removeFinalizer,
+  setFinalizer,
   waiting,
 } from '../context.ts';
 import { secretNameOf } from '../secret.ts';
@@ -71,7 +71,7 @@ async function finalize(ctx: Context, obj: ApiTokenObject): Promise<Result> {
     remove: (id) => ctx.tokens.delete(id),
   });
   await removeSecret(ctx, obj, obj.status?.secretName ?? secretNameOf(obj));
-  await removeFinalizer(ctx, PLURAL, obj, FINALIZER);
+  await setFinalizer(ctx, PLURAL, obj, false);
   if (obj.spec.entityRef) ctx.enqueueEntity(namespace, obj.spec.entityRef.name, 1000);
   // Room may have appeared for a sibling that was refused for quota (an index
   // look-up: deleting 10,000 ApiTokens must not scan 10,000 each time).

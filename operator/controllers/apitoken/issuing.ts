@@ -24,7 +24,7 @@ import {
 } from '../../../platform/external/index.ts';
 import type { ApiTokenObject, ApiTokenStatus } from '../../crds/schemas.ts';
 import { EventReasons } from '../../events.ts';
-import { type Context, checkTime } from '../context.ts';
+import { type Context, checkTime, replacementHooks } from '../context.ts';
 import type { Declared } from './declaration.ts';
 
 export type Issued = Pick<SettledToken, 'token' | 'origin' | 'value' | 'renewalTime'> & {
@@ -85,15 +85,12 @@ export async function issue(
 
 function hooks(ctx: Context, obj: ApiTokenObject, rotation: Rotation): TokenHooks {
   return {
-    round: () => checkTime(ctx),
-    creating(plan) {
-      if (!plan.replacing) return;
-      ctx.events.warning(
-        obj,
-        EventReasons.TokenMissing,
-        `Platform token ${plan.replacing} was removed outside Kubernetes; issuing a replacement.`,
-      );
-    },
+    ...replacementHooks(
+      ctx,
+      obj,
+      EventReasons.TokenMissing,
+      (id) => `Platform token ${id} was removed outside Kubernetes; issuing a replacement.`,
+    ),
     created(token, plan) {
       ctx.events.normal(
         obj,
