@@ -17,9 +17,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import autocannon from 'autocannon';
 import { generateSecret } from '../platform/domain/secret-format.ts';
+import { listenOnLoopback } from '../test/harness/ports.ts';
 import { startPostgres } from '../test/harness/postgres.ts';
 import { waitFor } from '../test/harness/wait.ts';
 import { cpuSeconds, serveWith, stop } from './servers.ts';
@@ -61,13 +61,8 @@ async function receiver() {
       res.writeHead(204).end();
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/hook`,
-    arrivals,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
+  const { url, close } = await listenOnLoopback(server);
+  return { url: `${url}/hook`, arrivals, close };
 }
 
 const percentile = (values: number[], p: number) => {

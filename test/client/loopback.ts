@@ -3,7 +3,7 @@
  * records every request and answers with what the test's handler says.
  */
 import http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { listenOnLoopback } from '../harness/ports.ts';
 
 export type Seen = {
   method: string;
@@ -29,7 +29,6 @@ export async function loopback(
   handler: (req: Seen, n: number) => Answer | Promise<Answer>,
 ): Promise<Loopback> {
   const requests: Seen[] = [];
-  const sockets = new Set<Socket>();
   const server = http.createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
@@ -59,21 +58,7 @@ export async function loopback(
           : JSON.stringify(answer.body),
     );
   });
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  };
+  return { ...(await listenOnLoopback(server)), requests };
 }
 
 export type Reply = Exclude<Answer, string>;

@@ -5,8 +5,8 @@
  * failure an automatic Idempotency-Key exists for.
  */
 import http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import { request } from 'undici';
+import { listenOnLoopback } from '../harness/ports.ts';
 
 export type LossyProxy = {
   url: string;
@@ -21,7 +21,6 @@ export async function lossyProxy(upstream: string): Promise<LossyProxy> {
   const seen: LossyProxy['seen'] = [];
   let toLose = 0;
   let matcher: (method: string, url: string) => boolean = () => false;
-  const sockets = new Set<Socket>();
   const server = http.createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
@@ -50,23 +49,12 @@ export async function lossyProxy(upstream: string): Promise<LossyProxy> {
     res.writeHead(upstreamRes.statusCode, out as http.OutgoingHttpHeaders);
     res.end(body);
   });
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    ...(await listenOnLoopback(server)),
     seen,
     loseNext(n, match) {
       toLose = n;
       matcher = match;
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
   };
 }

@@ -3,8 +3,8 @@
  * POST (headers and raw body), answers 204, or 500 while told to fail.
  */
 import http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import { Webhook } from 'standardwebhooks';
+import { listenOnLoopback } from '../harness/ports.ts';
 import type { Platform } from './helpers.ts';
 
 export type Received = {
@@ -29,7 +29,6 @@ export type Receiver = {
 export async function startReceiver(port = 0): Promise<Receiver> {
   const received: Received[] = [];
   let failures = 0;
-  const sockets = new Set<Socket>();
   const server = http.createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
@@ -48,14 +47,9 @@ export async function startReceiver(port = 0): Promise<Receiver> {
     });
     res.writeHead(204).end();
   });
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  const address = server.address() as AddressInfo;
+  const { url, close } = await listenOnLoopback(server, port);
   return {
-    url: `http://127.0.0.1:${address.port}/hook`,
+    url: `${url}/hook`,
     received,
     failNext(n) {
       failures = n;
@@ -72,11 +66,7 @@ export async function startReceiver(port = 0): Promise<Receiver> {
         }),
       );
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
+    close,
   };
 }
 

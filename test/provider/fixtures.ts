@@ -8,7 +8,12 @@ import type { OutputMap } from '@pulumi/pulumi/automation/index.js';
 import { afterAll, beforeAll } from 'vitest';
 import { TokenplaneClient } from '../../platform/client/index.ts';
 import { startServer } from '../../platform/server/app.ts';
+import { Entity } from '../../provider/index.ts';
 import { type PulumiTestEnv, type PulumiTestEnvOptions, pulumiTestEnv } from '../harness/pulumi.ts';
+
+/** An advanced customer without a default token, for stacks that declare their own tokens. */
+export const advancedCustomer = (name = 'shop', displayName = 'Shop') =>
+  new Entity(name, { displayName, kind: 'customer', tier: 'advanced', defaultToken: false });
 
 export type Fixture = {
   server: Awaited<ReturnType<typeof startServer>>;

@@ -6,7 +6,7 @@
 import type { Stack } from '@pulumi/pulumi/automation/index.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ApiToken, Entity } from '../../provider/index.ts';
-import { platformSnapshot, useFixture } from './fixtures.ts';
+import { advancedCustomer, platformSnapshot, useFixture } from './fixtures.ts';
 
 const f = useFixture();
 
@@ -54,12 +54,7 @@ describe('token permissions', () => {
           projectName: 'perm',
           stackName: 'life',
           program: async () => {
-            const site = new Entity('site', {
-              displayName: 'Site',
-              kind: 'customer',
-              tier: 'advanced',
-              defaultToken: false,
-            });
+            const site = advancedCustomer('site', 'Site');
             const dash = new ApiToken('dash', {
               entityId: site.entityId,
               displayName: 'dashboard',

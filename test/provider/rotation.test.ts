@@ -8,9 +8,15 @@
 import type { Stack } from '@pulumi/pulumi/automation/index.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { RotationRules } from '../../platform/external/rotation.ts';
-import { ApiToken, Entity } from '../../provider/index.ts';
+import { ApiToken } from '../../provider/index.ts';
 import { SECRET_SIG, SECRET_SIG_VALUE } from '../harness/pulumi.ts';
-import { filesContaining, platformSnapshot, secretValues, useFixture } from './fixtures.ts';
+import {
+  advancedCustomer,
+  filesContaining,
+  platformSnapshot,
+  secretValues,
+  useFixture,
+} from './fixtures.ts';
 
 const f = useFixture();
 
@@ -47,12 +53,7 @@ describe('rotation on pulumi up', () => {
         projectName: 'rotation',
         stackName: 'rotate',
         program: async () => {
-          const shop = new Entity('shop', {
-            displayName: 'Shop',
-            kind: 'customer',
-            tier: 'advanced',
-            defaultToken: false,
-          });
+          const shop = advancedCustomer();
           const token = new ApiToken('rotating', {
             entityId: shop.entityId,
             displayName: 'rotating key',

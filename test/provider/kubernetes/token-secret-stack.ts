@@ -4,10 +4,9 @@
 import type { V1Secret } from '@kubernetes/client-node';
 import type { Stack } from '@pulumi/pulumi/automation/index.js';
 import { expect } from 'vitest';
-import { Entity } from '../../../provider/index.ts';
 import { TokenSecret, type TokenSecretArgs } from '../../../provider/kubernetes/index.ts';
 import { SECRET_SIG, SECRET_SIG_VALUE } from '../../harness/pulumi.ts';
-import { filesContaining } from '../fixtures.ts';
+import { advancedCustomer, filesContaining } from '../fixtures.ts';
 import type { KubeFixture } from './fixtures.ts';
 
 /** A Secret's data as the strings an application reads. */
@@ -32,12 +31,7 @@ export async function shopTokenSecretStack(
     projectName,
     stackName: 'dev',
     program: async () => {
-      const shop = new Entity('shop', {
-        displayName: 'Shop',
-        kind: 'customer',
-        tier: 'advanced',
-        defaultToken: false,
-      });
+      const shop = advancedCustomer();
       const api = new TokenSecret('api', { entityId: shop.entityId, namespace: SHOP, ...args });
       return {
         entityId: shop.entityId,
