@@ -7,12 +7,16 @@
 //   const env = await pluginTestEnv();
 //   const p = await env.project('life', { 'Pulumi.yaml': '…' }, { endpoint, apiKey });
 //   await p.run(['up', '--yes']);
+import { execFile } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
+import { promisify } from 'node:util';
 import { buildPlugin, type PluginBuild } from '../../provider/plugin/build.ts';
 import { repoRoot, requireEngines } from '../engines/engines.ts';
 import { type PulumiTestEnv, type PulumiTestEnvOptions, pulumiTestEnv } from './pulumi.ts';
+
+const run = promisify(execFile);
 
 export type PluginProject = {
   dir: string;
@@ -28,6 +32,8 @@ export type PluginProject = {
 
 export type PluginTestEnv = PulumiTestEnv & {
   plugin: PluginBuild;
+  /** `pip install ./sdk/python` where the Python programs of this environment import it from. */
+  installPythonSdk(): Promise<void>;
   /**
    * A project in its own directory with its files (or a copy of `from`), stack
    * `dev` selected, the platform settings in its stack config.
@@ -49,7 +55,9 @@ export async function pluginTestEnv(opts: PulumiTestEnvOptions = {}): Promise<Pl
     'pulumi-language-go',
   );
   const pluginDir = mkdtempSync(join(tmpdir(), 'tokenplane-plugin-'));
-  const plugin = await buildPlugin(pluginDir);
+  const plugin = await buildPlugin(join(pluginDir, 'bin'));
+  // Python programs import the SDK from here (installPythonSdk), beside the venv's pulumi.
+  const pythonPath = join(pluginDir, 'python');
   const PATH = [
     plugin.dir,
     // The Python host runs the python3 first on PATH: the venv's, with PyPI's pulumi.
@@ -58,7 +66,10 @@ export async function pluginTestEnv(opts: PulumiTestEnvOptions = {}): Promise<Pl
     join(repoRoot, 'node_modules', '.bin'),
     process.env.PATH ?? '',
   ].join(delimiter);
-  const env = await pulumiTestEnv({ ...opts, envVars: { PATH, ...opts.envVars } });
+  const env = await pulumiTestEnv({
+    ...opts,
+    envVars: { PATH, PYTHONPATH: pythonPath, ...opts.envVars },
+  });
   const cleanup = env.cleanup;
 
   const project: PluginTestEnv['project'] = async (name, source, settings) => {
@@ -89,9 +100,25 @@ export async function pluginTestEnv(opts: PulumiTestEnvOptions = {}): Promise<Pl
     };
   };
 
+  const installPythonSdk = async () => {
+    // No build isolation: the venv's setuptools builds it, nothing is fetched.
+    await run(engines['pulumi-python'], [
+      '-m',
+      'pip',
+      'install',
+      '--quiet',
+      '--no-deps',
+      '--no-build-isolation',
+      '--target',
+      pythonPath,
+      join(repoRoot, 'sdk', 'python'),
+    ]);
+  };
+
   return {
     ...env,
     plugin,
+    installPythonSdk,
     project,
     cleanup: async () => {
       await cleanup();
