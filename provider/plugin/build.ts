@@ -58,24 +58,20 @@ export async function buildPlugin(dir: string): Promise<PluginBuild> {
   chmodSync(executable, 0o755);
   const tarball = join(dir, `${PLUGIN}-v${version}-linux-amd64.tar.gz`);
   // Reproducible: sorted, no owners, no times.
-  execFileSync(
-    'tar',
-    [
-      '--sort=name',
-      '--mtime=@0',
-      '--owner=0',
-      '--group=0',
-      '--numeric-owner',
-      '--use-compress-program=gzip -n',
-      '-cf',
-      tarball,
-      '-C',
-      dir,
-      PLUGIN,
-      BUNDLE,
-    ],
-    { env: { ...process.env, GZIP: '-n' } },
-  );
+  execFileSync('tar', [
+    '--sort=name',
+    '--mtime=@0',
+    '--owner=0',
+    '--group=0',
+    '--numeric-owner',
+    '--use-compress-program=gzip -n',
+    '-cf',
+    tarball,
+    '-C',
+    dir,
+    PLUGIN,
+    BUNDLE,
+  ]);
   return { dir, version, executable, tarball };
 }
 
