@@ -5,9 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isWellFormedSecret, SECRET_PATTERN } from '../../platform/domain/secret-format.ts';
-import { ENGINES, isProblem, type Platform, startPlatform, stopPostgres } from './helpers.ts';
-
-afterAll(stopPostgres);
+import { ENGINES, isProblem, type Platform, startPlatform } from './helpers.ts';
 
 describe.each(ENGINES)('platform API on %s', (engine) => {
   let p: Platform;

@@ -6,9 +6,7 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loggedPath } from '../../platform/server/request-log.ts';
-import { ENGINES, isProblem, type Platform, startPlatform, stopPostgres } from './helpers.ts';
-
-afterAll(stopPostgres);
+import { ENGINES, isProblem, type Platform, startPlatform } from './helpers.ts';
 
 /** Raw bytes on a socket, for what fetch will not send; resolves with the whole answer. */
 function rawHttp(port: number, bytes: string | Buffer): Promise<string> {

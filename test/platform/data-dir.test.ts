@@ -7,11 +7,9 @@ import { spawn } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdtempSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startServer } from '../../platform/server/app.ts';
-import { ENGINES, startPlatform, stopPostgres } from './helpers.ts';
-
-afterAll(stopPostgres);
+import { ENGINES, startPlatform } from './helpers.ts';
 
 describe.each(ENGINES)('encryption key file on %s', (engine) => {
   it('a deleted key file next to data is refused, named, and never replaced', async () => {

@@ -5,9 +5,7 @@
  * role: a key answers 404 for anything outside its subtree, whatever its role.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ENGINES, isProblem, type Platform, startPlatform, stopPostgres } from './helpers.ts';
-
-afterAll(stopPostgres);
+import { ENGINES, isProblem, type Platform, startPlatform } from './helpers.ts';
 
 describe.each(ENGINES)('governance on %s', (engine) => {
   let p: Platform;

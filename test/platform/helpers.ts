@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { afterAll } from 'vitest';
 import { type RunningServer, type ServerOptions, startServer } from '../../platform/server/app.ts';
 import { type PostgresCluster, startPostgres } from '../harness/postgres.ts';
 
@@ -106,13 +107,16 @@ export function postgresCluster(): Promise<PostgresCluster> {
   return cluster;
 }
 
-export async function stopPostgres(): Promise<void> {
+async function stopPostgres(): Promise<void> {
   if (cluster) {
     const c = await cluster;
     cluster = undefined;
     await c.stop();
   }
 }
+// Every suite file that imports these helpers stops the cluster when it ends:
+// the hook registers on the file as it imports this module.
+afterAll(stopPostgres);
 
 /** The tests' webhook receivers listen on loopback, which a server refuses unless told (SSRF guard). */
 export const LOOPBACK = ['127.0.0.0/8', '::1'];
@@ -185,6 +189,16 @@ export function startReplica(
     ...LOOPBACK_EGRESS,
     ...options,
   });
+}
+
+/** A new advanced entity without a default token: its tier's quota is the test's own tokens'. */
+export async function advancedEntity(
+  p: { api: Api },
+  name: string,
+  kind: 'customer' | 'reseller' = 'customer',
+): Promise<{ id: string }> {
+  const body = { name, kind, tier: 'advanced', defaultToken: false };
+  return (await p.api.post('/v1/entities', body)).body;
 }
 
 export function isProblem(reply: Reply, slug: string, status: number): boolean {

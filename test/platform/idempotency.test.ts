@@ -4,9 +4,7 @@
  * longer exists answers 410 `idempotency-gone` — never the old value.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ENGINES, isProblem, type Platform, startPlatform, stopPostgres } from './helpers.ts';
-
-afterAll(stopPostgres);
+import { ENGINES, isProblem, type Platform, startPlatform } from './helpers.ts';
 
 describe.each(ENGINES)('idempotent replays on %s', (engine) => {
   let p: Platform;

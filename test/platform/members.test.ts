@@ -3,9 +3,7 @@
  * managed under §2's governance like access keys; every event names the email.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ENGINES, isProblem, type Platform, startPlatform, stopPostgres } from './helpers.ts';
-
-afterAll(stopPostgres);
+import { ENGINES, isProblem, type Platform, startPlatform } from './helpers.ts';
 
 describe.each(ENGINES)('members on %s', (engine) => {
   let p: Platform;

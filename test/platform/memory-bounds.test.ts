@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signRequest } from '../../platform/crypto/http-signatures.ts';
 import { generateSecret } from '../../platform/domain/secret-format.ts';
-import { type Platform, startPlatform } from './helpers.ts';
+import { advancedEntity, type Platform, startPlatform } from './helpers.ts';
 
 const CACHE_SIZE = 20;
 
@@ -45,13 +45,7 @@ describe('memory a flood of requests can claim', () => {
         { name: 'advanced', rank: 1, tokenQuota: 100 },
       ],
     });
-    const entity = await p.api.post('/v1/entities', {
-      name: 'flooded',
-      kind: 'customer',
-      tier: 'advanced',
-      defaultToken: false,
-    });
-    entityId = entity.body.id;
+    entityId = (await advancedEntity(p, 'flooded')).id;
   });
   afterAll(async () => {
     await p?.close();

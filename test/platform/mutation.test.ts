@@ -7,13 +7,11 @@
  * route announces beyond its own object (an entity's default token on create,
  * its tokens on delete) reach the webhooks too.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { SqlDriver } from '../../platform/storage/sql.ts';
 import { waitFor } from '../harness/wait.ts';
-import { ENGINES, type Platform, startPlatform, stopPostgres } from './helpers.ts';
+import { advancedEntity, ENGINES, type Platform, startPlatform } from './helpers.ts';
 import { startReceiver } from './receiver.ts';
-
-afterAll(stopPostgres);
 
 async function breakOutbox(db: SqlDriver): Promise<() => Promise<void>> {
   if (db.dialect === 'postgres') {
@@ -49,14 +47,7 @@ describe.each(ENGINES)('one mutation path on %s', (engine) => {
     const p = await startPlatform(engine, { webhookPollMs: 50 });
     const receiver = await startReceiver();
     try {
-      const entity = (
-        await p.api.post('/v1/entities', {
-          name: 'Acme',
-          kind: 'reseller',
-          tier: 'advanced',
-          defaultToken: false,
-        })
-      ).body;
+      const entity = await advancedEntity(p, 'Acme', 'reseller');
       const hook = await p.api.post(`/v1/entities/${entity.id}/webhooks`, {
         url: receiver.url,
         events: ['token.created'],

@@ -12,7 +12,7 @@ import { lookup } from 'node:dns/promises';
 import { describe, expect, it } from 'vitest';
 import { observeEgress } from '../harness/egress.ts';
 import { waitFor } from '../harness/wait.ts';
-import { startPlatform } from './helpers.ts';
+import { advancedEntity, startPlatform } from './helpers.ts';
 import { startReceiver } from './receiver.ts';
 
 /** Hosts that are loopback, however written: accepted, delivered on loopback. */
@@ -84,14 +84,7 @@ describe('a test server with loopback-only webhook egress', () => {
     const p = await startPlatform('sqlite', { webhookPollMs: 20 });
     try {
       const port = new URL(receiver.url).port;
-      const entity = (
-        await p.api.post('/v1/entities', {
-          name: 'Fuzzed',
-          kind: 'reseller',
-          tier: 'advanced',
-          defaultToken: false,
-        })
-      ).body;
+      const entity = await advancedEntity(p, 'Fuzzed', 'reseller');
       const create = (url: string) =>
         p.api.post(`/v1/entities/${entity.id}/webhooks`, { url, events: EVENTS });
 

@@ -4,12 +4,10 @@
  * limit — each sent once, also with two servers scanning one PostgreSQL
  * database at the same time.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { waitFor } from '../harness/wait.ts';
-import { ENGINES, type Platform, startPlatform, startReplica, stopPostgres } from './helpers.ts';
+import { ENGINES, type Platform, startPlatform, startReplica } from './helpers.ts';
 import { startReceiver, subscribedCustomer } from './receiver.ts';
-
-afterAll(stopPostgres);
 
 const DAY = 86_400_000;
 const scan = (p: Platform) => p.server.app.tokenplane.context.notices.runOnce();

@@ -11,15 +11,13 @@ import { TokenplaneClient } from '../../platform/client/index.ts';
 import { signRequest } from '../../platform/crypto/http-signatures.ts';
 import {
   Api,
+  advancedEntity,
   ENGINES,
   isProblem,
   type Platform,
   startPlatform,
   startReplica,
-  stopPostgres,
 } from './helpers.ts';
-
-afterAll(stopPostgres);
 
 const DAY_MS = 86_400_000;
 
@@ -29,14 +27,7 @@ describe.each(ENGINES)('analytics permission checks on %s', (engine) => {
   const values: string[] = [];
   beforeAll(async () => {
     p = await startPlatform(engine);
-    entityId = (
-      await p.api.post('/v1/entities', {
-        name: 'Checks',
-        kind: 'customer',
-        tier: 'advanced',
-        defaultToken: false,
-      })
-    ).body.id;
+    entityId = (await advancedEntity(p, 'Checks')).id;
   });
   afterAll(async () => {
     // no token value ever reached a log line

@@ -4,34 +4,15 @@
  * ceiling on create, PATCH and downgrade, audit events of permission changes,
  * and a database made before §6 migrated with every token keeping its defaults.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SecretBox } from '../../platform/crypto/cipher.ts';
-import { loadEncryptionKey } from '../../platform/crypto/keys.ts';
 import {
   generateSecret,
   isWellFormedSecret,
   SECRET_PATTERN,
 } from '../../platform/domain/secret-format.ts';
-import { startServer } from '../../platform/server/app.ts';
-import { MIGRATIONS, migrate } from '../../platform/storage/migrations.ts';
-import { PostgresDriver } from '../../platform/storage/postgres.ts';
-import type { SqlDriver } from '../../platform/storage/sql.ts';
-import { SqliteDriver } from '../../platform/storage/sqlite.ts';
 import { SECRET_DEFAULTS } from '../client/loopback.ts';
-import {
-  Api,
-  ENGINES,
-  isProblem,
-  type Platform,
-  postgresCluster,
-  startPlatform,
-  stopPostgres,
-} from './helpers.ts';
-
-afterAll(stopPostgres);
+import { Api, ENGINES, isProblem, type Platform, startPlatform } from './helpers.ts';
+import { OLD_ENTITY, upgradedFrom } from './upgrade.ts';
 
 describe.each(ENGINES)('token permissions on %s', (engine) => {
   let p: Platform;
@@ -255,54 +236,25 @@ describe.each(ENGINES)('token permissions on %s', (engine) => {
 
 describe.each(ENGINES)('a database made before §6, on %s', (engine) => {
   it('migrates: existing tokens keep working with the defaults', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'tokenplane-migrate-'));
-    const databaseUrl =
-      engine === 'postgres' ? await (await postgresCluster()).createDatabase() : undefined;
-    try {
-      // The schema and rows as the code before §6 wrote them (migrations 1 and 2).
-      const db: SqlDriver = databaseUrl
-        ? new PostgresDriver(databaseUrl)
-        : new SqliteDriver(join(dataDir, 'tokenplane.db'));
-      const key = loadEncryptionKey(dataDir, undefined);
-      if (key.source === 'generated') key.save();
-      const box = new SecretBox(key.value);
-      const value = generateSecret('apiToken');
-      const tokenId = '01900000-0000-7000-8000-000000000002';
-      const entityId = '01900000-0000-7000-8000-000000000001';
-      const now = new Date().toISOString();
-      await migrate(db, Date.now, MIGRATIONS.slice(0, 2));
-      await db.transaction(async (tx) => {
-        await tx.run(
-          `INSERT INTO entities (id, name, kind, parent_id, tier, version, created_at, updated_at)
-           VALUES ($1, 'Old', 'customer', NULL, 'advanced', 1, $2, $2)`,
-          [entityId, now],
-        );
-        await tx.run(
+    // The schema and rows as the code before §6 wrote them (migrations 1 and 2).
+    const value = generateSecret('apiToken');
+    const tokenId = '01900000-0000-7000-8000-000000000002';
+    await upgradedFrom(
+      engine,
+      2,
+      ({ tx, box, now }) =>
+        tx.run(
           `INSERT INTO tokens (id, entity_id, name, status, expires_at, hint, digest, sealed_value,
              version, created_at, updated_at) VALUES ($1, $2, 'old', 'active', NULL, 'tpt_…', $3, $4, 1, $5, $5)`,
-          [tokenId, entityId, box.digest(value), box.seal(value, tokenId), now],
-        );
-      });
-      await db.close();
-
-      const server = await startServer({
-        port: 0,
-        dataDir,
-        env: {},
-        logger: false,
-        ...(databaseUrl ? { databaseUrl } : {}),
-      });
-      try {
+          [tokenId, OLD_ENTITY, box.digest(value), box.seal(value, tokenId), now],
+        ),
+      async (server) => {
         const api = new Api(server.url, server.adminKey);
         expect((await api.get(`/v1/tokens/${tokenId}`)).body).toMatchObject(SECRET_DEFAULTS);
         expect((await api.metric(value, 'latency_p99')).status).toBe(200);
         const intro = await api.post('/v1/introspect', { token: value });
         expect(intro.body).toMatchObject({ active: true, type: 'secret', scope: 'metrics:read' });
-      } finally {
-        await server.close();
-      }
-    } finally {
-      rmSync(dataDir, { recursive: true, force: true });
-    }
+      },
+    );
   });
 });

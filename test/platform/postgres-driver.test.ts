@@ -4,11 +4,9 @@
  * (no unhandled 'error' event from the checked-out client), and the pool
  * serves the next statement on a fresh connection.
  */
-import { afterAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { PostgresDriver } from '../../platform/storage/postgres.ts';
-import { postgresCluster, stopPostgres } from './helpers.ts';
-
-afterAll(stopPostgres);
+import { postgresCluster } from './helpers.ts';
 
 it('a connection lost inside a transaction fails that transaction only', async () => {
   const driver = new PostgresDriver(await (await postgresCluster()).createDatabase());

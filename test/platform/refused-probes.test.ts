@@ -7,16 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  ENGINES,
-  isProblem,
-  type Platform,
-  type Reply,
-  startPlatform,
-  stopPostgres,
-} from './helpers.ts';
-
-afterAll(stopPostgres);
+import { ENGINES, isProblem, type Platform, type Reply, startPlatform } from './helpers.ts';
 
 type AuditEvent = {
   id: string;

@@ -4,11 +4,9 @@
  * other's verifier within its cache TTL, and lastUsedAt is written in batches,
  * not once per request.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../platform/server/app.ts';
-import { Api, ENGINES, isProblem, startPlatform, startReplica, stopPostgres } from './helpers.ts';
-
-afterAll(stopPostgres);
+import { Api, advancedEntity, ENGINES, isProblem, startPlatform, startReplica } from './helpers.ts';
 
 describe.each(ENGINES)('replicas on %s', (engine) => {
   it('share quota, and see each other’s revocations within the cache TTL', async () => {
@@ -19,14 +17,7 @@ describe.each(ENGINES)('replicas on %s', (engine) => {
       const apiB = new Api(b.url, b.adminKey);
       expect(b.adminKey).toBe(a.server.adminKey);
 
-      const e = (
-        await a.api.post('/v1/entities', {
-          name: 'Shared',
-          kind: 'customer',
-          tier: 'advanced',
-          defaultToken: false,
-        })
-      ).body;
+      const e = await advancedEntity(a, 'Shared');
       const replies = await Promise.all(
         Array.from({ length: 20 }, (_, i) =>
           (i % 2 ? a.api : apiB).post(`/v1/entities/${e.id}/tokens`, { name: `t${i}` }),

@@ -5,10 +5,8 @@
  */
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { ENGINES, isProblem, startPlatform, stopPostgres } from './helpers.ts';
-
-afterAll(stopPostgres);
+import { describe, expect, it } from 'vitest';
+import { ENGINES, isProblem, startPlatform } from './helpers.ts';
 
 describe.each(ENGINES)('restart on %s', (engine) => {
   it('keeps every object; reveal and verification still work', async () => {

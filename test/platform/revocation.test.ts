@@ -7,20 +7,11 @@
  * refuses (503) instead of answering from stale data, and resynchronises
  * after it reconnects.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../platform/server/app.ts';
 import { waitFor } from '../harness/wait.ts';
-import {
-  Api,
-  isProblem,
-  type Platform,
-  startPlatform,
-  startReplica,
-  stopPostgres,
-} from './helpers.ts';
+import { Api, isProblem, type Platform, startPlatform, startReplica } from './helpers.ts';
 import { tcpProxy } from './tcp-proxy.ts';
-
-afterAll(stopPostgres);
 
 const HOUR = 3_600_000;
 

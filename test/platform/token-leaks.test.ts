@@ -16,13 +16,11 @@ import {
 } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { generateSecret } from '../../platform/domain/secret-format.ts';
 import { waitFor } from '../harness/wait.ts';
-import { ENGINES, isProblem, startPlatform, stopPostgres } from './helpers.ts';
+import { ENGINES, isProblem, startPlatform } from './helpers.ts';
 import { startReceiver, subscribedCustomer } from './receiver.ts';
-
-afterAll(stopPostgres);
 
 const hash = (v: string) => createHash('sha256').update(v).digest('hex');
 

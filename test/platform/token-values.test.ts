@@ -10,45 +10,27 @@
  * keeps it verifying.
  */
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SecretBox } from '../../platform/crypto/cipher.ts';
 import { signRequest } from '../../platform/crypto/http-signatures.ts';
-import { loadEncryptionKey } from '../../platform/crypto/keys.ts';
 import { MAX_VALUES_IN_GRACE } from '../../platform/domain/rules.ts';
 import { generateSecret } from '../../platform/domain/secret-format.ts';
-import { startServer } from '../../platform/server/app.ts';
-import { MIGRATIONS, migrate } from '../../platform/storage/migrations.ts';
-import { PostgresDriver } from '../../platform/storage/postgres.ts';
 import { purgeReplacedValues } from '../../platform/storage/replaced-values.ts';
-import type { SqlDriver } from '../../platform/storage/sql.ts';
-import { SqliteDriver } from '../../platform/storage/sqlite.ts';
 import {
   Api,
+  advancedEntity,
   ENGINES,
   isProblem,
   type Platform,
-  postgresCluster,
   startPlatform,
-  stopPostgres,
 } from './helpers.ts';
-
-afterAll(stopPostgres);
+import { OLD_ENTITY, upgradedFrom } from './upgrade.ts';
 
 describe.each(ENGINES)('token values on %s', (engine) => {
   let p: Platform;
   let entityId: string;
   beforeAll(async () => {
     p = await startPlatform(engine);
-    const e = await p.api.post('/v1/entities', {
-      name: 'Values',
-      kind: 'customer',
-      tier: 'advanced',
-      defaultToken: false,
-    });
-    entityId = e.body.id;
+    entityId = (await advancedEntity(p, 'Values')).id;
   });
   afterAll(() => p?.close());
   const token = async (fields: object = {}) =>
@@ -118,13 +100,8 @@ describe.each(ENGINES)('token values on %s', (engine) => {
 
   /** A token of its own entity (the tier's quota of 5 is shared by the tests above). */
   const ownToken = async (fields: object = {}) => {
-    const e = await p.api.post('/v1/entities', {
-      name: 'Graces',
-      kind: 'customer',
-      tier: 'advanced',
-      defaultToken: false,
-    });
-    return (await p.api.post(`/v1/entities/${e.body.id}/tokens`, { name: 'graces', ...fields }))
+    const e = await advancedEntity(p, 'Graces');
+    return (await p.api.post(`/v1/entities/${e.id}/tokens`, { name: 'graces', ...fields }))
       .body as { id: string; value: string };
   };
   const rotate = (id: string, gracePeriodSeconds: number, headers?: Record<string, string>) =>
@@ -236,30 +213,15 @@ describe.each(ENGINES)('token values on %s', (engine) => {
 
 describe.each(ENGINES)('a database upgraded with values in their grace, on %s', (engine) => {
   it('keeps them verifying: as a bearer token, and as a signing key when its sealed copy was kept', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'tokenplane-migrate-'));
-    const databaseUrl =
-      engine === 'postgres' ? await (await postgresCluster()).createDatabase() : undefined;
-    try {
-      // Rows as version 5 wrote them: one replaced value per token, in tokens' own columns.
-      const db: SqlDriver = databaseUrl
-        ? new PostgresDriver(databaseUrl)
-        : new SqliteDriver(join(dataDir, 'tokenplane.db'));
-      const key = loadEncryptionKey(dataDir, undefined);
-      if (key.source === 'generated') key.save();
-      const box = new SecretBox(key.value);
-      const entityId = '01900000-0000-7000-8000-000000000001';
-      const bearer = { id: '01900000-0000-7000-8000-000000000002', signed: false };
-      const signed = { id: '01900000-0000-7000-8000-000000000003', signed: true };
-      const now = new Date().toISOString();
-      const graceEnds = new Date(Date.now() + 3_600_000).toISOString();
-      const values = new Map<string, { current: string; replaced: string }>();
-      await migrate(db, Date.now, MIGRATIONS.slice(0, 5));
-      await db.transaction(async (tx) => {
-        await tx.run(
-          `INSERT INTO entities (id, name, kind, parent_id, tier, version, created_at, updated_at)
-           VALUES ($1, 'Old', 'customer', NULL, 'advanced', 1, $2, $2)`,
-          [entityId, now],
-        );
+    const bearer = { id: '01900000-0000-7000-8000-000000000002', signed: false };
+    const signed = { id: '01900000-0000-7000-8000-000000000003', signed: true };
+    const graceEnds = new Date(Date.now() + 3_600_000).toISOString();
+    const values = new Map<string, { current: string; replaced: string }>();
+    // Rows as version 5 wrote them: one replaced value per token, in tokens' own columns.
+    await upgradedFrom(
+      engine,
+      5,
+      async ({ tx, box, now }) => {
         for (const token of [bearer, signed]) {
           const current = generateSecret('apiToken');
           const replaced = generateSecret('apiToken');
@@ -271,7 +233,7 @@ describe.each(ENGINES)('a database upgraded with values in their grace, on %s', 
              VALUES ($1, $2, 'old', 'active', NULL, 'tpt_…', $3, $4, $5, $6, $7, $8, 1, $9, $9)`,
             [
               token.id,
-              entityId,
+              OLD_ENTITY,
               box.digest(current),
               box.seal(current, token.id),
               box.digest(replaced),
@@ -283,17 +245,8 @@ describe.each(ENGINES)('a database upgraded with values in their grace, on %s', 
             ],
           );
         }
-      });
-      await db.close();
-
-      const server = await startServer({
-        port: 0,
-        dataDir,
-        env: {},
-        logger: false,
-        ...(databaseUrl ? { databaseUrl } : {}),
-      });
-      try {
+      },
+      async (server) => {
         const api = new Api(server.url, server.adminKey);
         const path = '/v1/analytics/metrics/requests';
         const signedStatus = async (value: string) =>
@@ -312,11 +265,7 @@ describe.each(ENGINES)('a database upgraded with values in their grace, on %s', 
         expect((await api.metric(b?.replaced as string, 'requests')).status).toBe(200);
         expect(await signedStatus(s?.current as string)).toBe(200);
         expect(await signedStatus(s?.replaced as string)).toBe(200);
-      } finally {
-        await server.close();
-      }
-    } finally {
-      rmSync(dataDir, { recursive: true, force: true });
-    }
+      },
+    );
   });
 });

@@ -7,32 +7,23 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../platform/server/app.ts';
 import {
   Api,
+  advancedEntity,
   ENGINES,
   isProblem,
   type Platform,
   startPlatform,
   startReplica,
-  stopPostgres,
 } from './helpers.ts';
-
-afterAll(stopPostgres);
 
 const DAY_MS = 86_400_000;
 const BIN = new URL('../../bin/tokenplane.js', import.meta.url).pathname;
 
 async function limitedToken(p: Platform, usageLimit: { limit: number; period: string }) {
-  const e = (
-    await p.api.post('/v1/entities', {
-      name: `Usage ${Math.random()}`,
-      kind: 'customer',
-      tier: 'advanced',
-      defaultToken: false,
-    })
-  ).body;
+  const e = await advancedEntity(p, `Usage ${Math.random()}`);
   return (await p.api.post(`/v1/entities/${e.id}/tokens`, { name: 'metered', usageLimit }))
     .body as {
     id: string;

@@ -5,21 +5,11 @@
  * with backoff on an injected clock, delivery across a restart, and two
  * servers on one PostgreSQL database sending each event once.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../platform/server/app.ts';
 import { waitFor } from '../harness/wait.ts';
-import {
-  Api,
-  ENGINES,
-  isProblem,
-  type Platform,
-  startPlatform,
-  startReplica,
-  stopPostgres,
-} from './helpers.ts';
+import { Api, ENGINES, isProblem, type Platform, startPlatform, startReplica } from './helpers.ts';
 import { type Receiver, startReceiver, subscribedCustomer } from './receiver.ts';
-
-afterAll(stopPostgres);
 
 async function reseller(p: Platform) {
   const parent = (
