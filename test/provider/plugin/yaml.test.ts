@@ -123,6 +123,25 @@ it('a program over the quota fails at preview, and up creates nothing', async ()
   project.write({ 'Pulumi.yaml': program() });
 });
 
+it("a scope above the entity's tier fails at preview", async () => {
+  const premium = `  premium:
+    type: tokenplane:index:ApiToken
+    properties:
+      entityId: \${shop.entityId}
+      displayName: premium
+      scopes:
+        - metrics:premium:read`;
+  project.write({
+    'Pulumi.yaml': program({ extra: premium }).replace(
+      'adoptDefaultToken: true',
+      'adoptDefaultToken: false',
+    ),
+  });
+  const preview = await project.fails(['preview']);
+  expect(preview).toContain('metrics:premium:read');
+  project.write({ 'Pulumi.yaml': program() });
+});
+
 it('refresh shows a change made on the platform, and up sets it back', async () => {
   const { client } = fixture();
   await client.updateToken(outputs.ciId as string, { name: 'renamed', status: 'disabled' });
@@ -135,6 +154,19 @@ it('refresh shows a change made on the platform, and up sets it back', async () 
     name: 'ci',
     status: 'active',
   });
+});
+
+it('a token deleted on the platform reads as gone at refresh, and up creates it again', async () => {
+  const { client } = fixture();
+  await client.deleteToken(outputs.ciId as string);
+  await project.run(['refresh', '--yes']);
+  const state = JSON.parse(await project.run(['stack', 'export'])) as {
+    deployment: { resources: { id?: string }[] };
+  };
+  expect(state.deployment.resources.map((r) => r.id)).not.toContain(outputs.ciId);
+  await project.run(['up', '--yes']);
+  outputs = (await project.outputs()) as Record<string, string>;
+  expect((await client.getToken(outputs.ciId as string)).name).toBe('ci');
 });
 
 it('a changed name and limit update the token in place', async () => {
