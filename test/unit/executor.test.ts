@@ -4,7 +4,6 @@
 // against a real platform (test/operator, test/provider).
 import { describe, expect, it } from 'vitest';
 import { IdempotencyGoneError, type TokenplaneClient } from '../../platform/client/index.ts';
-import { TierTable } from '../../platform/domain/index.ts';
 import { problemType } from '../../platform/domain/problems.ts';
 import {
   type EntityDeclaration,
@@ -20,22 +19,11 @@ import {
   type TokenLedger,
   type TokenVerbs,
 } from '../../platform/external/index.ts';
-import type { Entity, Token } from '../../platform/schemas/index.ts';
-import { ids, tokenBody } from '../client/loopback.ts';
+import { ids } from '../client/loopback.ts';
+import { base, entity, held, ledger, OTHER, tiers, token } from './planner-fixtures.ts';
 
-const at = '2026-01-01T00:00:00.000Z';
-const OTHER = '00000000-0000-4000-8000-000000000009';
 const NEW = '00000000-0000-4000-8000-000000000010';
-const token = tokenBody({ expiresAt: '2027-01-01T00:00:00.000Z' }) as Token;
-const base: TokenDeclaration = { desired: { entityId: ids.entity, name: 'ci', status: 'active' } };
-const ledger: TokenLedger = {
-  identity: 'apitoken:uid',
-  issuance: 0,
-  rotations: 0,
-  now: new Date('2026-06-01T00:00:00Z'),
-};
 const rotation = { lifetime: '30d', renewBefore: '10d' };
-const held = (t: Token): TokenFacts => ({ held: { token: t, origin: 'recorded' } });
 
 /** The platform's 410 to a replayed request whose result is gone. */
 const gone = (what: 'token' | 'entity', id: string) =>
@@ -287,21 +275,6 @@ describe('the executor, for ApiTokens', () => {
   });
 });
 
-const tiers = new TierTable([
-  { name: 'bronze', rank: 0, tokenQuota: 2 },
-  { name: 'gold', rank: 5, tokenQuota: 10 },
-]);
-const entity: Entity = {
-  id: ids.entity,
-  name: 'acme',
-  kind: 'reseller',
-  parentId: null,
-  tier: 'gold',
-  tokenQuota: 10,
-  tokenCount: 3,
-  createdAt: at,
-  updatedAt: at,
-};
 const declared: EntityDeclaration = {
   desired: { name: 'acme', kind: 'reseller', tier: 'gold', parentId: null, defaultToken: true },
 };

@@ -67,12 +67,19 @@ describe('ApiToken reconciler', () => {
     expect(condition(f.statuses[0])).toMatchObject({ reason: 'SecretConflict' });
   });
 
-  it('rotates when due under a key per issuance and rotation, and delivers the new value', async () => {
-    const f = fakeContext([entityObj]);
+  /** An ApiToken after two rotations whose token is due for the next. */
+  function dueForRotation(f: ReturnType<typeof fakeContext>) {
     const token = f.platform.newToken(ENTITY, 'ci', { expiresAt: '2026-06-02T00:00:00.000Z' });
     const obj = tokenObj({ lifetime: '720h', renewBefore: '48h' });
     obj.status = { tokenId: token.id, entityId: ENTITY, rotations: 2 };
-    await reconcileApiToken({ ...f.ctx, tokenCache: cacheOf(obj) }, NS, 'ci');
+    const reconcile = () => reconcileApiToken({ ...f.ctx, tokenCache: cacheOf(obj) }, NS, 'ci');
+    return { token, reconcile };
+  }
+
+  it('rotates when due under a key per issuance and rotation, and delivers the new value', async () => {
+    const f = fakeContext([entityObj]);
+    const { token, reconcile } = dueForRotation(f);
+    await reconcile();
     expect(f.platform.calls).toEqual([
       'getToken',
       'rotateToken apitoken:uid-ci:0:rotate:2',
@@ -88,7 +95,7 @@ describe('ApiToken reconciler', () => {
 
   it('a rotation whose replay is refused (rotated again since) counts as done: the next one runs, no new token', async () => {
     const f = fakeContext([entityObj]);
-    const token = f.platform.newToken(ENTITY, 'ci', { expiresAt: '2026-06-02T00:00:00.000Z' });
+    const { token, reconcile } = dueForRotation(f);
     const rotateToken = f.platform.client.rotateToken.bind(f.platform.client);
     f.platform.client.rotateToken = async (id, req, opts) => {
       if (opts?.idempotencyKey?.endsWith(':rotate:2')) {
@@ -97,9 +104,7 @@ describe('ApiToken reconciler', () => {
       }
       return rotateToken(id, req, opts);
     };
-    const obj = tokenObj({ lifetime: '720h', renewBefore: '48h' });
-    obj.status = { tokenId: token.id, entityId: ENTITY, rotations: 2 };
-    await reconcileApiToken({ ...f.ctx, tokenCache: cacheOf(obj) }, NS, 'ci');
+    await reconcile();
     expect(f.platform.calls).toEqual([
       'getToken',
       'rotateToken apitoken:uid-ci:0:rotate:2',

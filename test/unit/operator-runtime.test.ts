@@ -14,6 +14,7 @@ import { outcome, setCondition } from '../../operator/runtime/conditions.ts';
 import { LeaderElector } from '../../operator/runtime/leader-election.ts';
 import { exponentialRateLimiter, runWorkers, WorkQueue } from '../../operator/runtime/workqueue.ts';
 import { rotationPlan } from '../../platform/external/index.ts';
+import { tokenObj } from './operator-fakes.ts';
 
 const tick = () => new Promise((r) => setTimeout(r, 5));
 
@@ -152,17 +153,8 @@ describe('rotation plan', () => {
 
 describe('secret', () => {
   const obj: ApiTokenObject = {
-    apiVersion: 'tokenplane.dev/v1alpha1',
-    kind: 'ApiToken',
+    ...tokenObj({ secretTemplate: { labels: { team: 'a' }, annotations: { note: 'x' } } }),
     metadata: { name: 'ci', namespace: 'ns', uid: 'u1' },
-    spec: {
-      entityRef: { name: 'acme' },
-      type: 'Secret',
-      status: 'Active',
-      adoptDefaultToken: false,
-      deletionPolicy: 'Delete',
-      secretTemplate: { labels: { team: 'a' }, annotations: { note: 'x' } },
-    },
   };
   const content = {
     tokenId: 't1',

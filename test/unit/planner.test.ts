@@ -1,7 +1,6 @@
 // Every row of the planners' decision tables (platform/external/plan-*.ts), the
 // table both the operator and the Pulumi provider follow.
 import { describe, expect, it } from 'vitest';
-import { TierTable } from '../../platform/domain/index.ts';
 import {
   type DesiredEntity,
   type EntityDeclaration,
@@ -14,24 +13,12 @@ import {
   type TokenFacts,
   type TokenLedger,
 } from '../../platform/external/index.ts';
-import type { Entity, Token } from '../../platform/schemas/index.ts';
-import { ids, tokenBody } from '../client/loopback.ts';
+import type { Token } from '../../platform/schemas/index.ts';
+import { ids } from '../client/loopback.ts';
+import { base, entity, held, ledger, OTHER, tiers, token } from './planner-fixtures.ts';
 
-const at = '2026-01-01T00:00:00.000Z';
 const ENTITY = ids.entity;
-const OTHER = '00000000-0000-4000-8000-000000000009';
-const token = tokenBody({ expiresAt: '2027-01-01T00:00:00.000Z' }) as Token;
 const other: Token = { ...token, id: '00000000-0000-4000-8000-000000000003', name: 'default' };
-const base: TokenDeclaration = { desired: { entityId: ENTITY, name: 'ci', status: 'active' } };
-const ledger: TokenLedger = {
-  identity: 'apitoken:uid',
-  issuance: 0,
-  rotations: 0,
-  now: new Date('2026-06-01T00:00:00Z'),
-};
-const held = (t: Token, origin: 'recorded' | 'created' | 'adopted' = 'recorded'): TokenFacts => ({
-  held: { token: t, origin },
-});
 
 type TokenRow = {
   row: string;
@@ -179,21 +166,6 @@ describe('token planner', () => {
   });
 });
 
-const tiers = new TierTable([
-  { name: 'bronze', rank: 0, tokenQuota: 2 },
-  { name: 'gold', rank: 5, tokenQuota: 10 },
-]);
-const entity: Entity = {
-  id: ENTITY,
-  name: 'acme',
-  kind: 'reseller',
-  parentId: null,
-  tier: 'gold',
-  tokenQuota: 10,
-  tokenCount: 3,
-  createdAt: at,
-  updatedAt: at,
-};
 const desired: DesiredEntity = {
   name: 'acme',
   kind: 'reseller',
