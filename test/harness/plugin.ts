@@ -101,6 +101,9 @@ export async function pluginTestEnv(opts: PulumiTestEnvOptions = {}): Promise<Pl
   };
 
   const installPythonSdk = async () => {
+    // From a copy: building in place would leave build/ and *.egg-info in sdk/python.
+    const source = join(pluginDir, 'sdk-python');
+    cpSync(join(repoRoot, 'sdk', 'python'), source, { recursive: true });
     // No build isolation: the venv's setuptools builds it, nothing is fetched.
     await run(engines['pulumi-python'], [
       '-m',
@@ -111,7 +114,7 @@ export async function pluginTestEnv(opts: PulumiTestEnvOptions = {}): Promise<Pl
       '--no-build-isolation',
       '--target',
       pythonPath,
-      join(repoRoot, 'sdk', 'python'),
+      source,
     ]);
   };
 

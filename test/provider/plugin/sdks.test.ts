@@ -1,24 +1,37 @@
 // sdk/ is what `npm run plugin:sdks` generates from provider/schema.json (SPEC §9).
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { generateSdks, LANGUAGES, SDK_DIR } from '../../../provider/plugin/sdks.ts';
 
 const out = mkdtempSync(join(tmpdir(), 'tokenplane-sdks-check-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
-/** Every file below `dir`, by path relative to it, with its content. */
-function files(dir: string): Record<string, string> {
+/** Every file below `dir` (a fresh generation), by relative path, with its content. */
+function generated(dir: string): Record<string, string> {
   const all: Record<string, string> = {};
-  const walk = (path: string) => {
-    for (const name of readdirSync(path)) {
-      const full = join(path, name);
-      if (statSync(full).isDirectory()) walk(full);
-      else all[relative(dir, full)] = readFileSync(full, 'latin1');
-    }
-  };
-  walk(dir);
+  for (const file of readdirSync(dir, { recursive: true, encoding: 'utf8' })) {
+    if (statSync(join(dir, file)).isFile()) all[file] = readFileSync(join(dir, file), 'latin1');
+  }
+  return all;
+}
+
+/** The files of the checkout below `dir` that git would commit (not what its .gitignore leaves out). */
+function committed(dir: string): Record<string, string> {
+  const listed = execFileSync(
+    'git',
+    ['ls-files', '--cached', '--others', '--exclude-standard', '-z'],
+    {
+      cwd: dir,
+      encoding: 'utf8',
+    },
+  );
+  const all: Record<string, string> = {};
+  for (const file of listed.split('\0').filter(Boolean)) {
+    if (existsSync(join(dir, file))) all[file] = readFileSync(join(dir, file), 'latin1');
+  }
   return all;
 }
 
@@ -26,9 +39,9 @@ it('sdk/nodejs, sdk/python, sdk/go and sdk/dotnet are current (else: npm run plu
   generateSdks(out);
   for (const language of LANGUAGES) {
     expect(
-      files(join(SDK_DIR, language)),
+      committed(join(SDK_DIR, language)),
       `sdk/${language} is stale: run npm run plugin:sdks`,
-    ).toEqual(files(join(out, language)));
+    ).toEqual(generated(join(out, language)));
   }
   // The token values are secrets in every SDK.
   const secrets = {
