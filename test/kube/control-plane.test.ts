@@ -104,28 +104,23 @@ beforeAll(async () => {
 });
 
 describe('kube-apiserver (real)', () => {
-  it('accepts a CRD with a structural schema and a CEL rule, and a valid object', async () => {
-    const created = (await custom.createNamespacedCustomObject({
+  const create = (name: string, spec: Widget['spec']) =>
+    custom.createNamespacedCustomObject({
       group,
       version,
       namespace,
       plural,
-      body: widget('ok', { size: 3, min: 1, max: 2 }),
-    })) as Widget;
+      body: widget(name, spec),
+    });
+
+  it('accepts a CRD with a structural schema and a CEL rule, and a valid object', async () => {
+    const created = (await create('ok', { size: 3, min: 1, max: 2 })) as Widget;
     expect(created.metadata.generation).toBe(1);
     expect(created.spec).toEqual({ size: 3, min: 1, max: 2 });
   });
 
   it('rejects an object that violates the schema, with the schema message', async () => {
-    const res = await rejection(
-      custom.createNamespacedCustomObject({
-        group,
-        version,
-        namespace,
-        plural,
-        body: widget('too-big', { size: 11, min: 1, max: 2 }),
-      }),
-    );
+    const res = await rejection(create('too-big', { size: 11, min: 1, max: 2 }));
     expect(res.code).toBe(422);
     expect(res.message).toContain('spec.size');
     expect(res.message).toContain('should be less than or equal to 10');
@@ -134,15 +129,7 @@ describe('kube-apiserver (real)', () => {
   it('rejects an object that violates the CEL rule, with the rule message', async () => {
     // Note: client-node serializes CRD schemas by its model's field names (x_kubernetes_validations);
     // a raw 'x-kubernetes-validations' key would be silently dropped.
-    const res = await rejection(
-      custom.createNamespacedCustomObject({
-        group,
-        version,
-        namespace,
-        plural,
-        body: widget('inverted', { size: 1, min: 5, max: 2 }),
-      }),
-    );
+    const res = await rejection(create('inverted', { size: 1, min: 5, max: 2 }));
     expect(res.code).toBe(422);
     expect(res.message).toContain('min must not exceed max');
   });

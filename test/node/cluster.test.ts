@@ -63,6 +63,15 @@ type Conditioned = {
 };
 const ready = (o: Conditioned | undefined) =>
   o?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+/** An Entity or ApiToken of the examples' namespace, as the cluster shows it now. */
+const inAcme = async (plural: 'entities' | 'apitokens', name: string) =>
+  (await cluster.kc.makeApiClient(CustomObjectsApi).getNamespacedCustomObject({
+    group: GROUP,
+    version: VERSION,
+    namespace: 'acme',
+    plural,
+    name,
+  })) as Conditioned;
 
 beforeAll(async () => {
   // Images of this checkout, not whatever dist/ holds.
@@ -261,27 +270,12 @@ describe('on a real node', () => {
     for (const name of names) {
       await waitFor(
         `${name} Ready`,
-        async () =>
-          ready(
-            (await custom.getNamespacedCustomObject({
-              group: GROUP,
-              version: VERSION,
-              namespace: 'acme',
-              plural: 'apitokens',
-              name,
-            })) as Conditioned,
-          ),
+        async () => ready(await inAcme('apitokens', name)),
         180_000,
         1000,
       );
     }
-    const acme = (await custom.getNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
-      namespace: 'acme',
-      plural: 'entities',
-      name: 'acme',
-    })) as Conditioned;
+    const acme = await inAcme('entities', 'acme');
     const { body } = await api('GET', `/v1/entities/${acme.status?.id}/tokens`);
     const tokenNames: string[] = body.items.map((t: { name: string }) => t.name);
     for (const name of names) expect(tokenNames.filter((n) => n === name)).toHaveLength(1);
@@ -289,16 +283,7 @@ describe('on a real node', () => {
 
   it('deletionPolicy Orphan keeps the platform token, Delete revokes it; helm uninstall removes the operator and keeps the keys', async () => {
     const custom = cluster.kc.makeApiClient(CustomObjectsApi);
-    const token = async (name: string) =>
-      (
-        (await custom.getNamespacedCustomObject({
-          group: GROUP,
-          version: VERSION,
-          namespace: 'acme',
-          plural: 'apitokens',
-          name,
-        })) as Conditioned
-      ).status?.tokenId;
+    const token = async (name: string) => (await inAcme('apitokens', name)).status?.tokenId;
     const orphaned = await token('initech-readonly');
     const deleted = await token('burst-1');
     for (const name of ['initech-readonly', 'burst-1']) {

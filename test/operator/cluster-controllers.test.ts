@@ -17,7 +17,7 @@ import { adminKubeConfig, createTestNamespace } from '../harness/kube.ts';
 import { waitFor } from '../harness/wait.ts';
 import {
   installCrds,
-  installRbac,
+  namespaceWithRbac,
   resources,
   startPlatform,
   startTestOperator,
@@ -43,8 +43,7 @@ afterAll(async () => {
 
 /** An operator for `watchNamespace`, with its Lease (and the deploy/ RBAC for it) in a namespace of its own. */
 async function operatorFor(watchNamespace: string): Promise<RunningOperator> {
-  const leaseNamespace = await createTestNamespace('gc-lease');
-  await installRbac(leaseNamespace);
+  const leaseNamespace = await namespaceWithRbac('gc-lease');
   const op = await startTestOperator({ platform, leaseNamespace, watchNamespace });
   operators.push(op);
   return op;

@@ -4,11 +4,11 @@ import { KubernetesObjectApi } from '@kubernetes/client-node';
 import pino from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type RunningOperator, startOperator } from '../../operator/operator.ts';
-import { adminKubeConfig, createTestNamespace } from '../harness/kube.ts';
+import { adminKubeConfig } from '../harness/kube.ts';
 import { waitFor } from '../harness/wait.ts';
 import {
   installCrds,
-  installRbac,
+  namespaceWithRbac,
   operatorKubeconfig,
   resources,
   startPlatform,
@@ -21,8 +21,7 @@ let operator: RunningOperator;
 
 beforeAll(async () => {
   await installCrds();
-  ns = await createTestNamespace('op-examples');
-  await installRbac(ns);
+  ns = await namespaceWithRbac('op-examples');
   platform = await startPlatform();
   operator = await startOperator({
     kc: (await operatorKubeconfig()).kubeConfig,

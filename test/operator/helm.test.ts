@@ -39,6 +39,9 @@ afterAll(async () => {
 
 const helmCli = new Helm();
 const helm = (...args: string[]) => helmCli.run(...args);
+/** `helm <verb>` of a release in its namespace on the shared control plane. */
+const onCluster = (verb: 'install' | 'uninstall', release: string, ...args: string[]) =>
+  helm(verb, ...args, '--namespace', release, '--kubeconfig', sharedControlPlane().kubeconfigPath);
 const valuesFile = (values: object) => helmCli.valuesFile(values);
 
 /** What RBAC grants, without labels and names: kind, namespace, rules, roleRef, subjects. */
@@ -134,17 +137,7 @@ describe('the Helm chart', () => {
       watchNamespace: watched,
       restartDebounceMs: 2000,
     };
-    const { stdout } = await helm(
-      'install',
-      name,
-      chart,
-      '--namespace',
-      release,
-      '--kubeconfig',
-      sharedControlPlane().kubeconfigPath,
-      '-f',
-      valuesFile(values),
-    );
+    const { stdout } = await onCluster('install', release, name, chart, '-f', valuesFile(values));
     expect(stdout).toMatch(/STATUS: deployed/);
     const fullname = `${name}-tokenplane-operator`;
 
@@ -214,15 +207,7 @@ describe('the Helm chart', () => {
   it('installs with default values the RBAC that deploy/rbac.yaml grants (names follow the release)', async () => {
     const release = await createTestNamespace('helm-default');
     const name = `tp-${release.slice(-6)}`;
-    await helm(
-      'install',
-      name,
-      chart,
-      '--namespace',
-      release,
-      '--kubeconfig',
-      sharedControlPlane().kubeconfigPath,
-    );
+    await onCluster('install', release, name, chart);
     const fullname = `${name}-tokenplane-operator`;
     const kc = adminKubeConfig();
     const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
@@ -260,14 +245,7 @@ describe('the Helm chart', () => {
     expect(grants(JSON.parse(JSON.stringify(installed)), toDeploy)).toEqual(
       grants(plain as KubernetesObject[], (n) => n),
     );
-    await helm(
-      'uninstall',
-      name,
-      '--namespace',
-      release,
-      '--kubeconfig',
-      sharedControlPlane().kubeconfigPath,
-    );
+    await onCluster('uninstall', release, name);
     await expect(rbac.readClusterRole({ name: fullname })).rejects.toMatchObject({ code: 404 });
   });
 });

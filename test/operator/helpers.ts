@@ -23,7 +23,7 @@ import { type RunningOperator, startOperator } from '../../operator/operator.ts'
 import { TokenplaneClient } from '../../platform/client/index.ts';
 import { startServer } from '../../platform/server/app.ts';
 import { serviceAccountKubeconfig } from '../harness/control-plane.ts';
-import { adminKubeConfig, sharedControlPlane } from '../harness/kube.ts';
+import { adminKubeConfig, createTestNamespace, sharedControlPlane } from '../harness/kube.ts';
 import { waitFor } from '../harness/wait.ts';
 import type { Plural } from './install.ts';
 import * as install from './install.ts';
@@ -33,6 +33,13 @@ export { yamlDocs } from './install.ts';
 export const installCrds = (kc: KubeConfig = adminKubeConfig()) => install.installCrds(kc);
 export const installRbac = (leaseNamespace: string, kc: KubeConfig = adminKubeConfig()) =>
   install.installRbac(leaseNamespace, kc);
+
+/** A fresh namespace holding the deploy/ RBAC: an operator may keep its Lease there. */
+export async function namespaceWithRbac(prefix: string): Promise<string> {
+  const ns = await createTestNamespace(prefix);
+  await installRbac(ns);
+  return ns;
+}
 
 /** A kubeconfig for the operator's ServiceAccount: it runs under deploy/ RBAC, not as admin. */
 export async function operatorKubeconfig() {

@@ -8,11 +8,11 @@ import type { ApiTokenObject, EntityObject } from '../../operator/crds/schemas.t
 import { type RunningOperator, startOperator } from '../../operator/operator.ts';
 import { SECRET_PATTERN } from '../../platform/domain/index.ts';
 import { declaredPermissions, TokenExternal } from '../../platform/external/index.ts';
-import { adminKubeConfig, createTestNamespace } from '../harness/kube.ts';
+import { adminKubeConfig } from '../harness/kube.ts';
 import { waitFor } from '../harness/wait.ts';
 import {
   installCrds,
-  installRbac,
+  namespaceWithRbac,
   operatorKubeconfig,
   resources,
   startPlatform,
@@ -26,8 +26,7 @@ const logs: string[] = [];
 
 beforeAll(async () => {
   await installCrds();
-  ns = await createTestNamespace('op');
-  await installRbac(ns);
+  ns = await namespaceWithRbac('op');
   const sa = await operatorKubeconfig();
   platform = await startPlatform();
   r = resources(ns);

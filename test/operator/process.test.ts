@@ -4,12 +4,12 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { CoordinationV1Api } from '@kubernetes/client-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { answered, killingProxy } from '../harness/killing-proxy.ts';
-import { adminKubeConfig, createTestNamespace } from '../harness/kube.ts';
+import { adminKubeConfig } from '../harness/kube.ts';
 import { freePort } from '../harness/ports.ts';
 import { waitFor } from '../harness/wait.ts';
 import {
   installCrds,
-  installRbac,
+  namespaceWithRbac,
   operatorKubeconfig,
   resources,
   startPlatform,
@@ -95,8 +95,7 @@ const exited = (child: ChildProcess) =>
 
 describe('operator process', () => {
   it('killed between the platform create and the status write, then restarted, leaves exactly one token', async () => {
-    const ns = await createTestNamespace('op-crash');
-    await installRbac(ns);
+    const ns = await namespaceWithRbac('op-crash');
     const r = resources(ns);
     let victim: ChildProcess | undefined;
     // Killed before it sees the platform's answer to the token create.
@@ -137,8 +136,7 @@ describe('operator process', () => {
   });
 
   it('killed between the platform rotation and the Secret write, then restarted, delivers that same rotation', async () => {
-    const ns = await createTestNamespace('op-crash-rot');
-    await installRbac(ns);
+    const ns = await namespaceWithRbac('op-crash-rot');
     const r = resources(ns);
     let victim: ChildProcess | undefined;
     const proxy = await killingProxy(
@@ -189,8 +187,7 @@ describe('operator process', () => {
   });
 
   it('two replicas: only the leader reconciles; when it is killed the other takes over', async () => {
-    const ns = await createTestNamespace('op-le');
-    await installRbac(ns);
+    const ns = await namespaceWithRbac('op-le');
     const r = resources(ns);
     const leases = adminKubeConfig().makeApiClient(CoordinationV1Api);
     const a = await startProcess(ns, 'replica-a', platform.url);

@@ -6,11 +6,11 @@ import { CoordinationV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-no
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { RunningOperator } from '../../operator/operator.ts';
 import { shardLeaseName } from '../../operator/runtime/shard.ts';
-import { adminKubeConfig, createTestNamespace } from '../harness/kube.ts';
+import { adminKubeConfig } from '../harness/kube.ts';
 import { waitFor } from '../harness/wait.ts';
 import {
   installCrds,
-  installRbac,
+  namespaceWithRbac,
   resources,
   startPlatform,
   startTestOperator,
@@ -26,8 +26,7 @@ const operators: RunningOperator[] = [];
 
 beforeAll(async () => {
   await installCrds();
-  ns = await createTestNamespace('op-shards');
-  await installRbac(ns);
+  ns = await namespaceWithRbac('op-shards');
   await allowShardLeases();
   platform = await startPlatform();
   r = resources(ns);
