@@ -13,6 +13,8 @@ export type RunningCli = {
   lines(): string[];
   /** The output as printed, colours and all. */
   raw(): string;
+  /** What the command wrote to stderr (behind a pipe; on a terminal it is in `output`). */
+  stderr(): string;
   /** Resolves with the first match of `pattern` in the output; rejects if the command exits first. */
   waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpExecArray>;
   /** Ctrl-C: ^C on a terminal, SIGINT otherwise. */
@@ -25,7 +27,13 @@ export type RunningCli = {
 const ANSI = /\x1b\[[0-9;]*[A-Za-z]/g;
 const quote = (arg: string) => `'${arg.replaceAll("'", `'\\''`)}'`;
 
-type RunOptions = { tty: boolean; env?: Record<string, string | undefined>; cwd?: string };
+type RunOptions = {
+  tty: boolean;
+  /** Added to this process's environment; with `inherit: false`, the whole environment. */
+  env?: Record<string, string | undefined>;
+  inherit?: boolean;
+  cwd?: string;
+};
 
 /** `tokenplane <args>` (bin/tokenplane.js on this Node). */
 export function runCli(args: string[], opts: RunOptions): RunningCli {
@@ -34,7 +42,7 @@ export function runCli(args: string[], opts: RunOptions): RunningCli {
 
 /** Any command, on a terminal or behind a pipe. */
 export function runCommand(argv: string[], opts: RunOptions): RunningCli {
-  const env = { ...process.env, ...opts.env };
+  const env = opts.inherit === false ? opts.env : { ...process.env, ...opts.env };
   const child = opts.tty
     ? // `exec`: whatever $SHELL script starts (dash does not exec a lone
       // command), ^C must reach the command alone, not a shell waiting on it.
@@ -59,11 +67,15 @@ export function runCommand(argv: string[], opts: RunOptions): RunningCli {
     }
   });
   let raw = '';
+  let stderr = '';
   const append = (d: Buffer) => {
     raw += d.toString('utf8');
   };
   child.stdout?.on('data', append);
   child.stderr?.on('data', append);
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr += d.toString('utf8');
+  });
   const done = new Promise<number | null>((resolve) =>
     child.on('exit', (code) => {
       unregister();
@@ -80,6 +92,7 @@ export function runCommand(argv: string[], opts: RunOptions): RunningCli {
     output,
     lines: () => output().split('\n').filter(Boolean),
     raw: () => raw,
+    stderr: () => stderr,
     done,
     interrupt() {
       if (opts.tty) child.stdin?.write('\x03');

@@ -4,11 +4,11 @@
  * stripping switched off — so the installed copy can only work from its
  * JavaScript, as Node refuses to strip .ts under node_modules anyway.
  */
-import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../engines/engines.ts';
+import { runCommand } from '../harness/cli.ts';
 import {
   cleanEnv,
   exec,
@@ -83,9 +83,9 @@ describe('the installed tokenplane package', () => {
 
   it('tokenplane serve answers /healthz and stops on SIGTERM', async () => {
     const data = join(dir, 'data');
-    const child = spawn(
-      NODE,
+    const serve = runCommand(
       [
+        NODE,
         '--no-experimental-strip-types',
         join(app, 'node_modules/.bin/tokenplane'),
         'serve',
@@ -94,33 +94,10 @@ describe('the installed tokenplane package', () => {
         '--data-dir',
         data,
       ],
-      { cwd: app, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-    });
-    child.stderr.on('data', (d) => {
-      err += d;
-    });
-    const exited = new Promise<number | null>((resolve) =>
-      child.on('exit', (code) => resolve(code)),
+      { tty: false, cwd: app, env: cleanEnv(), inherit: false },
     );
     try {
-      const url = await new Promise<string>((resolve, reject) => {
-        const timer = setInterval(() => {
-          const m = /listening on (http:\/\/[^"\s]+)/.exec(out);
-          if (m?.[1]) {
-            clearInterval(timer);
-            resolve(m[1]);
-          }
-        }, 50);
-        exited.then(() => {
-          clearInterval(timer);
-          reject(new Error(`serve exited early: ${out} ${err}`));
-        });
-      });
+      const [, url] = await serve.waitFor(/listening on (http:\/\/[^"\s]+)/);
       expect((await fetch(`${url}/healthz`)).status).toBe(200);
       // The console's assets ship in dist/ too.
       const signIn = await fetch(`${url}/console/sign-in`);
@@ -130,10 +107,10 @@ describe('the installed tokenplane package', () => {
       ];
       expect(assets.length).toBe(3);
       for (const [, path] of assets) expect((await fetch(url + path)).status, path).toBe(200);
-      child.kill('SIGTERM');
-      expect(await exited).toBe(0);
+      serve.child.kill('SIGTERM');
+      expect(await serve.done).toBe(0);
     } finally {
-      child.kill('SIGKILL');
+      serve.child.kill('SIGKILL');
     }
   });
 });

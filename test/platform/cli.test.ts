@@ -2,48 +2,23 @@
  * The command line: `tokenplane --help` lists the commands; `tokenplane serve`
  * starts on the embedded default in a data dir and shuts down cleanly on SIGTERM.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SERVE_HEAP_FLAGS } from '../../platform/server/heap-flags.ts';
+import { type RunningCli, runCli } from '../harness/cli.ts';
 
-const BIN = join(import.meta.dirname, '../../bin/tokenplane.js');
-
-function run(args: string[], env: Record<string, string> = {}) {
-  const child = spawn(process.execPath, [BIN, ...args], {
-    env: { ...process.env, TOKENPLANE_DATABASE_URL: '', TOKENPLANE_ADMIN_KEY: '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+/** `tokenplane <args>` behind a pipe, without the database or admin key of this shell. */
+const run = (args: string[], env: Record<string, string> = {}) =>
+  runCli(args, {
+    tty: false,
+    env: { TOKENPLANE_DATABASE_URL: '', TOKENPLANE_ADMIN_KEY: '', ...env },
   });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d) => {
-    out += d;
-  });
-  child.stderr.on('data', (d) => {
-    err += d;
-  });
-  const done = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, done, out: () => out, err: () => err };
-}
 
 /** The URL `serve` logs once it listens. */
-function listening(r: ReturnType<typeof run>): Promise<string> {
-  return new Promise<string>((resolve, reject) => {
-    const timer = setInterval(() => {
-      const m = /listening on (http:\/\/[^"\s]+)/.exec(r.out());
-      if (m?.[1]) {
-        clearInterval(timer);
-        resolve(m[1]);
-      }
-    }, 50);
-    r.done.then(() => {
-      clearInterval(timer);
-      reject(new Error(`serve exited early: ${r.out()} ${r.err()}`));
-    });
-  });
-}
+const listening = async (r: RunningCli) =>
+  (await r.waitFor(/listening on (http:\/\/[^"\s]+)/))[1] as string;
 
 /** The heap limit (MB) of a `serve` started with this NODE_OPTIONS, from its /metrics. */
 async function serveHeapLimitMb(nodeOptions: string): Promise<number> {
@@ -63,11 +38,11 @@ describe('tokenplane CLI', () => {
   it('--help lists serve and operator', async () => {
     const r = run(['--help']);
     expect(await r.done).toBe(0);
-    expect(r.out()).toMatch(/serve/);
-    expect(r.out()).toMatch(/operator/);
+    expect(r.output()).toMatch(/serve/);
+    expect(r.output()).toMatch(/operator/);
     const bad = run(['frobnicate']);
     expect(await bad.done).toBe(2);
-    expect(bad.err()).toMatch(/unknown command/);
+    expect(bad.stderr()).toMatch(/unknown command/);
   });
 
   it('serve starts in a data dir, answers, and stops on SIGTERM', async () => {
@@ -79,8 +54,8 @@ describe('tokenplane CLI', () => {
       expect(health.status).toBe(200);
       r.child.kill('SIGTERM');
       expect(await r.done).toBe(0);
-      expect(r.out()).toMatch(/shutting down/);
-      expect(r.out()).toContain(join(dir, 'admin-key'));
+      expect(r.output()).toMatch(/shutting down/);
+      expect(r.output()).toContain(join(dir, 'admin-key'));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -110,7 +85,7 @@ describe('tokenplane CLI', () => {
     try {
       const r = run(['serve', '--port', String(port), '--data-dir', dir]);
       expect(await r.done).toBe(1);
-      expect(r.err()).toMatch(/^tokenplane: listen EADDRINUSE.*\n$/);
+      expect(r.stderr()).toMatch(/^tokenplane: listen EADDRINUSE.*\n$/);
     } finally {
       blocker.close();
       rmSync(dir, { recursive: true, force: true });
@@ -122,6 +97,6 @@ describe('tokenplane CLI', () => {
     expect(await r.done).toBe(2);
     const u = run(['serve', '--colour']);
     expect(await u.done).toBe(2);
-    expect(u.err()).toMatch(/Usage: tokenplane serve/);
+    expect(u.stderr()).toMatch(/Usage: tokenplane serve/);
   });
 });
