@@ -3,7 +3,7 @@
  * secret (its api key, a token value it sent) appears in errors or inspection.
  */
 import { inspect } from 'node:util';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   ERROR_CLASSES,
   InternalError,
@@ -17,32 +17,15 @@ import {
   ValidationError,
 } from '../../platform/client/index.ts';
 import { PROBLEMS, type ProblemSlug } from '../../platform/domain/problems.ts';
-import { ids, type Loopback, loopback, problem } from './loopback.ts';
+import { clientOf, closingAfterEach, ids, loopback, problem } from './loopback.ts';
 
 const KEY = 'tpk_never_show_me_9f8e7d6c5b4a';
 const TOKEN_VALUE = 'tpt_also_secret_value_1234567890';
 
-let servers: Loopback[] = [];
-let clients: TokenplaneClient[] = [];
-afterEach(async () => {
-  await Promise.all(clients.map((c) => c.close()));
-  await Promise.all(servers.map((s) => s.close()));
-  servers = [];
-  clients = [];
-});
+const opened = closingAfterEach();
 
-async function answering(answer: Parameters<typeof loopback>[0], opts = {}) {
-  const server = await loopback(answer);
-  servers.push(server);
-  const client = new TokenplaneClient({
-    endpoint: server.url,
-    apiKey: KEY,
-    retries: 0,
-    ...opts,
-  });
-  clients.push(client);
-  return client;
-}
+const answering = async (answer: Parameters<typeof loopback>[0], opts = {}) =>
+  (await clientOf(opened, answer, { apiKey: KEY, retries: 0, ...opts })).client;
 
 /** Everything a person or a log line could see of an error. */
 function surfaces(err: unknown): string {
@@ -125,7 +108,7 @@ describe('problem → error class', () => {
 describe('secrets stay out of errors and inspection', () => {
   it('the client does not show its key', () => {
     const client = new TokenplaneClient({ endpoint: 'http://127.0.0.1:9', apiKey: KEY });
-    clients.push(client);
+    opened(client);
     const shown = [
       inspect(client, { depth: 10, showHidden: true }),
       String(client),
@@ -155,7 +138,7 @@ describe('secrets stay out of errors and inspection', () => {
     const deadUrl = dead.url;
     await dead.close();
     const refused = new TokenplaneClient({ endpoint: deadUrl, apiKey: KEY, retries: 0 });
-    clients.push(refused);
+    opened(refused);
     for (const c of [hang, drop, refused]) {
       const err = await c.introspect(TOKEN_VALUE).catch((e) => e);
       expect(err).toBeInstanceOf(TokenplaneConnectionError);

@@ -3,6 +3,8 @@
  * records every request and answers with what the test's handler says.
  */
 import http from 'node:http';
+import { afterEach } from 'vitest';
+import { TokenplaneClient, type TokenplaneClientOptions } from '../../platform/client/index.ts';
 import { listenOnLoopback } from '../harness/ports.ts';
 
 export type Seen = {
@@ -59,6 +61,34 @@ export async function loopback(
     );
   });
   return { ...(await listenOnLoopback(server)), requests };
+}
+
+type Closable = { close(): Promise<void> };
+
+/**
+ * For a file's tests: `opened(x)` returns x and closes it after the test,
+ * the last opened first (clients before the servers they talk to).
+ */
+export function closingAfterEach(): <T extends Closable>(opened: T) => T {
+  const open: Closable[] = [];
+  afterEach(async () => {
+    for (const o of open.splice(0).reverse()) await o.close();
+  });
+  return (o) => {
+    open.push(o);
+    return o;
+  };
+}
+
+/** A scripted server and a client of it, both closed after the test. */
+export async function clientOf(
+  opened: ReturnType<typeof closingAfterEach>,
+  handler: Parameters<typeof loopback>[0],
+  options: Omit<TokenplaneClientOptions, 'endpoint'>,
+) {
+  const server = opened(await loopback(handler));
+  const client = opened(new TokenplaneClient({ endpoint: server.url, ...options }));
+  return { server, client };
 }
 
 export type Reply = Exclude<Answer, string>;

@@ -2,22 +2,24 @@
  * The client's transport against small real HTTP servers on loopback: retries and
  * their limits, idempotency keys, timeouts, response validation, request shape.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   InternalError,
   NotFoundError,
   QuotaExceededError,
   RateLimitedError,
   TokenplaneClient,
+  type TokenplaneClientOptions,
   TokenplaneConnectionError,
   TokenplaneResponseError,
 } from '../../platform/client/index.ts';
 import { backoffDelay, parseRetryAfter, Transport } from '../../platform/client/transport.ts';
 import {
   type Answer,
+  clientOf,
+  closingAfterEach,
   entityBody,
   ids,
-  type Loopback,
   loopback,
   problem,
   tokenBody,
@@ -26,30 +28,12 @@ import {
 const KEY = 'tpk_test_secret_admin_key_0123456789';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
-let servers: Loopback[] = [];
-let clients: { close(): Promise<void> }[] = [];
-afterEach(async () => {
-  await Promise.all(clients.map((c) => c.close()));
-  await Promise.all(servers.map((s) => s.close()));
-  servers = [];
-  clients = [];
-});
+const opened = closingAfterEach();
 
-async function setup(
+const setup = (
   handler: Parameters<typeof loopback>[0],
-  opts: Partial<ConstructorParameters<typeof TokenplaneClient>[0]> = {},
-) {
-  const server = await loopback(handler);
-  servers.push(server);
-  const client = new TokenplaneClient({
-    endpoint: server.url,
-    apiKey: KEY,
-    retryBaseMs: 1,
-    ...opts,
-  });
-  clients.push(client);
-  return { server, client };
-}
+  opts: Partial<TokenplaneClientOptions> = {},
+) => clientOf(opened, handler, { apiKey: KEY, retryBaseMs: 1, ...opts });
 
 const unavailable: Answer = problem('internal', 503);
 
@@ -142,9 +126,9 @@ describe('retries', () => {
 describe('requests that are not safe to repeat', () => {
   async function rawTransport(handler: Parameters<typeof loopback>[0]) {
     const server = await loopback(handler);
-    servers.push(server);
+    opened(server);
     const t = new Transport({ endpoint: server.url, apiKey: KEY, retryBaseMs: 1 });
-    clients.push(t);
+    opened(t);
     return { server, t };
   }
 
@@ -244,7 +228,7 @@ describe('timeouts and connection errors', () => {
     const url = server.url;
     await server.close();
     const client = new TokenplaneClient({ endpoint: url, apiKey: KEY, retries: 1, retryBaseMs: 1 });
-    clients.push(client);
+    opened(client);
     const err = await client.listTiers().catch((e) => e);
     expect(err).toBeInstanceOf(TokenplaneConnectionError);
     expect(err.code).toBe('ECONNREFUSED');
@@ -285,7 +269,7 @@ describe('request shape', () => {
       { userAgent: 'test-agent/1' },
     );
     const prefixed = new TokenplaneClient({ endpoint: `${server.url}/api/`, apiKey: KEY });
-    clients.push(prefixed);
+    opened(prefixed);
     await client.listEntities({ parentId: ids.entity, limit: 10, cursor: 'a b&c' });
     await prefixed.listTokens(ids.entity);
     const [a, b] = server.requests;

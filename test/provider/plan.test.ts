@@ -2,19 +2,11 @@
 // more ApiTokens than an entity's tier allows (tokens already on the platform
 // count too), and a missing or refused credential.
 import type { PulumiFn } from '@pulumi/pulumi/automation/index.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ApiToken, Entity } from '../../provider/index.ts';
-import { type Fixture, fixture, platformSnapshot } from './fixtures.ts';
+import { platformSnapshot, useFixture } from './fixtures.ts';
 
-let f: Fixture;
-
-beforeAll(async () => {
-  f = await fixture();
-}, 180_000);
-
-afterAll(async () => {
-  await f?.close();
-});
+const f = useFixture();
 
 async function previewError(
   stackName: string,
@@ -22,7 +14,7 @@ async function previewError(
   envVars: Record<string, string>,
   config: Record<string, { value: string; secret?: boolean }> = {},
 ): Promise<string> {
-  const stack = await f.env.inlineStack({ projectName: 'plan', stackName, program }, { envVars });
+  const stack = await f().env.inlineStack({ projectName: 'plan', stackName, program }, { envVars });
   await stack.setAllConfig(config);
   const error = await stack.preview().then(
     () => null,
@@ -34,11 +26,11 @@ async function previewError(
 
 /** A customer made on the platform only, without a default token. */
 const bareCustomer = (name: string, tier: 'lite' | 'advanced' = 'advanced') =>
-  f.client.createEntity({ name, kind: 'customer', tier, defaultToken: false });
+  f().client.createEntity({ name, kind: 'customer', tier, defaultToken: false });
 
 const credentials = () => ({
-  TOKENPLANE_ENDPOINT: f.server.url,
-  TOKENPLANE_API_KEY: f.server.adminKey,
+  TOKENPLANE_ENDPOINT: f().server.url,
+  TOKENPLANE_API_KEY: f().server.adminKey,
 });
 
 describe('plan-time quota', () => {
@@ -63,7 +55,7 @@ describe('plan-time quota', () => {
     expect(error).toContain('Entity "Corner Shop" (tier "lite") allows 1 token(s)');
     expect(error).toContain('shop-web, shop-mobile');
     expect(error).toContain('Over the quota: shop-mobile');
-    expect((await platformSnapshot(f.client)).entities).toEqual([]);
+    expect((await platformSnapshot(f().client)).entities).toEqual([]);
   });
 
   it('the default token a new entity gets counts unless a token adopts it', async () => {
@@ -77,12 +69,12 @@ describe('plan-time quota', () => {
     );
     expect(error).toContain('Entity "Kiosk" (tier "lite") allows 1 token(s)');
     expect(error).toContain('adoptDefaultToken');
-    expect((await platformSnapshot(f.client)).entities).toEqual([]);
+    expect((await platformSnapshot(f().client)).entities).toEqual([]);
   });
 
   it('tokens already on the platform for the entity count too', async () => {
     const existing = await bareCustomer('Existing Co');
-    for (const name of ['a', 'b', 'c', 'd']) await f.client.createToken(existing.id, { name });
+    for (const name of ['a', 'b', 'c', 'd']) await f().client.createToken(existing.id, { name });
     const error = await previewError(
       'existing-count',
       async () => {
@@ -94,12 +86,12 @@ describe('plan-time quota', () => {
     expect(error).toContain('Entity "Existing Co" (tier "advanced") allows 5 token(s)');
     expect(error).toContain('4 token(s) not declared here');
     expect(error).toContain('Over the quota: extra-2');
-    expect(await f.client.listAllTokens(existing.id)).toHaveLength(4);
-    await f.client.deleteEntity(existing.id);
+    expect(await f().client.listAllTokens(existing.id)).toHaveLength(4);
+    await f().client.deleteEntity(existing.id);
   });
 
   it('a Lite entity created with its default token takes a declared token only by adoption', async () => {
-    const lite = await f.client.createEntity({ name: 'Lite Co', kind: 'customer', tier: 'lite' });
+    const lite = await f().client.createEntity({ name: 'Lite Co', kind: 'customer', tier: 'lite' });
     const error = await previewError(
       'lite-default',
       async () => {
@@ -110,8 +102,8 @@ describe('plan-time quota', () => {
     expect(error).toContain('Entity "Lite Co" (tier "lite") allows 1 token(s)');
     expect(error).toContain('Over the quota: lite-key');
     expect(error).toContain('adoptDefaultToken');
-    expect(await f.client.listAllTokens(lite.id)).toHaveLength(1);
-    await f.client.deleteEntity(lite.id);
+    expect(await f().client.listAllTokens(lite.id)).toHaveLength(1);
+    await f().client.deleteEntity(lite.id);
   });
 });
 
@@ -119,7 +111,7 @@ describe('plan-time quota', () => {
 describe('adoption', () => {
   it('a tokenId of another entity fails at preview, before anything is adopted', async () => {
     const mine = await bareCustomer('Mine Co');
-    const theirs = await f.client.createEntity({ name: 'Theirs Co', kind: 'customer' });
+    const theirs = await f().client.createEntity({ name: 'Theirs Co', kind: 'customer' });
     const theirToken = theirs.defaultToken?.id as string;
     const error = await previewError(
       'not-mine',
@@ -129,14 +121,14 @@ describe('adoption', () => {
       credentials(),
     );
     expect(error).toContain(`Token ${theirToken} (tokenId) belongs to entity ${theirs.id}`);
-    expect((await f.client.getToken(theirToken)).name).toBe('default');
-    await f.client.deleteEntity(mine.id);
-    await f.client.deleteEntity(theirs.id);
+    expect((await f().client.getToken(theirToken)).name).toBe('default');
+    await f().client.deleteEntity(mine.id);
+    await f().client.deleteEntity(theirs.id);
   });
 
   it('adoptDefaultToken on an entity without a default token issues a new token', async () => {
     const bare = await bareCustomer('Bare Co', 'lite');
-    const stack = await f.env.inlineStack(
+    const stack = await f().env.inlineStack(
       {
         projectName: 'plan',
         stackName: 'no-default',
@@ -152,11 +144,11 @@ describe('adoption', () => {
       { envVars: credentials() },
     );
     const result = await stack.up();
-    expect(await f.client.listAllTokens(bare.id)).toMatchObject([
+    expect(await f().client.listAllTokens(bare.id)).toMatchObject([
       { id: result.outputs.id?.value, name: 'bare key' },
     ]);
     await stack.destroy();
-    await f.client.deleteEntity(bare.id);
+    await f().client.deleteEntity(bare.id);
   });
 });
 
@@ -167,7 +159,7 @@ describe('credentials', () => {
 
   it('a missing API key fails with the settings to fix', async () => {
     const error = await previewError('no-key', program, {
-      TOKENPLANE_ENDPOINT: f.server.url,
+      TOKENPLANE_ENDPOINT: f().server.url,
       TOKENPLANE_API_KEY: '',
     });
     expect(error).toContain('no API key configured');
@@ -181,12 +173,12 @@ describe('credentials', () => {
       program,
       { TOKENPLANE_ENDPOINT: '', TOKENPLANE_API_KEY: '' },
       {
-        'tokenplane:endpoint': { value: f.server.url },
+        'tokenplane:endpoint': { value: f().server.url },
         'tokenplane:apiKey': { value: 'tpadm_not-the-right-key', secret: true },
       },
     );
     expect(error).toContain('refused the API key from stack config tokenplane:apiKey');
     expect(error).not.toContain('tpadm_not-the-right-key');
-    expect((await platformSnapshot(f.client)).entities).toEqual([]);
+    expect((await platformSnapshot(f().client)).entities).toEqual([]);
   });
 });
