@@ -85,43 +85,53 @@ function tokenplaneImage(root: string, epoch: number): ImageSpec {
   layOutTokenplane(root);
   fillCompileCache(root);
   const appEntries = ['package.json', 'bin', 'platform', 'operator', 'crds', 'deploy', 'node_modules'].map((e) => `app/${e}`);
-  return {
+  return onRuntime(root, runtime, {
     name: 'tokenplane',
-    tag: version,
     epoch,
     layers: [
-      { root, paths: runtime, owner: 0, createdBy: `Node ${process.versions.node} runtime (deploy/image/rootfs.ts)` },
       { root, paths: appEntries, owner: 0, createdBy: 'tokenplane and its production dependencies' },
       { root, paths: ['app/.compile-cache'], owner: RUNTIME_UID, createdBy: 'compile cache (deploy/compile-cache.js)' },
     ],
-    config: {
-      User: `${RUNTIME_UID}:${RUNTIME_UID}`,
-      Env: ['PATH=/nodejs/bin', 'NODE_ENV=production', 'NODE_COMPILE_CACHE=/app/.compile-cache'],
-      Entrypoint: [NODE_PATH, 'bin/tokenplane.js'],
-      WorkingDir: '/app',
-      Labels: labels('tokenplane'),
-    },
-  };
+    env: ['NODE_ENV=production', 'NODE_COMPILE_CACHE=/app/.compile-cache'],
+    entrypoint: 'bin/tokenplane.js',
+    title: 'tokenplane',
+  });
 }
 
 function exampleImage(root: string, epoch: number): ImageSpec {
   const runtime = layOutRuntime(root);
   mkdirSync(join(root, 'app'), { recursive: true });
   cpSync(join(repo, 'examples/kubernetes/app/reporting.js'), join(root, 'app/reporting.js'));
-  return {
+  return onRuntime(root, runtime, {
     name: 'tokenplane-example',
-    tag: version,
     epoch,
+    layers: [{ root, paths: ['app/reporting.js'], owner: 0, createdBy: 'examples/kubernetes/app/reporting.js' }],
+    env: [],
+    entrypoint: '/app/reporting.js',
+    title: 'tokenplane example application',
+  });
+}
+
+/** An image of the Node runtime layer and then `layers`, run by RUNTIME_UID from /app. */
+function onRuntime(
+  root: string,
+  runtime: string[],
+  o: { name: string; epoch: number; layers: ImageSpec['layers']; env: string[]; entrypoint: string; title: string },
+): ImageSpec {
+  return {
+    name: o.name,
+    tag: version,
+    epoch: o.epoch,
     layers: [
       { root, paths: runtime, owner: 0, createdBy: `Node ${process.versions.node} runtime (deploy/image/rootfs.ts)` },
-      { root, paths: ['app/reporting.js'], owner: 0, createdBy: 'examples/kubernetes/app/reporting.js' },
+      ...o.layers,
     ],
     config: {
       User: `${RUNTIME_UID}:${RUNTIME_UID}`,
-      Env: ['PATH=/nodejs/bin'],
-      Entrypoint: [NODE_PATH, '/app/reporting.js'],
+      Env: ['PATH=/nodejs/bin', ...o.env],
+      Entrypoint: [NODE_PATH, o.entrypoint],
       WorkingDir: '/app',
-      Labels: labels('tokenplane example application'),
+      Labels: labels(o.title),
     },
   };
 }
