@@ -1,6 +1,7 @@
 // provider/schema.json is generated from the zod schemas (provider/plugin/schema.ts).
 import { readFileSync } from 'node:fs';
 import { expect, it } from 'vitest';
+import { PERMISSION_FIELDS } from '../../platform/domain/permissions.ts';
 import { API_TOKEN, ENTITY, packageSchema, schemaText } from '../../provider/plugin/schema.ts';
 import { packageVersion } from '../../provider/plugin/version.ts';
 import { SCHEMA_FILE } from '../../provider/plugin/write-schema.ts';
@@ -32,13 +33,7 @@ it('declares both resources with every input and output, the token values secret
       'expiresAt',
       'adoptDefaultToken',
       'tokenId',
-      'type',
-      'scopes',
-      'allowedOrigins',
-      'allowedIps',
-      'rateLimit',
-      'usageLimit',
-      'requireSignedRequests',
+      ...PERMISSION_FIELDS,
       'lifetime',
       'renewBefore',
       'rotationGracePeriod',
