@@ -261,17 +261,29 @@ describe('the executor, for ApiTokens', () => {
     expect(f.calls).toEqual(['observe']);
   });
 
-  it('tells the rotating hook the value this run was handed', async () => {
-    const f = fakeTokens({});
+  it('a replayed create whose lifetime is over gets a new expiry counted from now, not a rotation', async () => {
+    // A replayed create answers with the token it made long ago: its value was just handed to
+    // this run, so it is kept and given the lifetime again (the platform refuses a past expiry).
+    const f = fakeTokens(
+      {},
+      {
+        create: async (desired) => ({
+          ...token,
+          id: NEW,
+          name: desired.name,
+          expiresAt: '2029-12-31T00:00:00.000Z',
+          value: 'tpt_new',
+        }),
+      },
+    );
     const r = recorder();
     const fresh = { ...ledger, now: new Date('2030-01-01T00:00:00Z') };
-    // created long ago (a replayed create): its lifetime is over at once
     await settleToken(
       { tokens: f.tokens, declaration: { ...base, rotation }, ledger: fresh, sight: {} },
       r.hooks,
     );
-    expect(r.told).toContain('rotating from tpt_new');
-    expect(f.calls.at(-1)).toBe('rotate apitoken:uid:0:rotate:0');
+    expect(r.told).toContain('updated expiresAt (created)');
+    expect(f.calls).toEqual(['observe', 'update expiresAt']);
   });
 });
 

@@ -93,6 +93,7 @@ describe('mutate', () => {
       'success',
       'req-1',
       'gracePeriodSeconds=0',
+      null, // the actor's email: only a member's personal key has one
     ]);
     expect(f.sql[1]?.params).toEqual(['tokenplane_revocations', 'token:t1']);
     const payload = String(f.sql[3]?.params[3]);
