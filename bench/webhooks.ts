@@ -18,7 +18,7 @@
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import autocannon from 'autocannon';
-import { generateSecret } from '../platform/domain/secret-format.ts';
+import { generateSecret } from '../core/domain/secret-format.ts';
 import { listenOnLoopback } from '../test/harness/ports.ts';
 import { startPostgres } from '../test/harness/postgres.ts';
 import { waitFor } from '../test/harness/wait.ts';

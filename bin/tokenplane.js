@@ -13,9 +13,9 @@ if (major < 24) {
   );
   process.exit(1);
 }
-const source = new URL('../platform/cli.ts', import.meta.url);
+const source = new URL('./cli.ts', import.meta.url);
 const { main, withNodeFlags } = await import(
-  existsSync(source) ? source.href : '../dist/platform/cli.js'
+  existsSync(source) ? source.href : '../dist/bin/cli.js'
 );
 try {
   withNodeFlags(process.argv.slice(2));

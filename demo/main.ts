@@ -14,8 +14,8 @@ import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CustomObjectsApi, type KubeConfig, KubernetesObjectApi } from '@kubernetes/client-node';
+import { TokenplaneClient } from '../core/client/index.ts';
 import { GROUP, VERSION } from '../operator/crds/schemas.ts';
-import { TokenplaneClient } from '../platform/client/index.ts';
 import { ensureEngines } from '../test/engines/ensure.ts';
 import {
   loadKubeConfig,

@@ -2,8 +2,8 @@
 // a tree with their tokens (hints only), the Secrets the operator wrote, and
 // where to look next. Values never appear: only hints and key names.
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
-import type { TokenplaneClient } from '../platform/client/index.ts';
-import type { Entity } from '../platform/schemas/entity.ts';
+import type { TokenplaneClient } from '../core/client/index.ts';
+import type { Entity } from '../core/schemas/entity.ts';
 
 export type Places = {
   platformUrl: string;

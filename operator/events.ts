@@ -7,14 +7,14 @@
 import { randomBytes } from 'node:crypto';
 import type { EventsV1Api } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import type { Reason } from '../platform/external/index.ts';
+import type { Reason } from '../core/external/index.ts';
 import { API_VERSION } from './crds/schemas.ts';
 import { microTime } from './kube.ts';
 
 /**
  * Reasons of Normal Events (what was done), and of the four Warnings marked
  * below; other Warning Events use the condition reason of the refusal
- * (platform/external/reasons.ts).
+ * (core/external/reasons.ts).
  */
 export const EventReasons = {
   Created: 'Created',

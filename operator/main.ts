@@ -6,7 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
-import { createLogger, type LogFormat, parseLogFormat } from '../platform/logging.ts';
+import { createLogger, type LogFormat, parseLogFormat } from '../core/logging.ts';
 import { startOperator } from './operator.ts';
 import { shardLeaseName } from './runtime/shard.ts';
 

@@ -6,10 +6,10 @@
 import { hostname } from 'node:os';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { TokenplaneClient } from '../platform/client/index.ts';
-import { EntityExternal, platformTiers, TokenExternal } from '../platform/external/index.ts';
-import { watchHeap } from '../platform/heap-watch.ts';
-import { createLogger } from '../platform/logging.ts';
+import { TokenplaneClient } from '../core/client/index.ts';
+import { EntityExternal, platformTiers, TokenExternal } from '../core/external/index.ts';
+import { watchHeap } from '../core/heap-watch.ts';
+import { createLogger } from '../core/logging.ts';
 import { reconcileApiToken } from './controllers/apitoken/index.ts';
 import type { Context } from './controllers/context.ts';
 import { reconcileEntity } from './controllers/entity.ts';

@@ -44,7 +44,7 @@ const labels = (title: string) => ({
 function layOutTokenplane(root: string): void {
   const app = join(root, 'app');
   mkdirSync(app, { recursive: true });
-  for (const entry of ['package-lock.json', 'bin', 'platform', 'operator', 'crds', 'deploy/compile-cache.js']) {
+  for (const entry of ['package-lock.json', 'bin', 'core', 'platform', 'operator', 'crds', 'deploy/compile-cache.js']) {
     cpSync(join(repo, entry), join(app, entry), { recursive: true });
   }
   const manifest = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8'));
@@ -84,7 +84,7 @@ function tokenplaneImage(root: string, epoch: number): ImageSpec {
   const runtime = layOutRuntime(root);
   layOutTokenplane(root);
   fillCompileCache(root);
-  const appEntries = ['package.json', 'bin', 'platform', 'operator', 'crds', 'deploy', 'node_modules'].map((e) => `app/${e}`);
+  const appEntries = ['package.json', 'bin', 'core', 'platform', 'operator', 'crds', 'deploy', 'node_modules'].map((e) => `app/${e}`);
   return onRuntime(root, runtime, {
     name: 'tokenplane',
     epoch,

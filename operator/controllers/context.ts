@@ -2,7 +2,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { ApiException } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import type { TierTable } from '../../platform/domain/index.ts';
+import type { TierTable } from '../../core/domain/index.ts';
 import {
   describeFailure,
   type EntityExternal,
@@ -11,7 +11,7 @@ import {
   type Refusal,
   refuse,
   type TokenExternal,
-} from '../../platform/external/index.ts';
+} from '../../core/external/index.ts';
 import type { ApiTokenObject, EntityObject } from '../crds/schemas.ts';
 import { type EventReason, EventReasons, type EventRecorder } from '../events.ts';
 import { FINALIZER, type Kube } from '../kube.ts';

@@ -1,6 +1,6 @@
 /**
  * Entity reconciler — Crossplane's order: deleting → finalizer → parent ready →
- * the executor (platform/external/executor.ts) observes and carries out the
+ * the executor (core/external/executor.ts) observes and carries out the
  * planner's actions (create / adopt / update, or a refusal) until it has
  * nothing left to do → status, poll again after `resyncMs`. Refusals
  * become `Ready=False` with the planner's (or the platform's) reason and
@@ -13,7 +13,7 @@ import {
   type ParentFacts,
   Reasons,
   settleEntity,
-} from '../../platform/external/index.ts';
+} from '../../core/external/index.ts';
 import type { EntityObject, EntityStatus } from '../crds/schemas.ts';
 import { EventReasons } from '../events.ts';
 import { FINALIZER } from '../kube.ts';

@@ -13,7 +13,7 @@ import {
   PREVIOUS_KEY,
   PREVIOUS_UNTIL_ANNOTATION,
   tokenSecretData,
-} from '../../platform/external/token-secret.ts';
+} from '../../core/external/token-secret.ts';
 import type { ApiTokenObject } from '../crds/schemas.ts';
 import { API_VERSION } from '../crds/schemas.ts';
 export const DIGEST_ANNOTATION = 'tokenplane.dev/value-digest';

@@ -5,14 +5,14 @@
  * against that schema (and fills its defaults) before any watch delivers them.
  */
 import { z } from 'zod';
-import { RotationRules } from '../../platform/external/rotation.ts';
-import { Duration } from '../../platform/schemas/common.ts';
+import { RotationRules } from '../../core/external/rotation.ts';
+import { Duration } from '../../core/schemas/common.ts';
 import {
   AllowedIps,
   AllowedOrigins,
   RequireSignedRequests,
   Scopes,
-} from '../../platform/schemas/permissions.ts';
+} from '../../core/schemas/permissions.ts';
 
 export const GROUP = 'tokenplane.dev';
 export const VERSION = 'v1alpha1';

@@ -3,7 +3,7 @@
  * `setCondition` keeps `lastTransitionTime` unless the status flips, so a
  * reconcile that learns nothing new writes nothing new.
  */
-import { type Reason, Reasons } from '../../platform/external/index.ts';
+import { type Reason, Reasons } from '../../core/external/index.ts';
 import type { Condition } from '../crds/schemas.ts';
 
 export type ConditionInput = {

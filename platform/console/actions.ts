@@ -13,7 +13,7 @@ import {
   TokenplaneError,
   UnauthorizedError,
   ValidationError,
-} from '../client/index.ts';
+} from '../../core/client/index.ts';
 import { managementPrincipal } from '../server/auth.ts';
 import type { RateLimitSetting } from '../server/permissions/rate-limiter.ts';
 import { FormError, field, newTokenRequest, tokenChanges } from './forms.ts';

@@ -3,7 +3,7 @@
  * as a group of checkboxes, as an array); what a person left as it was is not
  * sent, so an edit changes only what they changed.
  */
-import type { CreateTokenRequest, Token, UpdateTokenRequest } from '../client/index.ts';
+import type { CreateTokenRequest, Token, UpdateTokenRequest } from '../../core/client/index.ts';
 import { dateTimeLocal } from './views/format.ts';
 
 type Form = Record<string, string | string[] | undefined>;

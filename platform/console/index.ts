@@ -3,7 +3,7 @@
  * pages, small progressive-enhancement module and stylesheet from ./assets.
  *
  * The console acts with the session's own credential through the typed client
- * (platform/client), over loopback to this same server, so it can do exactly
+ * (core/client), over loopback to this same server, so it can do exactly
  * what the key can — subtree, role and governance are the API's decisions, and
  * every change is audited as that key's. Sessions live in server memory
  * (./sessions.ts); the browser holds an HttpOnly, SameSite=Strict cookie only.
@@ -16,7 +16,7 @@ import fastifyFormbody from '@fastify/formbody';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Pool } from 'undici';
-import { TokenplaneClient } from '../client/index.ts';
+import { TokenplaneClient } from '../../core/client/index.ts';
 import { managementPrincipal } from '../server/auth.ts';
 import type { PlatformContext } from '../server/context.ts';
 import { RateLimiter } from '../server/permissions/rate-limiter.ts';

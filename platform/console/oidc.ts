@@ -5,7 +5,7 @@
  * several, or be refused with whom to ask. The OpenID Connect flow itself
  * (authorization code with PKCE, discovered from the issuer) hands its claims here.
  */
-import type { Member } from '../schemas/index.ts';
+import type { Member } from '../../core/schemas/index.ts';
 
 export type OidcSettings = { issuer: URL; clientId: string; clientSecret: string };
 

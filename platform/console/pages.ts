@@ -3,9 +3,9 @@
  * tokens, its audit log. Each reads through the client with the session's key.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { isNotFound, type TokenplaneClient, UnauthorizedError } from '../client/index.ts';
-import { SCOPE_PREMIUM } from '../domain/permissions.ts';
-import { checkScopeCeiling } from '../domain/rules.ts';
+import { isNotFound, type TokenplaneClient, UnauthorizedError } from '../../core/client/index.ts';
+import { SCOPE_PREMIUM } from '../../core/domain/permissions.ts';
+import { checkScopeCeiling } from '../../core/domain/rules.ts';
 import { type Html, html } from './html.ts';
 import type { ConsoleKit } from './index.ts';
 import type { Flash, Session } from './sessions.ts';

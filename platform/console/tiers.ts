@@ -1,10 +1,10 @@
 /**
  * Which tiers the console offers in "New entity" and "Edit entity": every tier of
  * the table, those the platform would refuse disabled with the reason — the same
- * ceiling and quota rules (platform/domain) the server enforces.
+ * ceiling and quota rules (core/domain) the server enforces.
  */
-import { checkCeiling, checkDowngradeQuota } from '../domain/rules.ts';
-import type { TierTable } from '../domain/tiers.ts';
+import { checkCeiling, checkDowngradeQuota } from '../../core/domain/rules.ts';
+import type { TierTable } from '../../core/domain/tiers.ts';
 
 export type TierChoice = {
   name: string;

@@ -2,13 +2,17 @@
  * The analytics catalogue: the consumer of API tokens. A basic set of metrics
  * for the lowest tier, an extensive set on top for the next tier up (with the
  * built-in table: lite → basic, advanced → basic + extensive; the sets are in
- * platform/domain/analytics-catalogue.ts). Points are
+ * core/domain/analytics-catalogue.ts). Points are
  * synthetic but deterministic: the same (metric, entity, time) always gives the
  * same value, so clients and tests can compare runs.
  */
-import { BASIC_METRICS, EXTENSIVE_METRICS, tierOfSet } from '../domain/analytics-catalogue.ts';
-import { scopesAllow } from '../domain/permissions.ts';
-import type { TierTable } from '../domain/tiers.ts';
+import {
+  BASIC_METRICS,
+  EXTENSIVE_METRICS,
+  tierOfSet,
+} from '../../core/domain/analytics-catalogue.ts';
+import { scopesAllow } from '../../core/domain/permissions.ts';
+import type { TierTable } from '../../core/domain/tiers.ts';
 
 /** Typical magnitude of each metric (unit implied by the name). */
 const BASE: Record<string, number> = {

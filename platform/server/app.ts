@@ -60,17 +60,17 @@ import {
   validatorCompiler,
 } from 'fastify-type-provider-zod';
 import type { DestinationStream, Logger } from 'pino';
-import { type ConsoleOptions, consoleRoutes } from '../console/index.ts';
-import { SecretBox } from '../crypto/cipher.ts';
+import { SecretBox } from '../../core/crypto/cipher.ts';
 import {
   ensureDataDir,
   ensureWritableDataDir,
   loadAdminKey,
   loadEncryptionKey,
-} from '../crypto/keys.ts';
-import { type Tier, TierTable } from '../domain/tiers.ts';
-import { createLogger, LogThrottle } from '../logging.ts';
-import { isAddressOrRange } from '../schemas/permissions.ts';
+} from '../../core/crypto/keys.ts';
+import { type Tier, TierTable } from '../../core/domain/tiers.ts';
+import { createLogger, LogThrottle } from '../../core/logging.ts';
+import { isAddressOrRange } from '../../core/schemas/permissions.ts';
+import { type ConsoleOptions, consoleRoutes } from '../console/index.ts';
 import { purgeIdempotency } from '../storage/idempotency.ts';
 import { openStorage } from '../storage/index.ts';
 import { RevocationListener } from '../storage/listener.ts';

@@ -7,8 +7,8 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { ProblemError } from '../domain/problems.ts';
-import { isApiTokenValue, isWellFormedSecret } from '../domain/secret-format.ts';
+import { ProblemError } from '../../core/domain/problems.ts';
+import { isApiTokenValue, isWellFormedSecret } from '../../core/domain/secret-format.ts';
 import { findAccessKeyByDigest } from '../storage/access-keys.ts';
 import type { PlatformContext, Principal } from './context.ts';
 import { SIGNATURE_HEADER, SIGNED_REPORTS } from './leak-signature.ts';

@@ -1,10 +1,10 @@
 /** What every route plugin gets: storage, rules, verifier, metrics, clock. */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { SecretBox } from '../crypto/cipher.ts';
-import { ProblemError } from '../domain/problems.ts';
-import type { TierTable } from '../domain/tiers.ts';
-import type { LogThrottle } from '../logging.ts';
-import type { AuditEvent } from '../schemas/index.ts';
+import type { SecretBox } from '../../core/crypto/cipher.ts';
+import { ProblemError } from '../../core/domain/problems.ts';
+import type { TierTable } from '../../core/domain/tiers.ts';
+import type { LogThrottle } from '../../core/logging.ts';
+import type { AuditEvent } from '../../core/schemas/index.ts';
 import { type Scope, type Target, targetVisible } from '../storage/scope.ts';
 import type { Store } from '../storage/store.ts';
 import type { WebhookDestinations } from '../webhooks/destinations.ts';

@@ -17,8 +17,8 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance } from 'fastify';
-import { ProblemError } from '../domain/problems.ts';
-import { redactSecretText } from '../logging.ts';
+import { ProblemError } from '../../core/domain/problems.ts';
+import { redactSecretText } from '../../core/logging.ts';
 
 export const REQUEST_TIMEOUT_MS = 25_000;
 export const HEADERS_TIMEOUT_MS = 20_000;

@@ -15,7 +15,7 @@
  * (…/reveal, …/rotate), a PATCH is refused for saying nothing.
  */
 import type { FastifyRequest } from 'fastify';
-import { ProblemError, validationProblem } from '../domain/problems.ts';
+import { ProblemError, validationProblem } from '../../core/domain/problems.ts';
 
 export const MAX_DEPTH = 32;
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);

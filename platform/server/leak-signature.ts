@@ -12,8 +12,8 @@
  */
 import { createPublicKey, type KeyObject, verify } from 'node:crypto';
 import { request } from 'undici';
-import { ProblemError } from '../domain/problems.ts';
-import { LeakReportKeys } from '../schemas/index.ts';
+import { ProblemError } from '../../core/domain/problems.ts';
+import { LeakReportKeys } from '../../core/schemas/index.ts';
 
 const KEEP_MS = 3_600_000;
 const REFETCH_UNKNOWN_MS = 60_000;

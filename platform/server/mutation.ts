@@ -21,7 +21,12 @@
  * calls back into the server.
  */
 import type { FastifyRequest } from 'fastify';
-import type { Token, TokenWithValue, WebhookEventType, WebhookPayload } from '../schemas/index.ts';
+import type {
+  Token,
+  TokenWithValue,
+  WebhookEventType,
+  WebhookPayload,
+} from '../../core/schemas/index.ts';
 import { insertAudit, type NewAuditEvent } from '../storage/audit.ts';
 import type { Effects } from '../storage/effects.ts';
 import { announceRevocation } from '../storage/revocations.ts';

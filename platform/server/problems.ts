@@ -11,7 +11,7 @@ import {
   ProblemError,
   problemType,
   TRANSPORT_PROBLEMS,
-} from '../domain/problems.ts';
+} from '../../core/domain/problems.ts';
 import type { PlatformContext } from './context.ts';
 import type { RouteMethods } from './methods.ts';
 

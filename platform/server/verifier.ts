@@ -29,9 +29,9 @@
 
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import type { SecretBox } from '../crypto/cipher.ts';
-import { ProblemError } from '../domain/problems.ts';
-import { isApiTokenValue } from '../domain/secret-format.ts';
+import type { SecretBox } from '../../core/crypto/cipher.ts';
+import { ProblemError } from '../../core/domain/problems.ts';
+import { isApiTokenValue } from '../../core/domain/secret-format.ts';
 import type { Store } from '../storage/store.ts';
 import {
   findTokenByDigest,

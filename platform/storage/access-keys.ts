@@ -3,16 +3,16 @@
  * entity (its scope) with a role. Only the digest is stored; the key is shown
  * once, in the create response.
  */
-import { uuidv7 } from '../crypto/ids.ts';
-import { ProblemError } from '../domain/problems.ts';
-import { roleCovers } from '../domain/roles.ts';
-import { generateSecret } from '../domain/secret-format.ts';
+import { uuidv7 } from '../../core/crypto/ids.ts';
+import { ProblemError } from '../../core/domain/problems.ts';
+import { roleCovers } from '../../core/domain/roles.ts';
+import { generateSecret } from '../../core/domain/secret-format.ts';
 import type {
   AccessKey,
   AccessKeyWithKey,
   CreateAccessKeyRequest,
   Role,
-} from '../schemas/index.ts';
+} from '../../core/schemas/index.ts';
 import { type Effects, withEffects } from './effects.ts';
 import { type Idempotency, type Idempotent, idempotent } from './idempotency.ts';
 import { lockEntity } from './locks.ts';

@@ -3,8 +3,8 @@
  * path (effects.ts), in the same write transaction as the change they
  * describe; listed by scope.
  */
-import { uuidv7 } from '../crypto/ids.ts';
-import type { AuditEvent } from '../schemas/index.ts';
+import { uuidv7 } from '../../core/crypto/ids.ts';
+import type { AuditEvent } from '../../core/schemas/index.ts';
 import { decodeCursor, type Page, type PageRequest, paginate } from './pagination.ts';
 import { notFound } from './problems.ts';
 import { auditFromRow } from './rows.ts';

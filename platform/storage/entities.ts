@@ -3,8 +3,8 @@
  * (within its tier ceiling), read, list, update (re-checking ceiling, children
  * and quota when the tier changes) and delete (leaves first).
  */
-import { uuidv7 } from '../crypto/ids.ts';
-import { ProblemError, validationProblem, violationProblem } from '../domain/problems.ts';
+import { uuidv7 } from '../../core/crypto/ids.ts';
+import { ProblemError, validationProblem, violationProblem } from '../../core/domain/problems.ts';
 import {
   checkCeiling,
   checkDowngradeQuota,
@@ -13,7 +13,7 @@ import {
   checkParentDowngrade,
   checkQuota,
   type GovernedChange,
-} from '../domain/rules.ts';
+} from '../../core/domain/rules.ts';
 import type {
   CreateEntityRequest,
   CreateEntityResponse,
@@ -21,7 +21,7 @@ import type {
   Token,
   TokenWithValue,
   UpdateEntityRequest,
-} from '../schemas/index.ts';
+} from '../../core/schemas/index.ts';
 import { type Effects, withEffects } from './effects.ts';
 import { type Idempotency, type Idempotent, idempotent } from './idempotency.ts';
 import { type LockedEntity, lockEntity, tokenCount } from './locks.ts';

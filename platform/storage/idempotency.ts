@@ -4,7 +4,7 @@
  * request body so that one key cannot be reused for a different request.
  */
 import { createHash } from 'node:crypto';
-import { ProblemError } from '../domain/problems.ts';
+import { ProblemError } from '../../core/domain/problems.ts';
 import type { Effects } from './effects.ts';
 import type { Row, SqlTx } from './sql.ts';
 import { nowIso, type Store } from './store.ts';

@@ -6,8 +6,8 @@
  * modules: entities.ts, tokens.ts, access-keys.ts, audit.ts, webhooks.ts, …
  */
 import { join } from 'node:path';
-import type { SecretBox } from '../crypto/cipher.ts';
-import type { TierTable } from '../domain/tiers.ts';
+import type { SecretBox } from '../../core/crypto/cipher.ts';
+import type { TierTable } from '../../core/domain/tiers.ts';
 import { checkEncryptionKey, type EncryptionKeyInfo } from './encryption-check.ts';
 import { migrate } from './migrations.ts';
 import { PostgresDriver } from './postgres.ts';

@@ -9,8 +9,13 @@
  * the revocation notices in the same transaction, through `effects`.
  */
 import { createHash } from 'node:crypto';
-import { isApiTokenValue } from '../domain/secret-format.ts';
-import type { Token, TokenLeakLabels, TokenLeakReport, WebhookPayload } from '../schemas/index.ts';
+import { isApiTokenValue } from '../../core/domain/secret-format.ts';
+import type {
+  Token,
+  TokenLeakLabels,
+  TokenLeakReport,
+  WebhookPayload,
+} from '../../core/schemas/index.ts';
 import { type Effects, withEffects } from './effects.ts';
 import { endGrace, ownerOfReplaced } from './replaced-values.ts';
 import type { SqlTx } from './sql.ts';

@@ -5,7 +5,7 @@
  * row before judging a child's tier, so that no interleaving of concurrent
  * requests can overshoot a quota or break a ceiling.
  */
-import type { Token } from '../schemas/index.ts';
+import type { Token } from '../../core/schemas/index.ts';
 import { notFound } from './problems.ts';
 import { TOKEN_COLUMNS, tokenFromRow, type Versioned } from './rows.ts';
 import { type Scope, visible } from './scope.ts';

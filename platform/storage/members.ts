@@ -3,9 +3,9 @@
  * One email is one member per entity. A member's personal access keys name it
  * (access_keys.member_id) and go with it.
  */
-import { uuidv7 } from '../crypto/ids.ts';
-import { validationProblem } from '../domain/problems.ts';
-import type { CreateMemberRequest, Member, Role } from '../schemas/index.ts';
+import { uuidv7 } from '../../core/crypto/ids.ts';
+import { validationProblem } from '../../core/domain/problems.ts';
+import type { CreateMemberRequest, Member, Role } from '../../core/schemas/index.ts';
 import { type Effects, withEffects } from './effects.ts';
 import { type Idempotency, type Idempotent, idempotent } from './idempotency.ts';
 import { lockEntity } from './locks.ts';

@@ -10,8 +10,8 @@
  * holds it, so the scan runs on one server at a time; the notice keys keep it
  * exactly-once even if two scans ever overlapped.
  */
-import { usageWindow } from '../domain/permissions.ts';
-import type { Token } from '../schemas/index.ts';
+import { usageWindow } from '../../core/domain/permissions.ts';
+import type { Token } from '../../core/schemas/index.ts';
 import { TOKEN_COLUMNS, tokenFromRow } from './rows.ts';
 import type { SqlTx } from './sql.ts';
 import type { Store } from './store.ts';

@@ -1,6 +1,6 @@
 /** The problems the repository raises itself (the domain rules bring their own). */
-import { ProblemError, validationProblem } from '../domain/problems.ts';
-import type { TierTable } from '../domain/tiers.ts';
+import { ProblemError, validationProblem } from '../../core/domain/problems.ts';
+import type { TierTable } from '../../core/domain/tiers.ts';
 
 export function notFound(what: string, id: string): ProblemError {
   return new ProblemError('not-found', `No ${what} with id ${id} exists in your scope.`);

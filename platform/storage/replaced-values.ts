@@ -7,8 +7,8 @@
  * The verifier's look-ups that join this table are in tokens.ts.
  */
 
-import { violationProblem } from '../domain/problems.ts';
-import { checkGraceRoom } from '../domain/rules.ts';
+import { violationProblem } from '../../core/domain/problems.ts';
+import { checkGraceRoom } from '../../core/domain/rules.ts';
 import type { SqlTx } from './sql.ts';
 import { nowIso, type Store } from './store.ts';
 

@@ -2,9 +2,15 @@
  * Rows to API objects: the column lists the queries select and the mappers
  * that turn those rows into Entity, Token, AccessKey and AuditEvent.
  */
-import type { UsagePeriod } from '../domain/permissions.ts';
-import type { TierTable } from '../domain/tiers.ts';
-import type { AccessKey, AuditEvent, Entity, Token, TokenPermissions } from '../schemas/index.ts';
+import type { UsagePeriod } from '../../core/domain/permissions.ts';
+import type { TierTable } from '../../core/domain/tiers.ts';
+import type {
+  AccessKey,
+  AuditEvent,
+  Entity,
+  Token,
+  TokenPermissions,
+} from '../../core/schemas/index.ts';
 import type { Row } from './sql.ts';
 
 /** An object with its strong ETag (RFC 9110): it changes whenever the object's state does. */

@@ -4,8 +4,8 @@
  * per-concern modules (entities.ts, tokens.ts, access-keys.ts, audit.ts,
  * idempotency.ts).
  */
-import type { SecretBox } from '../crypto/cipher.ts';
-import type { TierTable } from '../domain/tiers.ts';
+import type { SecretBox } from '../../core/crypto/cipher.ts';
+import type { TierTable } from '../../core/domain/tiers.ts';
 import type { SqlDriver } from './sql.ts';
 
 export type Store = {

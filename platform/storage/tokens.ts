@@ -5,22 +5,22 @@
  */
 
 import { isDeepStrictEqual } from 'node:util';
-import { uuidv7 } from '../crypto/ids.ts';
+import { uuidv7 } from '../../core/crypto/ids.ts';
 import {
   defaultScopes,
   permissionProblems,
   permissionsWithDefaults,
   type TokenType,
-} from '../domain/permissions.ts';
-import { ProblemError, validationProblem, violationProblem } from '../domain/problems.ts';
-import { checkQuota, checkScopeCeiling } from '../domain/rules.ts';
-import { generateSecret, type SecretKind, secretHint } from '../domain/secret-format.ts';
+} from '../../core/domain/permissions.ts';
+import { ProblemError, validationProblem, violationProblem } from '../../core/domain/problems.ts';
+import { checkQuota, checkScopeCeiling } from '../../core/domain/rules.ts';
+import { generateSecret, type SecretKind, secretHint } from '../../core/domain/secret-format.ts';
 import type {
   CreateTokenRequest,
   Token,
   TokenWithValue,
   UpdateTokenRequest,
-} from '../schemas/index.ts';
+} from '../../core/schemas/index.ts';
 import { type Effects, withEffects } from './effects.ts';
 import { type Idempotency, type Idempotent, idempotent, replayGone } from './idempotency.ts';
 import { lockEntity, lockToken, tokenCount } from './locks.ts';

@@ -13,8 +13,8 @@
  * limit is read from the token row inside it, so a server whose cache still
  * holds an older limit cannot lease past the current one.
  */
-import { usageWindow } from '../domain/permissions.ts';
-import type { Token } from '../schemas/index.ts';
+import { usageWindow } from '../../core/domain/permissions.ts';
+import type { Token } from '../../core/schemas/index.ts';
 import type { Versioned } from './rows.ts';
 import type { SqlTx } from './sql.ts';
 import type { Store } from './store.ts';

@@ -11,7 +11,7 @@
  * the delivery is retried.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { uuidv7 } from '../crypto/ids.ts';
+import { uuidv7 } from '../../core/crypto/ids.ts';
 import type {
   CreateWebhookRequest,
   Webhook,
@@ -19,7 +19,7 @@ import type {
   WebhookEventType,
   WebhookPayload,
   WebhookWithSecret,
-} from '../schemas/index.ts';
+} from '../../core/schemas/index.ts';
 import { type Effects, withEffects } from './effects.ts';
 import { type Idempotency, type Idempotent, idempotent } from './idempotency.ts';
 import { lockEntity } from './locks.ts';

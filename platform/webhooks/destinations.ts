@@ -34,7 +34,7 @@ import { type LookupAddress, type LookupOptions, lookup } from 'node:dns';
 import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
 import { Agent } from 'undici';
-import { validationProblem } from '../domain/problems.ts';
+import { validationProblem } from '../../core/domain/problems.ts';
 import { addressMatcher } from '../server/permissions/policy.ts';
 
 export const WEBHOOK_EGRESS_MODES = ['public', 'allowlist'] as const;

@@ -1,12 +1,12 @@
 /**
  * The ApiToken dynamic provider: a thin driver of the executor
- * (platform/external/executor.ts), which the Kubernetes operator drives too.
+ * (core/external/executor.ts), which the Kubernetes operator drives too.
  * Its hooks claim adopted tokens for the plan-time quota (quota.ts) and keep
  * the value a rotation replaced; `check` adds the plan-time rules, scope
  * ceiling and quota.
  */
 import type * as pulumi from '@pulumi/pulumi';
-import { permissionProblems } from '../../platform/domain/permissions.ts';
+import { permissionProblems } from '../../core/domain/permissions.ts';
 import {
   type DesiredPermissions,
   declaredPermissions,
@@ -21,8 +21,8 @@ import {
   settleToken,
   type TokenDeclaration,
   type TokenLedger,
-} from '../../platform/external/index.ts';
-import type { Token } from '../../platform/schemas/index.ts';
+} from '../../core/external/index.ts';
+import type { Token } from '../../core/schemas/index.ts';
 import { PlanError } from './config.ts';
 import { type Platform, withPlatform } from './context.ts';
 import { ApiTokenInputs, type CheckFailure, isUnknown, known, parseInputs } from './inputs.ts';

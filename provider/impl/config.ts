@@ -6,8 +6,8 @@
  * what to fix. The key itself never appears in a message.
  */
 
-import { TokenplaneClient, TokenplaneError } from '../../platform/client/index.ts';
-import { describeFailure } from '../../platform/external/index.ts';
+import { TokenplaneClient, TokenplaneError } from '../../core/client/index.ts';
+import { describeFailure } from '../../core/external/index.ts';
 
 export type ConfigSource = { get(key: string): string | undefined };
 

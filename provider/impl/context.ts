@@ -3,9 +3,9 @@
  * the tier table. Lives in the provider plugin process only (never serialized).
  */
 
-import type { TokenplaneClient } from '../../platform/client/index.ts';
-import type { TierTable } from '../../platform/domain/index.ts';
-import { EntityExternal, platformTiers } from '../../platform/external/index.ts';
+import type { TokenplaneClient } from '../../core/client/index.ts';
+import type { TierTable } from '../../core/domain/index.ts';
+import { EntityExternal, platformTiers } from '../../core/external/index.ts';
 import {
   type ConfigSource,
   newClient,

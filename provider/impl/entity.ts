@@ -1,6 +1,6 @@
 /**
  * The Entity dynamic provider: a thin driver of the executor
- * (platform/external/executor.ts), which the Kubernetes operator drives too.
+ * (core/external/executor.ts), which the Kubernetes operator drives too.
  * `check` = zod parse + the planner's tier judgement; `diff` asks the planner's
  * next action; `create` and `update` are runs of the executor.
  */
@@ -12,8 +12,8 @@ import {
   type FieldChange,
   nextEntityAction,
   settleEntity,
-} from '../../platform/external/index.ts';
-import type { Entity } from '../../platform/schemas/index.ts';
+} from '../../core/external/index.ts';
+import type { Entity } from '../../core/schemas/index.ts';
 import { PlanError } from './config.ts';
 import { type Platform, withPlatform } from './context.ts';
 import { EntityInputs, isUnknown, known, parseInputs } from './inputs.ts';

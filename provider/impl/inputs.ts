@@ -1,6 +1,6 @@
 /**
  * `check` = schema parse of the resource inputs. The schemas are built from the
- * platform's own field schemas (platform/schemas), so the provider accepts exactly
+ * platform's own field schemas (core/schemas), so the provider accepts exactly
  * what the API accepts; failures name the property and say what is allowed.
  */
 import { z } from 'zod';
@@ -14,7 +14,7 @@ import {
   Timestamp,
   TokenStatus,
   TokenType,
-} from '../../platform/schemas/index.ts';
+} from '../../core/schemas/index.ts';
 
 /** What an input not yet known at preview (an output of a resource still to be created) looks like. */
 export const UNKNOWN = '04da6b54-80e4-46f7-96ec-b56ff0331ba9';

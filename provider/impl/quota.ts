@@ -11,7 +11,7 @@
  *   provider process. Each check records here what it learnt about its own
  *   declaration (already managed? adopts an existing token?); with the tokens
  *   the platform held for the entity when this process first looked (one read
- *   per entity and operation, see entityAsFirstSeen), planQuota (platform/external) computes a
+ *   per entity and operation, see entityAsFirstSeen), planQuota (core/external) computes a
  *   lower bound of what the entity will hold and fails only when that bound is
  *   over the quota. The last member checked sees every sibling, so the bound is
  *   then exact. Tokens created or adopted by this process (during `up`, creates
@@ -25,8 +25,8 @@ import {
   type DesiredToken,
   planQuota,
   TokenExternal,
-} from '../../platform/external/index.ts';
-import type { Entity, TokenWithValue } from '../../platform/schemas/index.ts';
+} from '../../core/external/index.ts';
+import type { Entity, TokenWithValue } from '../../core/schemas/index.ts';
 import type { Platform } from './context.ts';
 import { type ApiTokenInputs, type CheckFailure, isUnknown, known } from './inputs.ts';
 

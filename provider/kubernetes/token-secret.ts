@@ -2,7 +2,7 @@
  * `TokenSecret`: an ApiToken and the Kubernetes Secret that hands it to an
  * application, for Pulumi programs that drive Kubernetes themselves (no
  * operator). The Secret has the keys and labels the operator writes
- * (platform/external/token-secret.ts), so applications read it the same way.
+ * (core/external/token-secret.ts), so applications read it the same way.
  *
  * The value stays a Pulumi secret end to end: the ApiToken's `value` is a secret
  * output, and the Kubernetes provider keeps a Secret's `stringData`/`data`
@@ -24,7 +24,7 @@ import {
   MANAGED_BY,
   PREVIOUS_UNTIL_ANNOTATION,
   tokenSecretData,
-} from '../../platform/external/token-secret.ts';
+} from '../../core/external/token-secret.ts';
 import { ApiToken, type ApiTokenArgs } from '../index.ts';
 
 type StringMap = pulumi.Input<Record<string, pulumi.Input<string>>>;

@@ -7,8 +7,8 @@
  *   the defaults is declared (a Lite customer's token needs two lines).
  */
 import { isDeepStrictEqual } from 'node:util';
-import { PERMISSION_FIELDS, permissionsWithDefaults } from '../../platform/domain/permissions.ts';
-import type { TokenType } from '../../platform/schemas/index.ts';
+import { PERMISSION_FIELDS, permissionsWithDefaults } from '../../core/domain/permissions.ts';
+import type { TokenType } from '../../core/schemas/index.ts';
 import { NEVER } from './schema.ts';
 import { isHidden, type Props } from './values.ts';
 

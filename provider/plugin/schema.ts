@@ -7,7 +7,7 @@
  * the SDKs are generated; test/unit/plugin-schema.test.ts fails when it is stale.
  */
 import { z } from 'zod';
-import { Id, Timestamp, TokenPermissions, TokenStatus } from '../../platform/schemas/index.ts';
+import { Id, Timestamp, TokenPermissions, TokenStatus } from '../../core/schemas/index.ts';
 import type { ApiTokenOutputs } from '../impl/api-token.ts';
 import type { EntityOutputs } from '../impl/entity.ts';
 import { ApiTokenInputs, EntityInputs } from '../impl/inputs.ts';

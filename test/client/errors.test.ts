@@ -15,8 +15,8 @@ import {
   TokenplaneConnectionError,
   TokenplaneError,
   ValidationError,
-} from '../../platform/client/index.ts';
-import { PROBLEMS, type ProblemSlug } from '../../platform/domain/problems.ts';
+} from '../../core/client/index.ts';
+import { PROBLEMS, type ProblemSlug } from '../../core/domain/problems.ts';
 import { clientOf, closingAfterEach, ids, loopback, problem } from './loopback.ts';
 
 const KEY = 'tpk_never_show_me_9f8e7d6c5b4a';

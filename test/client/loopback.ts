@@ -4,7 +4,7 @@
  */
 import http from 'node:http';
 import { afterEach } from 'vitest';
-import { TokenplaneClient, type TokenplaneClientOptions } from '../../platform/client/index.ts';
+import { TokenplaneClient, type TokenplaneClientOptions } from '../../core/client/index.ts';
 import { listenOnLoopback } from '../harness/ports.ts';
 
 export type Seen = {

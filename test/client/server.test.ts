@@ -25,8 +25,8 @@ import {
   UnauthorizedError,
   UsageExceededError,
   ValidationError,
-} from '../../platform/client/index.ts';
-import { Transport } from '../../platform/client/transport.ts';
+} from '../../core/client/index.ts';
+import { Transport } from '../../core/client/transport.ts';
 import { startServer } from '../../platform/server/app.ts';
 import { type LossyProxy, lossyProxy } from './proxy.ts';
 

@@ -12,8 +12,8 @@ import {
   type TokenplaneClientOptions,
   TokenplaneConnectionError,
   TokenplaneResponseError,
-} from '../../platform/client/index.ts';
-import { backoffDelay, parseRetryAfter, Transport } from '../../platform/client/transport.ts';
+} from '../../core/client/index.ts';
+import { backoffDelay, parseRetryAfter, Transport } from '../../core/client/transport.ts';
 import {
   type Answer,
   clientOf,

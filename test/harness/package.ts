@@ -38,6 +38,7 @@ const COPIED = [
   'tsconfig.build.json',
   'README.md',
   'bin',
+  'core',
   'platform',
   'operator',
   'provider',

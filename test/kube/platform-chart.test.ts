@@ -6,7 +6,7 @@
 // test/node's concern.
 import { CoreV1Api, type V1Deployment, type V1Secret } from '@kubernetes/client-node';
 import { afterAll, describe, expect, it } from 'vitest';
-import { apparentEntropyBits, MIN_CREDENTIAL_BITS } from '../../platform/domain/index.ts';
+import { apparentEntropyBits, MIN_CREDENTIAL_BITS } from '../../core/domain/index.ts';
 import { type RunningCli, runCli } from '../harness/cli.ts';
 import { Helm, rendered } from '../harness/helm.ts';
 import { adminKubeConfig, createTestNamespace, sharedControlPlane } from '../harness/kube.ts';

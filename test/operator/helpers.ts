@@ -12,6 +12,7 @@ import {
   type V1Secret,
 } from '@kubernetes/client-node';
 import pino, { type Logger } from 'pino';
+import { TokenplaneClient } from '../../core/client/index.ts';
 import {
   type ApiTokenObject,
   type EntityObject,
@@ -20,7 +21,6 @@ import {
 } from '../../operator/crds/schemas.ts';
 import { isStatus, Kube } from '../../operator/kube.ts';
 import { type RunningOperator, startOperator } from '../../operator/operator.ts';
-import { TokenplaneClient } from '../../platform/client/index.ts';
 import { startServer } from '../../platform/server/app.ts';
 import { serviceAccountKubeconfig } from '../harness/control-plane.ts';
 import { adminKubeConfig, createTestNamespace, sharedControlPlane } from '../harness/kube.ts';

@@ -4,10 +4,10 @@ import { Writable } from 'node:stream';
 import { AppsV1Api } from '@kubernetes/client-node';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SECRET_PATTERN } from '../../core/domain/index.ts';
+import { declaredPermissions, TokenExternal } from '../../core/external/index.ts';
 import type { ApiTokenObject, EntityObject } from '../../operator/crds/schemas.ts';
 import { type RunningOperator, startOperator } from '../../operator/operator.ts';
-import { SECRET_PATTERN } from '../../platform/domain/index.ts';
-import { declaredPermissions, TokenExternal } from '../../platform/external/index.ts';
 import { adminKubeConfig } from '../harness/kube.ts';
 import { waitFor } from '../harness/wait.ts';
 import {
@@ -559,7 +559,7 @@ describe('platform-only references and orphaned entities', () => {
     expect((await platform.client.getEntity(ready.status?.id as string)).parentId).toBe(parent.id);
   });
 
-  // The same decisions as the provider's (platform/external/plan-token.ts), from the operator's side.
+  // The same decisions as the provider's (core/external/plan-token.ts), from the operator's side.
   it('adoptDefaultToken on an entity without a default token issues a new token', async () => {
     const bare = await bareCustomer('bare', 'lite');
     await r.apiToken('bare-adopt', { entityId: bare.id, adoptDefaultToken: true });

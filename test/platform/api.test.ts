@@ -4,7 +4,7 @@
  * security, access-key scoping, idempotency, ETags, and no secret in the logs.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isWellFormedSecret, SECRET_PATTERN } from '../../platform/domain/secret-format.ts';
+import { isWellFormedSecret, SECRET_PATTERN } from '../../core/domain/secret-format.ts';
 import { ENGINES, isProblem, type Platform, startPlatform } from './helpers.ts';
 
 describe.each(ENGINES)('platform API on %s', (engine) => {

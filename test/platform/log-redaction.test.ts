@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { redactSecretText } from '../../platform/logging.ts';
+import { redactSecretText } from '../../core/logging.ts';
 import { type Platform, startPlatform } from './helpers.ts';
 
 describe('credentials in logged URLs and headers', () => {

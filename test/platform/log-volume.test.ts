@@ -4,7 +4,7 @@
  * failure that repeats is logged once per interval with the count held back.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LogThrottle } from '../../platform/logging.ts';
+import { LogThrottle } from '../../core/logging.ts';
 import { type Platform, startPlatform } from './helpers.ts';
 
 describe('request logs at the default level', () => {

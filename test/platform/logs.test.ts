@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { TokenplaneClient } from '../../platform/client/index.ts';
+import { TokenplaneClient } from '../../core/client/index.ts';
 import { isJsonLine, runCli } from '../harness/cli.ts';
 
 const dirs: string[] = [];

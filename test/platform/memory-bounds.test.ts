@@ -7,8 +7,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signRequest } from '../../platform/crypto/http-signatures.ts';
-import { generateSecret } from '../../platform/domain/secret-format.ts';
+import { signRequest } from '../../core/crypto/http-signatures.ts';
+import { generateSecret } from '../../core/domain/secret-format.ts';
 import { advancedEntity, type Platform, startPlatform } from './helpers.ts';
 
 const CACHE_SIZE = 20;

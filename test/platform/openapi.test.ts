@@ -8,7 +8,7 @@
  */
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SCOPES } from '../../platform/domain/permissions.ts';
+import { SCOPES } from '../../core/domain/permissions.ts';
 import { isProblem, type Platform, startPlatform } from './helpers.ts';
 
 type Operation = {

@@ -7,8 +7,8 @@
  * request, refusal metrics, and no token value in logs or answers.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { TokenplaneClient } from '../../platform/client/index.ts';
-import { signRequest } from '../../platform/crypto/http-signatures.ts';
+import { TokenplaneClient } from '../../core/client/index.ts';
+import { signRequest } from '../../core/crypto/http-signatures.ts';
 import {
   Api,
   advancedEntity,

@@ -9,7 +9,7 @@ import {
   generateSecret,
   isWellFormedSecret,
   SECRET_PATTERN,
-} from '../../platform/domain/secret-format.ts';
+} from '../../core/domain/secret-format.ts';
 import { SECRET_DEFAULTS } from '../client/loopback.ts';
 import { Api, ENGINES, isProblem, type Platform, startPlatform } from './helpers.ts';
 import { OLD_ENTITY, upgradedFrom } from './upgrade.ts';

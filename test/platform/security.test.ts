@@ -8,10 +8,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { SecretBox } from '../../platform/crypto/cipher.ts';
-import { uuidv7 } from '../../platform/crypto/ids.ts';
-import { constantTimeEqual, loadAdminKey, loadEncryptionKey } from '../../platform/crypto/keys.ts';
-import { apparentEntropyBits, generateSecret } from '../../platform/domain/secret-format.ts';
+import { SecretBox } from '../../core/crypto/cipher.ts';
+import { uuidv7 } from '../../core/crypto/ids.ts';
+import { constantTimeEqual, loadAdminKey, loadEncryptionKey } from '../../core/crypto/keys.ts';
+import { apparentEntropyBits, generateSecret } from '../../core/domain/secret-format.ts';
 
 const dirs: string[] = [];
 afterAll(() => {

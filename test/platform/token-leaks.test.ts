@@ -17,7 +17,7 @@ import {
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { generateSecret } from '../../platform/domain/secret-format.ts';
+import { generateSecret } from '../../core/domain/secret-format.ts';
 import { waitFor } from '../harness/wait.ts';
 import { ENGINES, isProblem, startPlatform } from './helpers.ts';
 import { startReceiver, subscribedCustomer } from './receiver.ts';

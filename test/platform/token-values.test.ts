@@ -11,9 +11,9 @@
  */
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signRequest } from '../../platform/crypto/http-signatures.ts';
-import { MAX_VALUES_IN_GRACE } from '../../platform/domain/rules.ts';
-import { generateSecret } from '../../platform/domain/secret-format.ts';
+import { signRequest } from '../../core/crypto/http-signatures.ts';
+import { MAX_VALUES_IN_GRACE } from '../../core/domain/rules.ts';
+import { generateSecret } from '../../core/domain/secret-format.ts';
 import { purgeReplacedValues } from '../../platform/storage/replaced-values.ts';
 import {
   Api,

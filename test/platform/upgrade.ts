@@ -6,8 +6,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SecretBox } from '../../platform/crypto/cipher.ts';
-import { loadEncryptionKey } from '../../platform/crypto/keys.ts';
+import { SecretBox } from '../../core/crypto/cipher.ts';
+import { loadEncryptionKey } from '../../core/crypto/keys.ts';
 import { type RunningServer, startServer } from '../../platform/server/app.ts';
 import { MIGRATIONS, migrate } from '../../platform/storage/migrations.ts';
 import { PostgresDriver } from '../../platform/storage/postgres.ts';

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { OutputMap } from '@pulumi/pulumi/automation/index.js';
 import { afterAll, beforeAll } from 'vitest';
-import { TokenplaneClient } from '../../platform/client/index.ts';
+import { TokenplaneClient } from '../../core/client/index.ts';
 import { startServer } from '../../platform/server/app.ts';
 import { Entity } from '../../provider/index.ts';
 import { type PulumiTestEnv, type PulumiTestEnvOptions, pulumiTestEnv } from '../harness/pulumi.ts';

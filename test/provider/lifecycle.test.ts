@@ -7,7 +7,7 @@
 
 import type { Stack } from '@pulumi/pulumi/automation/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CreateEntityResponse, TokenWithValue } from '../../platform/schemas/index.ts';
+import type { CreateEntityResponse, TokenWithValue } from '../../core/schemas/index.ts';
 import { ApiToken, Entity } from '../../provider/index.ts';
 import { SECRET_SIG, SECRET_SIG_VALUE } from '../harness/pulumi.ts';
 import {

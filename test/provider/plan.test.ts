@@ -107,7 +107,7 @@ describe('plan-time quota', () => {
   });
 });
 
-// The same decisions as the operator's (platform/external/plan-token.ts), from the provider's side.
+// The same decisions as the operator's (core/external/plan-token.ts), from the provider's side.
 describe('adoption', () => {
   it('a tokenId of another entity fails at preview, before anything is adopted', async () => {
     const mine = await bareCustomer('Mine Co');

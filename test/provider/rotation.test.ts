@@ -7,7 +7,7 @@
 // the property. No value is ever in the state or the backend in plain text.
 import type { Stack } from '@pulumi/pulumi/automation/index.js';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { RotationRules } from '../../platform/external/rotation.ts';
+import { RotationRules } from '../../core/external/rotation.ts';
 import { ApiToken } from '../../provider/index.ts';
 import { SECRET_SIG, SECRET_SIG_VALUE } from '../harness/pulumi.ts';
 import {

@@ -17,7 +17,7 @@ import { delimiter, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { TokenplaneClient } from '../../platform/client/index.ts';
+import { TokenplaneClient } from '../../core/client/index.ts';
 import { repoRoot } from '../engines/engines.ts';
 import { freePort } from '../harness/ports.ts';
 

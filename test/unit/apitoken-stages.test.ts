@@ -3,12 +3,12 @@
 // the fakes of operator-fakes.ts: a stage's input is the object and what the
 // stages before it returned, its output is checked as a value.
 import { describe, expect, it } from 'vitest';
+import type { Token } from '../../core/schemas/index.ts';
 import { declarationOf } from '../../operator/controllers/apitoken/declaration.ts';
 import { deliver, observeSecret } from '../../operator/controllers/apitoken/delivery.ts';
 import { type Issued, issue } from '../../operator/controllers/apitoken/issuing.ts';
 import { ready } from '../../operator/controllers/apitoken/readiness.ts';
 import type { ApiTokenObject } from '../../operator/crds/schemas.ts';
-import type { Token } from '../../platform/schemas/index.ts';
 import {
   condition,
   ENTITY,

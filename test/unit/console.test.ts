@@ -1,11 +1,11 @@
 /** Pure parts of the console: form → PATCH, tier choices, session lifetimes, escaping. */
 import { describe, expect, it } from 'vitest';
-import type { Token } from '../../platform/client/index.ts';
+import type { Token } from '../../core/client/index.ts';
+import { TierTable } from '../../core/domain/tiers.ts';
 import { FormError, newTokenRequest, tokenChanges } from '../../platform/console/forms.ts';
 import { html } from '../../platform/console/html.ts';
 import { SessionStore } from '../../platform/console/sessions.ts';
 import { tierChoices } from '../../platform/console/tiers.ts';
-import { TierTable } from '../../platform/domain/tiers.ts';
 
 const ids = {
   id: '00000000-0000-7000-8000-000000000001',

@@ -9,7 +9,7 @@ import {
   SECRET_PATTERN,
   secretHint,
   TierTable,
-} from '../../platform/domain/index.ts';
+} from '../../core/domain/index.ts';
 
 const tiers = new TierTable();
 

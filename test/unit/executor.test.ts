@@ -1,10 +1,10 @@
-// The one executor of the planners' decisions (platform/external/executor.ts),
+// The one executor of the planners' decisions (core/external/executor.ts),
 // row by row, over plain fakes of the Externals: what it calls on the platform,
 // which hooks it tells, and how the run ends. Both drivers' suites run it
 // against a real platform (test/operator, test/provider).
 import { describe, expect, it } from 'vitest';
-import { IdempotencyGoneError, type TokenplaneClient } from '../../platform/client/index.ts';
-import { problemType } from '../../platform/domain/problems.ts';
+import { IdempotencyGoneError, type TokenplaneClient } from '../../core/client/index.ts';
+import { problemType } from '../../core/domain/problems.ts';
 import {
   type EntityDeclaration,
   EntityExternal,
@@ -18,7 +18,7 @@ import {
   type TokenFacts,
   type TokenLedger,
   type TokenVerbs,
-} from '../../platform/external/index.ts';
+} from '../../core/external/index.ts';
 import { ids } from '../client/loopback.ts';
 import { base, entity, held, ledger, OTHER, tiers, token } from './planner-fixtures.ts';
 

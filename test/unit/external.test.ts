@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TierTable } from '../../platform/domain/tiers.ts';
+import { TierTable } from '../../core/domain/tiers.ts';
 import {
   declaredPermissions,
   defaultRenewBefore,
@@ -12,8 +12,8 @@ import {
   renewalTime,
   scopeCeiling,
   tokenChanges,
-} from '../../platform/external/index.ts';
-import type { Entity, Token } from '../../platform/schemas/index.ts';
+} from '../../core/external/index.ts';
+import type { Entity, Token } from '../../core/schemas/index.ts';
 import { entityBody, tokenBody } from '../client/loopback.ts';
 
 const entity = entityBody() as Entity;

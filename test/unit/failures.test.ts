@@ -1,11 +1,11 @@
-// The drivers' one reading of platform failures (platform/external/failures.ts):
+// The drivers' one reading of platform failures (core/external/failures.ts):
 // every slug the platform answers with has a reason (none falls through to
 // PlatformError by accident), and the two idempotency refusals say what
 // happened and what a person can do, without issuing anything again.
 import { describe, expect, it } from 'vitest';
-import { errorFromResponse } from '../../platform/client/index.ts';
-import { PROBLEMS, problemType, TRANSPORT_PROBLEMS } from '../../platform/domain/problems.ts';
-import { describeFailure, Reasons } from '../../platform/external/index.ts';
+import { errorFromResponse } from '../../core/client/index.ts';
+import { PROBLEMS, problemType, TRANSPORT_PROBLEMS } from '../../core/domain/problems.ts';
+import { describeFailure, Reasons } from '../../core/external/index.ts';
 
 const failure = (slug: string, status: number, extensions: Record<string, unknown> = {}) =>
   describeFailure(

@@ -1,11 +1,11 @@
 /**
  * The near-heap-limit warning shared by `tokenplane operator` and
- * `tokenplane serve` (platform/heap-watch.ts): once per climb past 85 % of the
+ * `tokenplane serve` (core/heap-watch.ts): once per climb past 85 % of the
  * limit, each command saying what to raise.
  */
 import { describe, expect, it } from 'vitest';
-import { watchHeap } from '../../platform/heap-watch.ts';
-import { createLogger } from '../../platform/logging.ts';
+import { watchHeap } from '../../core/heap-watch.ts';
+import { createLogger } from '../../core/logging.ts';
 import { watchServeHeap } from '../../platform/server/serve.ts';
 
 describe('heap watch', () => {

@@ -1,6 +1,6 @@
 // The JSON body parser's refusals that no schema could make (platform/server/json-body.ts).
 import { describe, expect, it } from 'vitest';
-import { ProblemError } from '../../platform/domain/problems.ts';
+import { ProblemError } from '../../core/domain/problems.ts';
 import { parseJsonBody } from '../../platform/server/json-body.ts';
 
 /** The parser's verdict on `text`: the value, or the refusal's slug and first error. */

@@ -1,9 +1,9 @@
 // Names: the characters refused or counted as blank are the Unicode properties
-// of platform/schemas/name-characters.ts, written out for JSON Schema tools.
+// of core/schemas/name-characters.ts, written out for JSON Schema tools.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { Name } from '../../platform/schemas/common.ts';
-import { GENERATED_FILE, renderNameCharacters } from '../../platform/schemas/name-characters.ts';
+import { Name } from '../../core/schemas/common.ts';
+import { GENERATED_FILE, renderNameCharacters } from '../../core/schemas/name-characters.ts';
 
 /** The first problem's message, or the stored name. */
 function judge(name: string): string {

@@ -2,8 +2,8 @@
 // environment, the verified email of an ID token's claims, and what its
 // memberships admit.
 import { describe, expect, it } from 'vitest';
+import type { Member } from '../../core/schemas/index.ts';
 import { admit, oidcSettings, verifiedEmail } from '../../platform/console/oidc.ts';
-import type { Member } from '../../platform/schemas/index.ts';
 
 const member = (id: string, entityId: string): Member => ({
   id,

@@ -3,20 +3,20 @@
 // planners, a Kubernetes that records each call, caches that are plain maps.
 import type { V1Secret } from '@kubernetes/client-node';
 import pino from 'pino';
+import {
+  IdempotencyGoneError,
+  NotFoundError,
+  type TokenplaneClient,
+} from '../../core/client/index.ts';
+import { TierTable } from '../../core/domain/index.ts';
+import { problemType } from '../../core/domain/problems.ts';
+import { EntityExternal, TokenExternal } from '../../core/external/index.ts';
+import type { Entity, Token } from '../../core/schemas/index.ts';
 import type { Context } from '../../operator/controllers/context.ts';
 import { viewSecret } from '../../operator/controllers/secret.ts';
 import { Triggers } from '../../operator/controllers/triggers.ts';
 import type { ApiTokenObject, EntityObject } from '../../operator/crds/schemas.ts';
 import { createMetrics } from '../../operator/runtime/metrics.ts';
-import {
-  IdempotencyGoneError,
-  NotFoundError,
-  type TokenplaneClient,
-} from '../../platform/client/index.ts';
-import { TierTable } from '../../platform/domain/index.ts';
-import { problemType } from '../../platform/domain/problems.ts';
-import { EntityExternal, TokenExternal } from '../../platform/external/index.ts';
-import type { Entity, Token } from '../../platform/schemas/index.ts';
 import { tokenBody } from '../client/loopback.ts';
 
 export const NS = 'ns';

@@ -2,6 +2,7 @@
 // The real-engine suites (test/operator) run the same code against a real
 // kube-apiserver and platform.
 import { describe, expect, it } from 'vitest';
+import { TierTable } from '../../core/domain/index.ts';
 import { reconcileApiToken } from '../../operator/controllers/apitoken/index.ts';
 import { reconcileEntity } from '../../operator/controllers/entity.ts';
 import {
@@ -12,7 +13,6 @@ import {
 } from '../../operator/controllers/secret.ts';
 import { Triggers } from '../../operator/controllers/triggers.ts';
 import type { ApiTokenObject, EntityObject } from '../../operator/crds/schemas.ts';
-import { TierTable } from '../../platform/domain/index.ts';
 import {
   at,
   cacheOf,

@@ -1,6 +1,7 @@
 import { ApiException, type KubeConfig } from '@kubernetes/client-node';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
+import { rotationPlan } from '../../core/external/index.ts';
 import {
   desiredSecret,
   digest,
@@ -13,7 +14,6 @@ import type { ApiTokenObject } from '../../operator/crds/schemas.ts';
 import { outcome, setCondition } from '../../operator/runtime/conditions.ts';
 import { LeaderElector } from '../../operator/runtime/leader-election.ts';
 import { exponentialRateLimiter, runWorkers, WorkQueue } from '../../operator/runtime/workqueue.ts';
-import { rotationPlan } from '../../platform/external/index.ts';
 import { tokenObj } from './operator-fakes.ts';
 
 const tick = () => new Promise((r) => setTimeout(r, 5));

@@ -12,7 +12,7 @@ import {
   signatureBase,
   signatureMatches,
   signRequest,
-} from '../../platform/crypto/http-signatures.ts';
+} from '../../core/crypto/http-signatures.ts';
 import {
   checkDowngradeScopes,
   checkScopeCeiling,
@@ -23,7 +23,7 @@ import {
   scopesAllow,
   TierTable,
   usageWindow,
-} from '../../platform/domain/index.ts';
+} from '../../core/domain/index.ts';
 import { addressMatcher } from '../../platform/server/permissions/policy.ts';
 import { RateLimiter, rateLimitHeaders } from '../../platform/server/permissions/rate-limiter.ts';
 

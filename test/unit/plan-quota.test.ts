@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { TierTable } from '../../platform/domain/index.ts';
-import { planQuota, type QuotaPlan } from '../../platform/external/index.ts';
+import { TierTable } from '../../core/domain/index.ts';
+import { planQuota, type QuotaPlan } from '../../core/external/index.ts';
 
 const tiers = new TierTable();
 const base: QuotaPlan = {

@@ -1,8 +1,8 @@
 // What the planner's and the executor's tables both start from: a held token,
 // a declaration, a ledger, a tier table and an entity.
-import { TierTable } from '../../platform/domain/index.ts';
-import type { TokenDeclaration, TokenFacts, TokenLedger } from '../../platform/external/index.ts';
-import type { Entity, Token } from '../../platform/schemas/index.ts';
+import { TierTable } from '../../core/domain/index.ts';
+import type { TokenDeclaration, TokenFacts, TokenLedger } from '../../core/external/index.ts';
+import type { Entity, Token } from '../../core/schemas/index.ts';
 import { ids, tokenBody } from '../client/loopback.ts';
 
 export const at = '2026-01-01T00:00:00.000Z';

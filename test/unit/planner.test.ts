@@ -1,4 +1,4 @@
-// Every row of the planners' decision tables (platform/external/plan-*.ts), the
+// Every row of the planners' decision tables (core/external/plan-*.ts), the
 // table both the operator and the Pulumi provider follow.
 import { describe, expect, it } from 'vitest';
 import {
@@ -12,8 +12,8 @@ import {
   type TokenDeclaration,
   type TokenFacts,
   type TokenLedger,
-} from '../../platform/external/index.ts';
-import type { Token } from '../../platform/schemas/index.ts';
+} from '../../core/external/index.ts';
+import type { Token } from '../../core/schemas/index.ts';
 import { ids } from '../client/loopback.ts';
 import { base, entity, held, ledger, OTHER, tiers, token } from './planner-fixtures.ts';
 

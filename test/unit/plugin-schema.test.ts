@@ -1,7 +1,7 @@
 // provider/schema.json is generated from the zod schemas (provider/plugin/schema.ts).
 import { readFileSync } from 'node:fs';
 import { expect, it } from 'vitest';
-import { PERMISSION_FIELDS } from '../../platform/domain/permissions.ts';
+import { PERMISSION_FIELDS } from '../../core/domain/permissions.ts';
 import { API_TOKEN, ENTITY, packageSchema, schemaText } from '../../provider/plugin/schema.ts';
 import { packageVersion } from '../../provider/plugin/version.ts';
 import { SCHEMA_FILE } from '../../provider/plugin/write-schema.ts';

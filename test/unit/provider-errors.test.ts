@@ -3,9 +3,9 @@
  * make (SPEC §2 governance) says who can, not "lacks the role".
  */
 import { describe, expect, it } from 'vitest';
-import { ForbiddenError } from '../../platform/client/index.ts';
-import { problemType } from '../../platform/domain/problems.ts';
-import { checkGovernance } from '../../platform/domain/rules.ts';
+import { ForbiddenError } from '../../core/client/index.ts';
+import { problemType } from '../../core/domain/problems.ts';
+import { checkGovernance } from '../../core/domain/rules.ts';
 import { providerError } from '../../provider/impl/config.ts';
 
 const settings = {

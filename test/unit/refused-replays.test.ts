@@ -1,12 +1,12 @@
-// Refused replays as both drivers read them (platform/external): a create
+// Refused replays as both drivers read them (core/external): a create
 // answered 410 is "gone" only when the 410 names the kind it creates — an
 // entity create whose default token is gone made an entity that still exists;
 // a rotation answered 410 (rotated again since) counts as done.
 import { describe, expect, it } from 'vitest';
-import { IdempotencyGoneError, type TokenplaneClient } from '../../platform/client/index.ts';
-import { problemType } from '../../platform/domain/problems.ts';
-import { createOrGone, type RotateAction, TokenExternal } from '../../platform/external/index.ts';
-import type { Token } from '../../platform/schemas/index.ts';
+import { IdempotencyGoneError, type TokenplaneClient } from '../../core/client/index.ts';
+import { problemType } from '../../core/domain/problems.ts';
+import { createOrGone, type RotateAction, TokenExternal } from '../../core/external/index.ts';
+import type { Token } from '../../core/schemas/index.ts';
 
 const gone = (extensions: Record<string, string>) =>
   new IdempotencyGoneError({

@@ -4,13 +4,13 @@
  * to wait for it), and the token it asks for, defaults filled in (the spec is
  * the whole truth).
  */
-import type { TokenType, UsagePeriod } from '../../../platform/domain/permissions.ts';
+import type { TokenType, UsagePeriod } from '../../../core/domain/permissions.ts';
 import {
   type DesiredPermissions,
   declaredPermissions,
   parseDuration,
   type TokenDeclaration,
-} from '../../../platform/external/index.ts';
+} from '../../../core/external/index.ts';
 import type { ApiTokenObject, ApiTokenSpec } from '../../crds/schemas.ts';
 import { isReady } from '../../runtime/conditions.ts';
 import { type Context, lower } from '../context.ts';

@@ -10,7 +10,7 @@
  * status. The object is read from the informer's cache. Token values live only
  * in local variables and the Secret: never in logs, Events, conditions or errors.
  */
-import { Reasons } from '../../../platform/external/index.ts';
+import { Reasons } from '../../../core/external/index.ts';
 import type { ApiTokenObject } from '../../crds/schemas.ts';
 import { FINALIZER } from '../../kube.ts';
 import type { Result } from '../../runtime/workqueue.ts';

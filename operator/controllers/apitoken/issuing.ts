@@ -1,6 +1,6 @@
 /**
  * The issuing stage: the ApiToken holds a platform token that matches its
- * spec, rotated when due. The executor (platform/external/executor.ts) carries
+ * spec, rotated when due. The executor (core/external/executor.ts) carries
  * out the planner's actions — create (idempotency key from the uid and the
  * issuance), adopt (`tokenId`, `adoptDefaultToken`), update in place (drift on
  * the platform is repaired), rotate — until the planner has nothing left, or
@@ -21,7 +21,7 @@ import {
   type SettledToken,
   settleToken,
   type TokenHooks,
-} from '../../../platform/external/index.ts';
+} from '../../../core/external/index.ts';
 import type { ApiTokenObject, ApiTokenStatus } from '../../crds/schemas.ts';
 import { EventReasons } from '../../events.ts';
 import { type Context, checkTime, replacementHooks } from '../context.ts';

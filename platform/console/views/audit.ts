@@ -1,5 +1,5 @@
 /** The audit log of an entity, newest pages first as the platform returns them. */
-import type { AuditPage, Entity } from '../../client/index.ts';
+import type { AuditPage, Entity } from '../../../core/client/index.ts';
 import { type Html, html } from '../html.ts';
 import { when } from './format.ts';
 

@@ -4,7 +4,7 @@
  * the server answers with a redirect back to the entity (post/redirect/get).
  */
 import { randomUUID } from 'node:crypto';
-import type { Entity, Token } from '../../client/index.ts';
+import type { Entity, Token } from '../../../core/client/index.ts';
 import { type Html, html } from '../html.ts';
 import type { TierChoice } from '../tiers.ts';
 import { capitalise, dateTimeLocal } from './format.ts';

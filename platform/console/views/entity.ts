@@ -3,7 +3,7 @@
  * tokens table (SPEC §7) with "New", "Show token" and the "More actions" menu.
  * What the credential may not do is not offered: a viewer sees no write action.
  */
-import type { Entity, Token } from '../../client/index.ts';
+import type { Entity, Token } from '../../../core/client/index.ts';
 import { type Html, html } from '../html.ts';
 import type { TierChoice } from '../tiers.ts';
 import { editEntityDialog, newEntityDialog, newTokenDialog } from './dialogs.ts';

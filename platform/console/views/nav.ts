@@ -2,7 +2,7 @@
  * The list of entities in scope, one page at a time (keyset paging) with a name
  * search, so a reseller with thousands of customers stays usable.
  */
-import type { Entity, EntityPage } from '../../client/index.ts';
+import type { Entity, EntityPage } from '../../../core/client/index.ts';
 import { type Html, html } from '../html.ts';
 
 export type NavState = {

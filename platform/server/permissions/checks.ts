@@ -10,8 +10,8 @@
  * refused by the usage limit gives its rate-limit slot back.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { originAllowed, scopesAllow } from '../../domain/permissions.ts';
-import { ProblemError } from '../../domain/problems.ts';
+import { originAllowed, scopesAllow } from '../../../core/domain/permissions.ts';
+import { ProblemError } from '../../../core/domain/problems.ts';
 import type { MetricDef } from '../analytics.ts';
 import type { PlatformContext } from '../context.ts';
 import type { VerifiedToken } from '../verifier.ts';

@@ -15,8 +15,8 @@ import {
   type ParsedSignature,
   parseSignature,
   signatureMatches,
-} from '../../crypto/http-signatures.ts';
-import { ProblemError } from '../../domain/problems.ts';
+} from '../../../core/crypto/http-signatures.ts';
+import { ProblemError } from '../../../core/domain/problems.ts';
 import { rememberSignature } from '../../storage/signatures.ts';
 import type { PlatformContext } from '../context.ts';
 import type { VerifiedToken } from '../verifier.ts';

@@ -17,8 +17,8 @@
  *
  * One lease at a time per token: requests that find no unit wait for it.
  */
-import { usageWindow } from '../../domain/permissions.ts';
-import type { TokenPermissions } from '../../schemas/index.ts';
+import { usageWindow } from '../../../core/domain/permissions.ts';
+import type { TokenPermissions } from '../../../core/schemas/index.ts';
 import type { Store } from '../../storage/store.ts';
 import { type Lease, leaseUsage, returnUsage } from '../../storage/usage.ts';
 

@@ -5,7 +5,7 @@ import {
   AccessKeyWithKey,
   CreateAccessKeyRequest,
   IdParams,
-} from '../../schemas/index.ts';
+} from '../../../core/schemas/index.ts';
 import { createAccessKey, deleteAccessKey, listAccessKeys } from '../../storage/access-keys.ts';
 import { type PlatformContext, requireWriter, sendCreated, setAudit } from '../context.ts';
 import { mutate } from '../mutation.ts';

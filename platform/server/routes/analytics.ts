@@ -5,8 +5,13 @@
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { ProblemError } from '../../domain/problems.ts';
-import { MetricCatalog, MetricParams, MetricQuery, MetricSeries } from '../../schemas/index.ts';
+import { ProblemError } from '../../../core/domain/problems.ts';
+import {
+  MetricCatalog,
+  MetricParams,
+  MetricQuery,
+  MetricSeries,
+} from '../../../core/schemas/index.ts';
 import { MAX_RANGE_MS, seriesJson } from '../analytics.ts';
 import type { PlatformContext } from '../context.ts';
 import { admit, answerHeaders, answerPreflight } from '../permissions/checks.ts';

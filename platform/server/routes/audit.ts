@@ -1,6 +1,6 @@
 /** The audit trail, filtered to the caller's subtree. */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { AuditPage, AuditQuery } from '../../schemas/index.ts';
+import { AuditPage, AuditQuery } from '../../../core/schemas/index.ts';
 import { listAudit } from '../../storage/audit.ts';
 import { type PlatformContext, scopeOf } from '../context.ts';
 import { managementRoute } from './common.ts';

@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { ProblemError } from '../../domain/problems.ts';
-import { Id, Problem } from '../../schemas/index.ts';
+import { ProblemError } from '../../../core/domain/problems.ts';
+import { Id, Problem } from '../../../core/schemas/index.ts';
 import { type Idempotency, requestHash } from '../../storage/idempotency.ts';
 import { notFound } from '../../storage/problems.ts';
 import { principalOf } from '../context.ts';

@@ -7,7 +7,7 @@ import {
   EntityPage,
   entityRequestsFor,
   IdParams,
-} from '../../schemas/index.ts';
+} from '../../../core/schemas/index.ts';
 import {
   createEntity,
   deleteEntity,

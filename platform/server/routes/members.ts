@@ -15,7 +15,7 @@ import {
   MemberPage,
   Member as MemberSchema,
   UpdateMemberRequest,
-} from '../../schemas/index.ts';
+} from '../../../core/schemas/index.ts';
 import { createPersonalAccessKey, listPersonalAccessKeys } from '../../storage/access-keys.ts';
 import { createMember, deleteMember, listMembers, updateMember } from '../../storage/members.ts';
 import { type PlatformContext, requireWriter, scopeOf, sendCreated, setAudit } from '../context.ts';

@@ -1,7 +1,7 @@
 /** Health, readiness, Prometheus metrics, the tier table and the OpenAPI document. */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { TierList } from '../../schemas/index.ts';
+import { TierList } from '../../../core/schemas/index.ts';
 import type { PlatformContext } from '../context.ts';
 
 const Status = z.object({ status: z.string() });

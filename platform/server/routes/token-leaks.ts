@@ -7,8 +7,8 @@
 
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { ProblemError } from '../../domain/problems.ts';
-import { TokenLeakLabels, TokenLeakReport } from '../../schemas/index.ts';
+import { ProblemError } from '../../../core/domain/problems.ts';
+import { TokenLeakLabels, TokenLeakReport } from '../../../core/schemas/index.ts';
 import { type Exposed, reportLeaks } from '../../storage/leaks.ts';
 import { type AuditInfo, type PlatformContext, principalOf, setAudit } from '../context.ts';
 import { jsonBodyParser } from '../json-body.ts';

@@ -2,8 +2,8 @@
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { PERMISSION_FIELDS, usageWindow } from '../../domain/permissions.ts';
-import { validationProblem } from '../../domain/problems.ts';
+import { PERMISSION_FIELDS, usageWindow } from '../../../core/domain/permissions.ts';
+import { validationProblem } from '../../../core/domain/problems.ts';
 import {
   CreateTokenRequest,
   IdParams,
@@ -16,7 +16,7 @@ import {
   TokenPage,
   TokenWithValue,
   UpdateTokenRequest,
-} from '../../schemas/index.ts';
+} from '../../../core/schemas/index.ts';
 import { getEntity } from '../../storage/entities.ts';
 import {
   createToken,

@@ -7,7 +7,7 @@ import {
   IdParams,
   WebhookList,
   WebhookWithSecret,
-} from '../../schemas/index.ts';
+} from '../../../core/schemas/index.ts';
 import {
   createWebhook,
   deleteWebhook,

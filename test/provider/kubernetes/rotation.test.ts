@@ -8,10 +8,7 @@
 import type { V1Secret } from '@kubernetes/client-node';
 import type { Stack } from '@pulumi/pulumi/automation/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  PREVIOUS_KEY,
-  PREVIOUS_UNTIL_ANNOTATION,
-} from '../../../platform/external/token-secret.ts';
+import { PREVIOUS_KEY, PREVIOUS_UNTIL_ANNOTATION } from '../../../core/external/token-secret.ts';
 import { platformSnapshot, secretValues } from '../fixtures.ts';
 import { type KubeFixture, kubeFixture } from './fixtures.ts';
 import {

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
-import { TokenplaneClient } from '../../../platform/client/index.ts';
+import { TokenplaneClient } from '../../../core/client/index.ts';
 import { startServer } from '../../../platform/server/app.ts';
 import { type PluginTestEnv, pluginTestEnv } from '../../harness/plugin.ts';
 

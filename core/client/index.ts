@@ -1,7 +1,7 @@
 /**
  * Typed client of the tokenplane platform API (SPEC §2) — the only way the
  * operator and the provider reach the platform. Every answer is validated with the
- * zod schemas of platform/schemas; failures are the error classes of ./errors.ts.
+ * zod schemas of core/schemas; failures are the error classes of ./errors.ts.
  *
  * Retries: every method here is safe to repeat. Reads, DELETE and PATCH (whose
  * bodies are absolute assignments) are idempotent; reveal and introspect only

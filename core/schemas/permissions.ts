@@ -1,7 +1,7 @@
 /**
  * The token permission and limit fields of SPEC §6: one zod source for request
  * validation, the Token type, the OpenAPI document (and, later, the CRD and the
- * provider's inputs). The rules live in platform/domain/permissions.ts.
+ * provider's inputs). The rules live in core/domain/permissions.ts.
  */
 import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
