@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify from 'fastify';
-import { startServer } from '../platform/server/app.ts';
+import { startServer } from '../platform/main.ts';
 
 const [mode, databaseUrl] = process.argv.slice(2);
 

@@ -30,7 +30,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import autocannon, { type RequestData } from 'autocannon';
 import { signRequest } from '../core/crypto/http-signatures.ts';
 import { generateSecret } from '../core/domain/secret-format.ts';
-import { SERVE_HEAP_FLAGS } from '../platform/server/heap-flags.ts';
+import { SERVE_HEAP_FLAGS } from '../platform/heap-flags.ts';
 import { startPostgres } from '../test/harness/postgres.ts';
 import {
   cpuSeconds,

@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PulumiFn, Stack } from '@pulumi/pulumi/automation/index.js';
-import { startServer } from '../platform/server/app.ts';
+import { startServer } from '../platform/main.ts';
 import type { PulumiTestEnv } from '../test/harness/pulumi.ts';
 
 /** A platform in a temporary directory whose `bulk` tier holds `tokens` tokens; close() removes it. */

@@ -5,7 +5,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { SERVE_HEAP_FLAGS } from '../platform/server/heap-flags.ts';
+import { SERVE_HEAP_FLAGS } from '../platform/heap-flags.ts';
 
 export type Started = { url: string; adminKey?: string; child: ChildProcess };
 

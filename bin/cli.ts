@@ -6,7 +6,7 @@
  * To add a command, add one line to COMMANDS.
  */
 import { createRequire } from 'node:module';
-import { missingNodeFlags, SERVE_HEAP_FLAGS } from '../platform/server/heap-flags.ts';
+import { missingNodeFlags, SERVE_HEAP_FLAGS } from '../platform/heap-flags.ts';
 
 export type Command = {
   summary: string;
@@ -19,7 +19,7 @@ export const COMMANDS: Record<string, Command> = {
   serve: {
     summary:
       'Run the platform API (SQLite in the data dir, or PostgreSQL with TOKENPLANE_DATABASE_URL)',
-    load: () => import('../platform/server/serve.ts'),
+    load: () => import('../platform/serve.ts'),
     nodeFlags: SERVE_HEAP_FLAGS,
   },
   operator: {

@@ -10,7 +10,7 @@ if (!process.env.NODE_COMPILE_CACHE) {
   process.stderr.write('compile-cache.js: set NODE_COMPILE_CACHE to the cache directory\n');
   process.exit(2);
 }
-for (const entry of ['../bin/cli.ts', '../platform/server/serve.ts', '../operator/main.ts']) {
+for (const entry of ['../bin/cli.ts', '../platform/serve.ts', '../operator/main.ts']) {
   await import(new URL(entry, import.meta.url).href);
 }
 flushCompileCache();

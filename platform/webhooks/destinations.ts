@@ -34,8 +34,8 @@ import { type LookupAddress, type LookupOptions, lookup } from 'node:dns';
 import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
 import { Agent } from 'undici';
+import { addressMatcher } from '../../core/domain/addresses.ts';
 import { validationProblem } from '../../core/domain/problems.ts';
-import { addressMatcher } from '../server/permissions/policy.ts';
 
 export const WEBHOOK_EGRESS_MODES = ['public', 'allowlist'] as const;
 export type WebhookEgress = (typeof WEBHOOK_EGRESS_MODES)[number];

@@ -27,7 +27,7 @@ import {
   ValidationError,
 } from '../../core/client/index.ts';
 import { Transport } from '../../core/client/transport.ts';
-import { startServer } from '../../platform/server/app.ts';
+import { startServer } from '../../platform/main.ts';
 import { type LossyProxy, lossyProxy } from './proxy.ts';
 
 let server: Awaited<ReturnType<typeof startServer>>;

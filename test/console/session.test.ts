@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer } from '../../platform/server/app.ts';
+import { startServer } from '../../platform/main.ts';
 import { type Platform, startPlatform } from '../platform/helpers.ts';
 
 const IDLE_MS = 60_000;

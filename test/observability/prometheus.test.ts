@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import type { RunningOperator } from '../../operator/operator.ts';
-import { startServer } from '../../platform/server/app.ts';
+import { startServer } from '../../platform/main.ts';
 import { repoRoot } from '../engines/engines.ts';
 import { createTestNamespace } from '../harness/kube.ts';
 import { type PostgresCluster, startPostgres } from '../harness/postgres.ts';

@@ -21,7 +21,7 @@ import {
 } from '../../operator/crds/schemas.ts';
 import { isStatus, Kube } from '../../operator/kube.ts';
 import { type RunningOperator, startOperator } from '../../operator/operator.ts';
-import { startServer } from '../../platform/server/app.ts';
+import { startServer } from '../../platform/main.ts';
 import { serviceAccountKubeconfig } from '../harness/control-plane.ts';
 import { adminKubeConfig, createTestNamespace, sharedControlPlane } from '../harness/kube.ts';
 import { waitFor } from '../harness/wait.ts';

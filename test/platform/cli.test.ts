@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { SERVE_HEAP_FLAGS } from '../../platform/server/heap-flags.ts';
+import { SERVE_HEAP_FLAGS } from '../../platform/heap-flags.ts';
 import { type RunningCli, runCli } from '../harness/cli.ts';
 
 /** `tokenplane <args>` behind a pipe, without the database or admin key of this shell. */

@@ -8,7 +8,7 @@ import { chmodSync, copyFileSync, existsSync, mkdtempSync, rmSync, unlinkSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { startServer } from '../../platform/server/app.ts';
+import { startServer } from '../../platform/main.ts';
 import { ENGINES, startPlatform } from './helpers.ts';
 
 describe.each(ENGINES)('encryption key file on %s', (engine) => {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll } from 'vitest';
-import { type RunningServer, type ServerOptions, startServer } from '../../platform/server/app.ts';
+import { type RunningServer, type ServerOptions, startServer } from '../../platform/main.ts';
 import { type PostgresCluster, startPostgres } from '../harness/postgres.ts';
 
 export type Engine = 'sqlite' | 'postgres';

@@ -5,7 +5,7 @@
  * not once per request.
  */
 import { describe, expect, it } from 'vitest';
-import type { RunningServer } from '../../platform/server/app.ts';
+import type { RunningServer } from '../../platform/main.ts';
 import { Api, advancedEntity, ENGINES, isProblem, startPlatform, startReplica } from './helpers.ts';
 
 describe.each(ENGINES)('replicas on %s', (engine) => {

@@ -92,7 +92,7 @@ describe.each(ENGINES)('restart on %s', (engine) => {
     try {
       await p.api.post('/v1/entities', { name: 'K', kind: 'customer' });
       await p.server.close();
-      const { startServer } = await import('../../platform/server/app.ts');
+      const { startServer } = await import('../../platform/main.ts');
       await expect(
         startServer({
           port: 0,

@@ -8,7 +8,7 @@
  * after it reconnects.
  */
 import { describe, expect, it } from 'vitest';
-import type { RunningServer } from '../../platform/server/app.ts';
+import type { RunningServer } from '../../platform/main.ts';
 import { waitFor } from '../harness/wait.ts';
 import { Api, isProblem, type Platform, startPlatform, startReplica } from './helpers.ts';
 import { tcpProxy } from './tcp-proxy.ts';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SecretBox } from '../../core/crypto/cipher.ts';
 import { loadEncryptionKey } from '../../core/crypto/keys.ts';
-import { type RunningServer, startServer } from '../../platform/server/app.ts';
+import { type RunningServer, startServer } from '../../platform/main.ts';
 import { MIGRATIONS, migrate } from '../../platform/storage/migrations.ts';
 import { PostgresDriver } from '../../platform/storage/postgres.ts';
 import type { SqlDriver, SqlTx } from '../../platform/storage/sql.ts';

@@ -8,7 +8,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
-import type { RunningServer } from '../../platform/server/app.ts';
+import type { RunningServer } from '../../platform/main.ts';
 import {
   Api,
   advancedEntity,

@@ -13,7 +13,7 @@
  * machine: addresses and localhost names need no look-up (no-egress.test.ts).
  */
 import { describe, expect, it } from 'vitest';
-import { startServer } from '../../platform/server/app.ts';
+import { startServer } from '../../platform/main.ts';
 import { waitFor } from '../harness/wait.ts';
 import { isProblem, type Platform, type Reply, startPlatform } from './helpers.ts';
 import { startReceiver, subscribedCustomer } from './receiver.ts';

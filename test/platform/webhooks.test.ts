@@ -6,7 +6,7 @@
  * servers on one PostgreSQL database sending each event once.
  */
 import { describe, expect, it } from 'vitest';
-import type { RunningServer } from '../../platform/server/app.ts';
+import type { RunningServer } from '../../platform/main.ts';
 import { waitFor } from '../harness/wait.ts';
 import { Api, ENGINES, isProblem, type Platform, startPlatform, startReplica } from './helpers.ts';
 import { type Receiver, startReceiver, subscribedCustomer } from './receiver.ts';

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { OutputMap } from '@pulumi/pulumi/automation/index.js';
 import { afterAll, beforeAll } from 'vitest';
 import { TokenplaneClient } from '../../core/client/index.ts';
-import { startServer } from '../../platform/server/app.ts';
+import { startServer } from '../../platform/main.ts';
 import { Entity } from '../../provider/index.ts';
 import { type PulumiTestEnv, type PulumiTestEnvOptions, pulumiTestEnv } from '../harness/pulumi.ts';
 

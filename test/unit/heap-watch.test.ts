@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { watchHeap } from '../../core/heap-watch.ts';
 import { createLogger } from '../../core/logging.ts';
-import { watchServeHeap } from '../../platform/server/serve.ts';
+import { watchServeHeap } from '../../platform/serve.ts';
 
 describe('heap watch', () => {
   it('warns once per climb past the threshold, sets the gauge, and re-arms below the clear mark', () => {

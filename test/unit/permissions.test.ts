@@ -13,6 +13,7 @@ import {
   signatureMatches,
   signRequest,
 } from '../../core/crypto/http-signatures.ts';
+import { addressMatcher } from '../../core/domain/addresses.ts';
 import {
   checkDowngradeScopes,
   checkScopeCeiling,
@@ -24,7 +25,6 @@ import {
   TierTable,
   usageWindow,
 } from '../../core/domain/index.ts';
-import { addressMatcher } from '../../platform/server/permissions/policy.ts';
 import { RateLimiter, rateLimitHeaders } from '../../platform/server/permissions/rate-limiter.ts';
 
 describe('RFC 9421', () => {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import { TokenplaneClient } from '../../../core/client/index.ts';
-import { startServer } from '../../../platform/server/app.ts';
+import { startServer } from '../../../platform/main.ts';
 import { type PluginTestEnv, pluginTestEnv } from '../../harness/plugin.ts';
 
 export type PluginFixture = {

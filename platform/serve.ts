@@ -4,9 +4,9 @@
  * in-flight requests finish, writes pending lastUsedAt, closes the database).
  */
 import { parseArgs } from 'node:util';
-import { type HeapStats, type HeapWatch, watchHeap } from '../../core/heap-watch.ts';
-import { createLogger, type LogFormat, parseLogFormat } from '../../core/logging.ts';
-import { DEFAULT_DATA_DIR, DEFAULT_HOST, DEFAULT_PORT, startServer } from './app.ts';
+import { type HeapStats, type HeapWatch, watchHeap } from '../core/heap-watch.ts';
+import { createLogger, type LogFormat, parseLogFormat } from '../core/logging.ts';
+import { DEFAULT_DATA_DIR, DEFAULT_HOST, DEFAULT_PORT, startServer } from './main.ts';
 
 export const SERVE_HELP = `Usage: tokenplane serve [options]
 
