@@ -1,22 +1,28 @@
 /**
  * The audit trail: every mutation and every reveal, successful or not, becomes
- * one event (actor, action, target, outcome, request id; never a secret). Routes
- * describe themselves with `setAudit`; this hook writes the event before the
- * response leaves, so a client that reads the trail right after sees it.
+ * one event (actor, action, target, outcome, request id; never a secret). A
+ * route declares what it audits (`config.audit`); this plugin takes it from the
+ * validated request. A success is written by the mutation path in the change's
+ * own transaction (mutation.ts); a refusal here, before the response leaves,
+ * so a client that reads the trail right after sees it.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { type NewAuditEvent, recordAudit } from '../storage/audit.ts';
 import { visible } from '../storage/scope.ts';
 import { getToken } from '../storage/tokens.ts';
 import { type AuditInfo, actorOf, type PlatformContext, type Principal } from './context.ts';
 
 export function installAudit(app: FastifyInstance, ctx: PlatformContext): void {
+  app.addHook('preHandler', async (request) => {
+    const declared = request.routeOptions.config.audit as
+      | ((request: FastifyRequest) => AuditInfo)
+      | undefined;
+    if (declared) request.audit = declared(request);
+  });
   app.addHook('onSend', async (request, reply, payload) => {
     const info = request.audit;
     const principal = request.principal;
-    if (!info || !principal) return payload;
-    const ok = reply.statusCode < 400;
-    if (ok && request.auditRecorded) return payload;
+    if (!info || !principal || reply.statusCode < 400) return payload;
     try {
       let entityId = info.entityId;
       if (entityId === null && info.targetType === 'token' && info.targetId) {
@@ -29,14 +35,11 @@ export function installAudit(app: FastifyInstance, ctx: PlatformContext): void {
         targetType: info.targetType,
         targetId: info.targetId,
         entityId,
-        outcome: ok ? 'success' : 'failure',
+        outcome: 'failure',
         requestId: String(request.id),
-        detail: ok ? (info.detail ?? null) : (request.problemSlug ?? `status ${reply.statusCode}`),
+        detail: request.problemSlug ?? `status ${reply.statusCode}`,
       };
-      await recordAudit(
-        ctx.store,
-        ...(ok ? [event] : await refusalTrails(ctx, principal, info, event)),
-      );
+      await recordAudit(ctx.store, ...(await refusalTrails(ctx, principal, info, event)));
     } catch (error) {
       ctx.warnings.write(request.log, 'error', { err: error }, 'could not record audit event');
     }

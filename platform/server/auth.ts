@@ -50,7 +50,6 @@ export function installAuth(app: FastifyInstance, ctx: PlatformContext): void {
   app.decorateRequest('principal', null);
   app.decorateRequest('apiToken', null);
   app.decorateRequest('audit', null);
-  app.decorateRequest('auditRecorded', false);
   app.decorateRequest('problemSlug', null);
 
   app.addHook('onRequest', async (request, reply) => {

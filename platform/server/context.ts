@@ -55,6 +55,13 @@ export type AuditInfo = {
   detail?: string | null;
 };
 
+/**
+ * What a route audits, from its validated params and body (route
+ * `config.audit`, written by routes/common.ts's managementRoute). Typed per
+ * route there; stored here as a function of a request it cannot name.
+ */
+export type AuditDeclaration = (request: never) => AuditInfo;
+
 /** Which credential a route takes (route `config.auth`). */
 export type AuthMode = 'none' | 'management' | 'token' | 'leak-report';
 
@@ -62,13 +69,13 @@ declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal | null;
     apiToken: VerifiedToken | null;
+    /** What the route audits, from its `config.audit` (audit.ts). */
     audit: AuditInfo | null;
-    /** The success event was written inside the mutation's transaction (mutation.ts). */
-    auditRecorded: boolean;
     problemSlug: string | null;
   }
   interface FastifyContextConfig {
     auth?: AuthMode;
+    audit?: AuditDeclaration;
   }
 }
 
@@ -123,10 +130,6 @@ const TARGET_NAMES: Record<string, string> = {
   webhook: 'webhook',
   member: 'member',
 };
-
-export function setAudit(request: FastifyRequest, info: AuditInfo): void {
-  request.audit = info;
-}
 
 /**
  * If-Match (RFC 9110 §13.1.1): absent or `*` → the object only has to exist;

@@ -1,9 +1,9 @@
 /**
- * The one path of every mutation route. The route says what it does
- * (`setAudit`) and who may do it (`requireWriter`), then hands `mutate`:
+ * The one path of every mutation route. The route declares what it audits
+ * (`config.audit`) and says who may do it (`requireWriter`), then hands `mutate`:
  * - `write(effects)`: the storage call, which runs `effects` inside its own
  *   transaction after the change (storage/effects.ts);
- * - `describe(written)`: what the success event says beyond `setAudit`, known
+ * - `describe(written)`: what the success event says beyond `config.audit`, known
  *   only from the result; `records(written)`: further audit events, one per
  *   object the change touched (a leak report's tokens);
  * - `invalidates(written)`: the verifications the change may have made wrong
@@ -13,9 +13,9 @@
  *
  * In the change's transaction `mutate` writes the audit events, the webhook
  * events into the outbox and, on PostgreSQL, the revocation notices other
- * servers listen for: all of them commit with the change or not at all. After
- * the commit it marks the request audited (the onSend hook records only
- * failures), drops this server's cached verifications, wakes the webhook
+ * servers listen for: all of them commit with the change or not at all (so
+ * every success is audited here; audit.ts records the failures). After the
+ * commit it drops this server's cached verifications, wakes the webhook
  * sender when the outbox got deliveries, and counts. An idempotent replay
  * changed nothing: it is audited as a replay and nothing else. Storage never
  * calls back into the server.
@@ -98,7 +98,6 @@ export async function mutate<R>(
     }
   };
   const result = await m.write(effects as Effects<unknown>);
-  request.auditRecorded = true;
   for (const target of stale) {
     if ('entityId' in target) ctx.verifier.invalidateEntity(target.entityId);
     else {

@@ -334,15 +334,17 @@ export async function revealToken(
   store: Store,
   scope: Scope,
   id: string,
+  effects: Effects<{ value: string; entityId: string }>,
 ): Promise<{ value: string; entityId: string }> {
-  const rows = await store.db.query('SELECT entity_id, sealed_value FROM tokens WHERE id = $1', [
-    id,
-  ]);
-  const row = rows[0];
-  if (!row || !(await visible(store.db, scope, String(row.entity_id)))) {
-    throw notFound('token', id);
-  }
-  return { value: store.box.open(String(row.sealed_value), id), entityId: String(row.entity_id) };
+  // A write transaction for a read: the reveal's audit event commits with it.
+  return withEffects(store, effects, async (tx) => {
+    const rows = await tx.query('SELECT entity_id, sealed_value FROM tokens WHERE id = $1', [id]);
+    const row = rows[0];
+    if (!row || !(await visible(tx, scope, String(row.entity_id)))) {
+      throw notFound('token', id);
+    }
+    return { value: store.box.open(String(row.sealed_value), id), entityId: String(row.entity_id) };
+  });
 }
 
 /**

@@ -7,10 +7,15 @@ import {
   IdParams,
 } from '../../../core/schemas/index.ts';
 import { createAccessKey, deleteAccessKey, listAccessKeys } from '../../storage/access-keys.ts';
-import { type PlatformContext, requireWriter, sendCreated, setAudit } from '../context.ts';
-import { mutate } from '../mutation.ts';
-import { Deleted, IdempotencyHeaders, idempotencyOf, managementRoute } from './common.ts';
-import { deleteHandler, entityListHandler } from './owned.ts';
+import type { PlatformContext } from '../context.ts';
+import {
+  auditOfTarget,
+  auditUnderEntity,
+  Deleted,
+  IdempotencyHeaders,
+  managementRoute,
+} from './common.ts';
+import { createHandler, deleteHandler, entityListHandler } from './owned.ts';
 
 export const accessKeyRoutes =
   (ctx: PlatformContext): FastifyPluginAsyncZod =>
@@ -26,35 +31,22 @@ export const accessKeyRoutes =
           body: CreateAccessKeyRequest,
           response: { 201: AccessKeyWithKey },
         },
+        auditUnderEntity('access-key.create', (body) => `role=${body.role}`),
       ),
-      async (request, reply) => {
-        const entityId = request.params.id;
-        setAudit(request, {
-          action: 'access-key.create',
-          targetType: 'access-key',
-          targetId: null,
-          entityId,
-          detail: `role=${request.body.role}`,
-        });
-        const principal = await requireWriter(ctx, request, 'create access keys', {
-          entity: entityId,
-        });
-        const { result, replayed } = await mutate(ctx, request, {
-          write: (audit) =>
-            createAccessKey(
-              ctx.store,
-              principal.scope,
-              entityId,
-              request.body,
-              idempotencyOf(request, request.body),
-              audit,
-            ),
-          describe: (key) => ({ targetId: key.id }),
+      createHandler(
+        ctx,
+        {
+          body: CreateAccessKeyRequest,
+          refused: 'create access keys',
+          target: (request) => ({ entity: request.params.id }),
+        },
+        (scope, request, idem) => ({
+          write: (effects) =>
+            createAccessKey(ctx.store, scope, request.params.id, request.body, idem, effects),
           // Access keys are looked up on each request, not cached.
           invalidates: () => [],
-        });
-        return sendCreated(reply, result, replayed);
-      },
+        }),
+      ),
     );
 
     app.get(
@@ -68,19 +60,20 @@ export const accessKeyRoutes =
 
     app.delete(
       '/access-keys/:id',
-      managementRoute('access-keys', 'Delete an access key; it stops working at once', {
-        params: IdParams,
-        response: { 204: Deleted },
-      }),
+      managementRoute(
+        'access-keys',
+        'Delete an access key; it stops working at once',
+        {
+          params: IdParams,
+          response: { 204: Deleted },
+        },
+        auditOfTarget('access-key.delete'),
+      ),
       deleteHandler(
         ctx,
-        {
-          targetType: 'access-key',
-          refused: 'delete access keys',
-          target: (id) => ({ accessKey: id }),
-        },
+        { refused: 'delete access keys', target: (id) => ({ accessKey: id }) },
         (scope, id) => ({
-          write: (audit) => deleteAccessKey(ctx.store, scope, id, audit),
+          write: (effects) => deleteAccessKey(ctx.store, scope, id, effects),
           describe: (r) => ({ entityId: r.entityId }),
           invalidates: () => [],
         }),

@@ -4,7 +4,7 @@ import { ProblemError } from '../../../core/domain/problems.ts';
 import { Id, Problem } from '../../../core/schemas/index.ts';
 import { type Idempotency, requestHash } from '../../storage/idempotency.ts';
 import { notFound } from '../../storage/problems.ts';
-import { principalOf } from '../context.ts';
+import { type AuditDeclaration, type AuditInfo, principalOf } from '../context.ts';
 
 /**
  * Error responses every route with a credential may give: declared with the
@@ -53,17 +53,27 @@ type RouteSchema = {
   response?: Record<number, z.ZodType>;
 };
 
+type Input<T> = T extends z.ZodType ? z.output<T> : undefined;
+
+/** What a route audits, from its validated params and body. */
+export type AuditOf<S extends RouteSchema> = (request: {
+  params: Input<S['params']>;
+  body: Input<S['body']>;
+}) => AuditInfo;
+
 /**
  * Options of a management route (administrator or access key): its OpenAPI tag,
- * summary and bearer security, plus the problem responses every such route may give.
+ * summary and bearer security, plus the problem responses every such route may
+ * give, and what it audits (server/audit.ts records it; none for reads).
  */
 export function managementRoute<const S extends RouteSchema>(
   tag: string,
   summary: string,
   schema: S,
+  audit?: AuditOf<S>,
 ) {
   return {
-    config: { auth: 'management' as const },
+    config: { auth: 'management' as const, ...(audit ? { audit: audit as AuditDeclaration } : {}) },
     schema: {
       tags: [tag],
       summary,
@@ -72,6 +82,41 @@ export function managementRoute<const S extends RouteSchema>(
       response: { ...schema.response, ...problemResponses } as S['response'] &
         typeof problemResponses,
     },
+  };
+}
+
+type AuditedAction = `${AuditInfo['targetType']}.${string}`;
+
+function targetTypeOf(action: AuditedAction): AuditInfo['targetType'] {
+  return action.slice(0, action.indexOf('.')) as AuditInfo['targetType'];
+}
+
+/** The audit of a create under an entity (`POST /entities/:id/<kind>`): the new id comes from the result. */
+export function auditUnderEntity<B>(action: AuditedAction, detail?: (body: B) => string | null) {
+  return (request: { params: { id: string }; body: B }): AuditInfo => ({
+    action,
+    targetType: targetTypeOf(action),
+    targetId: null,
+    entityId: request.params.id,
+    detail: detail?.(request.body) ?? null,
+  });
+}
+
+/**
+ * The audit of a change to one object (`/<kind>/:id`): an entity is its own
+ * entity; the others learn theirs from the result (or, refused, from audit.ts).
+ */
+export function auditOfTarget<B>(action: AuditedAction, detail?: (body: B) => string | null) {
+  return (request: { params: { id: string }; body: B }): AuditInfo => {
+    const targetType = targetTypeOf(action);
+    const { id } = request.params;
+    return {
+      action,
+      targetType,
+      targetId: id,
+      entityId: targetType === 'entity' ? id : null,
+      detail: detail?.(request.body) ?? null,
+    };
   };
 }
 

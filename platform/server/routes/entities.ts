@@ -15,23 +15,17 @@ import {
   listEntities,
   updateEntity,
 } from '../../storage/entities.ts';
-import {
-  ifMatchPredicate,
-  type PlatformContext,
-  requireWriter,
-  scopeOf,
-  sendCreated,
-  setAudit,
-} from '../context.ts';
+import { type PlatformContext, requireWriter, scopeOf, sendCreated } from '../context.ts';
 import { mutate, tokenEvent } from '../mutation.ts';
 import {
+  auditOfTarget,
   Deleted,
   IdempotencyHeaders,
   IfMatchHeaders,
   idempotencyOf,
   managementRoute,
 } from './common.ts';
-import { deleteHandler, readHandler } from './owned.ts';
+import { deleteHandler, readHandler, updateHandler } from './owned.ts';
 
 export const entityRoutes =
   (ctx: PlatformContext): FastifyPluginAsyncZod =>
@@ -39,18 +33,23 @@ export const entityRoutes =
     const requests = entityRequestsFor(ctx.tiers.names);
     app.post(
       '/entities',
-      managementRoute('entities', 'Create an entity (and its default token)', {
-        headers: IdempotencyHeaders,
-        body: requests.create,
-        response: { 201: CreateEntityResponse },
-      }),
-      async (request, reply) => {
-        setAudit(request, {
+      managementRoute(
+        'entities',
+        'Create an entity (and its default token)',
+        {
+          headers: IdempotencyHeaders,
+          body: requests.create,
+          response: { 201: CreateEntityResponse },
+        },
+        // Its parent keeps the event; the new id comes from the result.
+        (request) => ({
           action: 'entity.create',
           targetType: 'entity',
           targetId: null,
           entityId: request.body.parentId ?? null,
-        });
+        }),
+      ),
+      async (request, reply) => {
         const principal = await requireWriter(
           ctx,
           request,
@@ -58,13 +57,13 @@ export const entityRoutes =
           request.body.parentId ? { entity: request.body.parentId } : null,
         );
         const { result, replayed } = await mutate(ctx, request, {
-          write: (audit) =>
+          write: (effects) =>
             createEntity(
               ctx.store,
               principal.scope,
               request.body,
               idempotencyOf(request, request.body),
-              audit,
+              effects,
             ),
           describe: (entity) => ({ targetId: entity.id, entityId: entity.id }),
           invalidates: () => [],
@@ -98,38 +97,28 @@ export const entityRoutes =
 
     app.patch(
       '/entities/:id',
-      managementRoute('entities', 'Rename an entity or change its tier (ceiling and quota apply)', {
-        params: IdParams,
-        headers: IfMatchHeaders,
-        body: requests.update,
-        response: { 200: Entity },
-      }),
-      async (request, reply) => {
-        const { id } = request.params;
-        setAudit(request, {
-          action: 'entity.update',
-          targetType: 'entity',
-          targetId: id,
-          entityId: id,
-          detail: request.body.tier ? `tier=${request.body.tier}` : null,
-        });
-        const principal = await requireWriter(ctx, request, 'update entities', { entity: id });
-        const { entity } = await mutate(ctx, request, {
-          write: (audit) =>
-            updateEntity(
-              ctx.store,
-              principal.scope,
-              id,
-              request.body,
-              ifMatchPredicate(request.headers['if-match']),
-              audit,
-            ),
+      managementRoute(
+        'entities',
+        'Rename an entity or change its tier (ceiling and quota apply)',
+        {
+          params: IdParams,
+          headers: IfMatchHeaders,
+          body: requests.update,
+          response: { 200: Entity },
+        },
+        auditOfTarget('entity.update', (body) => (body.tier ? `tier=${body.tier}` : null)),
+      ),
+      updateHandler(
+        ctx,
+        { body: requests.update, refused: 'update entities', target: (id) => ({ entity: id }) },
+        (scope, request, ifMatch) => ({
+          write: (effects) =>
+            updateEntity(ctx.store, scope, request.params.id, request.body, ifMatch, effects),
           // The tier decides what its tokens may read.
-          invalidates: (r) => (r.tierChanged ? [{ entityId: id }] : []),
-        });
-        reply.header('etag', entity.etag);
-        return entity.value;
-      },
+          invalidates: (r) => (r.tierChanged ? [{ entityId: request.params.id }] : []),
+        }),
+        ({ entity }) => entity,
+      ),
     );
 
     app.delete(
@@ -137,16 +126,14 @@ export const entityRoutes =
       managementRoute(
         'entities',
         'Delete an entity without children; its tokens stop verifying at once',
-        {
-          params: IdParams,
-          response: { 204: Deleted },
-        },
+        { params: IdParams, response: { 204: Deleted } },
+        auditOfTarget('entity.delete'),
       ),
       deleteHandler(
         ctx,
-        { targetType: 'entity', refused: 'delete entities', target: (id) => ({ entity: id }) },
+        { refused: 'delete entities', target: (id) => ({ entity: id }) },
         (scope, id) => ({
-          write: (audit) => deleteEntity(ctx.store, scope, id, audit),
+          write: (effects) => deleteEntity(ctx.store, scope, id, effects),
           invalidates: () => [{ entityId: id }],
           // The entity and its own webhooks are gone: its parent's chain hears of its tokens.
           announces: ({ tokens, parentId }) =>

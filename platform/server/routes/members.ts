@@ -18,10 +18,15 @@ import {
 } from '../../../core/schemas/index.ts';
 import { createPersonalAccessKey, listPersonalAccessKeys } from '../../storage/access-keys.ts';
 import { createMember, deleteMember, listMembers, updateMember } from '../../storage/members.ts';
-import { type PlatformContext, requireWriter, scopeOf, sendCreated, setAudit } from '../context.ts';
-import { mutate } from '../mutation.ts';
-import { Deleted, IdempotencyHeaders, idempotencyOf, managementRoute } from './common.ts';
-import { deleteHandler } from './owned.ts';
+import { type PlatformContext, scopeOf } from '../context.ts';
+import {
+  auditOfTarget,
+  auditUnderEntity,
+  Deleted,
+  IdempotencyHeaders,
+  managementRoute,
+} from './common.ts';
+import { createHandler, deleteHandler, updateHandler } from './owned.ts';
 
 /** What every member event says: whose membership, with which role. */
 function named(member: Member) {
@@ -33,37 +38,30 @@ export const memberRoutes =
   async (app) => {
     app.post(
       '/entities/:id/members',
-      managementRoute('members', 'Add a person, by email, with a role on the entity', {
-        params: IdParams,
-        headers: IdempotencyHeaders,
-        body: CreateMemberRequest,
-        response: { 201: MemberSchema },
-      }),
-      async (request, reply) => {
-        const entityId = request.params.id;
-        setAudit(request, {
-          action: 'member.create',
-          targetType: 'member',
-          targetId: null,
-          entityId,
-          detail: `email=${request.body.email} role=${request.body.role}`,
-        });
-        const principal = await requireWriter(ctx, request, 'add members', { entity: entityId });
-        const { result, replayed } = await mutate(ctx, request, {
-          write: (audit) =>
-            createMember(
-              ctx.store,
-              principal.scope,
-              entityId,
-              request.body,
-              idempotencyOf(request, request.body),
-              audit,
-            ),
-          describe: (member) => ({ targetId: member.id }),
+      managementRoute(
+        'members',
+        'Add a person, by email, with a role on the entity',
+        {
+          params: IdParams,
+          headers: IdempotencyHeaders,
+          body: CreateMemberRequest,
+          response: { 201: MemberSchema },
+        },
+        auditUnderEntity('member.create', (body) => `email=${body.email} role=${body.role}`),
+      ),
+      createHandler(
+        ctx,
+        {
+          body: CreateMemberRequest,
+          refused: 'add members',
+          target: (request) => ({ entity: request.params.id }),
+        },
+        (scope, request, idem) => ({
+          write: (effects) =>
+            createMember(ctx.store, scope, request.params.id, request.body, idem, effects),
           invalidates: () => [],
-        });
-        return sendCreated(reply, result, replayed);
-      },
+        }),
+      ),
     );
 
     app.get(
@@ -78,41 +76,43 @@ export const memberRoutes =
 
     app.patch(
       '/members/:id',
-      managementRoute('members', "Change a member's role", {
-        params: IdParams,
-        body: UpdateMemberRequest,
-        response: { 200: MemberSchema },
-      }),
-      async (request) => {
-        const { id } = request.params;
-        setAudit(request, {
-          action: 'member.update',
-          targetType: 'member',
-          targetId: id,
-          entityId: null,
-          detail: `role=${request.body.role}`,
-        });
-        const principal = await requireWriter(ctx, request, 'change members', { member: id });
-        return mutate(ctx, request, {
-          write: (audit) => updateMember(ctx.store, principal.scope, id, request.body.role, audit),
+      managementRoute(
+        'members',
+        "Change a member's role",
+        { params: IdParams, body: UpdateMemberRequest, response: { 200: MemberSchema } },
+        auditOfTarget('member.update', (body) => `role=${body.role}`),
+      ),
+      updateHandler(
+        ctx,
+        {
+          body: UpdateMemberRequest,
+          refused: 'change members',
+          target: (id) => ({ member: id }),
+        },
+        (scope, request) => ({
+          write: (effects) =>
+            updateMember(ctx.store, scope, request.params.id, request.body.role, effects),
           describe: named,
           // Personal access keys are checked against the member's role on each request.
           invalidates: () => [],
-        });
-      },
+        }),
+        (member) => ({ value: member }),
+      ),
     );
 
     app.delete(
       '/members/:id',
-      managementRoute('members', 'Remove a member; its personal access keys stop at once', {
-        params: IdParams,
-        response: { 204: Deleted },
-      }),
+      managementRoute(
+        'members',
+        'Remove a member; its personal access keys stop at once',
+        { params: IdParams, response: { 204: Deleted } },
+        auditOfTarget('member.delete'),
+      ),
       deleteHandler(
         ctx,
-        { targetType: 'member', refused: 'remove members', target: (id) => ({ member: id }) },
+        { refused: 'remove members', target: (id) => ({ member: id }) },
         (scope, id) => ({
-          write: (audit) => deleteMember(ctx.store, scope, id, audit),
+          write: (effects) => deleteMember(ctx.store, scope, id, effects),
           describe: named,
           invalidates: () => [],
         }),
@@ -130,34 +130,36 @@ export const memberRoutes =
           body: CreateAccessKeyRequest,
           response: { 201: AccessKeyWithKey },
         },
-      ),
-      async (request, reply) => {
-        const memberId = request.params.id;
-        setAudit(request, {
+        // The member's entity is known from the result (or, refused, not at all).
+        (request) => ({
           action: 'access-key.create',
           targetType: 'access-key',
           targetId: null,
           entityId: null,
-          detail: `role=${request.body.role} member=${memberId}`,
-        });
-        const principal = await requireWriter(ctx, request, 'create access keys', {
-          member: memberId,
-        });
-        const { result, replayed } = await mutate(ctx, request, {
-          write: (audit) =>
+          detail: `role=${request.body.role} member=${request.params.id}`,
+        }),
+      ),
+      createHandler(
+        ctx,
+        {
+          body: CreateAccessKeyRequest,
+          refused: 'create access keys',
+          target: (request) => ({ member: request.params.id }),
+        },
+        (scope, request, idem) => ({
+          write: (effects) =>
             createPersonalAccessKey(
               ctx.store,
-              principal.scope,
-              memberId,
+              scope,
+              request.params.id,
               request.body,
-              idempotencyOf(request, request.body),
-              audit,
+              idem,
+              effects,
             ),
-          describe: (key) => ({ targetId: key.id, entityId: key.entityId }),
+          describe: (key) => ({ entityId: key.entityId }),
           invalidates: () => [],
-        });
-        return sendCreated(reply, result, replayed);
-      },
+        }),
+      ),
     );
 
     app.get(

@@ -1,25 +1,29 @@
 /**
  * The handlers that several route groups share to the letter: an entity's
- * rows of one kind listed at once, the read and the DELETE of one object by
- * id. Each
- * plugin still declares its own routes (path, summary, schema) and says only
- * what differs: which storage call, what the change invalidates and announces.
+ * rows of one kind listed at once, the create under a parent, and the read,
+ * update and DELETE of one object by id. Each plugin still declares its own
+ * routes (path, summary, schema, audit) and says only what differs: which
+ * storage call, what the change invalidates and announces.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { z } from 'zod';
+import type { Idempotency, Idempotent } from '../../storage/idempotency.ts';
 import { notFound } from '../../storage/problems.ts';
 import type { Versioned } from '../../storage/rows.ts';
 import type { Scope, Target } from '../../storage/scope.ts';
 import type { Store } from '../../storage/store.ts';
 import {
-  type AuditInfo,
+  ifMatchPredicate,
   type PlatformContext,
   requireWriter,
   scopeOf,
-  setAudit,
+  sendCreated,
 } from '../context.ts';
 import { type Mutation, mutate } from '../mutation.ts';
+import { idempotencyOf } from './common.ts';
 
 type ById = FastifyRequest<{ Params: { id: string } }>;
+type WithBody<B> = FastifyRequest & { params: { id: string }; body: B };
 
 /** `GET /entities/:id/<kind>`: every row of the entity, unpaged, as `{ items }`. */
 export function entityListHandler<T>(
@@ -50,32 +54,85 @@ export function readHandler<T>(
   };
 }
 
-/** What a DELETE removes: its audit target type, the words of a viewer's refusal, the id's target. */
-export type Deletable = {
-  targetType: AuditInfo['targetType'];
+/** Who may change an object: the words of a viewer's refusal, and the object the check looks up. */
+export type Guarded<Of> = {
   /** Completes "A viewer access key cannot …". */
   refused: string;
-  target(id: string): Target;
+  target(of: Of): Target | null;
 };
 
 /**
- * `DELETE /<kind>/:id`: audited as `<type>.delete` (an entity is its own
- * entity; the others learn theirs from the result), refused to viewers before
- * anything is read, one mutation, 204 without a body.
+ * `POST /<parent kind>/:id/<kind>` of a new object: refused to viewers before anything is read, an
+ * optional `check` of the body (outside the transaction), one idempotent
+ * mutation; 201, its Location, and the replay header on a replay. The success
+ * event names the new object.
  */
+export function createHandler<B, T extends { id: string }>(
+  ctx: PlatformContext,
+  kind: Guarded<WithBody<B>> & {
+    /** The route's body schema (it types the request). */
+    body: z.ZodType<B>;
+    check?(body: B): Promise<void>;
+    /** Where the new object is read, e.g. `/v1/webhooks/`. */
+    location?: string;
+  },
+  mutation: (
+    scope: Scope,
+    request: WithBody<B>,
+    idem: Idempotency | undefined,
+  ) => Mutation<Idempotent<T>>,
+) {
+  return async (request: WithBody<B>, reply: FastifyReply) => {
+    const principal = await requireWriter(ctx, request, kind.refused, kind.target(request));
+    await kind.check?.(request.body);
+    const m = mutation(principal.scope, request, idempotencyOf(request, request.body));
+    const { result, replayed } = await mutate(ctx, request, {
+      ...m,
+      describe: (created) => ({ targetId: created.id, ...m.describe?.(created) }),
+    });
+    if (kind.location) reply.header('location', `${kind.location}${result.id}`);
+    return sendCreated(reply, result, replayed);
+  };
+}
+
+/**
+ * `PATCH /<kind>/:id`: refused to viewers before anything is read, If-Match
+ * honoured, one mutation; `answer` gives the object (with its ETag when it
+ * has one).
+ */
+export function updateHandler<B, R, T>(
+  ctx: PlatformContext,
+  kind: Guarded<string> & {
+    /** The route's body schema (it types the request). */
+    body: z.ZodType<B>;
+  },
+  mutation: (
+    scope: Scope,
+    request: WithBody<B>,
+    ifMatch: ((etag: string) => boolean) | undefined,
+  ) => Mutation<R>,
+  answer: (result: R) => { value: T; etag?: string },
+) {
+  return async (request: WithBody<B>, reply: FastifyReply) => {
+    const { id } = request.params;
+    const principal = await requireWriter(ctx, request, kind.refused, kind.target(id));
+    const ifMatch = ifMatchPredicate(request.headers['if-match'] as string | undefined);
+    const { value, etag } = answer(
+      await mutate(ctx, request, mutation(principal.scope, request, ifMatch)),
+    );
+    if (etag) reply.header('etag', etag);
+    return value;
+  };
+}
+
+/** `DELETE /<kind>/:id`: refused to viewers before anything is read, one mutation, 204 without a body. */
 export function deleteHandler<R>(
   ctx: PlatformContext,
-  kind: Deletable,
+  kind: Guarded<string>,
   mutation: (scope: Scope, id: string) => Mutation<R>,
 ) {
   return async (request: ById, reply: FastifyReply) => {
     const { id } = request.params;
-    setAudit(request, {
-      action: `${kind.targetType}.delete`,
-      targetType: kind.targetType,
-      targetId: id,
-      entityId: kind.targetType === 'entity' ? id : null,
-    });
     const principal = await requireWriter(ctx, request, kind.refused, kind.target(id));
     await mutate(ctx, request, mutation(principal.scope, id));
     return reply.code(204).send(undefined as never);

@@ -10,7 +10,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { ProblemError } from '../../../core/domain/problems.ts';
 import { TokenLeakLabels, TokenLeakReport } from '../../../core/schemas/index.ts';
 import { type Exposed, reportLeaks } from '../../storage/leaks.ts';
-import { type AuditInfo, type PlatformContext, principalOf, setAudit } from '../context.ts';
+import { type AuditInfo, type PlatformContext, principalOf } from '../context.ts';
 import { jsonBodyParser } from '../json-body.ts';
 import { KEY_ID_HEADER, SIGNATURE_HEADER, SIGNED_REPORTS } from '../leak-signature.ts';
 import { mutate } from '../mutation.ts';
@@ -49,24 +49,24 @@ export const tokenLeakRoutes =
       'tokens',
       'Report leaked values (GitHub secret-scanning partner format): matching tokens are disabled at once and announced as token.exposed. Administrator key, or a GitHub-style signature (Github-Public-Key-Identifier, Github-Public-Key-Signature) when TOKENPLANE_LEAK_REPORT_KEYS_URL is set',
       { body: TokenLeakReport, response: { 200: TokenLeakLabels } },
+      (request) => ({
+        action: 'token.leak-report',
+        targetType: 'token',
+        targetId: null,
+        entityId: null,
+        detail: `${request.body.length} value(s) reported`,
+      }),
     );
     app.post(
       '/token-leaks',
       {
         ...route,
-        config: { auth: 'leak-report' as const },
+        config: { ...route.config, auth: 'leak-report' as const },
         preValidation: async (request) => {
           if (!request.principal) request.principal = await signedBy(ctx, request);
         },
       },
       async (request) => {
-        setAudit(request, {
-          action: 'token.leak-report',
-          targetType: 'token',
-          targetId: null,
-          entityId: null,
-          detail: `${request.body.length} value(s) reported`,
-        });
         const principal = principalOf(request);
         if (principal.type === 'access-key') {
           throw new ProblemError(

@@ -27,24 +27,18 @@ import {
   rotateToken,
   updateToken,
 } from '../../storage/tokens.ts';
-import {
-  ifMatchPredicate,
-  type PlatformContext,
-  principalOf,
-  requireWriter,
-  scopeOf,
-  sendCreated,
-  setAudit,
-} from '../context.ts';
+import { type PlatformContext, principalOf, requireWriter, scopeOf } from '../context.ts';
 import { mutate, tokenEvent } from '../mutation.ts';
 import {
+  auditOfTarget,
+  auditUnderEntity,
   Deleted,
   IdempotencyHeaders,
   IfMatchHeaders,
   idempotencyOf,
   managementRoute,
 } from './common.ts';
-import { deleteHandler, readHandler } from './owned.ts';
+import { createHandler, deleteHandler, readHandler, updateHandler } from './owned.ts';
 
 /** The §6 fields of a token as audit detail (never a value: these are settings). */
 function permissionText(token: Token, fields: readonly (keyof Token)[]): string {
@@ -106,39 +100,34 @@ export const tokenRoutes =
 
     app.post(
       '/entities/:id/tokens',
-      managementRoute('tokens', 'Issue a token (quota applies); the response holds its value', {
-        params: IdParams,
-        headers: IdempotencyHeaders,
-        body: CreateTokenRequest,
-        response: { 201: TokenWithValue },
-      }),
-      async (request, reply) => {
-        const entityId = request.params.id;
-        setAudit(request, {
-          action: 'token.create',
-          targetType: 'token',
-          targetId: null,
-          entityId,
-        });
-        const principal = await requireWriter(ctx, request, 'issue tokens', { entity: entityId });
-        const { result, replayed } = await mutate(ctx, request, {
-          write: (audit) =>
-            createToken(
-              ctx.store,
-              principal.scope,
-              entityId,
-              request.body,
-              idempotencyOf(request, request.body),
-              audit,
-            ),
-          describe: (token) => ({ targetId: token.id, detail: permissionSummary(token) }),
+      managementRoute(
+        'tokens',
+        'Issue a token (quota applies); the response holds its value',
+        {
+          params: IdParams,
+          headers: IdempotencyHeaders,
+          body: CreateTokenRequest,
+          response: { 201: TokenWithValue },
+        },
+        auditUnderEntity('token.create'),
+      ),
+      createHandler(
+        ctx,
+        {
+          body: CreateTokenRequest,
+          refused: 'issue tokens',
+          target: (request) => ({ entity: request.params.id }),
+          location: '/v1/tokens/',
+        },
+        (scope, request, idem) => ({
+          write: (effects) =>
+            createToken(ctx.store, scope, request.params.id, request.body, idem, effects),
+          describe: (token) => ({ detail: permissionSummary(token) }),
           invalidates: () => [],
           announces: (token) => [tokenEvent('token.created', token)],
           counts: (created) => !created.replayed && ctx.metrics.tokensIssued.inc(),
-        });
-        reply.header('location', `/v1/tokens/${result.id}`);
-        return sendCreated(reply, result, replayed);
-      },
+        }),
+      ),
     );
 
     app.get(
@@ -161,52 +150,40 @@ export const tokenRoutes =
           body: UpdateTokenRequest,
           response: { 200: Token },
         },
+        auditOfTarget('token.update', (body) => (body.status ? `status=${body.status}` : null)),
       ),
-      async (request, reply) => {
-        const { id } = request.params;
-        setAudit(request, {
-          action: 'token.update',
-          targetType: 'token',
-          targetId: id,
-          entityId: null,
-          detail: request.body.status ? `status=${request.body.status}` : null,
-        });
-        const principal = await requireWriter(ctx, request, 'edit tokens', { token: id });
-        const { token } = await mutate(ctx, request, {
-          write: (audit) =>
-            updateToken(
-              ctx.store,
-              principal.scope,
-              id,
-              request.body,
-              ifMatchPredicate(request.headers['if-match']),
-              audit,
-            ),
+      updateHandler(
+        ctx,
+        { body: UpdateTokenRequest, refused: 'edit tokens', target: (id) => ({ token: id }) },
+        (scope, request, ifMatch) => ({
+          write: (effects) =>
+            updateToken(ctx.store, scope, request.params.id, request.body, ifMatch, effects),
           describe: (r) => ({
             entityId: r.token.value.entityId,
             detail: updateSummary(request.body.status, r.permissionsChanged, r.token.value),
           }),
           // A PATCH that changed nothing has nothing to announce.
-          invalidates: (r) => (r.changed ? [{ tokenId: id, usage: true }] : []),
+          invalidates: (r) => (r.changed ? [{ tokenId: r.token.value.id, usage: true }] : []),
           announces: (r) => (r.changed ? [tokenEvent('token.updated', r.token.value)] : []),
           counts: (r) => r.disabled && ctx.metrics.tokensRevoked.inc({ reason: 'disabled' }),
-        });
-        reply.header('etag', token.etag);
-        return withLastUsed(token.value);
-      },
+        }),
+        ({ token }) => ({ value: withLastUsed(token.value), etag: token.etag }),
+      ),
     );
 
     app.delete(
       '/tokens/:id',
-      managementRoute('tokens', 'Remove a token; it stops verifying at once', {
-        params: IdParams,
-        response: { 204: Deleted },
-      }),
+      managementRoute(
+        'tokens',
+        'Remove a token; it stops verifying at once',
+        { params: IdParams, response: { 204: Deleted } },
+        auditOfTarget('token.delete'),
+      ),
       deleteHandler(
         ctx,
-        { targetType: 'token', refused: 'remove tokens', target: (id) => ({ token: id }) },
+        { refused: 'remove tokens', target: (id) => ({ token: id }) },
         (scope, id) => ({
-          write: (audit) => deleteToken(ctx.store, scope, id, audit),
+          write: (effects) => deleteToken(ctx.store, scope, id, effects),
           describe: (r) => ({ entityId: r.token.entityId }),
           invalidates: () => [{ tokenId: id, usage: true }],
           announces: (r) => [tokenEvent('token.deleted', r.token)],
@@ -217,22 +194,24 @@ export const tokenRoutes =
 
     app.post(
       '/tokens/:id/reveal',
-      managementRoute('tokens', "Reveal a token's value again", {
-        params: IdParams,
-        body: z.strictObject({}).optional(),
-        response: { 200: RevealResponse },
-      }),
+      managementRoute(
+        'tokens',
+        "Reveal a token's value again",
+        {
+          params: IdParams,
+          body: z.strictObject({}).optional(),
+          response: { 200: RevealResponse },
+        },
+        auditOfTarget('token.reveal'),
+      ),
       async (request) => {
         const { id } = request.params;
-        setAudit(request, {
-          action: 'token.reveal',
-          targetType: 'token',
-          targetId: id,
-          entityId: null,
-        });
         const principal = await requireWriter(ctx, request, 'reveal token values', { token: id });
-        const { value, entityId } = await revealToken(ctx.store, principal.scope, id);
-        setAudit(request, { action: 'token.reveal', targetType: 'token', targetId: id, entityId });
+        const { value } = await mutate(ctx, request, {
+          write: (effects) => revealToken(ctx.store, principal.scope, id, effects),
+          describe: ({ entityId }) => ({ entityId }),
+          invalidates: () => [],
+        });
         return { value };
       },
     );
@@ -248,26 +227,21 @@ export const tokenRoutes =
           body: RotateTokenRequest.optional(),
           response: { 200: TokenWithValue },
         },
+        auditOfTarget('token.rotate'),
       ),
       async (request, reply) => {
         const { id } = request.params;
         const body = request.body ?? {};
-        setAudit(request, {
-          action: 'token.rotate',
-          targetType: 'token',
-          targetId: id,
-          entityId: null,
-        });
         const principal = await requireWriter(ctx, request, 'rotate tokens', { token: id });
         const { result, replayed } = await mutate(ctx, request, {
-          write: (audit) =>
+          write: (effects) =>
             rotateToken(
               ctx.store,
               principal.scope,
               id,
               body.gracePeriodSeconds ?? 0,
               idempotencyOf(request, body),
-              audit,
+              effects,
             ),
           describe: (token) => ({
             entityId: token.entityId,

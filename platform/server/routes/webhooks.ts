@@ -14,10 +14,15 @@ import {
   listDeliveries,
   listWebhooks,
 } from '../../storage/webhooks.ts';
-import { type PlatformContext, requireWriter, scopeOf, sendCreated, setAudit } from '../context.ts';
-import { mutate } from '../mutation.ts';
-import { Deleted, IdempotencyHeaders, idempotencyOf, managementRoute } from './common.ts';
-import { deleteHandler, entityListHandler } from './owned.ts';
+import { type PlatformContext, scopeOf } from '../context.ts';
+import {
+  auditOfTarget,
+  auditUnderEntity,
+  Deleted,
+  IdempotencyHeaders,
+  managementRoute,
+} from './common.ts';
+import { createHandler, deleteHandler, entityListHandler } from './owned.ts';
 
 export const webhookRoutes =
   (ctx: PlatformContext): FastifyPluginAsyncZod =>
@@ -33,35 +38,24 @@ export const webhookRoutes =
           body: CreateWebhookRequest,
           response: { 201: WebhookWithSecret },
         },
+        auditUnderEntity('webhook.create'),
       ),
-      async (request, reply) => {
-        const entityId = request.params.id;
-        setAudit(request, {
-          action: 'webhook.create',
-          targetType: 'webhook',
-          targetId: null,
-          entityId,
-        });
-        const principal = await requireWriter(ctx, request, 'create webhooks', {
-          entity: entityId,
-        });
-        await ctx.webhookDestinations.check(request.body.url);
-        const { result, replayed } = await mutate(ctx, request, {
-          write: (audit) =>
-            createWebhook(
-              ctx.store,
-              principal.scope,
-              entityId,
-              request.body,
-              idempotencyOf(request, request.body),
-              audit,
-            ),
-          describe: (hook) => ({ targetId: hook.id, detail: `events=${hook.events.join(',')}` }),
+      createHandler(
+        ctx,
+        {
+          body: CreateWebhookRequest,
+          refused: 'create webhooks',
+          target: (request) => ({ entity: request.params.id }),
+          check: (body) => ctx.webhookDestinations.check(body.url),
+          location: '/v1/webhooks/',
+        },
+        (scope, request, idem) => ({
+          write: (effects) =>
+            createWebhook(ctx.store, scope, request.params.id, request.body, idem, effects),
+          describe: (hook) => ({ detail: `events=${hook.events.join(',')}` }),
           invalidates: () => [],
-        });
-        reply.header('location', `/v1/webhooks/${result.id}`);
-        return sendCreated(reply, result, replayed);
-      },
+        }),
+      ),
     );
 
     app.get(
@@ -75,15 +69,17 @@ export const webhookRoutes =
 
     app.delete(
       '/webhooks/:id',
-      managementRoute('webhooks', 'Remove a webhook and its pending deliveries', {
-        params: IdParams,
-        response: { 204: Deleted },
-      }),
+      managementRoute(
+        'webhooks',
+        'Remove a webhook and its pending deliveries',
+        { params: IdParams, response: { 204: Deleted } },
+        auditOfTarget('webhook.delete'),
+      ),
       deleteHandler(
         ctx,
-        { targetType: 'webhook', refused: 'remove webhooks', target: (id) => ({ webhook: id }) },
+        { refused: 'remove webhooks', target: (id) => ({ webhook: id }) },
         (scope, id) => ({
-          write: (audit) => deleteWebhook(ctx.store, scope, id, audit),
+          write: (effects) => deleteWebhook(ctx.store, scope, id, effects),
           describe: (r) => ({ entityId: r.entityId }),
           invalidates: () => [],
         }),
