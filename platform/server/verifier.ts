@@ -38,7 +38,7 @@ import {
   findTokenById,
   recordLastUsed,
   type TokenRecord,
-} from '../storage/tokens.ts';
+} from '../storage/token-lookups.ts';
 import type { PlatformMetrics } from './metrics.ts';
 import { compilePolicy, type TokenPolicy } from './permissions/policy.ts';
 
