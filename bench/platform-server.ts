@@ -43,7 +43,7 @@ if (mode === 'hello') {
     dataDir,
     env: {},
     logLevel: 'warn',
-    // The bench's webhook receivers listen on loopback, and nothing else is reached (SPEC §8).
+    // The bench's webhook receivers listen on loopback, and nothing else is reached (README "Lifecycle events, leak response, revocation across servers").
     webhookEgress: 'allowlist',
     webhookAllowedNetworks: ['127.0.0.0/8'],
     ...(databaseUrl ? { databaseUrl } : {}),

@@ -5,7 +5,7 @@
  *    hour = 60 points, and the catalogue GET /v1/analytics/metrics) against a bare
  *    fastify hello-world, same machine, same run: throughput ratio and p99.
  *    Target on SQLite: ratio ≥ 0.6, p99 < 10 ms.
- * 2. The SPEC §6 permissions on the series request, server CPU per request
+ * 2. The README "Token permissions and limits" permissions on the series request, server CPU per request
  *    against the plain token's: a token with scopes + origin + address + rate
  *    limit (target ≤ 1.3×), a usage-limited token on SQLite and on PostgreSQL
  *    (target ≤ 1.5×; PostgreSQL's against a plain token on the same server),
@@ -150,7 +150,7 @@ const summary = (name: string, rs: Run[]): Run => ({
   errors: rs.reduce((a, r) => a + r.errors, 0),
 });
 
-/** A token of a new advanced entity on `s`, with these §6 fields. */
+/** A token of a new advanced entity on `s`, with these permission fields. */
 async function token(s: Started, fields: object): Promise<{ id: string; value: string }> {
   const e = await admin(s, 'POST', '/v1/entities', {
     name: 'reader',

@@ -1,6 +1,6 @@
 // `npm run bench:plugin`: wall time of `pulumi up` for 100 ApiTokens (one Entity
-// of a 100-token tier) through the provider plugin (SPEC §9) against the same
-// program through the dynamic provider (SPEC §4), in the same run, with the real
+// of a 100-token tier) through the provider plugin (README "Pulumi provider for every language") against the same
+// program through the dynamic provider (README "Pulumi provider"), in the same run, with the real
 // CLI, file backend and a real platform. Both programs are inline Node.js
 // programs, so only the front door differs: the plugin's resources are
 // registered by type token (`tokenplane:index:ApiToken`), as an SDK would.

@@ -1,5 +1,5 @@
 /**
- * `npm run bench:webhooks` — lifecycle events and revocation (SPEC §8), not a test.
+ * `npm run bench:webhooks` — lifecycle events and revocation (README "Lifecycle events, leak response, revocation across servers"), not a test.
  *
  * 1. Webhook delivery, on SQLite and on PostgreSQL: BENCH_CREATES (default 1000)
  *    token creates under load (autocannon, 50 connections) without any webhook, then with one webhook

@@ -1,5 +1,5 @@
 /**
- * Pulumi resources for tokenplane (SPEC §4): `Entity` and `ApiToken`, dynamic
+ * Pulumi resources for tokenplane (README "Pulumi provider"): `Entity` and `ApiToken`, dynamic
  * resources of module `tokenplane`. Configuration: stack config
  * `tokenplane:endpoint` and `tokenplane:apiKey` (secret), or the environment
  * variables `TOKENPLANE_ENDPOINT` / `TOKENPLANE_API_KEY`.
@@ -96,7 +96,7 @@ export type ApiTokenArgs = {
   adoptDefaultToken?: pulumi.Input<boolean>;
   /** Bring an existing token under management (`pulumi import` does not work for dynamic providers). */
   tokenId?: pulumi.Input<string>;
-  /** SPEC §6. `secret` (default) or `publishable` (for web pages; needs allowedOrigins). Changing it replaces. */
+  /** README "Token permissions and limits". `secret` (default) or `publishable` (for web pages; needs allowedOrigins). Changing it replaces. */
   type?: pulumi.Input<'secret' | 'publishable'>;
   /** What the token may read; a scope above the entity's tier fails at preview. Changes in place, like the rest. */
   scopes?: pulumi.Input<pulumi.Input<string>[]>;
@@ -133,7 +133,7 @@ export class ApiToken extends pulumi.dynamic.Resource {
   declare readonly hint: pulumi.Output<string>;
   /** The token value. Always a Pulumi secret. */
   declare readonly value: pulumi.Output<string>;
-  /** The §6 fields as the platform holds them (a refresh shows changes made out of band). */
+  /** The permission fields as the platform holds them (a refresh shows changes made out of band). */
   declare readonly type: pulumi.Output<'secret' | 'publishable'>;
   declare readonly scopes: pulumi.Output<string[]>;
   declare readonly allowedOrigins: pulumi.Output<string[]>;

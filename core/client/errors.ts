@@ -1,5 +1,5 @@
 /**
- * Errors thrown by the tokenplane client: one class per problem slug of SPEC §2
+ * Errors thrown by the tokenplane client: one class per problem slug of README "Platform API"
  * (see PROBLEMS), plus connection and response-shape failures. Messages are built
  * from the method, the path (ids only), the status and the server's problem
  * `title`/`detail`, never from credentials or request bodies.

@@ -1,5 +1,5 @@
 /**
- * Typed client of the tokenplane platform API (SPEC §2) — the only way the
+ * Typed client of the tokenplane platform API (README "Platform API") — the only way the
  * operator and the provider reach the platform. Every answer is validated with the
  * zod schemas of core/schemas; failures are the error classes of ./errors.ts.
  *

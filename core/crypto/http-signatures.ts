@@ -1,12 +1,12 @@
 /**
- * RFC 9421 HTTP Message Signatures with `hmac-sha256`, as SPEC §6 uses them:
+ * RFC 9421 HTTP Message Signatures with `hmac-sha256`, as README "Token permissions and limits" uses them:
  * `keyid` = the token id, key = the token value's UTF-8 bytes, covering at
  * least `@method`, `@path` and `@query`, with a `created` parameter.
  *
  * The signature base (component derivation, quoting, the
  * `@signature-params` line) comes from `http-message-signatures`; structured
  * field parsing and serialising from `structured-headers`. This module adds
- * the HMAC and the shape SPEC §6 requires; the server decides freshness and
+ * the HMAC and the shape README "Token permissions and limits" requires; the server decides freshness and
  * replay (platform/server/permissions/signed-requests.ts). The client signs
  * with `signRequest`.
  */
@@ -22,7 +22,7 @@ import {
 } from 'structured-headers';
 
 export const SIGNATURE_ALGORITHM = 'hmac-sha256';
-/** Components every signed analytics request covers (SPEC §6). */
+/** Components every signed analytics request covers (README "Token permissions and limits"). */
 export const REQUIRED_COMPONENTS = ['@method', '@path', '@query'] as const;
 
 export type SignableRequest = {
@@ -95,7 +95,7 @@ export type ParsedSignature = {
 };
 
 /**
- * The first signature of the headers, checked for the shape SPEC §6 needs;
+ * The first signature of the headers, checked for the shape README "Token permissions and limits" needs;
  * throws an Error whose message says what is wrong (safe to show: no secret).
  */
 export function parseSignature(signatureInput: string, signatureHeader: string): ParsedSignature {

@@ -1,5 +1,5 @@
 /**
- * Token permissions of SPEC §6, pure: the scope grammar and what a scope lets
+ * Token permissions of README "Token permissions and limits", pure: the scope grammar and what a scope lets
  * a token read, which scopes lie above a tier (the ceiling itself is in
  * rules.ts), the rules between fields (a publishable token needs origins and cannot sign),
  * origin patterns and usage periods. The server enforces them; the operator and
@@ -14,14 +14,14 @@ export const SCOPE_ALL = 'metrics:read';
 export const SCOPE_CORE = 'metrics:core:read';
 export const SCOPE_PREMIUM = 'metrics:premium:read';
 
-/** SPEC §6 defaults: secret tokens read everything their tier includes; publishable the basic set. */
+/** README "Token permissions and limits" defaults: secret tokens read everything their tier includes; publishable the basic set. */
 export function defaultScopes(type: TokenType): string[] {
   return type === 'publishable' ? [SCOPE_CORE] : [SCOPE_ALL];
 }
 
 const ONE_METRIC = /^metric:([a-z0-9_.-]{1,64}):read$/;
 
-/** Every scope §6 accepts: the three sets and one per metric of the catalogue. */
+/** Every scope the platform accepts: the three sets and one per metric of the catalogue. */
 export const SCOPES: readonly [string, ...string[]] = [
   SCOPE_ALL,
   SCOPE_CORE,
@@ -29,7 +29,7 @@ export const SCOPES: readonly [string, ...string[]] = [
   ...ANALYTICS_METRICS.map((name) => `metric:${name}:read`),
 ];
 
-/** Why a scope string is not one of §6's, or null when it is. */
+/** Why a scope string is not one of the platform's, or null when it is. */
 export function scopeProblem(scope: string): string | null {
   if (scope === SCOPE_ALL || scope === SCOPE_CORE || scope === SCOPE_PREMIUM) return null;
   const one = ONE_METRIC.exec(scope);
@@ -70,7 +70,7 @@ export function scopesAboveTier(
   });
 }
 
-/** The settable §6 fields of a token, in the order they are reported. */
+/** The settable permission fields of a token, in the order they are reported. */
 export const PERMISSION_FIELDS = [
   'type',
   'scopes',
@@ -91,7 +91,7 @@ export type PermissionSettings = {
   requireSignedRequests: boolean;
 };
 
-/** SPEC §6 defaults for every field left out (scopes by type). */
+/** README "Token permissions and limits" defaults for every field left out (scopes by type). */
 export function permissionsWithDefaults(p: Partial<PermissionSettings>): PermissionSettings {
   const type = p.type ?? 'secret';
   return {
@@ -105,7 +105,7 @@ export function permissionsWithDefaults(p: Partial<PermissionSettings>): Permiss
   };
 }
 
-/** The fields of §6 whose combination is judged together. */
+/** The permission fields whose combination is judged together. */
 export type PermissionShape = {
   type: TokenType;
   allowedOrigins: readonly string[];
@@ -136,7 +136,7 @@ const LABEL = '[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?';
 const PORT = '(?:[0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])';
 
 /**
- * Exactly the allowed-origin entries §6 accepts — `https://host[:port]` (port at
+ * Exactly the allowed-origin entries the platform accepts — `https://host[:port]` (port at
  * most 65535) or `https://*.domain` (two labels at least, no port); lower-case,
  * as browsers send them — so that the OpenAPI document and the CRD say it too.
  */

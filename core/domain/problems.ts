@@ -1,5 +1,5 @@
 /**
- * The problem slugs of SPEC §2. The server maps them to RFC 9457 responses; the
+ * The problem slugs of README "Platform API". The server maps them to RFC 9457 responses; the
  * client maps them back to one error class each.
  */
 const BASE_PROBLEMS = {
@@ -23,7 +23,7 @@ const BASE_PROBLEMS = {
   internal: { status: 500, title: 'Internal error' },
 } as const;
 
-/** The slugs SPEC §6 adds for token permissions and limits. */
+/** The slugs README "Token permissions and limits" adds for token permissions and limits. */
 export const PERMISSION_PROBLEMS = {
   'signature-invalid': { status: 401, title: 'Missing, bad, stale or replayed request signature' },
   'scope-insufficient': { status: 403, title: "Token's scopes do not include this metric" },
@@ -49,7 +49,7 @@ export function slugOfType(type: string): ProblemSlug | undefined {
   return slug in PROBLEMS ? (slug as ProblemSlug) : undefined;
 }
 
-/** Extra problem slugs the HTTP layer needs beyond SPEC §2's table. */
+/** Extra problem slugs the HTTP layer needs beyond README "Platform API"'s table. */
 export const TRANSPORT_PROBLEMS = {
   'bad-request': { status: 400, title: 'Malformed HTTP request' },
   'request-timeout': { status: 408, title: 'Request not received in time' },

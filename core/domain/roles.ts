@@ -1,4 +1,4 @@
-/** Roles (SPEC §2): `admin` reads and writes, `viewer` only reads. */
+/** Roles (README "Platform API"): `admin` reads and writes, `viewer` only reads. */
 import type { Role } from '../schemas/access-key.ts';
 
 /** Does a holder of `held` have at least `wanted`? */

@@ -85,7 +85,7 @@ export function checkDowngradeScopes(
 
 export type RuleViolation = QuotaViolation | CeilingViolation | ScopeViolation;
 
-/** What an entity's own keys may not change about it (SPEC §2). */
+/** What an entity's own keys may not change about it (README "Platform API"). */
 export type GovernedChange = 'tier' | 'name' | 'deletion';
 
 /**

@@ -40,7 +40,7 @@ export function isWellFormedSecret(value: string, kind: SecretKind): boolean {
   return checksum(body) === value.slice(-CHECKSUM_LENGTH);
 }
 
-/** An API token value of either type (SPEC §6: secret `tpt_`, publishable `tpp_`). */
+/** An API token value of either type (README "Token permissions and limits": secret `tpt_`, publishable `tpp_`). */
 export function isApiTokenValue(value: string): boolean {
   return isWellFormedSecret(value, 'apiToken') || isWellFormedSecret(value, 'publishableToken');
 }

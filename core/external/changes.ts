@@ -23,7 +23,7 @@ export type DesiredEntity = {
   defaultToken: boolean;
 };
 
-/** The §6 fields a declaration may set; each one left out is the platform's to decide. */
+/** The permission fields a declaration may set; each one left out is the platform's to decide. */
 export type DesiredPermissions = Partial<Omit<TokenPermissions, 'usage'>>;
 
 export type DesiredToken = {
@@ -32,12 +32,12 @@ export type DesiredToken = {
   status: TokenStatus;
   /** `undefined` leaves the expiry to the platform (365 days) and never reports drift for it. */
   expiresAt?: string | null;
-  /** SPEC §6 fields: `type` is fixed at creation (a change replaces), the rest change in place. */
+  /** README "Token permissions and limits" fields: `type` is fixed at creation (a change replaces), the rest change in place. */
   permissions?: DesiredPermissions;
 };
 
 /**
- * A declaration's §6 fields with SPEC §6's defaults for what it leaves out, so
+ * A declaration's permission fields with README "Token permissions and limits"'s defaults for what it leaves out, so
  * that the declaration is the whole truth: a field changed out of band, or
  * dropped from the declaration, shows as a change and is set back.
  */

@@ -47,7 +47,7 @@ const replayGone = (err: TokenplaneError) => {
   );
 };
 
-/** Problem slug (SPEC §2, §6, and the HTTP layer's own) → reason. */
+/** Problem slug (README "Platform API", "Token permissions and limits", and the HTTP layer's own) → reason. */
 const BY_SLUG: Record<ProblemSlug | keyof typeof TRANSPORT_PROBLEMS, Row> = {
   'quota-exceeded': { reason: Reasons.QuotaExceeded, retryable: true },
   'tier-ceiling': { reason: Reasons.TierCeilingExceeded, retryable: true },

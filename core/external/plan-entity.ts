@@ -1,6 +1,6 @@
 /**
  * The Entity planner: the one next action for an Entity declaration, with the
- * idempotency key to use. Pure. It judges the tier rules (SPEC §1) with the
+ * idempotency key to use. Pure. It judges the tier rules (README "Platform API") with the
  * platform's own tier table (GET /v1/tiers), so a deployment's TOKENPLANE_TIERS
  * is honoured; the platform still enforces them (under concurrency), this only
  * refuses early with the same words.

@@ -136,7 +136,7 @@ export function planToken(
 }
 
 /**
- * SPEC §6 ceiling, judged ahead of the platform when the entity's tier is
+ * README "Token permissions and limits" ceiling, judged ahead of the platform when the entity's tier is
  * known: refused (and retried by the operator) while the tier lacks a declared
  * scope; the provider's `check` fails the plan with the same message.
  */

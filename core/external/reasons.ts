@@ -1,7 +1,7 @@
 /**
  * The one table of reasons, for both drivers: the operator writes them into
  * `Ready`/`Synced` conditions and Warning Events, the provider's messages come
- * with them. CamelCase, as Kubernetes conditions want (SPEC §3).
+ * with them. CamelCase, as Kubernetes conditions want (README "Kubernetes operator").
  */
 export const Reasons = {
   /** Ready=True. */
@@ -15,10 +15,10 @@ export const Reasons = {
   /** Refusals: by the planner ahead of the platform, or by the platform itself. */
   QuotaExceeded: 'QuotaExceeded',
   TierCeilingExceeded: 'TierCeilingExceeded',
-  /** SPEC §6: a declared scope the entity's tier does not include; clears after an upgrade. */
+  /** README "Token permissions and limits": a declared scope the entity's tier does not include; clears after an upgrade. */
   ScopeAboveTier: 'ScopeAboveTier',
   HasChildren: 'HasChildren',
-  /** SPEC §8: the token's value was reported exposed; it stays disabled until rotated on the platform. */
+  /** README "Lifecycle events, leak response, revocation across servers": the token's value was reported exposed; it stays disabled until rotated on the platform. */
   TokenExposed: 'TokenExposed',
   NotFound: 'NotFound',
   EntityMismatch: 'EntityMismatch',

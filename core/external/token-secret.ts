@@ -1,5 +1,5 @@
 /**
- * The Kubernetes Secret that hands an issued token to applications (SPEC §3),
+ * The Kubernetes Secret that hands an issued token to applications (README "Kubernetes operator"),
  * laid out once for both writers: the operator (one Secret per ApiToken custom
  * resource) and the Pulumi `TokenSecret` component. Applications and policies
  * that read these Secrets then see the same keys and labels, whoever wrote them.
@@ -27,7 +27,7 @@ export type TokenSecretContent<T = string> = {
   entityId: T;
   /** The platform the token authenticates against. */
   endpoint: T;
-  /** SPEC §6: `secret` or `publishable` (an application tells a value it may put in a page). */
+  /** README "Token permissions and limits": `secret` or `publishable` (an application tells a value it may put in a page). */
   type: T;
   /** The value a rotation replaced, while it still verifies; null (or absent) otherwise. */
   previousValue?: T | null;

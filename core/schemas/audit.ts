@@ -11,7 +11,8 @@ export const AuditEvent = z.object({
         'Access key id; the signing key of a signed leak report; null for the administrator',
     }),
     email: z.string().optional().meta({
-      description: "The member's email, when a member's personal access key acted (SPEC §10)",
+      description:
+        "The member's email, when a member's personal access key acted (README: Members and single sign-on)",
     }),
   }),
   action: z.string().meta({ description: 'e.g. entity.create, token.rotate, token.reveal' }),

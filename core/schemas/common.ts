@@ -100,7 +100,7 @@ export function page<T extends z.ZodType>(item: T) {
 }
 
 /**
- * Ids are opaque to clients (SPEC §2): a path id of any shape is accepted, and
+ * Ids are opaque to clients (README "Platform API"): a path id of any shape is accepted, and
  * one that names no object answers 404 not-found, never 400.
  */
 export const PathId = z.string().meta({ description: 'Object id, as returned by the API' });

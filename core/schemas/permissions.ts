@@ -1,5 +1,5 @@
 /**
- * The token permission and limit fields of SPEC §6: one zod source for request
+ * The token permission and limit fields of README "Token permissions and limits": one zod source for request
  * validation, the Token type, the OpenAPI document (and, later, the CRD and the
  * provider's inputs). The rules live in core/domain/permissions.ts.
  */
@@ -113,7 +113,7 @@ export const RequireSignedRequests = z.boolean().meta({
     'Secret tokens only: every analytics request is signed per RFC 9421 (hmac-sha256, keyid = token id) instead of sending the value',
 });
 
-/** The §6 fields of every Token answer. */
+/** The permission fields of every Token answer. */
 export const TokenPermissions = z.object({
   type: TokenType,
   scopes: z.array(z.string()),
@@ -126,7 +126,7 @@ export const TokenPermissions = z.object({
 });
 export type TokenPermissions = z.infer<typeof TokenPermissions>;
 
-/** The §6 fields a PATCH may change (all but `type`). */
+/** The permission fields a PATCH may change (all but `type`). */
 export const PermissionChanges = z.object({
   scopes: Scopes.optional(),
   allowedOrigins: AllowedOrigins.optional(),

@@ -1,5 +1,5 @@
 /**
- * Leak reports (SPEC §8) in the shape of GitHub's secret-scanning partner
+ * Leak reports (README "Lifecycle events, leak response, revocation across servers") in the shape of GitHub's secret-scanning partner
  * alerts: a list of found values in, a labelled list of their hashes out.
  */
 import { z } from 'zod';

@@ -1,5 +1,5 @@
 /**
- * Webhooks (SPEC §8): subscriptions of an entity to the lifecycle events of its
+ * Webhooks (README "Lifecycle events, leak response, revocation across servers"): subscriptions of an entity to the lifecycle events of its
  * subtree, the Standard Webhooks payload they receive, and their delivery log.
  */
 import { z } from 'zod';

@@ -1,5 +1,5 @@
 /**
- * The Secret that carries an ApiToken's value: keys of SPEC §3, an owner
+ * The Secret that carries an ApiToken's value: keys of README "Kubernetes operator", an owner
  * reference, `app.kubernetes.io/managed-by: tokenplane`, the template's labels
  * and annotations, and two non-secret annotations (the token's hint and a short
  * digest of the value) that tell, without revealing the token again, whether the

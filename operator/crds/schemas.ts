@@ -196,7 +196,7 @@ export const ApiTokenSpec = z
       ...rules(immutable('tokenId')),
     }),
     deletionPolicy: DeletionPolicy,
-    // SPEC §6: what the token may do; each field left out takes its default.
+    // README "Token permissions and limits": what the token may do; each field left out takes its default.
     type: z
       .enum(['Secret', 'Publishable'])
       .default('Secret')

@@ -21,7 +21,7 @@ import type { ConsoleKit } from './index.ts';
 import type { Flash, Session } from './sessions.ts';
 import { signInPage } from './views/sign-in.ts';
 
-/** Failed sign-ins allowed per client address (SPEC §7): beyond them, 429 until the minute ends. */
+/** Failed sign-ins allowed per client address (README "Console"): beyond them, 429 until the minute ends. */
 export const SIGN_IN_ATTEMPTS: RateLimitSetting = { requests: 10, perSeconds: 60 };
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -121,7 +121,7 @@ export function actionRoutes(kit: ConsoleKit) {
       if (!kit.sameOrigin(request)) return forged(reply);
       // Counted before the key is checked, so concurrent guesses cannot all slip under
       // the limit; a successful sign-in gives its attempt back. request.ip is the
-      // client address of SPEC §6 (X-Forwarded-For only from a trusted proxy).
+      // client address of README "Token permissions and limits" (X-Forwarded-For only from a trusted proxy).
       const attempt = kit.signInAttempts.take(request.ip, SIGN_IN_ATTEMPTS);
       if (!attempt.allowed) {
         reply.header('retry-after', String(attempt.resetSeconds));

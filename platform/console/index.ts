@@ -1,5 +1,5 @@
 /**
- * The console (SPEC §7), served by `tokenplane serve` at /console/: server-rendered
+ * The console (README "Console"), served by `tokenplane serve` at /console/: server-rendered
  * pages, small progressive-enhancement module and stylesheet from ./assets.
  *
  * The console acts with the session's own credential through the typed client
@@ -40,7 +40,7 @@ export type ConsoleOptions = SessionLimits & {
 export type ConsoleKit = {
   ctx: PlatformContext;
   sessions: SessionStore;
-  /** Failed sign-ins per client address (SPEC §7): 10 a minute, then 429. */
+  /** Failed sign-ins per client address (README "Console"): 10 a minute, then 429. */
   signInAttempts: RateLimiter;
   assets: Assets;
   /** A client acting with a session's credential. */

@@ -1,5 +1,5 @@
 /**
- * Single sign-on (SPEC §10), the decisions of it that need no provider: whether
+ * Single sign-on (README "Members and single sign-on"), the decisions of it that need no provider: whether
  * it is configured, which identity a provider's ID token claims, and what a
  * verified email may do — sign in with its one membership, choose among
  * several, or be refused with whom to ask. The OpenID Connect flow itself

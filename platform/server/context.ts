@@ -41,7 +41,7 @@ export type PlatformContext = {
 /** Who is calling a management route. */
 export type Principal =
   | { type: 'admin'; id: null; role: 'admin'; scope: null }
-  /** `email`: the member whose personal access key this is (SPEC §10). */
+  /** `email`: the member whose personal access key this is (README "Members and single sign-on"). */
   | { type: 'access-key'; id: string; role: 'admin' | 'viewer'; scope: string; email?: string }
   /** A signed leak report (POST /v1/token-leaks only); `id` names the signing key. */
   | { type: 'secret-scanner'; id: string; role: 'viewer'; scope: null };
@@ -97,7 +97,7 @@ export function scopeOf(request: FastifyRequest): Scope {
 
 /**
  * Throws unless the caller may write (administrator key or an `admin` access
- * key). Scope comes before role (SPEC §2): a viewer naming something outside
+ * key). Scope comes before role (README "Platform API"): a viewer naming something outside
  * its subtree gets not-found, as any key would, and forbidden only inside it.
  * The look-up runs on the refusal path only.
  */

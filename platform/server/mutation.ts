@@ -38,7 +38,7 @@ import { type AuditInfo, actorOf, type PlatformContext, principalOf } from './co
 export type Stale = { tokenId: string; usage?: boolean } | { entityId: string };
 
 /**
- * A webhook event of a change (SPEC §8). `via`: whose webhooks (and its
+ * A webhook event of a change (README "Lifecycle events, leak response, revocation across servers"). `via`: whose webhooks (and its
  * ancestors') hear it, when not the entity's own — its parent, when the change
  * deleted the entity.
  */

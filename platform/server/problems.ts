@@ -1,6 +1,6 @@
 /**
  * RFC 9457 problem responses: the error handler, the not-found handler, and
- * the mapping of fastify and zod errors onto SPEC §2's slugs.
+ * the mapping of fastify and zod errors onto README "Platform API"'s slugs.
  */
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';

@@ -48,7 +48,7 @@ export type VerifiedToken = {
   tier: string;
   /** Expiry in epoch seconds; null = never. */
   exp: number | null;
-  /** The token's §6 permissions, compiled. */
+  /** The token's permissions, compiled. */
   policy: TokenPolicy;
 };
 

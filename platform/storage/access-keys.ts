@@ -42,7 +42,7 @@ export async function createAccessKey(
 }
 
 /**
- * A member's personal access key (SPEC §10): on the member's entity, at most
+ * A member's personal access key (README "Members and single sign-on"): on the member's entity, at most
  * the member's role, and it ends with the membership (ON DELETE CASCADE) or
  * when the member's role drops below its own (checked at authentication).
  */

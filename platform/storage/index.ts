@@ -27,7 +27,7 @@ export type OpenStorageOptions = {
   /** Where the key came from; `save` when it was generated just now (see checkEncryptionKey). */
   key: Omit<EncryptionKeyInfo, 'database'>;
   clock?: () => number;
-  /** Default token lifetime when a create does not say; SPEC §1: 365 days. */
+  /** Default token lifetime when a create does not say; README "Platform API": 365 days. */
   defaultTokenLifetimeMs?: number;
 };
 

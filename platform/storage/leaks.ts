@@ -1,5 +1,5 @@
 /**
- * Leak reports (SPEC §8): values found in public places by a secret scanner.
+ * Leak reports (README "Lifecycle events, leak response, revocation across servers"): values found in public places by a secret scanner.
  * Every reported value that belongs to a token is made useless at once, in
  * one transaction: the token's current value → the token is disabled until a
  * rotation replaces that value; a value a rotation replaced → its grace ends

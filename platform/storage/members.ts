@@ -1,5 +1,5 @@
 /**
- * Members (SPEC §10): people, by email, with a role on an entity's subtree.
+ * Members (README "Members and single sign-on"): people, by email, with a role on an entity's subtree.
  * One email is one member per entity. A member's personal access keys name it
  * (access_keys.member_id) and go with it.
  */

@@ -90,8 +90,8 @@ CREATE TABLE settings (
   },
   {
     version: 3,
-    name: 'token permissions and limits (SPEC §6), usage counters, request signatures',
-    // Existing tokens keep working: every new column defaults to §6's default
+    name: 'token permissions and limits (README: Token permissions and limits), usage counters, request signatures',
+    // Existing tokens keep working: every new column defaults to the permission default
     // for a secret token (read everything the tier includes, from anywhere,
     // unlimited, bearer). JSON lists are kept as text, the same in both engines.
     sql: `
@@ -198,7 +198,7 @@ UPDATE tokens SET previous_digest = NULL, previous_expires_at = NULL, previous_s
   },
   {
     version: 7,
-    name: 'members (SPEC §10) and their personal access keys',
+    name: 'members (README: Members and single sign-on) and their personal access keys',
     // A personal access key names its member: it goes with the membership
     // (ON DELETE CASCADE) and is refused while the member's role is below its own.
     sql: `

@@ -1,5 +1,5 @@
 /**
- * Time-driven lifecycle events (SPEC §8): `token.expiring` 7 days and 1 day
+ * Time-driven lifecycle events (README "Lifecycle events, leak response, revocation across servers"): `token.expiring` 7 days and 1 day
  * before `expiresAt`, `token.expired`, and `token.usage_low` at 80 % of a usage
  * limit's period. Each notice is recorded in `token_notices` under a key that
  * names what it was about (the expiry it announced, the usage period), so it
@@ -21,7 +21,7 @@ import { emitEvent } from './webhooks.ts';
 const DAY_MS = 86_400_000;
 /** Tokens that expired longer ago than this get no `token.expired` (no flood after an upgrade). */
 const EXPIRED_LOOKBACK_MS = 7 * DAY_MS;
-/** SPEC §8: usage_low at 80 % of the limit. */
+/** README "Lifecycle events, leak response, revocation across servers": usage_low at 80 % of the limit. */
 export const USAGE_LOW_SHARE = 0.8;
 const SCAN_LOCK = 7346002;
 const BATCH = 500;

@@ -1,5 +1,5 @@
 /**
- * Cross-server cache invalidation (SPEC §8): a change that can stop a token
+ * Cross-server cache invalidation (README "Lifecycle events, leak response, revocation across servers"): a change that can stop a token
  * from verifying is announced on a PostgreSQL channel inside its own
  * transaction. PostgreSQL delivers a NOTIFY only when that transaction commits,
  * to every server LISTENing on the database (storage/listener.ts), which then

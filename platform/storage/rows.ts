@@ -21,7 +21,7 @@ function etagOf(id: string, ...parts: number[]): string {
   return `"${id.slice(-12)}.${parts.join('.')}"`;
 }
 
-/** The §6 columns, selected with TOKEN_COLUMNS and by the verifier. */
+/** The permission columns, selected with TOKEN_COLUMNS and by the verifier. */
 export const PERMISSION_COLUMNS =
   't.type, t.scopes, t.allowed_origins, t.allowed_ips, t.rate_limit, t.usage_limit, t.usage_period, t.require_signed';
 
@@ -30,7 +30,7 @@ export const ENTITY_COLUMNS = `e.id, e.name, e.kind, e.parent_id, e.tier, e.vers
 export const TOKEN_COLUMNS = `t.id, t.entity_id, t.name, t.status, t.expires_at, t.hint, t.last_used_at, t.version,
   t.created_at, t.updated_at, ${PERMISSION_COLUMNS}`;
 
-/** The stored §6 fields of a token (usage is read separately: it changes per period). */
+/** The stored permission fields of a token (usage is read separately: it changes per period). */
 export type StoredPermissions = Omit<TokenPermissions, 'usage'>;
 
 export function permissionsFromRow(r: Row): StoredPermissions {
@@ -51,7 +51,7 @@ export function permissionsFromRow(r: Row): StoredPermissions {
   };
 }
 
-/** The §6 fields as the column values of PERMISSION_COLUMNS' order (type excluded: fixed). */
+/** The permission fields as the column values of PERMISSION_COLUMNS' order (type excluded: fixed). */
 export function permissionParams(p: Omit<StoredPermissions, 'type'>): unknown[] {
   return [
     JSON.stringify(p.scopes),

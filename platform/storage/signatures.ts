@@ -1,5 +1,5 @@
 /**
- * Signed requests are accepted once (SPEC §6). Each accepted signature's digest
+ * Signed requests are accepted once (README "Token permissions and limits"). Each accepted signature's digest
  * is inserted here until its `created` window closes; a second insert of the
  * same digest is a replay. Kept in the database, not in memory, so that a
  * replay is refused by every server of the database and after a restart.

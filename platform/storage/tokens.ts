@@ -162,7 +162,7 @@ export async function insertToken(
   };
 }
 
-/** §6 defaults for what a create leaves out. */
+/** permission defaults for what a create leaves out. */
 function initialPermissions(input: CreateTokenRequest): StoredPermissions {
   const { type, scopes, allowedOrigins, allowedIps, rateLimit, usageLimit } = input;
   return permissionsWithDefaults({
@@ -187,7 +187,7 @@ export async function getToken(
   return withUsageOne(store, store.db, tokenFromRow(row));
 }
 
-/** What a token update did: the token, whether anything changed, whether it was disabled, which §6 fields changed. */
+/** What a token update did: the token, whether anything changed, whether it was disabled, which permission fields changed. */
 export type TokenUpdate = {
   token: Versioned<Token>;
   changed: boolean;
@@ -258,7 +258,7 @@ export async function updateToken(
   });
 }
 
-/** An exposed value stays off (SPEC §8): only a rotation, which replaces it, makes the token usable. */
+/** An exposed value stays off (README "Lifecycle events, leak response, revocation across servers"): only a rotation, which replaces it, makes the token usable. */
 async function refuseExposed(tx: SqlTx, id: string): Promise<void> {
   const [row] = await tx.query('SELECT digest, exposed_digest FROM tokens WHERE id = $1', [id]);
   if (row?.exposed_digest && row.exposed_digest === row.digest) {
@@ -271,7 +271,7 @@ async function refuseExposed(tx: SqlTx, id: string): Promise<void> {
   }
 }
 
-/** The stored §6 fields with a PATCH applied; the rules between fields judged on the result. */
+/** The stored permission fields with a PATCH applied; the rules between fields judged on the result. */
 function mergePermissions(current: Token, patch: UpdateTokenRequest): StoredPermissions {
   const merged: StoredPermissions = {
     type: current.type,

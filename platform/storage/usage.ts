@@ -1,5 +1,5 @@
 /**
- * Usage counters of SPEC §6 usage limits, one row per token and period
+ * Usage counters of README "Token permissions and limits" usage limits, one row per token and period
  * (`day:2026-12-01`, `month:2026-12`, `total`):
  *
  * - `granted`: units handed out to servers (served, or leased and not yet used

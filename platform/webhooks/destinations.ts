@@ -1,5 +1,5 @@
 /**
- * Where webhooks may deliver (SPEC §8, Egress). Two modes:
+ * Where webhooks may deliver (README "Lifecycle events, leak response, revocation across servers", Egress). Two modes:
  *
  * - `public` (the default): public addresses only, so that a subscriber cannot
  *   make the platform POST to its own network (loopback, RFC 1918 private

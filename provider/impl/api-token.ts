@@ -108,7 +108,7 @@ function rotationOf(given: Given): RotationPolicy | undefined {
 }
 
 /**
- * The §6 inputs, defaults filled in: the program is the whole truth, so a
+ * The permission inputs, defaults filled in: the program is the whole truth, so a
  * permission changed out of band shows at refresh and is set back by `up`.
  */
 function permissionsOf(news: Inputs): Required<DesiredPermissions> {
@@ -361,7 +361,7 @@ async function checkAdoption(
 }
 
 /**
- * The rules between fields, per property: §6 (publishable needs origins,
+ * The rules between fields, per property: the platform's (publishable needs origins,
  * cannot sign) and rotation (a lifetime or a fixed expiry, renewBefore shorter).
  */
 function fieldRules(news: Inputs): CheckFailure[] {

@@ -124,7 +124,7 @@ export function providerError(doing: string, err: unknown, settings: ProviderSet
   return new Error(`${doing}: ${failure.message}`);
 }
 
-/** The platform refused a change to an entity's tier, name or deletion by its own key (SPEC §2). */
+/** The platform refused a change to an entity's tier, name or deletion by its own key (README "Platform API"). */
 function isGovernanceRefusal(err: unknown): boolean {
   return err instanceof TokenplaneError && typeof err.problem.governedBy === 'string';
 }

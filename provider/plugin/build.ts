@@ -1,5 +1,5 @@
 /**
- * `npm run plugin`: the provider plugin in dist/plugin/ (SPEC §9):
+ * `npm run plugin`: the provider plugin in dist/plugin/ (README "Pulumi provider for every language"):
  * - `pulumi-resource-tokenplane.mjs`, the plugin bundled into one file
  *   (main.ts and everything it imports, @pulumi/pulumi and gRPC included);
  * - `pulumi-resource-tokenplane`, the executable the engine starts: a launcher

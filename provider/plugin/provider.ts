@@ -1,5 +1,5 @@
 /**
- * The provider plugin's resources (SPEC §9): `tokenplane:index:Entity` and
+ * The provider plugin's resources (README "Pulumi provider for every language"): `tokenplane:index:Entity` and
  * `tokenplane:index:ApiToken`, served by `provider.main` (main.ts). Each method
  * hands over to the implementation the dynamic provider runs (provider/impl, the
  * same check, diff, create, read, update and delete), adding what a plugin has

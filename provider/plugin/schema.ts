@@ -1,5 +1,5 @@
 /**
- * The Pulumi package schema of the provider plugin (SPEC §9), derived from the
+ * The Pulumi package schema of the provider plugin (README "Pulumi provider for every language"), derived from the
  * zod schemas: the resources' inputs are the dynamic provider's own
  * (provider/impl/inputs.ts), their outputs are those inputs extended with what
  * the implementation returns (checked against its output types at compile

@@ -1,5 +1,5 @@
 /**
- * `npm run plugin:sdks`: the SDKs of the provider plugin (SPEC §9) in sdk/ —
+ * `npm run plugin:sdks`: the SDKs of the provider plugin (README "Pulumi provider for every language") in sdk/ —
  * sdk/nodejs, sdk/python (`pulumi_tokenplane`), sdk/go, sdk/dotnet — generated
  * from provider/schema.json by sdkgen/main.go (Pulumi's code generators of
  * pkg/v3 v3.215.0; Go ≥ 1.24 on PATH, modules from the Go module proxy, the first

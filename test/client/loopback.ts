@@ -130,7 +130,7 @@ export const entityBody = (id = ids.entity, extra: Record<string, unknown> = {})
   ...extra,
 });
 
-/** The SPEC §6 fields of a token created without any of them. */
+/** The README "Token permissions and limits" fields of a token created without any of them. */
 export const SECRET_DEFAULTS = {
   type: 'secret',
   scopes: ['metrics:read'],

@@ -1,7 +1,7 @@
 /// <reference lib="dom" />
 /**
  * The console in real Chromium against a real platform on loopback: every flow of
- * SPEC §7 found by accessible role and name, the clipboard after "Copy", quota
+ * README "Console" found by accessible role and name, the clipboard after "Copy", quota
  * and ceiling refusals, viewer vs admin, keyboard alone, sign-out and expiry, a
  * forged cross-site form, no secret left in storage, script-readable cookies or
  * the page, axe-core on every view (no serious or critical violation), 360 px.
@@ -243,7 +243,7 @@ describe('console in Chromium', () => {
     expect(again.expiresAt).toBe(token.expiresAt);
   });
 
-  it('Edit: the §6 permissions and limits; the usage of a usage-limited token', async () => {
+  it('Edit: the permissions and limits; the usage of a usage-limited token', async () => {
     await menu('ci-2', 'Edit');
     const dialog = page.getByRole('dialog', { name: 'Edit token "ci-2"' });
     await dialog.getByLabel('Status').selectOption('active');

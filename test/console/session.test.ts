@@ -205,7 +205,7 @@ describe('console behind a TLS-terminating proxy', () => {
   });
 });
 
-describe('console sign-in attempt limit (SPEC §7)', () => {
+describe('console sign-in attempt limit (README: Console)', () => {
   let p: Platform;
   let direct: Platform;
   beforeAll(async () => {

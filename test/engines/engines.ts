@@ -15,7 +15,7 @@ export const engineNames = [
   'pulumi-resource-pulumi-nodejs',
   'helm',
   'pulumi-resource-kubernetes',
-  // Language hosts of the provider plugin's programs (SPEC §9), and what they run.
+  // Language hosts of the provider plugin's programs (README "Pulumi provider for every language"), and what they run.
   'pulumi-language-yaml',
   'pulumi-language-python',
   'pulumi-language-python-exec',
@@ -30,7 +30,7 @@ export const engineNames = [
   'containerd-shim-runc-v2',
   'ctr',
   'coredns',
-  // Alerts and dashboards (SPEC §11): a real Prometheus, and promtool for the rule tests.
+  // Alerts and dashboards (README "Observability"): a real Prometheus, and promtool for the rule tests.
   'prometheus',
   'promtool',
 ] as const;

@@ -1,5 +1,5 @@
 /**
- * What this process reaches on the network, seen from inside it (SPEC §8,
+ * What this process reaches on the network, seen from inside it (README "Lifecycle events, leak response, revocation across servers",
  * Egress): every name resolution it starts — `dns.lookup` (getaddrinfo, which
  * reads /etc/hosts and then asks DNS), `dns.resolve*` (c-ares queries),
  * `dns.lookupService` — and every TCP connection attempt and UDP datagram, with

@@ -1,5 +1,5 @@
 /**
- * The npm package as users get it (SPEC §4, §5): `npm pack` (whose `prepack`
+ * The npm package as users get it (README "Pulumi provider", "Quick start"): `npm pack` (whose `prepack`
  * builds dist/) of a copy of this repository, installed into a fresh project.
  *
  *   const pkg = await installPackedTokenplane();

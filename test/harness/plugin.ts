@@ -1,4 +1,4 @@
-// The provider plugin (SPEC §9) under the real pulumi CLI: the plugin built from
+// The provider plugin (README "Pulumi provider for every language") under the real pulumi CLI: the plugin built from
 // the sources (provider/plugin/build.ts) into a temporary directory first on
 // PATH, as `PATH=$PWD/dist/plugin:$PATH` puts it for a person, and the language
 // hosts of `npm run engines` beside the CLI. Projects are directories of their

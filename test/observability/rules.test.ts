@@ -25,7 +25,7 @@ const promtool = (...args: string[]) =>
   promisify(execFile)(requireEngines('promtool').promtool, args, { cwd: testsDir });
 
 describe('alert rules', () => {
-  it('at least the eight alerts of SPEC §11, each checked by promtool check rules', async () => {
+  it('at least the eight alerts of README: Observability, each checked by promtool check rules', async () => {
     const { stdout } = await promtool('check', 'rules', rulesFile);
     expect(stdout).toContain(`SUCCESS: ${alerts.length} rules found`);
     expect(alerts.length).toBeGreaterThanOrEqual(8);

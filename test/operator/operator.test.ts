@@ -223,7 +223,7 @@ describe('ApiToken', () => {
     );
   });
 
-  it('§6 permissions: on the platform as declared, the Secret holds the type, drift is repaired; a scope above the tier is ScopeAboveTier until the entity is upgraded', async () => {
+  it('permissions: on the platform as declared, the Secret holds the type, drift is repaired; a scope above the tier is ScopeAboveTier until the entity is upgraded', async () => {
     await r.entity('perm', { kind: 'Customer', tier: 'Lite', defaultToken: false });
     await r.apiToken('perm-premium', {
       entityRef: { name: 'perm' },

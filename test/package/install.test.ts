@@ -1,5 +1,5 @@
 /**
- * The npm package as users get it (SPEC §4, §5): packed and installed into a
+ * The npm package as users get it (README "Pulumi provider", "Quick start"): packed and installed into a
  * fresh project by test/harness/package.ts, then run by Node 24 with type
  * stripping switched off — so the installed copy can only work from its
  * JavaScript, as Node refuses to strip .ts under node_modules anyway.

@@ -1,5 +1,5 @@
 /**
- * `npm ci` works with the committed lock file on every machine (SPEC §5). npm
+ * `npm ci` works with the committed lock file on every machine (README "Quick start"). npm
  * refuses a lock that lacks another platform's optional package ("Missing:
  * @biomejs/cli-android-arm64 … from lock file"): a lock written where those
  * were skipped is only good for that platform. So every optional dependency of

@@ -1,6 +1,6 @@
 /**
  * The platform API over real loopback HTTP, once on SQLite and once on
- * PostgreSQL: every SPEC §2 route, the domain rules under concurrency, token
+ * PostgreSQL: every README "Platform API" route, the domain rules under concurrency, token
  * security, access-key scoping, idempotency, ETags, and no secret in the logs.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

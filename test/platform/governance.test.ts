@@ -1,5 +1,5 @@
 /**
- * Who governs an entity (SPEC §2): its tier, its name and its deletion are
+ * Who governs an entity (README "Platform API"): its tier, its name and its deletion are
  * changed only by an access key of a strict ancestor or by the administrator
  * key; its own keys get 403 `forbidden` saying who can. And scope comes before
  * role: a key answers 404 for anything outside its subtree, whatever its role.

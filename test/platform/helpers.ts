@@ -122,7 +122,7 @@ afterAll(stopPostgres);
 export const LOOPBACK = ['127.0.0.0/8', '::1'];
 
 /**
- * Every test server delivers webhooks to loopback alone (SPEC §8, Egress): a
+ * Every test server delivers webhooks to loopback alone (README "Lifecycle events, leak response, revocation across servers", Egress): a
  * test or a fuzzer may hand it any URL, and it neither connects outside the
  * machine nor looks a name up (test/platform/no-egress.test.ts proves it).
  */

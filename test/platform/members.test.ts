@@ -1,6 +1,6 @@
 /**
- * Members (SPEC §10): people, by email, with a role on an entity's subtree,
- * managed under §2's governance like access keys; every event names the email.
+ * Members (README "Members and single sign-on"): people, by email, with a role on an entity's subtree,
+ * managed under the access keys' governance like access keys; every event names the email.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINES, isProblem, type Platform, startPlatform } from './helpers.ts';

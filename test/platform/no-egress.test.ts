@@ -1,5 +1,5 @@
 /**
- * SPEC §8, Egress: a test server (webhook egress `allowlist`, loopback alone,
+ * README "Lifecycle events, leak response, revocation across servers", Egress: a test server (webhook egress `allowlist`, loopback alone,
  * as every test server runs — test/platform/helpers.ts) handed the kind of
  * webhook URLs a fuzzer invents looks no name up and connects to nothing
  * outside loopback: not when the webhooks are created, not when their events

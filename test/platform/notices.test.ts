@@ -1,5 +1,5 @@
 /**
- * Time-driven events (SPEC §8) on an injected clock: token.expiring 7 days and
+ * Time-driven events (README "Lifecycle events, leak response, revocation across servers") on an injected clock: token.expiring 7 days and
  * 1 day before expiry, token.expired, token.usage_low at 80 % of a usage
  * limit — each sent once, also with two servers scanning one PostgreSQL
  * database at the same time.

@@ -1,5 +1,5 @@
 /**
- * The SPEC §6 checks on analytics requests over real HTTP, on both databases:
+ * The README "Token permissions and limits" checks on analytics requests over real HTTP, on both databases:
  * scopes, origins and CORS, addresses (IPv4, IPv6 loopback, trusted proxies),
  * rate limits with their headers, usage limits and their periods, signed
  * requests (fresh, stale, replayed — also after a restart — and through the
@@ -35,7 +35,7 @@ describe.each(ENGINES)('analytics permission checks on %s', (engine) => {
     await p?.close();
   });
 
-  /** A new token with these §6 fields (the entity's quota is freed by removing the previous one). */
+  /** A new token with these permission fields (the entity's quota is freed by removing the previous one). */
   const token = async (fields: object = {}) => {
     const page = (await p.api.get(`/v1/entities/${entityId}/tokens`)).body.items;
     for (const t of page) await p.api.delete(`/v1/tokens/${t.id}`);
@@ -243,7 +243,7 @@ describe.each(ENGINES)('analytics permission checks on %s', (engine) => {
     expect(isProblem(await get(t.value, series), 'signature-invalid', 401)).toBe(true);
   });
 
-  it('the checks run in the §6 order', async () => {
+  it('the checks run in the documented order', async () => {
     const t = await token({
       allowedIps: ['10.0.0.1'],
       allowedOrigins: ['https://a.example.com'],

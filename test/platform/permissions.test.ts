@@ -1,8 +1,8 @@
 /**
- * SPEC §6 fields on both databases: defaults on create and in every Token
+ * README "Token permissions and limits" fields on both databases: defaults on create and in every Token
  * answer, validation of each field, the rules between fields, the scope
  * ceiling on create, PATCH and downgrade, audit events of permission changes,
- * and a database made before §6 migrated with every token keeping its defaults.
+ * and a database made before permissions migrated with every token keeping its defaults.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -26,7 +26,7 @@ describe.each(ENGINES)('token permissions on %s', (engine) => {
   const entity = async (tier: string, name = `E-${tier}-${Math.random()}`) =>
     (await p.api.post('/v1/entities', { name, kind: 'customer', tier, defaultToken: false })).body;
 
-  it('a token without §6 fields gets the defaults, in every answer', async () => {
+  it('a token without permission fields gets the defaults, in every answer', async () => {
     const e = await entity('advanced');
     const created = await p.api.post(`/v1/entities/${e.id}/tokens`, { name: 'plain' });
     expect(created.status).toBe(201);
@@ -234,9 +234,9 @@ describe.each(ENGINES)('token permissions on %s', (engine) => {
   });
 });
 
-describe.each(ENGINES)('a database made before §6, on %s', (engine) => {
+describe.each(ENGINES)('a database made before permissions, on %s', (engine) => {
   it('migrates: existing tokens keep working with the defaults', async () => {
-    // The schema and rows as the code before §6 wrote them (migrations 1 and 2).
+    // The schema and rows as the code before permissions wrote them (migrations 1 and 2).
     const value = generateSecret('apiToken');
     const tokenId = '01900000-0000-7000-8000-000000000002';
     await upgradedFrom(

@@ -1,5 +1,5 @@
 /**
- * Revocation across servers on one PostgreSQL database (SPEC §8): a change
+ * Revocation across servers on one PostgreSQL database (README "Lifecycle events, leak response, revocation across servers"): a change
  * made on server A is refused on server B at once — long before B's cache
  * lifetime, which these tests set to an hour (a value a rotation replaced
  * included). A server cut off from the

@@ -8,7 +8,7 @@
  * Settings (and why each expected status is expected) in schemathesis.toml.
  *
  * The fuzzer invents webhook URLs: the platform runs, as every test server
- * does, with webhook egress `allowlist` and loopback alone (SPEC §8), in this
+ * does, with webhook egress `allowlist` and loopback alone (README "Lifecycle events, leak response, revocation across servers"), in this
  * process, where the last test checks that it looked no name up and connected
  * to nothing outside loopback (test/harness/egress.ts).
  */

@@ -1,5 +1,5 @@
 /**
- * Leak response (SPEC §8): POST /v1/token-leaks in the shape of GitHub's
+ * Leak response (README "Lifecycle events, leak response, revocation across servers"): POST /v1/token-leaks in the shape of GitHub's
  * secret-scanning partner alerts. A reported token is refused on the very next
  * request, audited and announced as token.exposed; a value rotated out but
  * still in its grace loses the grace and the current value keeps working;

@@ -1,5 +1,5 @@
 /**
- * Token values across leaks and rotations (issue 21, SPEC §8), on both
+ * Token values across leaks and rotations (issue 21, README "Lifecycle events, leak response, revocation across servers"), on both
  * databases: an exposed value never verifies again — PATCH cannot switch the
  * token back on (409 token-exposed), a rotation gives the exposed value no
  * grace and enables the token; a replaced value signs requests during its

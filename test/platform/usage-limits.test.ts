@@ -1,5 +1,5 @@
 /**
- * Usage limits are exact (SPEC §6): with 50 concurrent requests against one
+ * Usage limits are exact (README "Token permissions and limits"): with 50 concurrent requests against one
  * server, and against two servers on one database, a limit of 20 serves
  * exactly 20 in every round (a round per UTC day); a server killed while it
  * holds leased units never lets the total exceed the limit; and servers write

@@ -1,5 +1,5 @@
 /**
- * Where webhooks may deliver (SPEC §8, Egress). By default (egress `public`,
+ * Where webhooks may deliver (README "Lifecycle events, leak response, revocation across servers", Egress). By default (egress `public`,
  * the SSRF guard) a server refuses webhook URLs whose host is or resolves to a
  * loopback, private, link-local or otherwise non-public address — 400
  * `validation` on `url`, saying why and what to do — unless its allowed

@@ -1,5 +1,5 @@
 /**
- * Webhooks (SPEC §8) against real receivers on loopback: subtree events signed
+ * Webhooks (README "Lifecycle events, leak response, revocation across servers") against real receivers on loopback: subtree events signed
  * per Standard Webhooks (verified with the `standardwebhooks` library), no
  * token value in any payload, access keys scoped as everywhere else, retries
  * with backoff on an injected clock, delivery across a restart, and two

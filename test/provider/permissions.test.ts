@@ -1,4 +1,4 @@
-// SPEC §6 through the real pulumi CLI: the permission inputs reach the platform
+// README "Token permissions and limits" through the real pulumi CLI: the permission inputs reach the platform
 // and come back as outputs; a scope above the entity's tier fails the preview
 // (naming resource, scope and tier) before anything is created; a permission
 // changed out of band shows at refresh and is set back by up; a type change

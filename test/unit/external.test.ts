@@ -58,7 +58,7 @@ describe('token changes', () => {
     expect(needsReplace(tokenChanges({ ...desired, entityId: token.id }, token))).toBe(true);
   });
 
-  it('§6: declared permissions default like the platform; type replaces, the rest update; key order is no change', () => {
+  it('permissions: declared permissions default like the platform; type replaces, the rest update; key order is no change', () => {
     const permissions = declaredPermissions({});
     expect(tokenChanges({ ...desired, permissions }, token)).toEqual([]);
     const limited = { ...token, rateLimit: { requests: 5, perSeconds: 60 } };
@@ -91,7 +91,7 @@ describe('token changes', () => {
     });
   });
 
-  it('§6: the planner refuses a scope above the entity’s tier before anything else', () => {
+  it('permissions: the planner refuses a scope above the entity’s tier before anything else', () => {
     const declaration = {
       desired: {
         ...desired,

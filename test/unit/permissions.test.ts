@@ -1,5 +1,5 @@
 /**
- * Pure parts of SPEC §6: the RFC 9421 hmac-sha256 test vector (Appendix
+ * Pure parts of README "Token permissions and limits": the RFC 9421 hmac-sha256 test vector (Appendix
  * B.2.5), signing and parsing, scope grammar and ceiling, origin patterns,
  * address ranges, UTC usage periods, the rate-limit window.
  */
@@ -84,7 +84,7 @@ describe('RFC 9421', () => {
     expect(again.signature).not.toBe(headers.signature); // a fresh nonce each time
   });
 
-  it('refuses signatures that lack what SPEC §6 needs, saying what', () => {
+  it('refuses signatures that lack what README: Token permissions and limits needs, saying what', () => {
     const sig = 'sig1=:AAAA:';
     expect(() => parseSignature('sig1=("@method" "@path");created=1;keyid="k"', sig)).toThrow(
       /@query/,

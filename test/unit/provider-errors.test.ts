@@ -1,6 +1,6 @@
 /**
  * The provider's reading of a refusal: a change the entity's own key may not
- * make (SPEC §2 governance) says who can, not "lacks the role".
+ * make (README "Platform API" governance) says who can, not "lacks the role".
  */
 import { describe, expect, it } from 'vitest';
 import { ForbiddenError } from '../../core/client/index.ts';

@@ -68,7 +68,7 @@ function resolveEntity(
   return { id: entity.status.id, tier: entity.status.tier };
 }
 
-/** The spec's §6 fields on the platform's names. */
+/** The spec's permission fields on the platform's names. */
 function permissionsOf(spec: ApiTokenSpec): DesiredPermissions {
   const { rateLimit, usageLimit } = spec;
   return declaredPermissions({

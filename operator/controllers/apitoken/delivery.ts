@@ -1,6 +1,6 @@
 /**
  * The delivery stage: the Secret named by the spec holds the current value
- * (SPEC §3 keys, owner reference, template labels and annotations) and, during
+ * (README "Kubernetes operator" keys, owner reference, template labels and annotations) and, during
  * a rotation's grace period, the value it replaced as `previousToken` (so
  * consumers can roll over without a gap); workloads listed in
  * `rolloutRestartTargets` are restarted when the value changes; the Secret of

@@ -86,7 +86,7 @@ const SCOPE_SETS = [
   { scope: 'metrics:premium:read', label: 'Extensive metrics' },
 ] as const;
 
-/** The permissions and limits of SPEC §6 (everything but the type, fixed at creation). */
+/** The permissions and limits of README "Token permissions and limits" (everything but the type, fixed at creation). */
 function permissionFields(id: string, token: Token, premiumReason: string | null): Html {
   const single = token.scopes
     .map((s) => /^metric:(.+):read$/.exec(s)?.[1])

@@ -1,6 +1,6 @@
 /**
  * The entity page: name, kind, tier, "N of Q" tokens, its actions, and the
- * tokens table (SPEC §7) with "New", "Show token" and the "More actions" menu.
+ * tokens table (README "Console") with "New", "Show token" and the "More actions" menu.
  * What the credential may not do is not offered: a viewer sees no write action.
  */
 import type { Entity, Token } from '../../../core/client/index.ts';

@@ -1,5 +1,5 @@
 /**
- * The checks of SPEC §6 on an analytics request, in its order:
+ * The checks of README "Token permissions and limits" on an analytics request, in its order:
  *
  *   credential (401) → signature (401) → address (403) → origin (403)
  *     → tier and scope (403) → rate limit (429) → usage (429)

@@ -1,5 +1,5 @@
 /**
- * A token's §6 permissions compiled once per verifier cache entry, so that the
+ * A token's permissions compiled once per verifier cache entry, so that the
  * hot path only compares: address ranges parsed by ipaddr.js, the scope list
  * joined into a key for the catalogue cache.
  */

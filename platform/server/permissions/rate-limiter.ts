@@ -1,10 +1,10 @@
 /**
- * Per-token rate limits of SPEC §6, per server process: a fixed window of
+ * Per-token rate limits of README "Token permissions and limits", per server process: a fixed window of
  * `perSeconds` seconds that starts with the token's first request, allowing
  * `requests` in it. Answers carry the IETF httpapi ratelimit-headers fields
  * (draft 10): `RateLimit-Policy: "token";q=<requests>;w=<perSeconds>` and
  * `RateLimit: "token";r=<remaining>;t=<seconds to reset>`.
- * The console's sign-in attempt limit (SPEC §7) counts per client address with it.
+ * The console's sign-in attempt limit (README "Console") counts per client address with it.
  */
 import { LRUCache } from 'lru-cache';
 

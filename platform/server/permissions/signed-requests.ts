@@ -1,5 +1,5 @@
 /**
- * Signed analytics requests (SPEC §6, RFC 9421 hmac-sha256): the token named
+ * Signed analytics requests (README "Token permissions and limits", RFC 9421 hmac-sha256): the token named
  * by `keyid`, a `created` within 300 s of this server's clock, a signature
  * that matches, and one that was never accepted before.
  *

@@ -1,5 +1,5 @@
 /**
- * Usage limits of SPEC §6 without a database write per request: each server
+ * Usage limits of README "Token permissions and limits" without a database write per request: each server
  * leases units from the token's counter (platform/storage/usage.ts) and hands
  * them to requests from memory.
  *

@@ -1,6 +1,6 @@
 /**
  * Analytics: the consumer of API tokens, gated by the token's tier and its
- * §6 permissions (permissions/checks.ts: address and origin before the
+ * permissions (permissions/checks.ts: address and origin before the
  * handler, tier, scope, rate and usage inside it), with CORS for web pages.
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';

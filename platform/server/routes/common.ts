@@ -151,7 +151,7 @@ const ID_NAMES: Record<string, string> = {
 };
 
 /**
- * Ids are opaque (SPEC §2): a path id of a shape we never issue names nothing,
+ * Ids are opaque (README "Platform API"): a path id of a shape we never issue names nothing,
  * so it answers 404 like any unknown id — without a trip to the database.
  */
 export async function unknownPathIds(request: FastifyRequest): Promise<void> {

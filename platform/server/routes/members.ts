@@ -1,6 +1,6 @@
 /**
- * Members (SPEC §10): people, by email, acting as an access key of their role
- * on their entity's subtree. Managed under §2's governance, like access keys:
+ * Members (README "Members and single sign-on"): people, by email, acting as an access key of their role
+ * on their entity's subtree. Managed under the access keys' governance, like access keys:
  * an admin credential of the entity or above it; every event names the email.
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';

@@ -7,6 +7,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
+import type { Effects } from '../../storage/effects.ts';
 import type { Idempotency, Idempotent } from '../../storage/idempotency.ts';
 import { notFound } from '../../storage/problems.ts';
 import type { Versioned } from '../../storage/rows.ts';
@@ -61,35 +62,62 @@ export type Guarded<Of> = {
   target(of: Of): Target | null;
 };
 
+/** The storage call of a create under a parent (`/<parent kind>/:id/<kind>`), by the parent's id. */
+export type CreateUnder<B, T> = (
+  store: Store,
+  scope: Scope,
+  parentId: string,
+  input: B,
+  idem: Idempotency | undefined,
+  effects: Effects<T>,
+) => Promise<Idempotent<T>>;
+
 /**
- * `POST /<parent kind>/:id/<kind>` of a new object: refused to viewers before anything is read, an
- * optional `check` of the body (outside the transaction), one idempotent
- * mutation; 201, its Location, and the replay header on a replay. The success
- * event names the new object.
+ * What a change does beside its write (mutation.ts): what its success event
+ * adds, what it announces and counts. It makes no verification wrong unless it
+ * says so: access keys, members and webhooks are read on each request, never cached.
+ */
+export type Consequences<R> = Omit<Mutation<R>, 'write' | 'invalidates'> &
+  Partial<Pick<Mutation<R>, 'invalidates'>>;
+
+function mutation<R>(write: Mutation<R>['write'], consequences: Consequences<R>): Mutation<R> {
+  return { invalidates: () => [], ...consequences, write };
+}
+
+/**
+ * `POST /<parent kind>/:id/<kind>` of a new object: refused to viewers before
+ * anything is read, an optional `check` of the body (outside the transaction),
+ * one idempotent `create`; 201, its Location, and the replay header on a
+ * replay. The success event names the new object.
  */
 export function createHandler<B, T extends { id: string }>(
   ctx: PlatformContext,
-  kind: Guarded<WithBody<B>> & {
+  kind: Guarded<string> & {
     /** The route's body schema (it types the request). */
     body: z.ZodType<B>;
     check?(body: B): Promise<void>;
     /** Where the new object is read, e.g. `/v1/webhooks/`. */
     location?: string;
   },
-  mutation: (
-    scope: Scope,
-    request: WithBody<B>,
-    idem: Idempotency | undefined,
-  ) => Mutation<Idempotent<T>>,
+  create: CreateUnder<B, T>,
+  consequences: Consequences<Idempotent<T>> = {},
 ) {
   return async (request: WithBody<B>, reply: FastifyReply) => {
-    const principal = await requireWriter(ctx, request, kind.refused, kind.target(request));
+    const parentId = request.params.id;
+    const principal = await requireWriter(ctx, request, kind.refused, kind.target(parentId));
     await kind.check?.(request.body);
-    const m = mutation(principal.scope, request, idempotencyOf(request, request.body));
-    const { result, replayed } = await mutate(ctx, request, {
-      ...m,
-      describe: (created) => ({ targetId: created.id, ...m.describe?.(created) }),
-    });
+    const idem = idempotencyOf(request, request.body);
+    const { result, replayed } = await mutate(
+      ctx,
+      request,
+      mutation(
+        (effects) => create(ctx.store, principal.scope, parentId, request.body, idem, effects),
+        {
+          ...consequences,
+          describe: (created) => ({ targetId: created.id, ...consequences.describe?.(created) }),
+        },
+      ),
+    );
     if (kind.location) reply.header('location', `${kind.location}${result.id}`);
     return sendCreated(reply, result, replayed);
   };
@@ -125,16 +153,25 @@ export function updateHandler<B, R, T>(
   };
 }
 
-/** `DELETE /<kind>/:id`: refused to viewers before anything is read, one mutation, 204 without a body. */
+/**
+ * `DELETE /<kind>/:id`: refused to viewers before anything is read, one
+ * `remove`, 204 without a body. `consequences` know the id: a delete's result
+ * may no longer name it.
+ */
 export function deleteHandler<R>(
   ctx: PlatformContext,
   kind: Guarded<string>,
-  mutation: (scope: Scope, id: string) => Mutation<R>,
+  remove: (store: Store, scope: Scope, id: string, effects: Effects<R>) => Promise<R>,
+  consequences: (id: string) => Consequences<R> = () => ({}),
 ) {
   return async (request: ById, reply: FastifyReply) => {
     const { id } = request.params;
     const principal = await requireWriter(ctx, request, kind.refused, kind.target(id));
-    await mutate(ctx, request, mutation(principal.scope, id));
+    await mutate(
+      ctx,
+      request,
+      mutation((effects) => remove(ctx.store, principal.scope, id, effects), consequences(id)),
+    );
     return reply.code(204).send(undefined as never);
   };
 }

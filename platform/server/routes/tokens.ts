@@ -40,7 +40,7 @@ import {
 } from './common.ts';
 import { createHandler, deleteHandler, readHandler, updateHandler } from './owned.ts';
 
-/** The §6 fields of a token as audit detail (never a value: these are settings). */
+/** The permission fields of a token as audit detail (never a value: these are settings). */
 function permissionText(token: Token, fields: readonly (keyof Token)[]): string {
   return fields.map((f) => `${f}=${JSON.stringify(token[f])}`).join(' ');
 }
@@ -49,7 +49,7 @@ function permissionSummary(token: Token): string {
   return permissionText(token, PERMISSION_FIELDS);
 }
 
-/** What a PATCH changed, for the audit trail: the status and every §6 field that changed. */
+/** What a PATCH changed, for the audit trail: the status and every permission field that changed. */
 function updateSummary(
   status: string | undefined,
   changed: readonly (keyof Token)[],

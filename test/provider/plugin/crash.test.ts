@@ -1,4 +1,4 @@
-// The provider plugin killed at the worst moment (SPEC §9, as §4's dynamic
+// The provider plugin killed at the worst moment (README "Pulumi provider for every language", as the dynamic
 // provider in test/provider/crash.test.ts): after the platform has answered a
 // create, before the engine could write the state. The rerun's create carries
 // the same idempotency key (the URN and what is created), so the platform

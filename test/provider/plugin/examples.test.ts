@@ -1,6 +1,6 @@
 // The program of examples/pulumi/ in YAML, Python and Go (examples/pulumi-yaml,
 // examples/pulumi-python, examples/pulumi-go), each run with the real CLI and
-// language host through the provider plugin (SPEC §9): up, a preview with no
+// language host through the provider plugin (README "Pulumi provider for every language"): up, a preview with no
 // changes, destroy — the same entities and tokens as the Node.js example.
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';

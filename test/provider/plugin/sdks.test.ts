@@ -1,4 +1,4 @@
-// sdk/ is what `npm run plugin:sdks` generates from provider/schema.json (SPEC §9).
+// sdk/ is what `npm run plugin:sdks` generates from provider/schema.json (README "Pulumi provider for every language").
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';

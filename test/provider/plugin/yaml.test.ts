@@ -1,4 +1,4 @@
-// The provider plugin under the real pulumi CLI and YAML host (SPEC §9): a
+// The provider plugin under the real pulumi CLI and YAML host (README "Pulumi provider for every language"): a
 // program's whole life — up, a preview refused over the quota with nothing
 // created, drift shown by refresh and set back by up, an update in place, a
 // replacement, `pulumi import` of what exists already followed by a preview with
