@@ -8,13 +8,7 @@ import {
 } from '../../../core/schemas/index.ts';
 import { createAccessKey, deleteAccessKey, listAccessKeys } from '../../storage/access-keys.ts';
 import type { PlatformContext } from '../context.ts';
-import {
-  auditOfTarget,
-  auditUnderEntity,
-  Deleted,
-  IdempotencyHeaders,
-  managementRoute,
-} from './common.ts';
+import { auditUnderEntity, createRoute, deleteRoute, managementRoute } from './common.ts';
 import { createHandler, deleteHandler, entityListHandler } from './owned.ts';
 
 export const accessKeyRoutes =
@@ -22,15 +16,11 @@ export const accessKeyRoutes =
   async (app) => {
     app.post(
       '/entities/:id/access-keys',
-      managementRoute(
+      createRoute(
         'access-keys',
         "Create an access key for an entity's subtree; the response holds the key",
-        {
-          params: IdParams,
-          headers: IdempotencyHeaders,
-          body: CreateAccessKeyRequest,
-          response: { 201: AccessKeyWithKey },
-        },
+        CreateAccessKeyRequest,
+        AccessKeyWithKey,
         auditUnderEntity('access-key.create', (body) => `role=${body.role}`),
       ),
       createHandler(
@@ -38,14 +28,9 @@ export const accessKeyRoutes =
         {
           body: CreateAccessKeyRequest,
           refused: 'create access keys',
-          target: (request) => ({ entity: request.params.id }),
+          target: (id) => ({ entity: id }),
         },
-        (scope, request, idem) => ({
-          write: (effects) =>
-            createAccessKey(ctx.store, scope, request.params.id, request.body, idem, effects),
-          // Access keys are looked up on each request, not cached.
-          invalidates: () => [],
-        }),
+        createAccessKey,
       ),
     );
 
@@ -60,23 +45,16 @@ export const accessKeyRoutes =
 
     app.delete(
       '/access-keys/:id',
-      managementRoute(
+      deleteRoute(
         'access-keys',
         'Delete an access key; it stops working at once',
-        {
-          params: IdParams,
-          response: { 204: Deleted },
-        },
-        auditOfTarget('access-key.delete'),
+        'access-key.delete',
       ),
       deleteHandler(
         ctx,
         { refused: 'delete access keys', target: (id) => ({ accessKey: id }) },
-        (scope, id) => ({
-          write: (effects) => deleteAccessKey(ctx.store, scope, id, effects),
-          describe: (r) => ({ entityId: r.entityId }),
-          invalidates: () => [],
-        }),
+        deleteAccessKey,
+        () => ({ describe: (r) => ({ entityId: r.entityId }) }),
       ),
     );
   };

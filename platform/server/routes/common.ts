@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ProblemError } from '../../../core/domain/problems.ts';
-import { Id, Problem } from '../../../core/schemas/index.ts';
+import { Id, IdParams, Problem } from '../../../core/schemas/index.ts';
 import { type Idempotency, requestHash } from '../../storage/idempotency.ts';
 import { notFound } from '../../storage/problems.ts';
 import { type AuditDeclaration, type AuditInfo, principalOf } from '../context.ts';
@@ -83,6 +83,36 @@ export function managementRoute<const S extends RouteSchema>(
         typeof problemResponses,
     },
   };
+}
+
+/**
+ * Options of a create under a parent (`POST /<parent kind>/:id/<kind>`): the
+ * parent's id, an optional Idempotency-Key and the body; 201 with the new object.
+ */
+export function createRoute<const B extends z.ZodType, const R extends z.ZodType>(
+  tag: string,
+  summary: string,
+  body: B,
+  created: R,
+  audit: AuditOf<{ params: typeof IdParams; body: B }>,
+) {
+  const schema = {
+    params: IdParams,
+    headers: IdempotencyHeaders,
+    body,
+    response: { 201: created },
+  };
+  return managementRoute<typeof schema>(tag, summary, schema, audit);
+}
+
+/** Options of `DELETE /<kind>/:id`: 204 without a body, audited as `action` on that object. */
+export function deleteRoute(tag: string, summary: string, action: AuditedAction) {
+  return managementRoute(
+    tag,
+    summary,
+    { params: IdParams, response: { 204: Deleted } },
+    auditOfTarget(action),
+  );
 }
 
 type AuditedAction = `${AuditInfo['targetType']}.${string}`;

@@ -19,7 +19,7 @@ import { type PlatformContext, requireWriter, scopeOf, sendCreated } from '../co
 import { mutate, tokenEvent } from '../mutation.ts';
 import {
   auditOfTarget,
-  Deleted,
+  deleteRoute,
   IdempotencyHeaders,
   IfMatchHeaders,
   idempotencyOf,
@@ -123,17 +123,16 @@ export const entityRoutes =
 
     app.delete(
       '/entities/:id',
-      managementRoute(
+      deleteRoute(
         'entities',
         'Delete an entity without children; its tokens stop verifying at once',
-        { params: IdParams, response: { 204: Deleted } },
-        auditOfTarget('entity.delete'),
+        'entity.delete',
       ),
       deleteHandler(
         ctx,
         { refused: 'delete entities', target: (id) => ({ entity: id }) },
-        (scope, id) => ({
-          write: (effects) => deleteEntity(ctx.store, scope, id, effects),
+        deleteEntity,
+        (id) => ({
           invalidates: () => [{ entityId: id }],
           // The entity and its own webhooks are gone: its parent's chain hears of its tokens.
           announces: ({ tokens, parentId }) =>

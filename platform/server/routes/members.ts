@@ -22,8 +22,8 @@ import { type PlatformContext, scopeOf } from '../context.ts';
 import {
   auditOfTarget,
   auditUnderEntity,
-  Deleted,
-  IdempotencyHeaders,
+  createRoute,
+  deleteRoute,
   managementRoute,
 } from './common.ts';
 import { createHandler, deleteHandler, updateHandler } from './owned.ts';
@@ -38,29 +38,17 @@ export const memberRoutes =
   async (app) => {
     app.post(
       '/entities/:id/members',
-      managementRoute(
+      createRoute(
         'members',
         'Add a person, by email, with a role on the entity',
-        {
-          params: IdParams,
-          headers: IdempotencyHeaders,
-          body: CreateMemberRequest,
-          response: { 201: MemberSchema },
-        },
+        CreateMemberRequest,
+        MemberSchema,
         auditUnderEntity('member.create', (body) => `email=${body.email} role=${body.role}`),
       ),
       createHandler(
         ctx,
-        {
-          body: CreateMemberRequest,
-          refused: 'add members',
-          target: (request) => ({ entity: request.params.id }),
-        },
-        (scope, request, idem) => ({
-          write: (effects) =>
-            createMember(ctx.store, scope, request.params.id, request.body, idem, effects),
-          invalidates: () => [],
-        }),
+        { body: CreateMemberRequest, refused: 'add members', target: (id) => ({ entity: id }) },
+        createMember,
       ),
     );
 
@@ -102,34 +90,26 @@ export const memberRoutes =
 
     app.delete(
       '/members/:id',
-      managementRoute(
+      deleteRoute(
         'members',
         'Remove a member; its personal access keys stop at once',
-        { params: IdParams, response: { 204: Deleted } },
-        auditOfTarget('member.delete'),
+        'member.delete',
       ),
       deleteHandler(
         ctx,
         { refused: 'remove members', target: (id) => ({ member: id }) },
-        (scope, id) => ({
-          write: (effects) => deleteMember(ctx.store, scope, id, effects),
-          describe: named,
-          invalidates: () => [],
-        }),
+        deleteMember,
+        () => ({ describe: named }),
       ),
     );
 
     app.post(
       '/members/:id/access-keys',
-      managementRoute(
+      createRoute(
         'members',
         "Create a member's personal access key (at most its role; it ends with the membership)",
-        {
-          params: IdParams,
-          headers: IdempotencyHeaders,
-          body: CreateAccessKeyRequest,
-          response: { 201: AccessKeyWithKey },
-        },
+        CreateAccessKeyRequest,
+        AccessKeyWithKey,
         // The member's entity is known from the result (or, refused, not at all).
         (request) => ({
           action: 'access-key.create',
@@ -144,21 +124,10 @@ export const memberRoutes =
         {
           body: CreateAccessKeyRequest,
           refused: 'create access keys',
-          target: (request) => ({ member: request.params.id }),
+          target: (id) => ({ member: id }),
         },
-        (scope, request, idem) => ({
-          write: (effects) =>
-            createPersonalAccessKey(
-              ctx.store,
-              scope,
-              request.params.id,
-              request.body,
-              idem,
-              effects,
-            ),
-          describe: (key) => ({ entityId: key.entityId }),
-          invalidates: () => [],
-        }),
+        createPersonalAccessKey,
+        { describe: (key) => ({ entityId: key.entityId }) },
       ),
     );
 

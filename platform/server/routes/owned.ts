@@ -80,7 +80,7 @@ export type CreateUnder<B, T> = (
 export type Consequences<R> = Omit<Mutation<R>, 'write' | 'invalidates'> &
   Partial<Pick<Mutation<R>, 'invalidates'>>;
 
-function mutation<R>(write: Mutation<R>['write'], consequences: Consequences<R>): Mutation<R> {
+function mutationOf<R>(write: Mutation<R>['write'], consequences: Consequences<R>): Mutation<R> {
   return { invalidates: () => [], ...consequences, write };
 }
 
@@ -110,7 +110,7 @@ export function createHandler<B, T extends { id: string }>(
     const { result, replayed } = await mutate(
       ctx,
       request,
-      mutation(
+      mutationOf(
         (effects) => create(ctx.store, principal.scope, parentId, request.body, idem, effects),
         {
           ...consequences,
@@ -170,7 +170,7 @@ export function deleteHandler<R>(
     await mutate(
       ctx,
       request,
-      mutation((effects) => remove(ctx.store, principal.scope, id, effects), consequences(id)),
+      mutationOf((effects) => remove(ctx.store, principal.scope, id, effects), consequences(id)),
     );
     return reply.code(204).send(undefined as never);
   };

@@ -32,7 +32,8 @@ import { mutate, tokenEvent } from '../mutation.ts';
 import {
   auditOfTarget,
   auditUnderEntity,
-  Deleted,
+  createRoute,
+  deleteRoute,
   IdempotencyHeaders,
   IfMatchHeaders,
   idempotencyOf,
@@ -100,15 +101,11 @@ export const tokenRoutes =
 
     app.post(
       '/entities/:id/tokens',
-      managementRoute(
+      createRoute(
         'tokens',
         'Issue a token (quota applies); the response holds its value',
-        {
-          params: IdParams,
-          headers: IdempotencyHeaders,
-          body: CreateTokenRequest,
-          response: { 201: TokenWithValue },
-        },
+        CreateTokenRequest,
+        TokenWithValue,
         auditUnderEntity('token.create'),
       ),
       createHandler(
@@ -116,17 +113,15 @@ export const tokenRoutes =
         {
           body: CreateTokenRequest,
           refused: 'issue tokens',
-          target: (request) => ({ entity: request.params.id }),
+          target: (id) => ({ entity: id }),
           location: '/v1/tokens/',
         },
-        (scope, request, idem) => ({
-          write: (effects) =>
-            createToken(ctx.store, scope, request.params.id, request.body, idem, effects),
+        createToken,
+        {
           describe: (token) => ({ detail: permissionSummary(token) }),
-          invalidates: () => [],
           announces: (token) => [tokenEvent('token.created', token)],
           counts: (created) => !created.replayed && ctx.metrics.tokensIssued.inc(),
-        }),
+        },
       ),
     );
 
@@ -173,17 +168,12 @@ export const tokenRoutes =
 
     app.delete(
       '/tokens/:id',
-      managementRoute(
-        'tokens',
-        'Remove a token; it stops verifying at once',
-        { params: IdParams, response: { 204: Deleted } },
-        auditOfTarget('token.delete'),
-      ),
+      deleteRoute('tokens', 'Remove a token; it stops verifying at once', 'token.delete'),
       deleteHandler(
         ctx,
         { refused: 'remove tokens', target: (id) => ({ token: id }) },
-        (scope, id) => ({
-          write: (effects) => deleteToken(ctx.store, scope, id, effects),
+        deleteToken,
+        (id) => ({
           describe: (r) => ({ entityId: r.token.entityId }),
           invalidates: () => [{ tokenId: id, usage: true }],
           announces: (r) => [tokenEvent('token.deleted', r.token)],

@@ -15,13 +15,7 @@ import {
   listWebhooks,
 } from '../../storage/webhooks.ts';
 import { type PlatformContext, scopeOf } from '../context.ts';
-import {
-  auditOfTarget,
-  auditUnderEntity,
-  Deleted,
-  IdempotencyHeaders,
-  managementRoute,
-} from './common.ts';
+import { auditUnderEntity, createRoute, deleteRoute, managementRoute } from './common.ts';
 import { createHandler, deleteHandler, entityListHandler } from './owned.ts';
 
 export const webhookRoutes =
@@ -29,15 +23,11 @@ export const webhookRoutes =
   async (app) => {
     app.post(
       '/entities/:id/webhooks',
-      managementRoute(
+      createRoute(
         'webhooks',
         'Subscribe to the events of this entity and its descendants; the response holds the signing secret',
-        {
-          params: IdParams,
-          headers: IdempotencyHeaders,
-          body: CreateWebhookRequest,
-          response: { 201: WebhookWithSecret },
-        },
+        CreateWebhookRequest,
+        WebhookWithSecret,
         auditUnderEntity('webhook.create'),
       ),
       createHandler(
@@ -45,16 +35,12 @@ export const webhookRoutes =
         {
           body: CreateWebhookRequest,
           refused: 'create webhooks',
-          target: (request) => ({ entity: request.params.id }),
+          target: (id) => ({ entity: id }),
           check: (body) => ctx.webhookDestinations.check(body.url),
           location: '/v1/webhooks/',
         },
-        (scope, request, idem) => ({
-          write: (effects) =>
-            createWebhook(ctx.store, scope, request.params.id, request.body, idem, effects),
-          describe: (hook) => ({ detail: `events=${hook.events.join(',')}` }),
-          invalidates: () => [],
-        }),
+        createWebhook,
+        { describe: (hook) => ({ detail: `events=${hook.events.join(',')}` }) },
       ),
     );
 
@@ -69,20 +55,12 @@ export const webhookRoutes =
 
     app.delete(
       '/webhooks/:id',
-      managementRoute(
-        'webhooks',
-        'Remove a webhook and its pending deliveries',
-        { params: IdParams, response: { 204: Deleted } },
-        auditOfTarget('webhook.delete'),
-      ),
+      deleteRoute('webhooks', 'Remove a webhook and its pending deliveries', 'webhook.delete'),
       deleteHandler(
         ctx,
         { refused: 'remove webhooks', target: (id) => ({ webhook: id }) },
-        (scope, id) => ({
-          write: (effects) => deleteWebhook(ctx.store, scope, id, effects),
-          describe: (r) => ({ entityId: r.entityId }),
-          invalidates: () => [],
-        }),
+        deleteWebhook,
+        () => ({ describe: (r) => ({ entityId: r.entityId }) }),
       ),
     );
 
