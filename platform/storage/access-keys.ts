@@ -13,11 +13,9 @@ import type {
   CreateAccessKeyRequest,
   Role,
 } from '../../core/schemas/index.ts';
-import { type Effects, withEffects } from './effects.ts';
+import type { Effects } from './effects.ts';
 import { type Idempotency, type Idempotent, idempotent } from './idempotency.ts';
-import { lockEntity } from './locks.ts';
-import { findOwned, listOwned, replayWhileExists } from './owned.ts';
-import { notFound } from './problems.ts';
+import { createOwned, deleteOwned, findOwned, listOwned, replayWhileExists } from './owned.ts';
 import { accessKeyFromRow } from './rows.ts';
 import type { Scope } from './scope.ts';
 import type { SqlTx } from './sql.ts';
@@ -34,11 +32,9 @@ export async function createAccessKey(
   idem: Idempotency | undefined,
   effects: Effects<AccessKeyWithKey>,
 ): Promise<Idempotent<AccessKeyWithKey>> {
-  return idempotent(store, idem, effects, replayWhileExists('access key'), async (tx) => {
-    const entity = await lockEntity(store.db, tx, scope, entityId);
-    if (!entity) throw notFound('entity', entityId);
-    return insertAccessKey(store, tx, entityId, input, null);
-  });
+  return createOwned(store, scope, 'access key', entityId, idem, effects, (tx) =>
+    insertAccessKey(store, tx, entityId, input, null),
+  );
 }
 
 /**
@@ -113,11 +109,9 @@ export async function deleteAccessKey(
   id: string,
   effects: Effects<{ entityId: string }>,
 ): Promise<{ entityId: string }> {
-  return withEffects(store, effects, async (tx) => {
-    const key = await findOwned(tx, scope, 'access key', id);
-    await tx.run('DELETE FROM access_keys WHERE id = $1', [id]);
-    return { entityId: String(key.entity_id) };
-  });
+  return deleteOwned(store, scope, 'access key', id, effects, (key) => ({
+    entityId: String(key.entity_id),
+  }));
 }
 
 /**

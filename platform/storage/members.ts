@@ -7,9 +7,8 @@ import { uuidv7 } from '../../core/crypto/ids.ts';
 import { validationProblem } from '../../core/domain/problems.ts';
 import type { CreateMemberRequest, Member, Role } from '../../core/schemas/index.ts';
 import { type Effects, withEffects } from './effects.ts';
-import { type Idempotency, type Idempotent, idempotent } from './idempotency.ts';
-import { lockEntity } from './locks.ts';
-import { findOwned, replayWhileExists } from './owned.ts';
+import type { Idempotency, Idempotent } from './idempotency.ts';
+import { createOwned, deleteOwned, findOwned } from './owned.ts';
 import { decodeCursor, type Page, type PageRequest, paginate } from './pagination.ts';
 import { notFound } from './problems.ts';
 import { type Scope, visible } from './scope.ts';
@@ -36,9 +35,7 @@ export async function createMember(
   idem: Idempotency | undefined,
   effects: Effects<Member>,
 ): Promise<Idempotent<Member>> {
-  return idempotent(store, idem, effects, replayWhileExists('member'), async (tx) => {
-    const entity = await lockEntity(store.db, tx, scope, entityId);
-    if (!entity) throw notFound('entity', entityId);
+  return createOwned(store, scope, 'member', entityId, idem, effects, async (tx) => {
     const [existing] = await tx.query(
       'SELECT id FROM members WHERE entity_id = $1 AND email = $2',
       [entityId, input.email],
@@ -101,11 +98,7 @@ export async function deleteMember(
   id: string,
   effects: Effects<Member>,
 ): Promise<Member> {
-  return withEffects(store, effects, async (tx) => {
-    const member = memberFromRow(await findOwned(tx, scope, 'member', id));
-    await tx.run('DELETE FROM members WHERE id = $1', [id]);
-    return member;
-  });
+  return deleteOwned(store, scope, 'member', id, effects, memberFromRow);
 }
 
 /** Every membership of an email (single sign-on), oldest first. */

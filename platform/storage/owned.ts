@@ -1,10 +1,19 @@
 /**
- * Rows an entity owns beside its tokens — access keys and webhooks — read the
- * same way: listed per entity, found by id within the caller's scope, and a
- * create replayed only while its row still exists. Table names come from
- * TABLE, never from input.
+ * Rows an entity owns beside its tokens — access keys, webhooks, members —
+ * kept the same way: created under the locked entity, listed per entity, found
+ * by id within the caller's scope, deleted with their effects, and a create
+ * replayed only while its row still exists. Table names come from TABLE,
+ * never from input.
  */
-import { type ReplayGuard, replayGone } from './idempotency.ts';
+import { type Effects, withEffects } from './effects.ts';
+import {
+  type Idempotency,
+  type Idempotent,
+  idempotent,
+  type ReplayGuard,
+  replayGone,
+} from './idempotency.ts';
+import { lockEntity } from './locks.ts';
 import { notFound } from './problems.ts';
 import { type Scope, visible } from './scope.ts';
 import type { Row, SqlTx } from './sql.ts';
@@ -47,4 +56,46 @@ export async function findOwned(q: SqlTx, scope: Scope, kind: Owned, id: string)
   const [row] = await q.query(`SELECT * FROM ${TABLE[kind]} WHERE id = $1`, [id]);
   if (!row || !(await visible(q, scope, String(row.entity_id)))) throw notFound(kind, id);
   return row;
+}
+
+/**
+ * A create under an entity: one idempotent transaction that locks the entity
+ * (404 when it is outside the caller's scope) and then runs `insert`; a replay
+ * answers while the created row exists.
+ */
+export function createOwned<T extends { id: string }>(
+  store: Store,
+  scope: Scope,
+  kind: Owned,
+  entityId: string,
+  idem: Idempotency | undefined,
+  effects: Effects<T>,
+  insert: (tx: SqlTx) => Promise<T>,
+): Promise<Idempotent<T>> {
+  return idempotent(store, idem, effects, replayWhileExists(kind), async (tx) => {
+    if (!(await lockEntity(store.db, tx, scope, entityId))) throw notFound('entity', entityId);
+    return insert(tx);
+  });
+}
+
+/**
+ * Deletes the row with that id (404 as `findOwned`) in one transaction with the
+ * change's effects, after `dependents` (rows that name it without a cascade);
+ * `answer` says from the row what was deleted.
+ */
+export function deleteOwned<T>(
+  store: Store,
+  scope: Scope,
+  kind: Owned,
+  id: string,
+  effects: Effects<T>,
+  answer: (row: Row) => T,
+  dependents: readonly string[] = [],
+): Promise<T> {
+  return withEffects(store, effects, async (tx) => {
+    const row = await findOwned(tx, scope, kind, id);
+    for (const statement of dependents) await tx.run(statement, [id]);
+    await tx.run(`DELETE FROM ${TABLE[kind]} WHERE id = $1`, [id]);
+    return answer(row);
+  });
 }

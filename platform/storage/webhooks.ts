@@ -20,12 +20,10 @@ import type {
   WebhookPayload,
   WebhookWithSecret,
 } from '../../core/schemas/index.ts';
-import { type Effects, withEffects } from './effects.ts';
-import { type Idempotency, type Idempotent, idempotent } from './idempotency.ts';
-import { lockEntity } from './locks.ts';
-import { findOwned, listOwned, replayWhileExists } from './owned.ts';
+import type { Effects } from './effects.ts';
+import type { Idempotency, Idempotent } from './idempotency.ts';
+import { createOwned, deleteOwned, findOwned, listOwned } from './owned.ts';
 import { decodeCursor, type Page, type PageRequest, paginate } from './pagination.ts';
-import { notFound } from './problems.ts';
 import type { Scope } from './scope.ts';
 import type { Row, SqlTx } from './sql.ts';
 import { nowIso, type Store } from './store.ts';
@@ -44,8 +42,7 @@ export async function createWebhook(
   idem: Idempotency | undefined,
   effects: Effects<WebhookWithSecret>,
 ): Promise<Idempotent<WebhookWithSecret>> {
-  return idempotent(store, idem, effects, replayWhileExists('webhook'), async (tx) => {
-    if (!(await lockEntity(store.db, tx, scope, entityId))) throw notFound('entity', entityId);
+  return createOwned(store, scope, 'webhook', entityId, idem, effects, async (tx) => {
     const id = uuidv7(store.clock());
     const secret = `whsec_${randomBytes(32).toString('base64')}`;
     const createdAt = nowIso(store);
@@ -79,12 +76,15 @@ export async function deleteWebhook(
   id: string,
   effects: Effects<{ entityId: string }>,
 ): Promise<{ entityId: string }> {
-  return withEffects(store, effects, async (tx) => {
-    const webhook = await visibleWebhook(tx, scope, id);
-    await tx.run('DELETE FROM webhook_deliveries WHERE webhook_id = $1', [id]);
-    await tx.run('DELETE FROM webhooks WHERE id = $1', [id]);
-    return { entityId: webhook.entityId };
-  });
+  return deleteOwned(
+    store,
+    scope,
+    'webhook',
+    id,
+    effects,
+    (webhook) => ({ entityId: String(webhook.entity_id) }),
+    ['DELETE FROM webhook_deliveries WHERE webhook_id = $1'],
+  );
 }
 
 export async function listDeliveries(
