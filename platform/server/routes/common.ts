@@ -30,7 +30,7 @@ export const IdempotencyHeaders = z.looseObject({
     .meta({ description: 'Makes the create safe to retry: the first response is replayed' }),
 });
 
-export const IfMatchHeaders = z.looseObject({
+const IfMatchHeaders = z.looseObject({
   // `*` alone, or entity tags separated by commas (RFC 9110 §13.1.1): `"x", *` is neither.
   'if-match': z
     .string()
@@ -102,6 +102,18 @@ export function createRoute<const B extends z.ZodType, const R extends z.ZodType
     body,
     response: { 201: created },
   };
+  return managementRoute<typeof schema>(tag, summary, schema, audit);
+}
+
+/** Options of `PATCH /<kind>/:id` with If-Match (an ETag from a read): the body; 200 with the object. */
+export function updateRoute<const B extends z.ZodType, const R extends z.ZodType>(
+  tag: string,
+  summary: string,
+  body: B,
+  updated: R,
+  audit: AuditOf<{ params: typeof IdParams; body: B }>,
+) {
+  const schema = { params: IdParams, headers: IfMatchHeaders, body, response: { 200: updated } };
   return managementRoute<typeof schema>(tag, summary, schema, audit);
 }
 

@@ -21,9 +21,9 @@ import {
   auditOfTarget,
   deleteRoute,
   IdempotencyHeaders,
-  IfMatchHeaders,
   idempotencyOf,
   managementRoute,
+  updateRoute,
 } from './common.ts';
 import { deleteHandler, readHandler, updateHandler } from './owned.ts';
 
@@ -97,15 +97,11 @@ export const entityRoutes =
 
     app.patch(
       '/entities/:id',
-      managementRoute(
+      updateRoute(
         'entities',
         'Rename an entity or change its tier (ceiling and quota apply)',
-        {
-          params: IdParams,
-          headers: IfMatchHeaders,
-          body: requests.update,
-          response: { 200: Entity },
-        },
+        requests.update,
+        Entity,
         auditOfTarget('entity.update', (body) => (body.tier ? `tier=${body.tier}` : null)),
       ),
       updateHandler(

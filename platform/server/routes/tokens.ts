@@ -35,9 +35,9 @@ import {
   createRoute,
   deleteRoute,
   IdempotencyHeaders,
-  IfMatchHeaders,
   idempotencyOf,
   managementRoute,
+  updateRoute,
 } from './common.ts';
 import { createHandler, deleteHandler, readHandler, updateHandler } from './owned.ts';
 
@@ -136,15 +136,11 @@ export const tokenRoutes =
 
     app.patch(
       '/tokens/:id',
-      managementRoute(
+      updateRoute(
         'tokens',
         'Edit a token: name, expiry, status and its permissions and limits (not its type). A token disabled by a leak report cannot be set active (409 token-exposed): rotate it',
-        {
-          params: IdParams,
-          headers: IfMatchHeaders,
-          body: UpdateTokenRequest,
-          response: { 200: Token },
-        },
+        UpdateTokenRequest,
+        Token,
         auditOfTarget('token.update', (body) => (body.status ? `status=${body.status}` : null)),
       ),
       updateHandler(
