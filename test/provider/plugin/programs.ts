@@ -18,21 +18,32 @@ export type Step = {
   imported?: string;
 };
 
+/** The objects of the import step, as the suite creates them on the platform. */
+export type Imported = { entityId: string; tokenId: string };
+
 export type Program = {
   /** The project's files for this step. */
   files(step: Step): Record<string, string>;
-  /** The file `pulumi import --out` writes. */
-  importFile: string;
-  /** The printed code as part of the program (`embedImported` of several imports concatenated). */
-  embedImported(printed: string): string;
+  /**
+   * How the program takes in what `pulumi import` adopted: the code it prints
+   * (`--out <file>`, made part of the program), or — where the language host
+   * cannot print code (the Python and Go hosts buildable here lack
+   * GenerateProgram) — the declaration a person writes.
+   */
+  imports:
+    | { printed: true; file: string; embed(printed: string): string }
+    | { printed: false; declare(ids: Imported): string };
 };
 
 const ORIGIN = 'https://dashboard.example';
 const GO_EXAMPLE = join(repoRoot, 'examples', 'pulumi-go');
 
 const yaml: Program = {
-  importFile: 'imported.yaml',
-  embedImported: (printed) => printed.replace(/^resources:\n/, ''),
+  imports: {
+    printed: true,
+    file: 'imported.yaml',
+    embed: (printed) => printed.replace(/^resources:\n/, ''),
+  },
   files: ({ ciName = 'ci', ciRequests = 60, ciPublishable, extra, imported = '' }) => ({
     'Pulumi.yaml': `name: life
 runtime: yaml
@@ -88,8 +99,22 @@ outputs:
 };
 
 const python: Program = {
-  importFile: 'imported.py',
-  embedImported: (printed) => printed,
+  imports: {
+    printed: false,
+    declare: ({ entityId }) => `imported = tokenplane.Entity(
+    "imported", display_name="Imported", kind="customer", tier="advanced"
+)
+legacy = tokenplane.ApiToken(
+    "legacy",
+    entity_id="${entityId}",
+    display_name="legacy",
+    expires_at="never",
+    scopes=["metrics:core:read"],
+    allowed_ips=["10.0.0.0/8"],
+    usage_limit=tokenplane.UsageLimitArgs(limit=1000, period="month"),
+)
+`,
+  },
   files: ({ ciName = 'ci', ciRequests = 60, ciPublishable, extra, imported = '' }) => ({
     'Pulumi.yaml': 'name: life\nruntime: python\n',
     '__main__.py': `import pulumi
@@ -130,22 +155,33 @@ ${imported}
   }),
 };
 
-/** One resource of the Go program: `name, err := tokenplane.New<Kind>(…)` and its error check. */
+/**
+ * One resource of the Go program: `variable, err := tokenplane.New<Kind>(…)`
+ * (`_, err =` for one no later line names) and its error check.
+ */
 function goResource(variable: string, kind: 'Entity' | 'ApiToken', name: string, args: string) {
-  return `\t\t${variable}, err := tokenplane.New${kind}(ctx, "${name}", &tokenplane.${kind}Args{\n${args}\t\t})
+  return `\t\t${variable === '_' ? '_, err =' : `${variable}, err :=`} tokenplane.New${kind}(ctx, "${name}", &tokenplane.${kind}Args{\n${args}\t\t})
 \t\tif err != nil {
 \t\t\treturn err
 \t\t}\n`;
 }
 
 const go: Program = {
-  importFile: 'imported.go',
-  // The body of the printed program's pulumi.Run, in a block of its own (its
-  // `err :=` would clash with the program's).
-  embedImported: (printed) => {
-    const start = printed.indexOf('{', printed.indexOf('pulumi.Run(')) + 1;
-    const end = printed.lastIndexOf('return nil');
-    return `\t\t{\n${printed.slice(start, end)}\t\t}\n`;
+  imports: {
+    printed: false,
+    declare: ({ entityId }) =>
+      goResource(
+        '_',
+        'Entity',
+        'imported',
+        '\t\t\tDisplayName: pulumi.String("Imported"),\n\t\t\tKind: pulumi.String("customer"),\n\t\t\tTier: pulumi.String("advanced"),\n',
+      ) +
+      goResource(
+        '_',
+        'ApiToken',
+        'legacy',
+        `\t\t\tEntityId: pulumi.String("${entityId}"),\n\t\t\tDisplayName: pulumi.String("legacy"),\n\t\t\tExpiresAt: pulumi.String("never"),\n\t\t\tScopes: pulumi.StringArray{pulumi.String("metrics:core:read")},\n\t\t\tAllowedIps: pulumi.StringArray{pulumi.String("10.0.0.0/8")},\n\t\t\tUsageLimit: &tokenplane.UsageLimitArgs{Limit: pulumi.Int(1000), Period: pulumi.String("month")},\n`,
+      ),
   },
   files: ({ ciName = 'ci', ciRequests = 60, ciPublishable, extra, imported = '' }) => ({
     'Pulumi.yaml': 'name: life\nruntime: go\n',
