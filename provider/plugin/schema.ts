@@ -278,6 +278,8 @@ export function packageSchema(version: string) {
       python: { packageName: 'pulumi_tokenplane', pyproject: { enabled: true } },
       go: { importBasePath: 'tokenplane/sdk/go/tokenplane', generateResourceContainerTypes: false },
       csharp: { rootNamespace: 'Tokenplane', packageReferences: { Pulumi: '3.*' } },
+      // Sources only: a Java program builds them with its own Maven or Gradle files.
+      java: { basePackage: 'dev.tokenplane', buildFiles: 'none' },
     },
   };
 }

@@ -1,6 +1,6 @@
 /**
  * `npm run plugin:sdks`: the SDKs of the provider plugin (README "Pulumi provider for every language") in sdk/ —
- * sdk/nodejs, sdk/python (`pulumi_tokenplane`), sdk/go, sdk/dotnet — generated
+ * sdk/nodejs, sdk/python (`pulumi_tokenplane`), sdk/go, sdk/dotnet, sdk/java — generated
  * from provider/schema.json by sdkgen/main.go (Pulumi's code generators of
  * pkg/v3 v3.215.0; Go ≥ 1.24 on PATH, modules from the Go module proxy, the first
  * build of it takes minutes). test/provider/plugin/sdks.test.ts fails when sdk/
@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const LANGUAGES = ['nodejs', 'python', 'go', 'dotnet'] as const;
+export const LANGUAGES = ['nodejs', 'python', 'go', 'dotnet', 'java'] as const;
 export const SDK_DIR = fileURLToPath(new URL('../../sdk/', import.meta.url));
 const SCHEMA = fileURLToPath(new URL('../schema.json', import.meta.url));
 const SDKGEN = fileURLToPath(new URL('./sdkgen/', import.meta.url));

@@ -2,9 +2,10 @@
 // (provider/schema.json) with Pulumi's own code generators, the ones
 // `pulumi package gen-sdk` hands to each language host: the hosts built here are
 // too old for that command, and pkg/v3 v3.215.0 is the last release that still
-// holds the .NET generator. Run by `npm run plugin:sdks` (sdks.ts).
+// holds the .NET generator; Java's is pulumi-java's (pkg v1.12.0). Run by
+// `npm run plugin:sdks` (sdks.ts).
 //
-//	sdkgen <schema.json> <out-dir>   writes <out-dir>/{nodejs,python,go,dotnet}
+//	sdkgen <schema.json> <out-dir>   writes <out-dir>/{nodejs,python,go,dotnet,java}
 package main
 
 import (
@@ -19,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 
+	java "github.com/pulumi/pulumi-java/pkg/codegen/java"
 	dotnet "github.com/pulumi/pulumi/pkg/v3/codegen/dotnet"
 	gogen "github.com/pulumi/pulumi/pkg/v3/codegen/go"
 	"github.com/pulumi/pulumi/pkg/v3/codegen/nodejs"
@@ -42,18 +44,24 @@ func main() {
 	logo := serveLogo()
 	defer logo.Close()
 	pkg.LogoURL = logo.URL + "/logo.png"
-	generators := map[string]func() (map[string][]byte, error){
-		"nodejs": func() (map[string][]byte, error) { return nodejs.GeneratePackage(tool, pkg, nil, nil, false, nil) },
-		"python": func() (map[string][]byte, error) { return python.GeneratePackage(tool, pkg, nil, nil) },
-		"go":     func() (map[string][]byte, error) { return gogen.GeneratePackage(tool, pkg, nil) },
-		"dotnet": func() (map[string][]byte, error) { return dotnet.GeneratePackage(tool, pkg, nil, nil) },
+	// In this order: Java's generator fills in the package's repository and
+	// description when they are empty, which the others would then print.
+	generators := []struct {
+		language string
+		generate func() (map[string][]byte, error)
+	}{
+		{"nodejs", func() (map[string][]byte, error) { return nodejs.GeneratePackage(tool, pkg, nil, nil, false, nil) }},
+		{"python", func() (map[string][]byte, error) { return python.GeneratePackage(tool, pkg, nil, nil) }},
+		{"go", func() (map[string][]byte, error) { return gogen.GeneratePackage(tool, pkg, nil) }},
+		{"dotnet", func() (map[string][]byte, error) { return dotnet.GeneratePackage(tool, pkg, nil, nil) }},
+		{"java", func() (map[string][]byte, error) { return java.GeneratePackage(tool, pkg, nil, nil, false, false) }},
 	}
-	for language, generate := range generators {
-		files, err := generate()
+	for _, g := range generators {
+		files, err := g.generate()
 		if err != nil {
-			fail(fmt.Errorf("%s: %w", language, err))
+			fail(fmt.Errorf("%s: %w", g.language, err))
 		}
-		if err := write(filepath.Join(os.Args[2], language), files); err != nil {
+		if err := write(filepath.Join(os.Args[2], g.language), files); err != nil {
 			fail(err)
 		}
 	}
@@ -77,7 +85,7 @@ func load(path string) (*schema.Package, error) {
 		return nil, diags
 	}
 	languages := map[string]schema.Language{
-		"nodejs": nodejs.Importer, "python": python.Importer, "go": gogen.Importer, "csharp": dotnet.Importer,
+		"nodejs": nodejs.Importer, "python": python.Importer, "go": gogen.Importer, "csharp": dotnet.Importer, "java": java.Importer,
 	}
 	return pkg, pkg.ImportLanguages(languages)
 }

@@ -35,7 +35,7 @@ function committed(dir: string): Record<string, string> {
   return all;
 }
 
-it('sdk/nodejs, sdk/python, sdk/go and sdk/dotnet are current (else: npm run plugin:sdks)', () => {
+it('sdk/nodejs, sdk/python, sdk/go, sdk/dotnet and sdk/java are current (else: npm run plugin:sdks)', () => {
   generateSdks(out);
   for (const language of LANGUAGES) {
     expect(
@@ -49,6 +49,7 @@ it('sdk/nodejs, sdk/python, sdk/go and sdk/dotnet are current (else: npm run plu
     'nodejs/apiToken.ts': 'additionalSecretOutputs: ["previousValue", "value"]',
     'go/tokenplane/apiToken.go': 'pulumi.AdditionalSecretOutputs([]string{',
     'dotnet/ApiToken.cs': 'AdditionalSecretOutputs',
+    'java/src/main/java/dev/tokenplane/tokenplane/ApiToken.java': '.additionalSecretOutputs(List.of(',
   };
   for (const [file, marker] of Object.entries(secrets)) {
     expect(readFileSync(join(SDK_DIR, file), 'utf8'), file).toContain(marker);
