@@ -1,7 +1,8 @@
-// The operator chart's monitoring switches through the real helm: off by default;
-// on, a ServiceMonitor that selects the chart's metrics Service, a PrometheusRule
-// holding exactly the chosen groups of the rule file (and which promtool accepts
-// as rendered), and a ConfigMap with the Grafana dashboards of deploy/grafana.
+// The monitoring switches of both charts (operator and platform) through the real
+// helm: off by default; on, a ServiceMonitor that selects the chart's metrics
+// Service, a PrometheusRule holding exactly the chosen groups of the one rule
+// file (and which promtool accepts as rendered), and a ConfigMap with the
+// Grafana dashboards of deploy/grafana.
 import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,7 +13,29 @@ import YAML from 'yaml';
 import { repoRoot, requireEngines } from '../engines/engines.ts';
 import { Helm, rendered } from '../harness/helm.ts';
 
-const chart = join(repoRoot, 'deploy/helm/tokenplane-operator');
+/** What differs between the charts' monitoring objects. */
+const CHARTS = [
+  {
+    name: 'operator',
+    chart: join(repoRoot, 'deploy/helm/tokenplane-operator'),
+    service: 'tp-tokenplane-operator-metrics',
+    // The per-object series keep their own `namespace` label (the ApiToken's).
+    endpoint: { port: 'metrics', honorLabels: true },
+    group: 'tokenplane-operator',
+    dashboards: { names: ['operator', 'platform'] },
+    configMap: 'tp-tokenplane-operator-dashboards',
+  },
+  {
+    name: 'platform',
+    chart: join(repoRoot, 'deploy/helm/tokenplane'),
+    service: 'tp-tokenplane',
+    endpoint: { port: 'http' },
+    group: 'tokenplane-platform',
+    dashboards: {},
+    configMap: 'tp-tokenplane-dashboards',
+  },
+] as const;
+
 const helm = new Helm();
 afterAll(() => helm.close());
 
@@ -22,7 +45,7 @@ const ruleGroups = (
   }
 ).groups;
 
-async function render(values: object): Promise<KubernetesObject[]> {
+async function render(chart: string, values: object): Promise<KubernetesObject[]> {
   const args = ['template', 'tp', chart, '--namespace', 'monitoring-test'];
   const { stdout } = await helm.run(...args, '-f', helm.valuesFile(values));
   return rendered(stdout);
@@ -39,14 +62,14 @@ type ServiceMonitor = KubernetesObject & {
 };
 type PrometheusRule = KubernetesObject & { spec: { groups: { name: string }[] } };
 
-describe('the operator chart: metrics switches', () => {
+describe.each(CHARTS)('the $name chart: metrics switches', (c) => {
   it('renders no ServiceMonitor, PrometheusRule or dashboards by default', async () => {
-    const kinds = (await render({})).map((o) => `${o.kind}/${o.metadata?.name}`);
+    const kinds = (await render(c.chart, {})).map((o) => `${o.kind}/${o.metadata?.name}`);
     expect(kinds.filter((k) => /ServiceMonitor|PrometheusRule|dashboards/.test(k))).toEqual([]);
   });
 
-  it('with both switches on: a ServiceMonitor of the metrics Service and a PrometheusRule of the operator alerts', async () => {
-    const objects = await render({
+  it('with both switches on: a ServiceMonitor of the metrics Service and a PrometheusRule of its alerts', async () => {
+    const objects = await render(c.chart, {
       metrics: {
         serviceMonitor: { enabled: true, labels: { release: 'kube-prometheus-stack' } },
         prometheusRule: { enabled: true, labels: { release: 'kube-prometheus-stack' } },
@@ -68,24 +91,18 @@ describe('the operator chart: metrics switches', () => {
         ([k, v]) => s.metadata?.labels?.[k] === v,
       ),
     );
-    expect(selected.map((s) => s.metadata?.name)).toEqual(['tp-tokenplane-operator-metrics']);
+    expect(selected.map((s) => s.metadata?.name)).toEqual([c.service]);
     expect(selected[0]?.spec?.ports?.map((p) => p.name)).toContain(
       monitor?.spec.endpoints[0]?.port,
     );
     expect(monitor?.spec.namespaceSelector.matchNames).toEqual(['monitoring-test']);
     expect(monitor?.spec.endpoints).toEqual([
-      {
-        port: 'metrics',
-        path: '/metrics',
-        interval: '30s',
-        scrapeTimeout: '10s',
-        honorLabels: true,
-      },
+      { ...c.endpoint, path: '/metrics', interval: '30s', scrapeTimeout: '10s' },
     ]);
 
-    // The PrometheusRule holds the operator group of the rule file as it is, and promtool accepts it.
-    expect(rule?.spec.groups).toEqual(ruleGroups.filter((g) => g.name === 'tokenplane-operator'));
-    const asFile = join(helm.home, 'rendered-rules.yaml');
+    // The PrometheusRule holds the chart's group of the rule file as it is, and promtool accepts it.
+    expect(rule?.spec.groups).toEqual(ruleGroups.filter((g) => g.name === c.group));
+    const asFile = join(helm.home, `rendered-rules-${c.name}.yaml`);
     writeFileSync(asFile, YAML.stringify(rule?.spec));
     const check = await promisify(execFile)(requireEngines('promtool').promtool, [
       'check',
@@ -95,31 +112,34 @@ describe('the operator chart: metrics switches', () => {
     expect(check.stdout).toContain('SUCCESS');
   });
 
-  it("renders the platform's alerts too when asked, and refuses a group it does not have", async () => {
+  it("renders the other component's alerts too when asked, and refuses a group it does not have", async () => {
     const groups = ['tokenplane-operator', 'tokenplane-platform'];
-    const objects = await render({ metrics: { prometheusRule: { enabled: true, groups } } });
+    const objects = await render(c.chart, {
+      metrics: { prometheusRule: { enabled: true, groups } },
+    });
     expect(ofKind<PrometheusRule>(objects, 'PrometheusRule')[0]?.spec.groups).toEqual(ruleGroups);
     const values = helm.valuesFile({ metrics: { prometheusRule: { groups: ['tokenplane'] } } });
-    expect(await helm.refusal('template', 'tp', chart, '-f', values)).toMatch(
+    expect(await helm.refusal('template', 'tp', c.chart, '-f', values)).toMatch(
       /metrics\.prometheusRule\.groups\.0|\/metrics\/prometheusRule\/groups\/0/,
     );
   });
 
   it('with dashboards on: a ConfigMap labelled grafana_dashboard holding the dashboards of deploy/grafana', async () => {
-    const objects = await render({
-      metrics: { dashboards: { enabled: true, names: ['operator', 'platform'] } },
+    const objects = await render(c.chart, {
+      metrics: { dashboards: { enabled: true, ...c.dashboards } },
     });
     const [configMap] = ofKind<V1ConfigMap>(objects, 'ConfigMap').filter(
       (c) => c.metadata?.labels?.grafana_dashboard === '1',
     );
-    expect(configMap?.metadata?.name).toBe('tp-tokenplane-operator-dashboards');
-    const dashboard = (name: string) =>
-      JSON.parse(readFileSync(join(repoRoot, `deploy/grafana/${name}.json`), 'utf8'));
-    expect(JSON.parse(configMap?.data?.['tokenplane-operator.json'] ?? '')).toEqual(
-      dashboard('operator'),
+    expect(configMap?.metadata?.name).toBe(c.configMap);
+    const names = 'names' in c.dashboards ? c.dashboards.names : ['platform'];
+    expect(Object.keys(configMap?.data ?? {}).sort()).toEqual(
+      names.map((n) => `tokenplane-${n}.json`).sort(),
     );
-    expect(JSON.parse(configMap?.data?.['tokenplane-platform.json'] ?? '')).toEqual(
-      dashboard('platform'),
-    );
+    for (const name of names) {
+      expect(JSON.parse(configMap?.data?.[`tokenplane-${name}.json`] ?? '')).toEqual(
+        JSON.parse(readFileSync(join(repoRoot, `deploy/grafana/${name}.json`), 'utf8')),
+      );
+    }
   });
 });
