@@ -25,7 +25,7 @@ import { purgeIdempotency } from './storage/idempotency.ts';
 import { openStorage } from './storage/index.ts';
 import { RevocationListener } from './storage/listener.ts';
 import { purgeReplacedValues } from './storage/replaced-values.ts';
-import { purgeSignatures } from './storage/signatures.ts';
+import { purgeSignatures, SignatureLedger } from './storage/signatures.ts';
 import type { Store } from './storage/store.ts';
 import { purgeDeliveries } from './storage/webhooks.ts';
 import { NoticeScheduler } from './webhooks/scheduler.ts';
@@ -129,6 +129,7 @@ export async function openServices(config: PlatformConfig): Promise<Services> {
     leakSignatures: config.leakReportKeysUrl
       ? new LeakReportSignatures(config.leakReportKeysUrl, clock)
       : null,
+    signatures: new SignatureLedger(store),
     webhookDestinations: config.destinations,
   };
   metrics.countEntries('rate-limit-windows', () => ctx.rateLimiter.size);

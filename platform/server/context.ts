@@ -6,6 +6,7 @@ import type { TierTable } from '../../core/domain/tiers.ts';
 import type { LogThrottle } from '../../core/logging.ts';
 import type { AuditEvent } from '../../core/schemas/index.ts';
 import { type Scope, type Target, targetVisible } from '../storage/scope.ts';
+import type { SignatureLedger } from '../storage/signatures.ts';
 import type { Store } from '../storage/store.ts';
 import type { WebhookDestinations } from '../webhooks/destinations.ts';
 import type { NoticeScheduler } from '../webhooks/scheduler.ts';
@@ -34,6 +35,8 @@ export type PlatformContext = {
   warnings: LogThrottle;
   /** Checks signed leak reports (GitHub's partner alerts); null: the administrator key only. */
   leakSignatures: LeakReportSignatures | null;
+  /** The signatures of signed requests, each accepted once (storage/signatures.ts). */
+  signatures: SignatureLedger;
   /** Where webhooks may deliver (SSRF guard): checked on create, and by the sender. */
   webhookDestinations: WebhookDestinations;
 };

@@ -395,6 +395,39 @@ describe.each(ENGINES)('analytics permission checks on %s', (engine) => {
       }
     });
 
+    it('concurrent copies of one signature are served exactly once; distinct signatures sent at once to two servers of the database are all served', async () => {
+      const t = await token({ requireSignedRequests: true });
+      const other = await startReplica(p);
+      try {
+        const api = new Api(other.url, other.adminKey);
+        const headers = signed(t, series);
+        const copies = await Promise.all(
+          Array.from({ length: 24 }, () => p.api.get(series, { key: null, headers })),
+        );
+        expect(copies.filter((r) => r.status === 200)).toHaveLength(1);
+        for (const r of copies.filter((c) => c.status !== 200)) {
+          expect(isProblem(r, 'signature-invalid', 401)).toBe(true);
+          expect(r.body.detail).toMatch(/already used/);
+        }
+        // Distinct signatures (one `created` second apart) in one burst: batched, each its own answer.
+        const now = nowS();
+        const distinct = await Promise.all(
+          Array.from({ length: 24 }, (_, i) =>
+            (i % 2 ? api : p.api).get(series, {
+              key: null,
+              headers: signed(t, series, {
+                created: now - i,
+                url: (i % 2 ? other.url : p.server.url) + series,
+              }),
+            }),
+          ),
+        );
+        expect(distinct.map((r) => r.status)).toEqual(distinct.map(() => 200));
+      } finally {
+        await other.close();
+      }
+    });
+
     it('the typed client signs every request with signingTokenId; publishable tokens cannot sign', async () => {
       const t = await token({ requireSignedRequests: true, scopes: ['metrics:core:read'] });
       const client = new TokenplaneClient({

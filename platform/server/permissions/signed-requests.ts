@@ -17,7 +17,6 @@ import {
   signatureMatches,
 } from '../../../core/crypto/http-signatures.ts';
 import { ProblemError } from '../../../core/domain/problems.ts';
-import { rememberSignature } from '../../storage/signatures.ts';
 import type { PlatformContext } from '../context.ts';
 import type { VerifiedToken } from '../verifier.ts';
 
@@ -82,7 +81,7 @@ export async function verifySignedRequest(
   }
   const digest = createHash('sha256').update(parsed.signature).digest('base64url');
   const until = new Date((Math.max(parsed.created, nowS) + SIGNATURE_WINDOW_S + 1) * 1000);
-  if (!(await rememberSignature(ctx.store, digest, until.toISOString()))) {
+  if (!(await ctx.signatures.remember(digest, until.toISOString()))) {
     throw invalid('This signature was already used; sign every request anew (a new created time).');
   }
   ctx.verifier.recordUse(found.token.tokenId);
