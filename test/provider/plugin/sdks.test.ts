@@ -49,7 +49,8 @@ it('sdk/nodejs, sdk/python, sdk/go, sdk/dotnet and sdk/java are current (else: n
     'nodejs/apiToken.ts': 'additionalSecretOutputs: ["previousValue", "value"]',
     'go/tokenplane/apiToken.go': 'pulumi.AdditionalSecretOutputs([]string{',
     'dotnet/ApiToken.cs': 'AdditionalSecretOutputs',
-    'java/src/main/java/dev/tokenplane/tokenplane/ApiToken.java': '.additionalSecretOutputs(List.of(',
+    'java/src/main/java/dev/tokenplane/tokenplane/ApiToken.java':
+      '.additionalSecretOutputs(List.of(',
   };
   for (const [file, marker] of Object.entries(secrets)) {
     expect(readFileSync(join(SDK_DIR, file), 'utf8'), file).toContain(marker);
