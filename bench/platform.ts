@@ -28,12 +28,12 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import autocannon, { type RequestData } from 'autocannon';
-import { signRequest } from '../core/crypto/http-signatures.ts';
 import { generateSecret } from '../core/domain/secret-format.ts';
 import { SERVE_HEAP_FLAGS } from '../platform/heap-flags.ts';
 import { startPostgres } from '../test/harness/postgres.ts';
 import {
   cpuSeconds,
+  freshlySigned,
   heapMb,
   rssMb,
   type Started,
@@ -245,21 +245,7 @@ try {
       run: () =>
         load('  series, signed request (SQLite)', platform, {
           url: platform.url + seriesPath,
-          // a fresh signature per request (each is accepted once), made by the load generator
-          requests: [
-            {
-              setupRequest: (r) => ({
-                ...r,
-                headers: {
-                  ...r.headers,
-                  ...signRequest(
-                    { method: 'GET', url: platform.url + r.path },
-                    { keyId: signer.id, key: signer.value },
-                  ),
-                },
-              }),
-            },
-          ],
+          requests: freshlySigned(platform.url, signer),
         }),
     },
   ];

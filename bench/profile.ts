@@ -9,9 +9,8 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { signRequest } from '../core/crypto/http-signatures.ts';
 import { SERVE_HEAP_FLAGS } from '../platform/heap-flags.ts';
-import { type Started, serveWith, stop } from './servers.ts';
+import { freshlySigned, type Started, serveWith, stop } from './servers.ts';
 
 const ROUTES = ['catalogue', 'series', 'signed'] as const;
 const route = (process.argv[2] ?? 'catalogue') as (typeof ROUTES)[number];
@@ -54,22 +53,7 @@ try {
     connections: 50,
     duration: seconds,
     ...(route === 'signed'
-      ? {
-          requests: [
-            {
-              setupRequest: (r) => ({
-                ...r,
-                headers: {
-                  ...r.headers,
-                  ...signRequest(
-                    { method: 'GET', url: s.url + r.path },
-                    { keyId: token.id, key: token.value },
-                  ),
-                },
-              }),
-            },
-          ],
-        }
+      ? { requests: freshlySigned(s.url, token) }
       : { headers: { authorization: `Bearer ${token.value}` } }),
   });
   console.log(`${route}: ${Math.round(result.requests.average)} req/s, non-2xx ${result.non2xx}`);

@@ -5,6 +5,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import type { RequestData } from 'autocannon';
+import { signRequest } from '../core/crypto/http-signatures.ts';
 import { SERVE_HEAP_FLAGS } from '../platform/heap-flags.ts';
 
 export type Started = { url: string; adminKey?: string; child: ChildProcess };
@@ -85,4 +87,25 @@ export async function heapMb(s: Started): Promise<{ total: number; used: number 
   const read = (name: string) =>
     Math.round(Number(new RegExp(`^tokenplane_${name} (\\S+)`, 'm').exec(text)?.[1]) / 1048576);
   return { total: read('nodejs_heap_size_total_bytes'), used: read('nodejs_heap_size_used_bytes') };
+}
+
+/**
+ * autocannon requests that each carry a fresh RFC 9421 signature by `token`
+ * (each signature is accepted once), made by the load generator.
+ */
+export function freshlySigned(base: string, token: { id: string; value: string }) {
+  return [
+    {
+      setupRequest: (r: RequestData) => ({
+        ...r,
+        headers: {
+          ...r.headers,
+          ...signRequest(
+            { method: 'GET', url: base + r.path },
+            { keyId: token.id, key: token.value },
+          ),
+        },
+      }),
+    },
+  ];
 }
