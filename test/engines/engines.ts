@@ -33,18 +33,24 @@ export const engineNames = [
   // Alerts and dashboards (README "Observability"): a real Prometheus, and promtool for the rule tests.
   'prometheus',
   'promtool',
+  // The OpenID provider of the single sign-on tests (test/harness/keycloak.ts): Keycloak's bin/kc.sh.
+  'keycloak',
+  // The introspection benchmark's comparison (npm run bench:hydra): Ory Hydra.
+  'hydra',
 ] as const;
 export type EngineName = (typeof engineNames)[number];
 
 /**
  * Engines that are not a Go build of their own: the dynamic-provider shim ships
  * with @pulumi/pulumi, the Python host's exec script comes with its build
- * (`besideFiles`), and `pulumi-python` is a venv with PyPI's `pulumi` (python.ts).
+ * (`besideFiles`), `pulumi-python` is a venv with PyPI's `pulumi` (python.ts) and
+ * `keycloak` Maven Central's server distribution, unpacked (keycloak.ts).
  */
 const notGo = [
   'pulumi-resource-pulumi-nodejs',
   'pulumi-language-python-exec',
   'pulumi-python',
+  'keycloak',
 ] as const;
 
 /** Engines built from a Go module. */
@@ -93,6 +99,7 @@ export function readVersions(): Versions {
   >;
   delete raw.$comment;
   delete raw['pulumi-python'];
+  delete raw.keycloak;
   for (const spec of Object.values(raw)) {
     const base = spec.sameModuleAs ? raw[spec.sameModuleAs] : undefined;
     if (base) Object.assign(spec, { module: base.module, version: base.version, tags: base.tags });
@@ -153,6 +160,7 @@ export function expectedPaths(versions: Versions = readVersions()): Record<Engin
     'pulumi-resource-pulumi-nodejs': join(pulumiBinDir(versions), 'pulumi-resource-pulumi-nodejs'),
     'pulumi-language-python-exec': join(pulumiBinDir(versions), 'pulumi-language-python-exec'),
     'pulumi-python': pythonVenvPython(),
+    keycloak: keycloakScript(),
   };
 }
 
@@ -203,6 +211,29 @@ export function pythonVenvPython(): string {
   return join(cacheRoot(), `pulumi-python-${pythonPulumiVersion()}`, 'bin', 'python3');
 }
 
+/** The Maven artifact and version of Keycloak's server distribution (versions.json `keycloak`). */
+export function keycloakSpec(): { maven: string; version: string } {
+  const raw = JSON.parse(readFileSync(join(enginesDir, 'versions.json'), 'utf8')) as {
+    keycloak: { maven: string; version: string };
+  };
+  return raw.keycloak;
+}
+
+/** Keycloak's start script, `<cache>/keycloak-<version>/bin/kc.sh`. */
+export function keycloakScript(): string {
+  return join(cacheRoot(), `keycloak-${keycloakSpec().version}`, 'bin', 'kc.sh');
+}
+
+/** Whether the distribution at `kcsh` finished unpacking (keycloak.ts writes the record last). */
+export function keycloakReady(kcsh: string): boolean {
+  try {
+    const record = JSON.parse(readFileSync(join(dirname(kcsh), '..', 'installed.json'), 'utf8'));
+    return record.version === keycloakSpec().version;
+  } catch {
+    return false;
+  }
+}
+
 /** The record a build leaves beside the binary (`<name>.build.json`). */
 export function buildRecordPath(name: GoEngineName, binary: string): string {
   return join(dirname(binary), `${name}.build.json`);
@@ -221,6 +252,7 @@ export function isCurrent(
 ): boolean {
   if (!isExecutable(path)) return false;
   if (name === 'pulumi-python') return pythonVenvReady(path);
+  if (name === 'keycloak') return keycloakReady(path);
   if (!isGoEngine(name)) return true;
   const beside = (versions[name].besideFiles ?? []).map((f) => join(dirname(path), basename(f)));
   if (!beside.every(isExecutable)) return false;

@@ -1,0 +1,3 @@
+module tokenplane.test/engines/hydra
+
+go 1.26
