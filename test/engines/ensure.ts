@@ -24,6 +24,7 @@ import {
   repoRoot,
 } from './engines.ts';
 import { buildGoEngine, checkGo } from './go-build.ts';
+import { buildKeycloak } from './keycloak.ts';
 import { createProgress, formatElapsed, type Progress } from './progress.ts';
 import { buildPythonVenv } from './python.ts';
 
@@ -100,7 +101,7 @@ export async function ensureEngines<N extends EngineName>(
   const wanted = names.map((n): EngineName => besideOwner(n, versions) ?? n);
   const stale = (): EngineName[] => wanted.filter((n) => !isCurrent(n, paths[n], versions));
   try {
-    if (stale().some((n) => isGoEngine(n) || n === 'pulumi-python'))
+    if (stale().some((n) => isGoEngine(n) || n === 'pulumi-python' || n === 'keycloak'))
       await withBuildLock(progress, async () => {
         // Built by the lock's previous owner meanwhile?
         const todo = stale();
@@ -124,6 +125,10 @@ export async function ensureEngines<N extends EngineName>(
         if (todo.includes('pulumi-python')) {
           progress.engine('pulumi-python', 1, 1);
           await buildPythonVenv(paths['pulumi-python'], progress);
+        }
+        if (todo.includes('keycloak')) {
+          progress.engine('keycloak', 1, 1);
+          await buildKeycloak(paths.keycloak, progress);
         }
       });
     if (names.includes('pulumi-resource-pulumi-nodejs' as N))
