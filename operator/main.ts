@@ -7,6 +7,7 @@
 import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
 import { createLogger, type LogFormat, parseLogFormat } from '../core/logging.ts';
+import { startTracing } from '../core/tracing.ts';
 import { startOperator } from './operator.ts';
 import { shardLeaseName } from './runtime/shard.ts';
 
@@ -125,6 +126,7 @@ export async function run(argv: string[]): Promise<void> {
       : `watching ${watching}; no leader election`,
   );
   const num = (text: string | undefined) => (text === undefined ? undefined : Number(text));
+  const tracing = await startTracing('tokenplane-operator');
   const leaseMs = num(values['lease-duration']);
   const operator = await startOperator({
     kc,
@@ -151,6 +153,7 @@ export async function run(argv: string[]): Promise<void> {
   });
   const shutdown = async () => {
     await operator.stop();
+    await tracing?.shutdown();
     process.exit(0);
   };
   process.once('SIGTERM', shutdown);

@@ -6,6 +6,7 @@
 import { parseArgs } from 'node:util';
 import { type HeapStats, type HeapWatch, watchHeap } from '../core/heap-watch.ts';
 import { createLogger, type LogFormat, parseLogFormat } from '../core/logging.ts';
+import { startTracing } from '../core/tracing.ts';
 import { DEFAULT_DATA_DIR, DEFAULT_HOST, DEFAULT_PORT, startServer } from './main.ts';
 
 export const SERVE_HELP = `Usage: tokenplane serve [options]
@@ -71,6 +72,7 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`tokenplane serve: --port must be an integer 0–65535\n`);
     return 2;
   }
+  const tracing = await startTracing('tokenplane-platform');
   const server = await startServer({
     logger: createLogger({ level: process.env.TOKENPLANE_LOG_LEVEL, format }),
     ...(port !== undefined ? { port } : {}),
@@ -85,10 +87,13 @@ export async function run(argv: string[]): Promise<number> {
       heap.stop();
       process.off('SIGTERM', onTerm);
       process.off('SIGINT', onInt);
-      server.close().then(resolve, (error) => {
-        server.app.log.error({ err: error }, 'error during shutdown');
-        resolve();
-      });
+      server
+        .close()
+        .then(() => tracing?.shutdown())
+        .then(resolve, (error) => {
+          server.app.log.error({ err: error }, 'error during shutdown');
+          resolve();
+        });
     };
     const onTerm = () => stop('SIGTERM');
     const onInt = () => stop('SIGINT');

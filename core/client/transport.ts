@@ -14,6 +14,7 @@ import { type Dispatcher, Pool } from 'undici';
 import type { z } from 'zod';
 import { signRequest } from '../crypto/http-signatures.ts';
 import { Problem } from '../schemas/problem.ts';
+import { inSpan, SpanKind, traceHeaders } from '../tracing.ts';
 import {
   errorFromResponse,
   TokenplaneConnectionError,
@@ -163,8 +164,21 @@ export class Transport {
       });
   }
 
-  /** One call, with retries when safe. Resolves with the validated body or throws a client error. */
-  async send<T = undefined>(call: Call<T>): Promise<Reply<T>> {
+  /**
+   * One call, with retries when safe. Resolves with the validated body or throws a client error.
+   * A client span (core/tracing.ts) whose `traceparent` each attempt carries.
+   */
+  send<T = undefined>(call: Call<T>): Promise<Reply<T>> {
+    const route = call.path.replace(/\/[0-9a-f]{8}-[0-9a-f-]{27}/g, '/{id}');
+    return inSpan(
+      `${call.method} ${route}`,
+      { 'http.request.method': call.method, 'url.template': route },
+      () => this.#send(call),
+      SpanKind.CLIENT,
+    );
+  }
+
+  async #send<T>(call: Call<T>): Promise<Reply<T>> {
     const idempotent =
       call.idempotent ??
       (call.method !== 'POST' ||
@@ -201,6 +215,7 @@ export class Transport {
       ...this.#credential(method, path),
       accept: 'application/json, application/problem+json',
       'user-agent': this.userAgent,
+      ...traceHeaders(),
     };
     for (const [k, v] of Object.entries(call.headers ?? {})) if (v !== undefined) headers[k] = v;
     let body: string | undefined;

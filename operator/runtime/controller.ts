@@ -3,6 +3,7 @@
  * key (`namespace/name`), with metrics and per-item error isolation.
  */
 import type { Logger } from 'pino';
+import { inSpan } from '../../core/tracing.ts';
 import type { Metrics } from './metrics.ts';
 import { exponentialRateLimiter, type Result, runWorkers, WorkQueue } from './workqueue.ts';
 
@@ -46,7 +47,10 @@ export class Controller {
         const stopTimer = metrics.duration.startTimer({ kind });
         this.#gauge();
         try {
-          const result = await this.#o.reconcile(namespace, name);
+          // One trace per reconcile: the platform calls it makes are its children.
+          const result = await inSpan(`reconcile ${kind}`, { namespace, name }, () =>
+            this.#o.reconcile(namespace, name),
+          );
           const label =
             result.error !== undefined
               ? 'error'

@@ -6,6 +6,7 @@
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { tracingWanted } from '../../core/tracing.ts';
 import type { PlatformConfig } from '../config.ts';
 import { installAudit } from './audit.ts';
 import { installAuth } from './auth.ts';
@@ -26,6 +27,7 @@ import { metaRoutes } from './routes/meta.ts';
 import { tokenLeakRoutes } from './routes/token-leaks.ts';
 import { tokenRoutes } from './routes/tokens.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
+import { installTracing } from './tracing.ts';
 
 /** What the app carries (`app.tokenplane`); `context` serves white-box tests. */
 export type PlatformInfo = {
@@ -79,6 +81,7 @@ export async function createApp(
   });
   const routes = new RouteMethods();
   app.addHook('onRoute', (route) => routes.add(route.url, route.method));
+  if (tracingWanted()) installTracing(app);
   installProblemHandlers(app, ctx, routes);
   requireHost(app);
   installAuth(app, ctx);

@@ -8,12 +8,14 @@
 import { join } from 'node:path';
 import type { SecretBox } from '../../core/crypto/cipher.ts';
 import type { TierTable } from '../../core/domain/tiers.ts';
+import { tracingWanted } from '../../core/tracing.ts';
 import { checkEncryptionKey, type EncryptionKeyInfo } from './encryption-check.ts';
 import { migrate } from './migrations.ts';
 import { PostgresDriver } from './postgres.ts';
 import type { SqlDriver } from './sql.ts';
 import { SqliteDriver } from './sqlite.ts';
 import type { Store } from './store.ts';
+import { traced } from './traced.ts';
 
 export const SQLITE_FILE = 'tokenplane.db';
 
@@ -63,5 +65,5 @@ export async function openStorage(options: OpenStorageOptions): Promise<Store> {
     await db.close().catch(() => {});
     throw error;
   }
-  return store;
+  return tracingWanted() ? { ...store, db: traced(db) } : store;
 }

@@ -33,6 +33,8 @@ export const engineNames = [
   // Alerts and dashboards (README "Observability"): a real Prometheus, and promtool for the rule tests.
   'prometheus',
   'promtool',
+  // Traces (README "Observability"): a real OTLP receiver that keeps traces and answers queries.
+  'jaeger',
   // The OpenID provider of the single sign-on tests (test/harness/keycloak.ts): Keycloak's bin/kc.sh.
   'keycloak',
   // The introspection benchmark's comparison (npm run bench:hydra): Ory Hydra.

@@ -1,0 +1,71 @@
+/**
+ * Traces (README "Observability"), shared by `tokenplane serve`, `tokenplane
+ * operator` and the Pulumi provider: the official OpenTelemetry Node SDK,
+ * started only when an OTLP endpoint is set (OTEL_EXPORTER_OTLP_ENDPOINT or
+ * OTEL_EXPORTER_OTLP_TRACES_ENDPOINT). The SDK then reads every standard
+ * OTEL_* variable itself: protocol (http/protobuf, http/json), sampler,
+ * service name, resource attributes, headers.
+ *
+ * Unset, the SDK is not even loaded: spans are made through the OpenTelemetry
+ * API, whose default tracer and propagator do nothing, so the code paths below
+ * cost a function call and no allocation worth measuring (`npm run bench`).
+ */
+import {
+  type Attributes,
+  context,
+  propagation,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+} from '@opentelemetry/api';
+
+export type Tracing = { shutdown(): Promise<void> };
+
+/** Whether the environment asks for traces. */
+export function tracingWanted(env: Record<string, string | undefined> = process.env): boolean {
+  return Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
+}
+
+/** Starts the SDK when the environment asks for it; `serviceName` unless OTEL_SERVICE_NAME says otherwise. */
+export async function startTracing(serviceName: string): Promise<Tracing | null> {
+  if (!tracingWanted() || process.env.OTEL_SDK_DISABLED === 'true') return null;
+  const { NodeSDK } = await import('@opentelemetry/sdk-node');
+  const sdk = new NodeSDK({ serviceName: process.env.OTEL_SERVICE_NAME || serviceName });
+  sdk.start();
+  return { shutdown: () => sdk.shutdown() };
+}
+
+export const tracer = trace.getTracer('tokenplane');
+
+/**
+ * Runs `fn` in a span (a child of the active one), ending it with `fn`'s
+ * outcome; an error is recorded by its class and message only (they never hold
+ * a secret: core/logging.ts redacts what is logged, errors name no value).
+ */
+export function inSpan<T>(
+  name: string,
+  attributes: Attributes,
+  fn: (span: Span) => Promise<T>,
+  kind: SpanKind = SpanKind.INTERNAL,
+): Promise<T> {
+  return tracer.startActiveSpan(name, { kind, attributes }, async (span) => {
+    try {
+      return await fn(span);
+    } catch (error) {
+      span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).name });
+      throw error;
+    } finally {
+      span.end();
+    }
+  });
+}
+
+/** The W3C `traceparent` (and `tracestate`) of the active span, for an outgoing request. */
+export function traceHeaders(): Record<string, string> {
+  const headers: Record<string, string> = {};
+  propagation.inject(context.active(), headers);
+  return headers;
+}
+
+export { context, propagation, SpanKind, SpanStatusCode, trace };

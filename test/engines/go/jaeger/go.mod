@@ -1,0 +1,3 @@
+module tokenplane.test/engines/jaeger
+
+go 1.26

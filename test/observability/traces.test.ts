@@ -1,0 +1,93 @@
+// Traces across processes (README "Observability"): the typed client in this
+// process and `tokenplane serve` in another, both exporting over OTLP/HTTP to a
+// real Jaeger — this process with http/protobuf, the platform with http/json.
+// One client call is one trace: the client's span, the platform's server span
+// under it (W3C traceparent), the storage spans under that; no key in any span.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { TokenplaneClient } from '../../core/client/index.ts';
+import { inSpan, startTracing, type Tracing } from '../../core/tracing.ts';
+import { type RunningCli, runCli } from '../harness/cli.ts';
+import { type JaegerSpan, type RunningJaeger, startJaeger } from '../harness/jaeger.ts';
+
+let jaeger: RunningJaeger;
+let platform: RunningCli;
+let tracing: Tracing | null;
+let client: TokenplaneClient;
+let adminKey: string;
+const dir = mkdtempSync(join(tmpdir(), 'tokenplane-traces-'));
+
+beforeAll(async () => {
+  jaeger = await startJaeger();
+  const exporting = {
+    OTEL_EXPORTER_OTLP_ENDPOINT: jaeger.otlpHttp,
+    OTEL_BSP_SCHEDULE_DELAY: '100',
+  };
+  platform = runCli(['serve', '--port', '0', '--data-dir', dir], {
+    tty: false,
+    env: {
+      ...exporting,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      TOKENPLANE_ADMIN_KEY: undefined,
+    },
+  });
+  const url = (await platform.waitFor(/listening on (http:\/\/[^"\s]+)/, 60_000))[1] as string;
+  Object.assign(process.env, exporting, { OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' });
+  tracing = await startTracing('tokenplane-test-client');
+  adminKey = readFileSync(join(dir, 'admin-key'), 'utf8').trim();
+  client = new TokenplaneClient({ endpoint: url, apiKey: adminKey });
+}, 120_000);
+
+afterAll(async () => {
+  await client?.close();
+  await tracing?.shutdown();
+  platform?.interrupt();
+  await platform?.done;
+  await jaeger?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+it('one client call is one trace across the two processes: client span → server span → storage spans', async () => {
+  expect(tracing).not.toBeNull();
+  let traceId = '';
+  await inSpan('test: create an entity and its token', {}, async (span) => {
+    traceId = span.spanContext().traceId;
+    const entity = await client.createEntity({ name: 'Traced', kind: 'customer', tier: 'lite' });
+    await client.getEntity(entity.id);
+  });
+  // The test's span, two client spans, two server spans, and their storage spans.
+  const trace = await jaeger.trace(traceId, 8);
+  const service = (s: JaegerSpan) => trace.processes[s.processID]?.serviceName;
+  const byId = new Map(trace.spans.map((s) => [s.spanID, s]));
+  const parent = (s: JaegerSpan) =>
+    byId.get(s.references.find((r) => r.refType === 'CHILD_OF')?.spanID ?? '');
+  const kind = (s: JaegerSpan) => s.tags.find((t) => t.key === 'span.kind')?.value;
+
+  const servers = trace.spans.filter(
+    (s) => service(s) === 'tokenplane-platform' && kind(s) === 'server',
+  );
+  expect(servers.map((s) => s.operationName).sort()).toEqual([
+    'GET /v1/entities/:id',
+    'POST /v1/entities',
+  ]);
+  for (const server of servers) {
+    const caller = parent(server);
+    expect(caller && service(caller)).toBe('tokenplane-test-client');
+    expect(caller && kind(caller)).toBe('client');
+    expect(caller && parent(caller)?.operationName).toBe('test: create an entity and its token');
+  }
+  // Storage spans of the platform, each under one of its server spans.
+  const storage = trace.spans.filter(
+    (s) => service(s) === 'tokenplane-platform' && kind(s) === 'client',
+  );
+  expect(storage.length).toBeGreaterThanOrEqual(2);
+  for (const span of storage) {
+    let up = parent(span);
+    while (up && !servers.includes(up)) up = parent(up);
+    expect(up, span.operationName).toBeDefined();
+  }
+  expect(storage.some((s) => /^INSERT /.test(s.operationName))).toBe(true);
+  expect(JSON.stringify(trace)).not.toContain(adminKey);
+});
