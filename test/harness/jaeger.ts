@@ -2,15 +2,13 @@
  * A real Jaeger (v2, an engine built from Go modules) on loopback: an OTLP/HTTP
  * receiver, traces kept in memory, and the query API the Jaeger UI reads
  * (`/api/traces/<id>`). Log and config in a temporary directory removed by
- * `stop()` (and at process end).
+ * `stop()` (and at process end; engine-process.ts).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { requireEngines } from '../engines/engines.ts';
-import { atProcessEnd } from './cleanup.ts';
+import { startEngineProcess } from './engine-process.ts';
 import { freePort } from './ports.ts';
 import { waitFor } from './wait.ts';
 
@@ -39,7 +37,6 @@ export type RunningJaeger = {
 
 export async function startJaeger(): Promise<RunningJaeger> {
   const { jaeger } = requireEngines('jaeger');
-  const dir = mkdtempSync(join(tmpdir(), 'tokenplane-jaeger-'));
   const [otlp, query, queryGrpc] = [await freePort(), await freePort(), await freePort()];
   const config = {
     service: {
@@ -60,31 +57,20 @@ export async function startJaeger(): Promise<RunningJaeger> {
     receivers: { otlp: { protocols: { http: { endpoint: `127.0.0.1:${otlp}` } } } },
     exporters: { jaeger_storage_exporter: { trace_storage: 'memory' } },
   };
-  writeFileSync(join(dir, 'config.yaml'), YAML.stringify(config));
-  const logFd = openSync(join(dir, 'jaeger.log'), 'a');
-  const child: ChildProcess = spawn(jaeger, ['--config', join(dir, 'config.yaml')], {
-    stdio: ['ignore', logFd, logFd],
-  });
-  const kill = () => child.kill('SIGKILL');
-  const unregister = atProcessEnd(() => {
-    kill();
-    rmSync(dir, { recursive: true, force: true });
-  });
   const queryUrl = `http://127.0.0.1:${query}`;
-  const log = () => readFileSync(join(dir, 'jaeger.log'), 'utf8');
-  try {
-    await waitFor(
-      'Jaeger ready',
-      async () => child.exitCode === null && (await fetch(`${queryUrl}/api/services`)).ok,
-      60_000,
-    );
-  } catch (err) {
-    kill();
-    throw new Error(`${(err as Error).message}\n${log().slice(-2000)}`);
-  }
+  const engine = await startEngineProcess({
+    name: 'jaeger',
+    command: (dir) => {
+      writeFileSync(join(dir, 'config.yaml'), YAML.stringify(config));
+      return { file: jaeger, args: ['--config', join(dir, 'config.yaml')] };
+    },
+    readyWhat: 'Jaeger ready',
+    ready: async () => (await fetch(`${queryUrl}/api/services`)).ok,
+  });
   return {
     otlpHttp: `http://127.0.0.1:${otlp}`,
-    log,
+    log: engine.log,
+    stop: engine.stop,
     trace: (traceId, minSpans) =>
       waitFor(
         `trace ${traceId} with ${minSpans} spans in Jaeger`,
@@ -97,13 +83,5 @@ export async function startJaeger(): Promise<RunningJaeger> {
         30_000,
         250,
       ),
-    async stop() {
-      unregister();
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      if (child.exitCode === null) child.kill('SIGTERM');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-      kill();
-      rmSync(dir, { recursive: true, force: true });
-    },
   };
 }
