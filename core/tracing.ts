@@ -1,6 +1,7 @@
 /**
- * Traces (README "Observability"), shared by `tokenplane serve`, `tokenplane
- * operator` and the Pulumi provider: the official OpenTelemetry Node SDK,
+ * Traces (README "Observability"), started by `tokenplane serve` and
+ * `tokenplane operator` (spans of the typed client go wherever it runs, and
+ * are exported by a process that started the SDK): the official OpenTelemetry Node SDK,
  * started only when an OTLP endpoint is set (OTEL_EXPORTER_OTLP_ENDPOINT or
  * OTEL_EXPORTER_OTLP_TRACES_ENDPOINT). The SDK then reads every standard
  * OTEL_* variable itself: protocol (http/protobuf, http/json), sampler,
