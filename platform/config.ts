@@ -10,6 +10,7 @@ import { type Tier, TierTable } from '../core/domain/tiers.ts';
 import { createLogger } from '../core/logging.ts';
 import { isAddressOrRange } from '../core/schemas/permissions.ts';
 import type { ConsoleOptions } from './console/index.ts';
+import { type OidcSettings, oidcSettings } from './console/oidc.ts';
 import {
   WEBHOOK_EGRESS_MODES,
   WebhookDestinations,
@@ -74,7 +75,10 @@ export type ServerOptions = {
   noticeScanMs?: number;
   /** Request body limit in bytes (default 64 KiB; larger → 413 problem). */
   bodyLimit?: number;
-  /** Console session limits (platform/console/sessions.ts). */
+  /**
+   * Console session limits (platform/console/sessions.ts) and single sign-on's
+   * provider (TOKENPLANE_OIDC_ISSUER, _CLIENT_ID, _CLIENT_SECRET when `oidc` is absent).
+   */
   console?: ConsoleOptions;
   /**
    * TOKENPLANE_PUBLIC_URL: the console's public origin (https://tokens.example.com);
@@ -104,6 +108,7 @@ export type PlatformConfig = {
   bodyLimit: number;
   leakReportKeysUrl: string | undefined;
   publicUrl: string | undefined;
+  oidc: OidcSettings | null;
 };
 
 export function readConfig(options: ServerOptions): PlatformConfig {
@@ -127,6 +132,7 @@ export function readConfig(options: ServerOptions): PlatformConfig {
     leakReportKeysUrl:
       options.leakReportKeysUrl ?? (env.TOKENPLANE_LEAK_REPORT_KEYS_URL || undefined),
     publicUrl: options.publicUrl ?? (env.TOKENPLANE_PUBLIC_URL || undefined),
+    oidc: options.console?.oidc ?? oidcSettings(env),
   };
 }
 

@@ -39,7 +39,9 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
   let app: FastifyInstance;
   try {
     app = await createApp(config, { adminKey, dataDir: config.dataDir, storage, context: ctx });
-    await app.register(consoleRoutes(ctx, { ...options.console, publicUrl: config.publicUrl }));
+    await app.register(
+      consoleRoutes(ctx, { ...options.console, publicUrl: config.publicUrl, oidc: config.oidc }),
+    );
   } catch (error) {
     await services.close();
     throw error;

@@ -5,14 +5,14 @@ export const AuditEvent = z.object({
   id: Id,
   at: Timestamp,
   actor: z.object({
-    type: z.enum(['admin', 'access-key', 'secret-scanner']),
+    type: z.enum(['admin', 'access-key', 'member', 'secret-scanner']),
     id: z.string().nullable().meta({
       description:
-        'Access key id; the signing key of a signed leak report; null for the administrator',
+        'Access key id; member id; the signing key of a signed leak report; null for the administrator',
     }),
     email: z.string().optional().meta({
       description:
-        "The member's email, when a member's personal access key acted (README: Members and single sign-on)",
+        "The member's email, when a member or its personal access key acted (README: Members and single sign-on)",
     }),
   }),
   action: z.string().meta({ description: 'e.g. entity.create, token.rotate, token.reveal' }),

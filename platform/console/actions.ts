@@ -19,6 +19,7 @@ import type { RateLimitSetting } from '../server/permissions/rate-limiter.ts';
 import { FormError, field, newTokenRequest, tokenChanges } from './forms.ts';
 import type { ConsoleKit } from './index.ts';
 import type { Flash, Session } from './sessions.ts';
+import { providerSignOut } from './sso.ts';
 import { signInPage } from './views/sign-in.ts';
 
 /** Failed sign-ins allowed per client address (README "Console"): beyond them, 429 until the minute ends. */
@@ -58,6 +59,19 @@ function showValue(
   };
 }
 
+/** The members page of an entity. */
+function membersPage(id: string): string {
+  return UUID.test(id) ? `/console/entities/${id}/members` : '/console/';
+}
+
+/** The member a session acts as; other credentials have no personal keys. */
+function memberOf(session: Session): string {
+  if (session.principal.type !== 'member') {
+    throw new FormError('Personal access keys belong to people signed in with single sign-on.');
+  }
+  return session.principal.id;
+}
+
 /** Back to the entity, saying what happened. */
 function told(entityId: string, text: string): Outcome {
   return { back: entityPage(entityId), flash: { kind: 'status', text } };
@@ -71,7 +85,12 @@ export function actionRoutes(kit: ConsoleKit) {
      */
     function action(
       back: (request: FastifyRequest) => string,
-      run: (client: TokenplaneClient, form: unknown, request: FastifyRequest) => Promise<Outcome>,
+      run: (
+        client: TokenplaneClient,
+        form: unknown,
+        request: FastifyRequest,
+        session: Session,
+      ) => Promise<Outcome>,
     ) {
       return async (request: FastifyRequest, reply: FastifyReply) => {
         const session = await kit.sessionOf(request);
@@ -81,7 +100,7 @@ export function actionRoutes(kit: ConsoleKit) {
         }
         let outcome: Outcome;
         try {
-          outcome = await run(kit.clientFor(session.credential), request.body, request);
+          outcome = await run(kit.clientFor(session.credential), request.body, request, session);
         } catch (error) {
           if (error instanceof UnauthorizedError) return signedOut(request, reply, session);
           outcome = { back: back(request), flash: { kind: 'alert', text: refusal(error) } };
@@ -114,7 +133,7 @@ export function actionRoutes(kit: ConsoleKit) {
       return reply
         .code(status)
         .type('text/html; charset=utf-8')
-        .send(signInPage(kit.assets, [{ kind: 'alert', text }]).text);
+        .send(signInPage(kit.assets, [{ kind: 'alert', text }], kit.sso !== null).text);
     }
 
     app.post('/console/sign-in', async (request, reply) => {
@@ -157,7 +176,13 @@ export function actionRoutes(kit: ConsoleKit) {
         return forged(reply);
       }
       kit.endSession(request, reply);
-      return reply.redirect('/console/sign-in?signed-out=1', 303);
+      const signedOutUrl = `${kit.origin(request)}/console/sign-in?signed-out=1`;
+      // Signed in by single sign-on: end the provider's session too, when it offers that.
+      const atProvider =
+        session?.idToken && kit.sso
+          ? await providerSignOut(kit.sso, session.idToken, signedOutUrl).catch(() => null)
+          : null;
+      return reply.redirect(atProvider ?? '/console/sign-in?signed-out=1', 303);
     });
 
     app.post(
@@ -243,6 +268,74 @@ export function actionRoutes(kit: ConsoleKit) {
         await client.deleteToken(token.id);
         return told(token.entityId, `Token "${token.name}" removed.`);
       }),
+    );
+
+    const backToMembers = (request: FastifyRequest) => membersPage(paramId(request));
+    const backToOwnersMembers = (request: FastifyRequest) =>
+      membersPage(field(request.body, 'entityId'));
+    const said = (back: string, text: string): Outcome => ({
+      back,
+      flash: { kind: 'status', text },
+    });
+
+    app.post(
+      '/console/entities/:id/members',
+      action(backToMembers, async (client, form, request) => {
+        const member = await client.createMember(paramId(request), {
+          email: field(form, 'email'),
+          role: field(form, 'role') as 'admin' | 'viewer',
+        });
+        return said(backToMembers(request), `${member.email} added as ${member.role}.`);
+      }),
+    );
+
+    app.post(
+      '/console/members/:id',
+      action(backToOwnersMembers, async (client, form, request) => {
+        const member = await client.updateMember(paramId(request), {
+          role: field(form, 'role') as 'admin' | 'viewer',
+        });
+        return said(membersPage(member.entityId), `${member.email} is now ${member.role}.`);
+      }),
+    );
+
+    app.post(
+      '/console/members/:id/remove',
+      action(backToOwnersMembers, async (client, _form, request) => {
+        await client.deleteMember(paramId(request));
+        return said(
+          backToOwnersMembers(request),
+          'Member removed; their sessions and keys stopped.',
+        );
+      }),
+    );
+
+    app.post(
+      '/console/access-keys',
+      action(
+        () => '/console/access-keys',
+        async (client, form, _request, session) => {
+          const key = await client.createPersonalAccessKey(memberOf(session), {
+            name: field(form, 'name'),
+            role: field(form, 'role') as 'admin' | 'viewer',
+          });
+          return {
+            back: '/console/access-keys',
+            flash: { kind: 'value', title: `Access key "${key.name}" created`, value: key.key },
+          };
+        },
+      ),
+    );
+
+    app.post(
+      '/console/access-keys/:id/remove',
+      action(
+        () => '/console/access-keys',
+        async (client, _form, request) => {
+          await client.deleteAccessKey(paramId(request));
+          return said('/console/access-keys', 'Access key deleted; it stopped working.');
+        },
+      ),
     );
 
     // "Show token" and "Copy" fetch the value only when asked; nothing keeps it.

@@ -21,9 +21,11 @@ import { managementPrincipal } from '../server/auth.ts';
 import type { PlatformContext } from '../server/context.ts';
 import { RateLimiter } from '../server/permissions/rate-limiter.ts';
 import { actionRoutes } from './actions.ts';
+import type { OidcSettings } from './oidc.ts';
 import { pageRoutes } from './pages.ts';
 import { isTls, publicOrigin, sameOrigin, setSecurityHeaders } from './security.ts';
 import { csrfMatches, type Session, type SessionLimits, SessionStore } from './sessions.ts';
+import { OidcProvider, ssoRoutes } from './sso.ts';
 import type { Assets } from './views/layout.ts';
 
 export type ConsoleOptions = SessionLimits & {
@@ -34,12 +36,16 @@ export type ConsoleOptions = SessionLimits & {
   publicUrl?: string | undefined;
   /** Client addresses whose failed sign-ins are counted at most (default 10 000). */
   maxSignInAddresses?: number;
+  /** Single sign-on's provider (TOKENPLANE_OIDC_*, oidc.ts); absent, the console offers access keys only. */
+  oidc?: OidcSettings | null | undefined;
 };
 
 /** What the page and action routes share. */
 export type ConsoleKit = {
   ctx: PlatformContext;
   sessions: SessionStore;
+  /** The OpenID provider, when single sign-on is configured. */
+  sso: OidcProvider | null;
   /** Failed sign-ins per client address (README "Console"): 10 a minute, then 429. */
   signInAttempts: RateLimiter;
   assets: Assets;
@@ -53,6 +59,9 @@ export type ConsoleKit = {
   sameOrigin(request: FastifyRequest): boolean;
   /** Refuses (403 page) a state-changing request that did not come from a console page. */
   checkForgery(request: FastifyRequest, session: Session, token: unknown): boolean;
+  isTls(request: FastifyRequest): boolean;
+  /** The console's origin as the browser sees it: the public URL's, else the request's. */
+  origin(request: FastifyRequest): string;
 };
 
 const ASSETS_DIR = fileURLToPath(new URL('./assets/', import.meta.url));
@@ -120,9 +129,11 @@ export function consoleRoutes(ctx: PlatformContext, options: ConsoleOptions = {}
 
     const cookieName = (request: FastifyRequest) => (isTls(request) ? TLS_COOKIE : COOKIE);
 
+    const sso = options.oidc ? new OidcProvider(options.oidc) : null;
     const kit: ConsoleKit = {
       ctx,
       sessions,
+      sso,
       signInAttempts,
       assets: assetUrls(),
       clientFor(credential) {
@@ -139,11 +150,13 @@ export function consoleRoutes(ctx: PlatformContext, options: ConsoleOptions = {}
         const id = request.cookies[cookieName(request)];
         const session = sessions.touch(id);
         if (!session) return null;
-        // A revoked or deleted access key ends its sessions at once, not at expiry.
-        if (!(await managementPrincipal(ctx, session.credential))) {
+        // A revoked key or a removed member ends its sessions at once, not at expiry.
+        const principal = await managementPrincipal(ctx, session.credential);
+        if (!principal) {
           sessions.endAllOf(session.credential);
           return null;
         }
+        session.principal = principal;
         return session;
       },
       startSession(reply, request, { id }) {
@@ -164,10 +177,14 @@ export function consoleRoutes(ctx: PlatformContext, options: ConsoleOptions = {}
       checkForgery(request, session, token) {
         return kit.sameOrigin(request) && csrfMatches(session, token);
       },
+      isTls,
+      origin(request) {
+        return expectedOrigin ?? `${request.protocol}://${request.host}`;
+      },
     };
 
     app.addHook('onSend', async (request, reply, payload) => {
-      setSecurityHeaders(reply);
+      setSecurityHeaders(reply, sso?.formActions() ?? []);
       if (!request.url.startsWith('/console/assets/')) reply.header('cache-control', 'no-store');
       return payload;
     });
@@ -176,5 +193,6 @@ export function consoleRoutes(ctx: PlatformContext, options: ConsoleOptions = {}
     app.get('/console', async (_request, reply) => reply.redirect('/console/', 302));
     await app.register(pageRoutes(kit));
     await app.register(actionRoutes(kit));
+    if (sso) await app.register(ssoRoutes(kit, sso));
   };
 }

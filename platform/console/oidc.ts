@@ -24,12 +24,10 @@ export function oidcSettings(env: Record<string, string | undefined>): OidcSetti
       `Single sign-on needs ${VARIABLES.join(', ')}; ${missing.join(' and ')} not set.`,
     );
   }
-  let issuer: URL;
-  try {
-    issuer = new URL(String(env.TOKENPLANE_OIDC_ISSUER));
-  } catch {
+  const issuer = URL.parse(String(env.TOKENPLANE_OIDC_ISSUER));
+  if (!issuer || (issuer.protocol !== 'https:' && !isLoopbackHttp(issuer))) {
     throw new Error(
-      'TOKENPLANE_OIDC_ISSUER must be the issuer URL, e.g. https://id.example.com/realms/acme',
+      'TOKENPLANE_OIDC_ISSUER must be the https URL of the issuer, e.g. https://id.example.com/realms/acme (http only on loopback, for tests)',
     );
   }
   return {
@@ -37,6 +35,11 @@ export function oidcSettings(env: Record<string, string | undefined>): OidcSetti
     clientId: String(env.TOKENPLANE_OIDC_CLIENT_ID),
     clientSecret: String(env.TOKENPLANE_OIDC_CLIENT_SECRET),
   };
+}
+
+/** A provider on this machine, reached without TLS (the tests' Keycloak). */
+export function isLoopbackHttp(url: URL): boolean {
+  return url.protocol === 'http:' && ['127.0.0.1', '[::1]', 'localhost'].includes(url.hostname);
 }
 
 /** The scopes the console asks for. */

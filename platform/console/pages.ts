@@ -15,6 +15,7 @@ import { editTokenDialog, removeDialog, rotateDialog } from './views/dialogs.ts'
 import { entityMain } from './views/entity.ts';
 import { homeMain } from './views/home.ts';
 import { page } from './views/layout.ts';
+import { accessKeysMain, membersMain } from './views/members.ts';
 import { entityNav } from './views/nav.ts';
 import { signInPage } from './views/sign-in.ts';
 
@@ -64,7 +65,11 @@ export function pageRoutes(kit: ConsoleKit) {
       return {
         title,
         assets: kit.assets,
-        session: { label: session.label, csrf: session.csrf },
+        session: {
+          label: session.label,
+          csrf: session.csrf,
+          member: session.principal.type === 'member',
+        },
         flash,
         nav,
       };
@@ -90,7 +95,9 @@ export function pageRoutes(kit: ConsoleKit) {
       if (param(request.query, 'signed-out')) {
         flash.push({ kind: 'status', text: 'You signed out.' });
       }
-      return reply.type('text/html; charset=utf-8').send(signInPage(kit.assets, flash).text);
+      return reply
+        .type('text/html; charset=utf-8')
+        .send(signInPage(kit.assets, flash, kit.sso !== null).text);
     });
 
     app.get('/console/', (request, reply) =>
@@ -167,6 +174,44 @@ export function pageRoutes(kit: ConsoleKit) {
         const entity = await client.getEntity(token.entityId);
         const premium = checkScopeCeiling(kit.ctx.tiers, entity.tier, [SCOPE_PREMIUM]);
         return editTokenDialog(token, session.csrf, premium?.detail ?? null);
+      }),
+    );
+
+    app.get('/console/entities/:id/members', (request, reply) =>
+      signedIn(request, reply, async (session, client) => {
+        const { id } = request.params as { id: string };
+        const [entity, members, list] = await Promise.all([
+          orNull(client.getEntity(id)),
+          orNull(client.listAllMembers(id)),
+          nav(client, {}, `/console/entities/${id}/members`, id),
+        ]);
+        if (!entity || !members) {
+          reply.code(404);
+          return page(frame(session, 'Not found', list), notFound());
+        }
+        return page(
+          frame(session, `Members of ${entity.name}`, list),
+          membersMain(entity, members, session.csrf, session.principal.role === 'admin'),
+        );
+      }),
+    );
+
+    app.get('/console/access-keys', (request, reply) =>
+      signedIn(request, reply, async (session, client) => {
+        const { principal } = session;
+        if (principal.type !== 'member') {
+          reply.code(404);
+          return page(
+            frame(session, 'Not found', undefined),
+            html`<h1>Not found</h1>
+<p>Personal access keys belong to people signed in with single sign-on.</p>`,
+          );
+        }
+        const keys = await client.listPersonalAccessKeys(principal.id);
+        return page(
+          frame(session, 'Your access keys', undefined),
+          accessKeysMain(principal, keys, session.csrf),
+        );
       }),
     );
 

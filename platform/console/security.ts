@@ -6,19 +6,22 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
-export const CONTENT_SECURITY_POLICY = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self'",
-  "connect-src 'self'",
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-  "base-uri 'none'",
-].join('; ');
+/** The policy; `formActions` adds origins forms may lead to (single sign-on's provider). */
+export function contentSecurityPolicy(formActions: readonly string[] = []): string {
+  return [
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self'",
+    "connect-src 'self'",
+    ["form-action 'self'", ...formActions].join(' '),
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+  ].join('; ');
+}
 
-export function setSecurityHeaders(reply: FastifyReply): void {
-  reply.header('content-security-policy', CONTENT_SECURITY_POLICY);
+export function setSecurityHeaders(reply: FastifyReply, formActions: readonly string[]): void {
+  reply.header('content-security-policy', contentSecurityPolicy(formActions));
   reply.header('x-content-type-options', 'nosniff');
   reply.header('x-frame-options', 'DENY');
   // Not no-referrer: with it, browsers send `Origin: null` on form posts, and the origin check needs it.

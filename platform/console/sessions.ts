@@ -15,11 +15,14 @@ export type Flash =
 
 export type Session = {
   readonly credential: string;
-  readonly principal: Principal;
+  /** Read again on each request: a member's role can change while it is signed in. */
+  principal: Principal;
   /** How the page header names the credential, e.g. `an access key (viewer) of "Acme"`. */
   readonly label: string;
   /** Synchronizer token: state-changing requests must echo it. */
   readonly csrf: string;
+  /** The provider's ID token of a single sign-on, for ending the session there too. */
+  readonly idToken: string | undefined;
   readonly createdAt: number;
   lastSeenAt: number;
   flash: Flash[];
@@ -61,6 +64,7 @@ export class SessionStore {
     credential: string,
     principal: Principal,
     label: string,
+    idToken?: string,
   ): { id: string; session: Session } {
     this.#sweep();
     const id = randomBytes(32).toString('base64url');
@@ -70,6 +74,7 @@ export class SessionStore {
       principal,
       label,
       csrf: randomBytes(32).toString('base64url'),
+      idToken,
       createdAt: now,
       lastSeenAt: now,
       flash: [],

@@ -12,6 +12,7 @@ import { isApiTokenValue, isWellFormedSecret } from '../../core/domain/secret-fo
 import { findAccessKeyByDigest } from '../storage/access-keys.ts';
 import type { PlatformContext, Principal } from './context.ts';
 import { SIGNATURE_HEADER, SIGNED_REPORTS } from './leak-signature.ts';
+import { isMemberCredential, memberPrincipal } from './member-credentials.ts';
 import { authenticate } from './permissions/checks.ts';
 
 export function adminKeyDigest(adminKey: string): Buffer {
@@ -25,8 +26,8 @@ function bearer(header: string | undefined): string | null {
 }
 
 /**
- * Who a management credential (administrator key or access key) is, or null when
- * it is neither. The console signs in, and re-checks each session, through this too.
+ * Who a management credential (administrator key, access key, or a console
+ * session's member credential) is, or null when it is none of them. The console signs in, and re-checks each session, through this too.
  */
 export async function managementPrincipal(
   ctx: PlatformContext,
@@ -36,6 +37,7 @@ export async function managementPrincipal(
   if (timingSafeEqual(digest, ctx.adminKeyDigest)) {
     return { type: 'admin', id: null, role: 'admin', scope: null };
   }
+  if (isMemberCredential(credential)) return memberPrincipal(ctx, credential);
   if (isWellFormedSecret(credential, 'accessKey')) {
     const key = await findAccessKeyByDigest(ctx.store, ctx.box.digest(credential));
     if (key) {

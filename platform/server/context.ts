@@ -46,6 +46,11 @@ export type Principal =
   | { type: 'admin'; id: null; role: 'admin'; scope: null }
   /** `email`: the member whose personal access key this is (README "Members and single sign-on"). */
   | { type: 'access-key'; id: string; role: 'admin' | 'viewer'; scope: string; email?: string }
+  /**
+   * A person signed in to the console by single sign-on, acting with its
+   * membership (README "Members and single sign-on"); `id` is the member's.
+   */
+  | { type: 'member'; id: string; role: 'admin' | 'viewer'; scope: string; email: string }
   /** A signed leak report (POST /v1/token-leaks only); `id` names the signing key. */
   | { type: 'secret-scanner'; id: string; role: 'viewer'; scope: null };
 
@@ -88,9 +93,10 @@ export function principalOf(request: FastifyRequest): Principal {
   return request.principal;
 }
 
-/** How the audit trail names a principal: a member's personal key by its email too. */
+/** How the audit trail names a principal: a member, and a member's personal key, by its email too. */
 export function actorOf(principal: Principal): AuditEvent['actor'] {
-  const email = principal.type === 'access-key' ? principal.email : undefined;
+  const email =
+    principal.type === 'access-key' || principal.type === 'member' ? principal.email : undefined;
   return { type: principal.type, id: principal.id, ...(email ? { email } : {}) };
 }
 
@@ -109,9 +115,11 @@ export async function requireWriter(
   request: FastifyRequest,
   action: string,
   target: Target | null,
+  /** Whether the change is the caller's own (a member's own personal keys), which a viewer may make. */
+  own?: (principal: Principal) => boolean | Promise<boolean>,
 ): Promise<Principal> {
   const principal = principalOf(request);
-  if (principal.role === 'admin') return principal;
+  if (principal.role === 'admin' || (await own?.(principal))) return principal;
   if (target && !(await targetVisible(ctx.store.db, principal.scope, target))) {
     const [kind, id] = Object.entries(target)[0] as [string, string];
     throw new ProblemError(
@@ -121,7 +129,7 @@ export async function requireWriter(
   }
   throw new ProblemError(
     'forbidden',
-    `A viewer access key cannot ${action}; use an access key with role "admin".`,
+    `A viewer ${principal.type === 'member' ? 'member' : 'access key'} cannot ${action}; use an access key with role "admin".`,
     { role: principal.role },
   );
 }

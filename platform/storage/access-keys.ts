@@ -136,3 +136,9 @@ export async function findAccessKeyByDigest(
   const email = r.email == null ? null : String(r.email);
   return { id: String(r.id), entityId: String(r.entity_id), role, email };
 }
+
+/** The member whose personal key this is, or null (not personal, or no such key). */
+export async function memberOfAccessKey(q: SqlTx, id: string): Promise<string | null> {
+  const [row] = await q.query('SELECT member_id FROM access_keys WHERE id = $1', [id]);
+  return row?.member_id == null ? null : String(row.member_id);
+}

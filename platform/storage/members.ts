@@ -108,3 +108,9 @@ export async function membershipsOf(q: SqlTx, email: string): Promise<Member[]> 
   ]);
   return rows.map(memberFromRow);
 }
+
+/** One member by id, outside any scope: the check of a signed-in member's session on each request. */
+export async function memberById(q: SqlTx, id: string): Promise<Member | null> {
+  const [row] = await q.query(`SELECT ${COLUMNS} FROM members WHERE id = $1`, [id]);
+  return row ? memberFromRow(row) : null;
+}

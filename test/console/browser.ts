@@ -51,7 +51,12 @@ const axeSource = readFileSync(
 );
 
 type AxeResult = {
-  violations: { id: string; impact: string | null; help: string; nodes: unknown[] }[];
+  violations: {
+    id: string;
+    impact: string | null;
+    help: string;
+    nodes: { target: unknown[] }[];
+  }[];
 };
 
 /**
@@ -69,7 +74,13 @@ export async function seriousViolations(page: Page): Promise<string[]> {
   )) as AxeResult;
   return result.violations
     .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.length} node(s)`);
+    .map(
+      (v) =>
+        `${v.id} (${v.impact}): ${v.help} — ${v.nodes.length} node(s): ${v.nodes
+          .slice(0, 3)
+          .map((n) => JSON.stringify(n.target))
+          .join(', ')}`,
+    );
 }
 
 export async function screenshot(page: Page, name: string): Promise<void> {

@@ -25,7 +25,14 @@ describe('oidcSettings', () => {
         TOKENPLANE_OIDC_CLIENT_ID: 'c',
         TOKENPLANE_OIDC_CLIENT_SECRET: 's',
       }),
-    ).toThrow(/issuer URL/);
+    ).toThrow(/https URL of the issuer/);
+    expect(() =>
+      oidcSettings({
+        TOKENPLANE_OIDC_ISSUER: 'http://id.example.com/realms/r',
+        TOKENPLANE_OIDC_CLIENT_ID: 'c',
+        TOKENPLANE_OIDC_CLIENT_SECRET: 's',
+      }),
+    ).toThrow(/http only on loopback/);
     const s = oidcSettings({
       TOKENPLANE_OIDC_ISSUER: 'http://127.0.0.1:1/realms/r',
       TOKENPLANE_OIDC_CLIENT_ID: 'console',

@@ -18,7 +18,7 @@ ${
 <td data-label="Time">${when(e.at)}</td>
 <th scope="row" data-label="Action">${e.action}</th>
 <td data-label="Outcome">${e.outcome}</td>
-<td data-label="Actor">${e.actor.type === 'admin' ? 'administrator key' : `access key ${e.actor.id ?? ''}`}</td>
+<td data-label="Actor">${actorName(e.actor)}</td>
 <td data-label="Target">${e.targetType} ${e.targetId ?? ''}</td>
 <td data-label="Detail">${e.detail ?? ''}</td>
 </tr>`,
@@ -29,4 +29,13 @@ ${
   ${cursor ? html`<a href="${base}">First page</a>` : ''}
   ${events.nextCursor ? html`<a href="${base}?cursor=${encodeURIComponent(events.nextCursor)}">Next page</a>` : ''}
 </p>`;
+}
+
+/** Who acted, as a person reads it: a member by email, a key by its id. */
+function actorName(actor: AuditPage['items'][number]['actor']): string {
+  if (actor.type === 'admin') return 'administrator key';
+  if (actor.type === 'member') return `${actor.email ?? 'member'} (single sign-on)`;
+  if (actor.type === 'secret-scanner') return `secret scanner ${actor.id ?? ''}`;
+  const key = `access key ${actor.id ?? ''}`;
+  return actor.email ? `${actor.email} (personal ${key})` : key;
 }

@@ -35,6 +35,7 @@ export function entityMain(v: EntityView): Html {
 <div class="actions">
   ${v.canGovern ? html`<button type="button" data-open="edit-entity">Edit entity</button>` : ''}
   ${v.canWrite && entity.kind === 'reseller' ? html`<button type="button" data-open="new-entity">New entity</button>` : ''}
+  <a href="/console/entities/${entity.id}/members">Members</a>
   <a href="/console/entities/${entity.id}/audit">Audit log</a>
 </div>
 ${tokensSection(v)}

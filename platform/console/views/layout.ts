@@ -8,9 +8,11 @@ export type Frame = {
   title: string;
   assets: Assets;
   /** Signed in: who, and the CSRF token that forms and fetches echo. */
-  session?: { label: string; csrf: string } | undefined;
+  session?: { label: string; csrf: string; member: boolean } | undefined;
   flash?: Flash[];
   nav?: Html | undefined;
+  /** Where the browser goes on its own, at once (after single sign-on). */
+  refresh?: string;
 };
 
 export function page(frame: Frame, main: Html): Html {
@@ -25,6 +27,7 @@ export function page(frame: Frame, main: Html): Html {
 <link rel="stylesheet" href="${frame.assets.css}">
 <script type="module" src="${frame.assets.js}"></script>
 ${session ? html`<meta name="csrf-token" content="${session.csrf}">` : ''}
+${frame.refresh ? html`<meta http-equiv="refresh" content="0;url=${frame.refresh}">` : ''}
 </head>
 <body>
 <a class="skip" href="#main">Skip to content</a>
@@ -32,7 +35,8 @@ ${session ? html`<meta name="csrf-token" content="${session.csrf}">` : ''}
   <a class="brand" href="/console/">tokenplane console</a>
   ${
     session
-      ? html`<p class="who">Signed in with ${session.label}</p>
+      ? html`<p class="who">Signed in ${session.member ? 'as' : 'with'} ${session.label}</p>
+  ${session.member ? html`<a href="/console/access-keys">Your access keys</a>` : ''}
   <form method="post" action="/console/sign-out">${csrfField(session.csrf)}<button type="submit">Sign out</button></form>`
       : ''
   }

@@ -6,7 +6,12 @@ import {
   CreateAccessKeyRequest,
   IdParams,
 } from '../../../core/schemas/index.ts';
-import { createAccessKey, deleteAccessKey, listAccessKeys } from '../../storage/access-keys.ts';
+import {
+  createAccessKey,
+  deleteAccessKey,
+  listAccessKeys,
+  memberOfAccessKey,
+} from '../../storage/access-keys.ts';
 import type { PlatformContext } from '../context.ts';
 import { auditUnderEntity, createRoute, deleteRoute, managementRoute } from './common.ts';
 import { createHandler, deleteHandler, entityListHandler } from './owned.ts';
@@ -52,7 +57,14 @@ export const accessKeyRoutes =
       ),
       deleteHandler(
         ctx,
-        { refused: 'delete access keys', target: (id) => ({ accessKey: id }) },
+        {
+          refused: 'delete access keys',
+          target: (id) => ({ accessKey: id }),
+          // A member deletes its own personal keys whatever its role.
+          own: async (principal, id) =>
+            principal.type === 'member' &&
+            (await memberOfAccessKey(ctx.store.db, id)) === principal.id,
+        },
         deleteAccessKey,
         () => ({ describe: (r) => ({ entityId: r.entityId }) }),
       ),

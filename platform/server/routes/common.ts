@@ -176,7 +176,7 @@ export function idempotencyOf(request: FastifyRequest, body: unknown): Idempoten
     });
   }
   const principal = principalOf(request);
-  const credential = principal.type === 'admin' ? 'admin' : `access-key:${principal.id}`;
+  const credential = principal.type === 'admin' ? 'admin' : `${principal.type}:${principal.id}`;
   return {
     scope: `${credential}|${request.method} ${request.url.split('?')[0]}`,
     key,

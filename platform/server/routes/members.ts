@@ -125,6 +125,8 @@ export const memberRoutes =
           body: CreateAccessKeyRequest,
           refused: 'create access keys',
           target: (id) => ({ member: id }),
+          // A member creates its own keys whatever its role (they are capped at it).
+          own: (principal, memberId) => principal.type === 'member' && principal.id === memberId,
         },
         createPersonalAccessKey,
         { describe: (key) => ({ entityId: key.entityId }) },

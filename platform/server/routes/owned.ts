@@ -16,6 +16,7 @@ import type { Store } from '../../storage/store.ts';
 import {
   ifMatchPredicate,
   type PlatformContext,
+  type Principal,
   requireWriter,
   scopeOf,
   sendCreated,
@@ -60,7 +61,20 @@ export type Guarded<Of> = {
   /** Completes "A viewer access key cannot …". */
   refused: string;
   target(of: Of): Target | null;
+  /** Whether the object is the caller's own, which a viewer may change too (a member's personal keys). */
+  own?(principal: Principal, of: Of): boolean | Promise<boolean>;
 };
+
+/** The caller, once requireWriter let it make this change. */
+function writer(ctx: PlatformContext, request: FastifyRequest, kind: Guarded<string>, id: string) {
+  return requireWriter(
+    ctx,
+    request,
+    kind.refused,
+    kind.target(id),
+    kind.own && ((principal) => kind.own?.(principal, id) ?? false),
+  );
+}
 
 /** The storage call of a create under a parent (`/<parent kind>/:id/<kind>`), by the parent's id. */
 export type CreateUnder<B, T> = (
@@ -104,7 +118,7 @@ export function createHandler<B, T extends { id: string }>(
 ) {
   return async (request: WithBody<B>, reply: FastifyReply) => {
     const parentId = request.params.id;
-    const principal = await requireWriter(ctx, request, kind.refused, kind.target(parentId));
+    const principal = await writer(ctx, request, kind, parentId);
     await kind.check?.(request.body);
     const idem = idempotencyOf(request, request.body);
     const { result, replayed } = await mutate(
@@ -143,7 +157,7 @@ export function updateHandler<B, R, T>(
 ) {
   return async (request: WithBody<B>, reply: FastifyReply) => {
     const { id } = request.params;
-    const principal = await requireWriter(ctx, request, kind.refused, kind.target(id));
+    const principal = await writer(ctx, request, kind, id);
     const ifMatch = ifMatchPredicate(request.headers['if-match'] as string | undefined);
     const { value, etag } = answer(
       await mutate(ctx, request, mutation(principal.scope, request, ifMatch)),
@@ -166,7 +180,7 @@ export function deleteHandler<R>(
 ) {
   return async (request: ById, reply: FastifyReply) => {
     const { id } = request.params;
-    const principal = await requireWriter(ctx, request, kind.refused, kind.target(id));
+    const principal = await writer(ctx, request, kind, id);
     await mutate(
       ctx,
       request,

@@ -68,10 +68,10 @@ export const tokenLeakRoutes =
       },
       async (request) => {
         const principal = principalOf(request);
-        if (principal.type === 'access-key') {
+        if (principal.scope !== null) {
           throw new ProblemError(
             'forbidden',
-            `Only the administrator key reports leaked tokens; an access key cannot. ${SIGNED_REPORTS}`,
+            `Only the administrator key reports leaked tokens; an access key or member cannot. ${SIGNED_REPORTS}`,
           );
         }
         const { labels } = await mutate(ctx, request, {
