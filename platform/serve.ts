@@ -35,6 +35,9 @@ Environment:
                              addresses: addresses/CIDRs, comma-separated (default none)
   TOKENPLANE_WEBHOOK_EGRESS  public (default) or allowlist: webhooks go to the allowed
                              networks only
+  TOKENPLANE_OIDC_ISSUER     single sign-on for the console: the OpenID provider's issuer
+  TOKENPLANE_OIDC_CLIENT_ID  URL (https), and the console's client at it; all three or
+  TOKENPLANE_OIDC_CLIENT_SECRET  none. Redirect URI: <console origin>/console/oidc/callback
 `;
 
 export async function run(argv: string[]): Promise<number> {

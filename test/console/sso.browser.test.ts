@@ -166,6 +166,11 @@ describe.each(['sqlite', 'postgres'] as const)('single sign-on in Chromium (%s)'
     expect(await ada.evaluate(() => JSON.stringify({ ...localStorage, ...sessionStorage }))).toBe(
       '{}',
     );
+    // Outside the server, a made-up member credential is nothing.
+    const forged = await fetch(`${p.server.url}/v1/entities/${acmeId}`, {
+      headers: { authorization: `Bearer tpms_${adaMemberId}.9999999999999.${'A'.repeat(43)}` },
+    });
+    expect(forged.status).toBe(401);
   });
 
   it('an admin member adds, changes and removes members in the console', async () => {
@@ -308,8 +313,22 @@ describe.each(['sqlite', 'postgres'] as const)('single sign-on in Chromium (%s)'
     await bob.getByRole('button', { name: 'Acme (viewer)' }).click();
     await bob.waitForURL((url) => url.pathname === `/console/entities/${acmeId}`);
     await ready(bob);
-    // A viewer member sees no write action.
+    // A viewer member sees no write action, yet makes its own (viewer) access keys.
     expect(await bob.getByRole('button', { name: 'New', exact: true }).count()).toBe(0);
+    await bob.getByRole('link', { name: 'Your access keys' }).click();
+    await ready(bob);
+    expect(await bob.getByLabel('Role').locator('option').allTextContents()).toEqual(['viewer']);
+    await bob.getByLabel('Name').fill('ci');
+    await bob.getByRole('button', { name: 'Create' }).click();
+    await ready(bob);
+    await bob
+      .getByRole('dialog', { name: /Access key "ci" created/ })
+      .getByRole('button', { name: 'Close' })
+      .click();
+    await bob.getByRole('button', { name: 'Delete ci' }).click();
+    await ready(bob);
+    expect(await bob.getByRole('status').filter({ hasText: 'Access key deleted' }).count()).toBe(1);
+    expect(await bob.getByRole('rowheader', { name: 'ci' }).count()).toBe(0);
     await bob.getByRole('button', { name: 'Sign out' }).click();
     await bob.waitForURL(
       (url) => url.origin === p.server.url && url.pathname === '/console/sign-in',
@@ -320,5 +339,13 @@ describe.each(['sqlite', 'postgres'] as const)('single sign-on in Chromium (%s)'
     await bob.getByRole('button', { name: 'Sign in with single sign-on' }).click();
     await bob.waitForURL((url) => url.href.startsWith(keycloak.issuer));
     expect(await bob.locator('#password').count()).toBe(1);
+  });
+
+  it('no credential of a member, and not the client secret, reaches the logs', () => {
+    const logs = p.logs.text;
+    expect(logs).toContain('/console/oidc/callback');
+    expect(logs).not.toMatch(/tpms_/);
+    expect(logs).not.toContain(keycloak.clientSecret);
+    if (adaKey) expect(logs).not.toContain(adaKey);
   });
 });

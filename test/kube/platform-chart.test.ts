@@ -93,6 +93,47 @@ describe('the platform chart', () => {
     });
   });
 
+  it('passes single sign-on to the platform, the client secret from a Secret, and refuses half of it', async () => {
+    const sso = {
+      issuer: 'https://id.example.com/realms/acme',
+      clientId: 'tokenplane-console',
+      clientSecret: { name: 'tokenplane-oidc', key: 'clientSecret' },
+    };
+    const { stdout } = await helm.run(
+      'template',
+      'tp',
+      chart,
+      '-n',
+      'tp',
+      '-f',
+      helm.valuesFile({ sso }),
+    );
+    const env = deploymentOf(stdout).spec?.template.spec?.containers[0]?.env ?? [];
+    expect(env.filter((e) => e.name.startsWith('TOKENPLANE_OIDC_'))).toEqual([
+      { name: 'TOKENPLANE_OIDC_ISSUER', value: sso.issuer },
+      { name: 'TOKENPLANE_OIDC_CLIENT_ID', value: sso.clientId },
+      {
+        name: 'TOKENPLANE_OIDC_CLIENT_SECRET',
+        valueFrom: { secretKeyRef: { name: 'tokenplane-oidc', key: 'clientSecret' } },
+      },
+    ]);
+    const half = await helm.refusal(
+      'template',
+      'tp',
+      chart,
+      '-f',
+      helm.valuesFile({ sso: { issuer: sso.issuer } }),
+    );
+    expect(half).toContain('set sso.clientId and sso.clientSecret.name');
+    const plain = await helm.refusal(
+      'lint',
+      chart,
+      '-f',
+      helm.valuesFile({ sso: { ...sso, issuer: 'http://id.example.com' } }),
+    );
+    expect(plain).toContain("at '/sso/issuer'");
+  });
+
   it('installs with strong generated keys, keeps them on upgrade and after uninstall, and the platform serves with them', async () => {
     const namespace = await createTestNamespace('platform-chart');
     const kubeconfig = ['--kubeconfig', sharedControlPlane().kubeconfigPath, '-n', namespace];
