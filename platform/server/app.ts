@@ -85,7 +85,7 @@ export async function createApp(
   installProblemHandlers(app, ctx, routes);
   requireHost(app);
   installAuth(app, ctx);
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     if (request.problemSlug) ctx.metrics.problem(request.problemSlug);
     ctx.metrics.observeRequest(
       request.method,
@@ -93,6 +93,7 @@ export async function createApp(
       reply.statusCode,
       reply.elapsedTime / 1000,
     );
+    done();
   });
 
   const optionalBodies = await registerOpenApi(app);

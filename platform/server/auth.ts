@@ -6,11 +6,11 @@
  * `request.apiToken`; failures answer 401 before any handler runs.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ProblemError } from '../../core/domain/problems.ts';
 import { isApiTokenValue, isWellFormedSecret } from '../../core/domain/secret-format.ts';
 import { findAccessKeyByDigest } from '../storage/access-keys.ts';
-import type { PlatformContext, Principal } from './context.ts';
+import type { AuthMode, PlatformContext, Principal } from './context.ts';
 import { SIGNATURE_HEADER, SIGNED_REPORTS } from './leak-signature.ts';
 import { isMemberCredential, memberPrincipal } from './member-credentials.ts';
 import { authenticate } from './permissions/checks.ts';
@@ -54,37 +54,61 @@ export function installAuth(app: FastifyInstance, ctx: PlatformContext): void {
   app.decorateRequest('audit', null);
   app.decorateRequest('problemSlug', null);
 
-  app.addHook('onRequest', async (request, reply) => {
+  // A callback hook, not an async one: a token the verifier's cache knows is
+  // checked without a promise (the analytics hot path).
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
     const mode = request.routeOptions.config?.auth ?? 'none';
-    if (mode === 'none') return;
+    if (mode === 'none') return done();
     const credential = bearer(request.headers.authorization);
     if (mode === 'token') {
-      request.apiToken = await authenticate(ctx, request, credential);
+      let token: ReturnType<typeof authenticate>;
+      try {
+        token = authenticate(ctx, request, credential);
+      } catch (error) {
+        return done(error as Error);
+      }
+      if (!(token instanceof Promise)) {
+        request.apiToken = token;
+        return done();
+      }
+      token.then((verified) => {
+        request.apiToken = verified;
+        done();
+      }, done);
       return;
     }
-    // A signed leak report is checked once its body is read (routes/token-leaks.ts).
-    if (mode === 'leak-report' && !credential && request.headers[SIGNATURE_HEADER] !== undefined) {
-      return;
-    }
-    if (!credential) {
-      throw new ProblemError(
-        'unauthorized',
-        'Send the administrator key or an access key as "Authorization: Bearer <key>".' +
-          (mode === 'leak-report' ? ` ${SIGNED_REPORTS}` : ''),
-      );
-    }
-    const principal = await managementPrincipal(ctx, credential);
-    if (principal) {
-      request.principal = principal;
-      return;
-    }
-    const hint = isApiTokenValue(credential)
-      ? ' API tokens authenticate the analytics routes only.'
-      : '';
+    management(ctx, request, mode, credential).then(() => done(), done);
+  });
+}
+
+async function management(
+  ctx: PlatformContext,
+  request: FastifyRequest,
+  mode: AuthMode,
+  credential: string | null,
+): Promise<void> {
+  // A signed leak report is checked once its body is read (routes/token-leaks.ts).
+  if (mode === 'leak-report' && !credential && request.headers[SIGNATURE_HEADER] !== undefined) {
+    return;
+  }
+  if (!credential) {
     throw new ProblemError(
       'unauthorized',
-      `The credential is not a valid administrator or access key.${hint}`,
+      'Send the administrator key or an access key as "Authorization: Bearer <key>".' +
+        (mode === 'leak-report' ? ` ${SIGNED_REPORTS}` : ''),
     );
-  });
+  }
+  const principal = await managementPrincipal(ctx, credential);
+  if (principal) {
+    request.principal = principal;
+    return;
+  }
+  const hint = isApiTokenValue(credential)
+    ? ' API tokens authenticate the analytics routes only.'
+    : '';
+  throw new ProblemError(
+    'unauthorized',
+    `The credential is not a valid administrator or access key.${hint}`,
+  );
 }

@@ -53,9 +53,12 @@ export function requestId(req: IncomingMessage): string {
 
 /** RFC 9112 §3.2: a server MUST answer 400 to an HTTP/1.1 request without Host. */
 export function requireHost(app: FastifyInstance): void {
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', (request, _reply, done) => {
     if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) {
-      throw new ProblemError('bad-request', 'An HTTP/1.1 request needs a Host header; send one.');
+      return done(
+        new ProblemError('bad-request', 'An HTTP/1.1 request needs a Host header; send one.'),
+      );
     }
+    done();
   });
 }

@@ -9,6 +9,7 @@
  * Never the query string (it may carry a secret) nor the whole request object.
  */
 import { type FastifyReply, type FastifyRequest, LogController } from 'fastify';
+import type { Logger } from 'pino';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** A path segment logged as sent: a route word, a metric or tier name, an id. */
@@ -60,6 +61,7 @@ export class RequestLog extends LogController {
   ): void {
     if (this.isLogDisabled(request)) return;
     if (error) reply.log.error({ err: error }, requestLine(request, reply));
-    else reply.log.debug(requestLine(request, reply));
+    // The line is built only when it is written: at `info` it never is.
+    else if ((reply.log as Logger).isLevelEnabled('debug')) reply.log.debug(requestLine(request, reply));
   }
 }

@@ -5,7 +5,8 @@
  *     → tier and scope (403) → rate limit (429) → usage (429)
  *
  * `authenticate` runs the first four before the route's input is validated;
- * `admit` the rest inside the handler, after validation, so that a request
+ * `admit` the rest inside the handler (each returns a promise only when it must
+ * wait for the database: a cached token without a usage limit waits for nothing), after validation, so that a request
  * refused for any reason (a bad query included) consumes no usage. A request
  * refused by the usage limit gives its rate-limit slot back.
  */
@@ -18,12 +19,20 @@ import type { VerifiedToken } from '../verifier.ts';
 import { rateLimitHeaders } from './rate-limiter.ts';
 import { isSigned, verifySignedRequest } from './signed-requests.ts';
 
-export async function authenticate(
+/** The token and its address and origin checks; at once (no promise) when the verifier's cache knows it. */
+export function authenticate(
   ctx: PlatformContext,
   request: FastifyRequest,
   bearer: string | null,
-): Promise<VerifiedToken> {
-  const token = await credential(ctx, request, bearer);
+): VerifiedToken | Promise<VerifiedToken> {
+  const token = credential(ctx, request, bearer);
+  return token instanceof Promise
+    ? token.then((t) => fromHere(request, t))
+    : fromHere(request, token);
+}
+
+/** The address and origin checks. */
+function fromHere(request: FastifyRequest, token: VerifiedToken): VerifiedToken {
   const policy = token.policy;
   if (!policy.addressAllowed(request.ip)) {
     throw new ProblemError(
@@ -43,11 +52,11 @@ export async function authenticate(
   return token;
 }
 
-async function credential(
+function credential(
   ctx: PlatformContext,
   request: FastifyRequest,
   bearer: string | null,
-): Promise<VerifiedToken> {
+): VerifiedToken | Promise<VerifiedToken> {
   if (bearer === null && isSigned(request)) return verifySignedRequest(ctx, request);
   if (bearer === null) {
     throw new ProblemError(
@@ -55,7 +64,12 @@ async function credential(
       'Send an API token as "Authorization: Bearer <token>", or sign the request (RFC 9421).',
     );
   }
-  const token = await ctx.verifier.verify(bearer);
+  const token = ctx.verifier.verify(bearer);
+  return token instanceof Promise ? token.then(bearerUsable) : bearerUsable(token);
+}
+
+/** A verified token that may be sent as a bearer value. */
+function bearerUsable(token: VerifiedToken | null): VerifiedToken {
   if (!token) {
     throw new ProblemError(
       'unauthorized',
@@ -72,12 +86,12 @@ async function credential(
 }
 
 /** Tier and scope (when reading one metric), then rate limit, then usage. */
-export async function admit(
+export function admit(
   ctx: PlatformContext,
   token: VerifiedToken,
   reply: FastifyReply,
   metric: MetricDef | null,
-): Promise<void> {
+): undefined | Promise<void> {
   const { policy } = token;
   if (metric) {
     if (!ctx.catalog.canRead(token.tier, metric)) {
@@ -107,21 +121,26 @@ export async function admit(
       );
     }
   }
-  if (policy.usageLimit) {
-    const usage = await ctx.usage.take(token.tokenId, policy.usageLimit);
-    if (!usage.allowed) {
-      if (policy.rateLimit) ctx.rateLimiter.giveBack(token.tokenId);
-      const { limit, period } = policy.usageLimit;
-      throw new ProblemError(
-        'usage-exceeded',
-        `This token's usage limit of ${limit} request(s) ${period === 'total' ? 'in total' : `per ${period}`} is used up` +
-          (usage.resetsAt
-            ? `; it resets at ${usage.resetsAt}.`
-            : '; raise usageLimit to serve more.'),
-        { limit, period, resetsAt: usage.resetsAt },
-      );
-    }
-  }
+  // Only a usage limit needs the store: without one, nothing here waits.
+  const { usageLimit } = policy;
+  return usageLimit ? takeUsage(ctx, token, usageLimit) : undefined;
+}
+
+async function takeUsage(
+  ctx: PlatformContext,
+  token: VerifiedToken,
+  usageLimit: NonNullable<VerifiedToken['policy']['usageLimit']>,
+): Promise<void> {
+  const usage = await ctx.usage.take(token.tokenId, usageLimit);
+  if (usage.allowed) return;
+  if (token.policy.rateLimit) ctx.rateLimiter.giveBack(token.tokenId);
+  const { limit, period } = usageLimit;
+  throw new ProblemError(
+    'usage-exceeded',
+    `This token's usage limit of ${limit} request(s) ${period === 'total' ? 'in total' : `per ${period}`} is used up` +
+      (usage.resetsAt ? `; it resets at ${usage.resetsAt}.` : '; raise usageLimit to serve more.'),
+    { limit, period, resetsAt: usage.resetsAt },
+  );
 }
 
 /**

@@ -37,9 +37,9 @@ function tokenOf(token: VerifiedToken | null): VerifiedToken {
 export const analyticsRoutes =
   (ctx: PlatformContext): FastifyPluginAsyncZod =>
   async (app) => {
-    app.addHook('onSend', async (request, reply, payload) => {
+    app.addHook('onSend', (request, reply, payload, done) => {
       answerHeaders(ctx, request, reply);
-      return payload;
+      done(null, payload);
     });
 
     for (const url of ['/analytics/metrics', '/analytics/metrics/:name']) {
@@ -73,7 +73,8 @@ export const analyticsRoutes =
       },
       async (request, reply) => {
         const token = tokenOf(request.apiToken);
-        await admit(ctx, token, reply, null);
+        const admitting = admit(ctx, token, reply, null);
+        if (admitting) await admitting;
         // The catalogue of a tier and scope list never changes while the process runs.
         const key = `${token.tier} ${token.policy.scope}`;
         let body = catalogJson.get(key);
@@ -120,7 +121,8 @@ export const analyticsRoutes =
             errors: [{ path: 'query.from', message: 'range longer than 400 days' }],
           });
         }
-        await admit(ctx, token, reply, metric);
+        const admitting = admit(ctx, token, reply, metric);
+        if (admitting) await admitting;
         return reply
           .type('application/json; charset=utf-8')
           .send(seriesJson(name, token.entityId, from, to) as never);
