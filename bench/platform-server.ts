@@ -4,13 +4,15 @@
  * bare fastify hello-world (and, for bench/console.ts, a minimal page at /page); `… platform [databaseUrl]` starts the platform
  * (logging at warn) with an extra high-quota tier for the create benchmark;
  * BENCH_ADMIN_KEY / BENCH_ENCRYPTION_KEY make several such servers share one
- * PostgreSQL database (bench/webhooks.ts).
+ * PostgreSQL database (bench/webhooks.ts); OTEL_* variables start traces as
+ * `tokenplane serve` does.
  * Prints one JSON line `{url, adminKey?}` when ready; exits on SIGTERM.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify from 'fastify';
+import { startTracing } from '../core/tracing.ts';
 import { startServer } from '../platform/main.ts';
 
 const [mode, databaseUrl] = process.argv.slice(2);
@@ -37,6 +39,8 @@ if (mode === 'hello') {
   process.stdout.write(`${JSON.stringify({ url: `http://127.0.0.1:${port}` })}\n`);
   process.on('SIGTERM', () => app.close().then(() => process.exit(0)));
 } else {
+  // As `tokenplane serve` does: traces only when OTEL_EXPORTER_OTLP_ENDPOINT is set (bench/platform.ts, tracing cost).
+  const tracing = await startTracing('tokenplane-platform');
   const dataDir = mkdtempSync(join(tmpdir(), 'tokenplane-bench-'));
   const server = await startServer({
     port: 0,
@@ -66,9 +70,12 @@ if (mode === 'hello') {
   });
   process.stdout.write(`${JSON.stringify({ url: server.url, adminKey: server.adminKey })}\n`);
   process.on('SIGTERM', () =>
-    server.close().then(() => {
-      rmSync(dataDir, { recursive: true, force: true });
-      process.exit(0);
-    }),
+    server
+      .close()
+      .then(() => tracing?.shutdown())
+      .then(() => {
+        rmSync(dataDir, { recursive: true, force: true });
+        process.exit(0);
+      }),
   );
 }

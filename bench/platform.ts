@@ -10,6 +10,9 @@
  *    limit (target ≤ 1.3×), a usage-limited token on SQLite and on PostgreSQL
  *    (target ≤ 1.5×; PostgreSQL's against a plain token on the same server),
  *    and a signed request (RFC 9421; reported: each one records its signature).
+ *    Tracing (README "Observability"): the catalogue on platforms exporting to a
+ *    loopback OTLP receiver, every request sampled and none sampled, against
+ *    the same route with tracing off.
  * 3. Token-create throughput (POST /v1/entities/{id}/tokens) on SQLite and
  *    PostgreSQL (a throwaway cluster from the test harness).
  * 4. Memory: each run's highest RSS and the V8 heap in use after it (beside
@@ -39,6 +42,7 @@ import {
   type Started,
   serve,
   serveWith,
+  startOtlpSink,
   stop,
   watchRss,
 } from './servers.ts';
@@ -136,6 +140,20 @@ const pg = await startPostgres();
 const hello = await serve('hello');
 const platform = await serve('platform');
 const platformPg = await serve('platform', await pg.createDatabase());
+const sink = await startOtlpSink();
+/** A platform tracing to the sink, every request sampled or none. */
+const traced = (sampler: 'always_on' | 'always_off') =>
+  serveWith(
+    {
+      env: {
+        OTEL_EXPORTER_OTLP_ENDPOINT: sink.endpoint,
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+        OTEL_TRACES_SAMPLER: sampler,
+      },
+    },
+    'platform',
+  );
+const [sampled, unsampled] = [await traced('always_on'), await traced('always_off')];
 const memoryBefore = { rss: rssMb(platform.child.pid), heap: await heapMb(platform) };
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 const summary = (name: string, rs: Run[]): Run => ({
@@ -182,6 +200,11 @@ try {
   const metered = await token(platform, { usageLimit });
   const signer = await token(platform, { requireSignedRequests: true });
   const plainPg = await token(platformPg, {});
+  const [sampledToken, unsampledToken] = [await token(sampled, {}), await token(unsampled, {})];
+  const catalogueOf = (s: Started, t: { value: string }) => ({
+    url: `${s.url}/v1/analytics/metrics`,
+    headers: bearer(t),
+  });
   const meteredPg = await token(platformPg, { usageLimit });
   const series = (s: Started, headers: Record<string, string>) => ({
     url: s.url + seriesPath,
@@ -201,11 +224,22 @@ try {
     {
       key: 'catalogue',
       label: 'catalogue, plain token',
+      run: () => load('  catalogue, plain token', platform, catalogueOf(platform, plain)),
+    },
+    {
+      key: 'tracedSampled',
+      label: 'catalogue, traced, every request sampled',
+      run: () => load('  catalogue, traced (sampled)', sampled, catalogueOf(sampled, sampledToken)),
+    },
+    {
+      key: 'tracedUnsampled',
+      label: 'catalogue, traced, none sampled',
       run: () =>
-        load('  catalogue, plain token', platform, {
-          url: `${platform.url}/v1/analytics/metrics`,
-          headers: bearer(plain),
-        }),
+        load(
+          '  catalogue, traced (not sampled)',
+          unsampled,
+          catalogueOf(unsampled, unsampledToken),
+        ),
     },
     {
       key: 'restricted',
@@ -261,6 +295,9 @@ try {
   await stop(hello);
   await stop(platform);
   await stop(platformPg);
+  await stop(sampled);
+  await stop(unsampled);
+  await sink.close();
 }
 
 type Flood = { run: Run; before: number; after: number; heapAfter: number };
@@ -408,6 +445,9 @@ CPU per request vs the plain token's (same run):
   usage limit, SQLite               ${ratio(r('usage').cpuUs, r('series').cpuUs)}× (target ≤ 1.5×)
   usage limit, PostgreSQL           ${ratio(r('usagePg').cpuUs, r('seriesPg').cpuUs)}× vs plain on PostgreSQL (target ≤ 1.5×)
   signed request, SQLite            ${ratio(r('signed').cpuUs, r('series').cpuUs)}× (reported: one insert per request for "accepted once")
+tracing, catalogue CPU per request vs tracing off (same run):
+  every request sampled             ${ratio(r('tracedSampled').cpuUs, r('catalogue').cpuUs)}× (spans exported to a loopback OTLP receiver: ${sink.exports()} exports, ${Math.round(sink.bytes() / 1024)} KiB)
+  none sampled                      ${ratio(r('tracedUnsampled').cpuUs, r('catalogue').cpuUs)}×
 p99 on SQLite: series ${r('series').p99} ms, catalogue ${r('catalogue').p99} ms (target < 10 ms)
 token creates: SQLite ${sqliteCreate.rps} req/s (p99 ${sqliteCreate.p99} ms), PostgreSQL ${pgCreate.rps} req/s (p99 ${pgCreate.p99} ms)`);
 const mem = (m: typeof memoryBefore) =>
@@ -456,6 +496,18 @@ const guard = [
   ),
   against('signed request ÷ plain series', cpuRatio(r('signed'), series), '≤', 1.6),
   against('series p99, ms (SQLite)', series.p99, '<', 10),
+  against(
+    'tracing on, none sampled ÷ off (catalogue)',
+    cpuRatio(r('tracedUnsampled'), catalogue),
+    '≤',
+    1.2,
+  ),
+  against(
+    'tracing on, all sampled ÷ off (catalogue)',
+    cpuRatio(r('tracedSampled'), catalogue),
+    '≤',
+    2,
+  ),
 ];
 const table = [
   `| ratio (\`npm run bench\`, ${ROUNDS} rounds, ${DURATION} s, same run) | measured | target | |`,

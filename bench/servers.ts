@@ -4,6 +4,8 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 import type { RequestData } from 'autocannon';
 import { signRequest } from '../core/crypto/http-signatures.ts';
@@ -108,4 +110,36 @@ export function freshlySigned(base: string, token: { id: string; value: string }
       }),
     },
   ];
+}
+
+/**
+ * A loopback OTLP/HTTP receiver that accepts every export and keeps only
+ * counts: where a traced server under test sends its spans (the bench's
+ * tracing cost), so nothing leaves the machine.
+ */
+export async function startOtlpSink(): Promise<{
+  endpoint: string;
+  exports: () => number;
+  bytes: () => number;
+  close(): Promise<void>;
+}> {
+  let exports = 0;
+  let bytes = 0;
+  const server = createServer((req, res) => {
+    req.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+    });
+    req.on('end', () => {
+      exports++;
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    exports: () => exports,
+    bytes: () => bytes,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
 }

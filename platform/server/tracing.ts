@@ -22,21 +22,20 @@ export function installTracing(app: FastifyInstance): void {
   app.addHook('onRequest', (request, _reply, done) => {
     const parent = propagation.extract(context.active(), request.headers);
     const route = request.routeOptions.url ?? 'unmatched';
-    const span = tracer.startSpan(
-      `${request.method} ${route}`,
-      {
-        kind: SpanKind.SERVER,
-        attributes: { 'http.request.method': request.method, 'http.route': route },
-      },
-      parent,
-    );
+    const span = tracer.startSpan(`${request.method} ${route}`, { kind: SpanKind.SERVER }, parent);
+    // Attributes only for a span that is recorded: an unsampled request pays for no more.
+    if (span.isRecording()) {
+      span.setAttributes({ 'http.request.method': request.method, 'http.route': route });
+    }
     spans.set(request, span);
     context.with(trace.setSpan(parent, span), done);
   });
   app.addHook('preHandler', (request, _reply, done) => {
     const span = spans.get(request);
-    if (span) context.with(trace.setSpan(context.active(), span), done);
-    else done();
+    // Re-entered only where reading the body left the request's context.
+    if (span && trace.getSpan(context.active()) !== span) {
+      context.with(trace.setSpan(context.active(), span), done);
+    } else done();
   });
   app.addHook('onResponse', (request, reply, done) => {
     const span = spans.get(request);
