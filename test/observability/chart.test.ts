@@ -2,12 +2,18 @@
 // helm: off by default; on, a ServiceMonitor that selects the chart's metrics
 // Service, a PrometheusRule holding exactly the chosen groups of the one rule
 // file (and which promtool accepts as rendered), and a ConfigMap with the
-// Grafana dashboards of deploy/grafana.
+// Grafana dashboards of deploy/grafana. And the tracing setting: the OTLP
+// endpoint and protocol in the container's environment, or nothing.
 import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { KubernetesObject, V1ConfigMap, V1Service } from '@kubernetes/client-node';
+import type {
+  KubernetesObject,
+  V1ConfigMap,
+  V1Deployment,
+  V1Service,
+} from '@kubernetes/client-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { repoRoot, requireEngines } from '../engines/engines.ts';
@@ -140,6 +146,40 @@ describe.each(CHARTS)('the $name chart: metrics switches', (c) => {
       expect(JSON.parse(configMap?.data?.[`tokenplane-${name}.json`] ?? '')).toEqual(
         JSON.parse(readFileSync(join(repoRoot, `deploy/grafana/${name}.json`), 'utf8')),
       );
+    }
+  });
+});
+
+describe.each(CHARTS)('the $name chart: tracing', (c) => {
+  const otelEnv = async (values: object) => {
+    const [deployment] = ofKind<V1Deployment>(await render(c.chart, values), 'Deployment');
+    const env = deployment?.spec?.template.spec?.containers[0]?.env ?? [];
+    return env.filter((e) => e.name.startsWith('OTEL_'));
+  };
+
+  it('sets no OTEL_ variable by default, so the process does not load the SDK', async () => {
+    expect(await otelEnv({})).toEqual([]);
+  });
+
+  it('renders tracing.otlpEndpoint and tracing.protocol as the SDK reads them', async () => {
+    const endpoint = 'http://otel-collector.monitoring.svc:4318';
+    expect(await otelEnv({ tracing: { otlpEndpoint: endpoint } })).toEqual([
+      { name: 'OTEL_EXPORTER_OTLP_ENDPOINT', value: endpoint },
+      { name: 'OTEL_EXPORTER_OTLP_PROTOCOL', value: 'http/protobuf' },
+    ]);
+    expect(await otelEnv({ tracing: { otlpEndpoint: endpoint, protocol: 'http/json' } })).toEqual([
+      { name: 'OTEL_EXPORTER_OTLP_ENDPOINT', value: endpoint },
+      { name: 'OTEL_EXPORTER_OTLP_PROTOCOL', value: 'http/json' },
+    ]);
+  });
+
+  it('refuses an endpoint without its scheme and a protocol the SDK is not given', async () => {
+    for (const [tracing, path] of [
+      [{ otlpEndpoint: 'otel-collector:4318' }, /tracing\/otlpEndpoint/],
+      [{ otlpEndpoint: 'http://otel-collector:4317', protocol: 'grpc' }, /tracing\/protocol/],
+    ] as const) {
+      const values = helm.valuesFile({ tracing });
+      expect(await helm.refusal('template', 'tp', c.chart, '-f', values)).toMatch(path);
     }
   });
 });

@@ -1,0 +1,1 @@
+../../tokenplane-operator/templates/_tracing.tpl
