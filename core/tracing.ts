@@ -31,6 +31,9 @@ export function tracingWanted(env: Record<string, string | undefined> = process.
 /** Starts the SDK when the environment asks for it; `serviceName` unless OTEL_SERVICE_NAME says otherwise. */
 export async function startTracing(serviceName: string): Promise<Tracing | null> {
   if (!tracingWanted() || process.env.OTEL_SDK_DISABLED === 'true') return null;
+  // Traces only, unless asked: metrics are Prometheus's (/metrics), logs are pino's.
+  process.env.OTEL_METRICS_EXPORTER ??= 'none';
+  process.env.OTEL_LOGS_EXPORTER ??= 'none';
   const { NodeSDK } = await import('@opentelemetry/sdk-node');
   const sdk = new NodeSDK({ serviceName: process.env.OTEL_SERVICE_NAME || serviceName });
   sdk.start();
@@ -38,6 +41,16 @@ export async function startTracing(serviceName: string): Promise<Tracing | null>
 }
 
 export const tracer = trace.getTracer('tokenplane');
+
+/**
+ * Exports the spans ended so far, for a process that may be stopped at any
+ * moment (a Pulumi plugin); nothing without the SDK, and never an error.
+ */
+export async function flushSpans(): Promise<void> {
+  const provider = trace.getTracerProvider() as { getDelegate?(): unknown };
+  const sdk = (provider.getDelegate?.() ?? provider) as { forceFlush?(): Promise<void> };
+  await sdk.forceFlush?.().catch(() => {});
+}
 
 /**
  * Runs `fn` in a span (a child of the active one), ending it with `fn`'s

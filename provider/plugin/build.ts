@@ -12,7 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
 import { packageVersion } from './version.ts';
 
 export const PLUGIN = 'pulumi-resource-tokenplane';
@@ -34,6 +34,22 @@ const NODE_CHECK = `if (Number(process.versions.node.split('.')[0]) < ${MIN_NODE
 const REQUIRE = `import { createRequire as __tokenplaneRequire } from 'node:module';
 const require = __tokenplaneRequire(import.meta.url);`;
 
+/**
+ * The ES module build of OpenTelemetry's gRPC exporter loads @grpc/grpc-js
+ * with a `require` made at run time, which finds nothing beside a bundle; its
+ * CommonJS build requires it plainly, so the bundle holds it.
+ */
+const grpcExporterAsCommonJs: Plugin = {
+  name: 'otlp-grpc-exporter-as-commonjs',
+  setup(b) {
+    b.onResolve({ filter: /^@opentelemetry\/otlp-grpc-exporter-base$/ }, (args) =>
+      args.kind === 'require-call'
+        ? undefined
+        : b.resolve(args.path, { kind: 'require-call', resolveDir: args.resolveDir }),
+    );
+  },
+};
+
 export type PluginBuild = { dir: string; version: string; executable: string; tarball: string };
 
 export async function buildPlugin(dir: string): Promise<PluginBuild> {
@@ -49,6 +65,7 @@ export async function buildPlugin(dir: string): Promise<PluginBuild> {
     define: { TOKENPLANE_VERSION: JSON.stringify(version) },
     // @pulumi/pulumi loads TypeScript only to serialize functions, which a plugin never does.
     external: ['typescript'],
+    plugins: [grpcExporterAsCommonJs],
     banner: { js: `${NODE_CHECK}\n${REQUIRE}` },
     legalComments: 'none',
     logLevel: 'warning',

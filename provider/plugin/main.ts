@@ -3,10 +3,21 @@
 import { TokenplaneProvider } from './provider.ts';
 import { schemaText } from './schema.ts';
 import { serve } from './server.ts';
+import { startPluginTracing } from './tracing.ts';
 
 declare const TOKENPLANE_VERSION: string;
 
+const tracing = await startPluginTracing();
+if (tracing) {
+  // The engine ends its plugins with a signal: the last spans go out first.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      tracing.shutdown().finally(() => process.exit(0));
+    });
+  }
+}
 await serve(
   new TokenplaneProvider(TOKENPLANE_VERSION, schemaText(TOKENPLANE_VERSION)),
   process.argv.slice(2),
+  tracing !== null,
 );

@@ -17,6 +17,7 @@ import provproto from '@pulumi/pulumi/proto/provider_pb.js';
 import * as pulumiProvider from '@pulumi/pulumi/provider/index.js';
 import structproto from 'google-protobuf/google/protobuf/struct_pb.js';
 import type { TokenplaneProvider } from './provider.ts';
+import { tracedOperations } from './tracing.ts';
 import { type Props, plainProps } from './values.ts';
 
 type Call<Req> = { request: Req };
@@ -122,16 +123,22 @@ function handlers(provider: TokenplaneProvider) {
   };
 }
 
-/** Serves `provider` on the engine's address in `args` (prints the port, as plugins do). */
-export async function serve(provider: TokenplaneProvider, args: string[]): Promise<void> {
+/**
+ * Serves `provider` on the engine's address in `args` (prints the port, as
+ * plugins do); `traced`: a span per resource operation (tracing.ts).
+ */
+export async function serve(
+  provider: TokenplaneProvider,
+  args: string[],
+  traced = false,
+): Promise<void> {
   const addService = grpc.Server.prototype.addService;
   grpc.Server.prototype.addService = function (service, implementation) {
-    const ours = 'checkConfig' in service && 'construct' in service;
-    return addService.call(
-      this,
-      service,
-      ours ? Object.assign(Object.create(implementation), handlers(provider)) : implementation,
-    );
+    if (!('checkConfig' in service && 'construct' in service)) {
+      return addService.call(this, service, implementation);
+    }
+    const ours = Object.assign(Object.create(implementation), handlers(provider));
+    return addService.call(this, service, traced ? tracedOperations(ours) : ours);
   };
   await pulumiProvider.main(
     {

@@ -31,6 +31,8 @@ export type RunningJaeger = {
   otlpHttp: string;
   /** The trace, once it holds `minSpans` spans. */
   trace(traceId: string, minSpans: number): Promise<JaegerTrace>;
+  /** The first trace of `service` that `accept` takes (waits until one arrives). */
+  traceOf(service: string, accept: (trace: JaegerTrace) => boolean): Promise<JaegerTrace>;
   log(): string;
   stop(): Promise<void>;
 };
@@ -79,6 +81,17 @@ export async function startJaeger(): Promise<RunningJaeger> {
           if (!res.ok) return false;
           const [found] = ((await res.json()) as { data: JaegerTrace[] }).data;
           return found && found.spans.length >= minSpans ? found : false;
+        },
+        30_000,
+        250,
+      ),
+    traceOf: (service, accept) =>
+      waitFor(
+        `a trace of ${service} in Jaeger`,
+        async () => {
+          const res = await fetch(`${queryUrl}/api/traces?service=${service}&limit=100`);
+          if (!res.ok) return false;
+          return ((await res.json()) as { data: JaegerTrace[] }).data.find(accept) ?? false;
         },
         30_000,
         250,

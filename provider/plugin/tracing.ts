@@ -1,0 +1,62 @@
+/**
+ * Traces of the provider plugin (README "Observability"). `pulumi up
+ * --otel-traces <endpoint>` runs a receiver in the CLI, hands each plugin its
+ * address (PULUMI_OTEL_EXPORTER_OTLP_ENDPOINT, OTLP over gRPC) and sends each
+ * call's W3C `traceparent` in the gRPC metadata. The plugin then makes a span
+ * per resource operation under the engine's, and the typed client carries it
+ * on to the platform: one `pulumi up` is one trace. OTEL_EXPORTER_OTLP_ENDPOINT,
+ * when set, wins over the engine's receiver. Neither set: nothing is loaded or wrapped.
+ */
+import type { Metadata } from '@grpc/grpc-js';
+import {
+  context,
+  flushSpans,
+  propagation,
+  SpanKind,
+  SpanStatusCode,
+  startTracing,
+  type Tracing,
+  trace,
+  tracer,
+  tracingWanted,
+} from '../../core/tracing.ts';
+
+/** The calls of the resource provider protocol that act on resources. */
+const OPERATIONS = ['check', 'diff', 'create', 'read', 'update', 'delete'] as const;
+
+export async function startPluginTracing(
+  env: Record<string, string | undefined> = process.env,
+): Promise<Tracing | null> {
+  const engine = env.PULUMI_OTEL_EXPORTER_OTLP_ENDPOINT;
+  if (engine && !tracingWanted(env)) {
+    env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT = `http://${engine}`;
+    env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL = 'grpc';
+  }
+  return startTracing('tokenplane-provider');
+}
+
+type Callback = (err: unknown, value?: unknown) => void;
+type Handler = (call: { metadata?: Metadata }, callback: Callback) => void;
+
+/** The gRPC service implementation with a server span around each resource operation. */
+export function tracedOperations<T extends object>(implementation: T): T {
+  const traced = Object.create(implementation) as Record<string, Handler>;
+  for (const name of OPERATIONS) {
+    const handler = (implementation as Record<string, Handler | undefined>)[name];
+    if (typeof handler !== 'function') continue;
+    traced[name] = (call, callback) => {
+      const parent = propagation.extract(context.active(), call.metadata?.getMap() ?? {});
+      const span = tracer.startSpan(`pulumi.provider/${name}`, { kind: SpanKind.SERVER }, parent);
+      context.with(trace.setSpan(parent, span), () =>
+        handler.call(implementation, call, (err, value) => {
+          if (err) span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).name });
+          span.end();
+          // The engine may stop the plugin right after its last answer, and stops
+          // its own receiver first: the operation's spans leave before the answer.
+          flushSpans().finally(() => callback(err, value));
+        }),
+      );
+    };
+  }
+  return traced as T;
+}
