@@ -3,6 +3,8 @@
 // real Jaeger — this process with http/protobuf, the platform with http/json.
 // One client call is one trace: the client's span, the platform's server span
 // under it (W3C traceparent), the storage spans under that; no key in any span.
+// One console action is one trace too: the form post's server span, the console's
+// client call under it, and the API's server span under that.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -89,5 +91,37 @@ it('one client call is one trace across the two processes: client span → serve
     expect(up, span.operationName).toBeDefined();
   }
   expect(storage.some((s) => /^INSERT /.test(s.operationName))).toBe(true);
+  expect(JSON.stringify(trace)).not.toContain(adminKey);
+});
+
+it('one console action is one trace: the form post, the console client, the API call under it', async () => {
+  const origin = new URL(client.endpoint).origin;
+  const form = (fields: Record<string, string>) => ({
+    method: 'POST',
+    redirect: 'manual' as const,
+    headers: { origin, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(fields).toString(),
+  });
+  const signIn = await fetch(`${origin}/console/sign-in`, form({ key: adminKey }));
+  const cookie = (signIn.headers.get('set-cookie') ?? '').split(';')[0] as string;
+  const home = await (await fetch(`${origin}/console/`, { headers: { cookie } })).text();
+  const csrf = /name="csrf-token" content="([^"]+)"/.exec(home)?.[1] ?? '';
+  const posted = await fetch(`${origin}/console/entities`, {
+    ...form({ _csrf: csrf, name: 'Console traced', kind: 'customer', tier: 'lite' }),
+    headers: { ...form({}).headers, cookie },
+  });
+  expect(posted.status).toBe(303);
+
+  const isConsolePost = (s: JaegerSpan) => s.operationName === 'POST /console/entities';
+  const trace = await jaeger.traceOf('tokenplane-platform', (t) => t.spans.some(isConsolePost));
+  const byId = new Map(trace.spans.map((s) => [s.spanID, s]));
+  const parent = (s: JaegerSpan | undefined) =>
+    s && byId.get(s.references.find((r) => r.refType === 'CHILD_OF')?.spanID ?? '');
+  const api = trace.spans.find((s) => s.operationName === 'POST /v1/entities');
+  const caller = parent(api);
+  expect(caller?.tags.find((t) => t.key === 'span.kind')?.value).toBe('client');
+  let up = parent(caller);
+  while (up && !isConsolePost(up)) up = parent(up);
+  expect(up?.operationName).toBe('POST /console/entities');
   expect(JSON.stringify(trace)).not.toContain(adminKey);
 });
