@@ -8,15 +8,22 @@ import { apiTokenProvider } from './api-token.ts';
 import type { ConfigSource } from './config.ts';
 import { configure } from './context.ts';
 import { entityProvider } from './entity.ts';
+import { dynamicTracing, tracedMethods } from './tracing.ts';
 
 const providers: Record<ProviderKind, pulumi.dynamic.ResourceProvider> = {
   entity: entityProvider,
   apiToken: apiTokenProvider,
 };
 
-/** The shim's `configure`: applies the stack config, hands back the kind's methods. */
-export const provider: ProviderImplementation['provider'] = async (kind, req) => {
+/** Applies the stack config, hands back the kind's methods (the plugin's entry: it traces its gRPC calls itself). */
+export const implementation: ProviderImplementation['provider'] = async (kind, req) => {
   configure((req as { config?: ConfigSource } | undefined)?.config);
   const { configure: _, ...methods } = providers[kind];
   return methods;
+};
+
+/** The shim's `configure`: the kind's methods, each in a span when the process traces (tracing.ts). */
+export const provider: ProviderImplementation['provider'] = async (kind, req) => {
+  const methods = await implementation(kind, req);
+  return (await dynamicTracing()) ? tracedMethods(kind, methods) : methods;
 };

@@ -15,7 +15,7 @@
  */
 import type * as pulumi from '@pulumi/pulumi';
 import type { ConfigSource } from '../impl/config.ts';
-import { provider as implementation } from '../impl/index.ts';
+import { implementation } from '../impl/index.ts';
 import type { ProviderKind } from '../shim.ts';
 import { entityChecked, entityIdentified, tokenDeclaration } from './declarations.ts';
 import { apiTokenInputsFrom, type DiffKind, detailedDiff, entityInputsFrom } from './diff.ts';

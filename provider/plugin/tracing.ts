@@ -1,11 +1,10 @@
 /**
- * Traces of the provider plugin (README "Observability"). `pulumi up
- * --otel-traces <endpoint>` runs a receiver in the CLI, hands each plugin its
- * address (PULUMI_OTEL_EXPORTER_OTLP_ENDPOINT, OTLP over gRPC) and sends each
- * call's W3C `traceparent` in the gRPC metadata. The plugin then makes a span
- * per resource operation under the engine's, and the typed client carries it
- * on to the platform: one `pulumi up` is one trace. OTEL_EXPORTER_OTLP_ENDPOINT,
- * when set, wins over the engine's receiver. Neither set: nothing is loaded or wrapped.
+ * Traces of the provider plugin (README "Observability"), started as the
+ * dynamic provider's are (provider/impl/tracing.ts: OTEL_EXPORTER_OTLP_ENDPOINT,
+ * else the receiver of `pulumi up --otel-traces`). The engine sends each call's
+ * W3C `traceparent` in the gRPC metadata: the plugin makes a span per resource
+ * operation under the engine's, and the typed client carries it on to the
+ * platform, so one `pulumi up` is one trace. Not started: nothing is wrapped.
  */
 import type { Metadata } from '@grpc/grpc-js';
 import {
@@ -14,26 +13,12 @@ import {
   propagation,
   SpanKind,
   SpanStatusCode,
-  startTracing,
-  type Tracing,
   trace,
   tracer,
-  tracingWanted,
 } from '../../core/tracing.ts';
 
 /** The calls of the resource provider protocol that act on resources. */
 const OPERATIONS = ['check', 'diff', 'create', 'read', 'update', 'delete'] as const;
-
-export async function startPluginTracing(
-  env: Record<string, string | undefined> = process.env,
-): Promise<Tracing | null> {
-  const engine = env.PULUMI_OTEL_EXPORTER_OTLP_ENDPOINT;
-  if (engine && !tracingWanted(env)) {
-    env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT = `http://${engine}`;
-    env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL = 'grpc';
-  }
-  return startTracing('tokenplane-provider');
-}
 
 type Callback = (err: unknown, value?: unknown) => void;
 type Handler = (call: { metadata?: Metadata }, callback: Callback) => void;
