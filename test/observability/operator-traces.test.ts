@@ -1,0 +1,108 @@
+// One reconcile is one trace (README "Observability"): `tokenplane operator` and
+// `tokenplane serve` as real processes, each exporting to a real Jaeger. The
+// operator's reconcile span is the trace's root, its typed-client calls are the
+// parents of the platform's server spans (W3C traceparent), and neither the
+// operator's key nor the token value it delivered appears in the trace.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { type RunningCli, runCli } from '../harness/cli.ts';
+import { type JaegerSpan, type RunningJaeger, startJaeger } from '../harness/jaeger.ts';
+import { freePort } from '../harness/ports.ts';
+import {
+  installCrds,
+  namespaceWithRbac,
+  operatorKubeconfig,
+  resources,
+} from '../operator/helpers.ts';
+
+let jaeger: RunningJaeger;
+let platform: RunningCli;
+let operator: RunningCli;
+let adminKey: string;
+let namespace: string;
+const dir = mkdtempSync(join(tmpdir(), 'tokenplane-operator-traces-'));
+
+beforeAll(async () => {
+  jaeger = await startJaeger();
+  const exporting = {
+    OTEL_EXPORTER_OTLP_ENDPOINT: jaeger.otlpHttp,
+    OTEL_BSP_SCHEDULE_DELAY: '100',
+  };
+  platform = runCli(['serve', '--port', '0', '--data-dir', dir], {
+    tty: false,
+    env: { ...exporting, TOKENPLANE_ADMIN_KEY: undefined },
+  });
+  const url = (await platform.waitFor(/listening on (http:\/\/[^"\s]+)/, 60_000))[1] as string;
+  adminKey = readFileSync(join(dir, 'admin-key'), 'utf8').trim();
+
+  await installCrds();
+  namespace = await namespaceWithRbac('traces');
+  const kubeconfig = (await operatorKubeconfig()).path;
+  operator = runCli(
+    [
+      'operator',
+      '--kubeconfig',
+      kubeconfig,
+      '--namespace',
+      namespace,
+      '--watch-namespace',
+      namespace,
+      '--metrics-port',
+      String(await freePort()),
+    ],
+    {
+      tty: false,
+      env: { ...exporting, TOKENPLANE_ENDPOINT: url, TOKENPLANE_API_KEY: adminKey },
+    },
+  );
+}, 180_000);
+
+afterAll(async () => {
+  for (const p of [operator, platform]) {
+    p?.interrupt();
+    await p?.done;
+  }
+  await jaeger?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+it('an ApiToken reconcile → its client calls → the platform, parent by parent, in one trace', async () => {
+  const r = resources(namespace);
+  await r.entity('acme', { kind: 'Customer', tier: 'Lite', defaultToken: false });
+  await r.apiToken('key', { entityRef: { name: 'acme' } });
+  await r.readyToken('key');
+  const value = r.secretValue(await r.secret('key'));
+  expect(value).toBeTruthy();
+
+  const creates = (s: JaegerSpan) => s.operationName === 'POST /v1/entities/:id/tokens';
+  const trace = await jaeger.traceOf('tokenplane-operator', (t) => t.spans.some(creates));
+  const service = (s: JaegerSpan) => trace.processes[s.processID]?.serviceName;
+  const byId = new Map(trace.spans.map((s) => [s.spanID, s]));
+  const parent = (s: JaegerSpan | undefined) =>
+    s && byId.get(s.references.find((ref) => ref.refType === 'CHILD_OF')?.spanID ?? '');
+
+  const server = trace.spans.find(creates);
+  expect(server && service(server)).toBe('tokenplane-platform');
+  const client = parent(server);
+  expect(client && service(client)).toBe('tokenplane-operator');
+  const reconcile = parent(client);
+  expect(reconcile?.operationName).toBe('reconcile ApiToken');
+  expect(reconcile?.tags).toEqual(
+    expect.arrayContaining([
+      { key: 'namespace', type: 'string', value: namespace },
+      { key: 'name', type: 'string', value: 'key' },
+    ]),
+  );
+  // The reconcile is the root: nothing above it, every span of the trace under it.
+  expect(reconcile?.references).toEqual([]);
+  for (const span of trace.spans) {
+    let up: JaegerSpan | undefined = span;
+    while (up && up !== reconcile) up = parent(up);
+    expect(up, span.operationName).toBe(reconcile);
+  }
+  const text = JSON.stringify(trace);
+  expect(text).not.toContain(adminKey);
+  expect(text).not.toContain(value);
+});
