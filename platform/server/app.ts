@@ -16,7 +16,7 @@ import { jsonBodyParser } from './json-body.ts';
 import { RouteMethods } from './methods.ts';
 import { registerOpenApi } from './openapi.ts';
 import { clientErrorHandler, frameworkErrors, installProblemHandlers } from './problems.ts';
-import { RequestLog } from './request-log.ts';
+import { RequestLog, requestLogger } from './request-log.ts';
 import { accessKeyRoutes } from './routes/access-keys.ts';
 import { analyticsRoutes } from './routes/analytics.ts';
 import { auditRoutes } from './routes/audit.ts';
@@ -61,6 +61,7 @@ export async function createApp(
     frameworkErrors,
     clientErrorHandler,
     logController: new RequestLog(),
+    childLoggerFactory: requestLogger,
   }) as unknown as FastifyInstance;
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
