@@ -14,9 +14,10 @@
  * gRPC server the host already runs is made to enter each later call's context
  * before its handler: the operation spans are the engine's children, and one
  * `pulumi up` is one trace. The hook is grpc-js's own per-call handler look-up
- * (`Server#_retrieveHandler`, 1.x); a grpc-js without it leaves each operation
- * the root of a trace of its own. (The plugin runs its own gRPC server and
- * reads the metadata itself: plugin/tracing.ts.)
+ * (`Server#_retrieveHandler`, 1.x), installed while the host's first call runs
+ * (this code loads then): that call's operation, and every operation under a
+ * grpc-js without the look-up, is the root of a trace of its own. (The plugin
+ * runs its own gRPC server and reads the metadata itself: plugin/tracing.ts.)
  */
 import { createRequire } from 'node:module';
 import type * as pulumi from '@pulumi/pulumi';

@@ -39,8 +39,9 @@ beforeAll(async () => {
   );
   writeFileSync(
     join(env.workDir, 'index.mjs'),
-    `import { Entity } from ${JSON.stringify(join(repoRoot, 'provider/index.ts'))};
-new Entity('shop', { displayName: 'Traced shop', kind: 'customer', tier: 'lite', defaultToken: false });
+    `import { ApiToken, Entity } from ${JSON.stringify(join(repoRoot, 'provider/index.ts'))};
+const shop = new Entity('shop', { displayName: 'Traced shop', kind: 'customer', tier: 'lite', defaultToken: false });
+export const value = new ApiToken('key', { entityId: shop.entityId, displayName: 'key' }).value;
 `,
   );
   await env.cli(['stack', 'init', 'dev']);
@@ -75,5 +76,36 @@ it('pulumi up → dynamic provider operation → client → platform, parent by 
   const engine = parent(operation);
   expect(engine).toBeDefined();
   expect(service(engine as JaegerSpan)).not.toMatch(/^tokenplane-/);
+
+  // Neither the key nor the token value is in a span of ours. (The engine's and
+  // the language host's own spans carry the program's gRPC requests, secret
+  // outputs in plain text: README "Observability".)
+  const { value } = JSON.parse(await env.cli(['stack', 'output', '--json', '--show-secrets']));
+  expect(value).toEqual(expect.stringMatching(/^\S{20,}$/));
+  const tokenCreate = await jaeger.traceOf('tokenplane-provider', (t) =>
+    t.spans.some((s) => s.operationName === 'POST /v1/entities/:id/tokens'),
+  );
+  for (const t of [trace, tokenCreate]) {
+    const ours = t.spans.filter((s) =>
+      t.processes[s.processID]?.serviceName.startsWith('tokenplane-'),
+    );
+    expect(ours.length).toBeGreaterThanOrEqual(3);
+    expect(JSON.stringify(ours)).not.toContain(apiKey);
+    expect(JSON.stringify(ours)).not.toContain(value);
+  }
   expect(JSON.stringify(trace)).not.toContain(apiKey);
+});
+
+it('pulumi destroy: a delete span per resource, the parent of the platform call it makes', async () => {
+  await env.cli(['destroy', '--yes', '--skip-preview', '--otel-traces', jaeger.otlpHttp]);
+  for (const call of ['DELETE /v1/tokens/{id}', 'DELETE /v1/entities/{id}']) {
+    const trace = await jaeger.traceOf('tokenplane-provider', (t) =>
+      t.spans.some((s) => s.operationName === call),
+    );
+    const byId = new Map(trace.spans.map((s) => [s.spanID, s]));
+    const parent = (s: JaegerSpan | undefined) =>
+      s && byId.get(s.references.find((r) => r.refType === 'CHILD_OF')?.spanID ?? '');
+    const client = trace.spans.find((s) => s.operationName === call);
+    expect(parent(client)?.operationName, call).toBe('pulumi.provider/delete');
+  }
 });
