@@ -5,50 +5,30 @@
 // under it (W3C traceparent), the storage spans under that; no key in any span.
 // One console action is one trace too: the form post's server span, the console's
 // client call under it, and the API's server span under that.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { TokenplaneClient } from '../../core/client/index.ts';
 import { inSpan, startTracing, type Tracing } from '../../core/tracing.ts';
-import { type RunningCli, runCli } from '../harness/cli.ts';
-import { type JaegerSpan, type RunningJaeger, startJaeger } from '../harness/jaeger.ts';
+import type { JaegerSpan, RunningJaeger } from '../harness/jaeger.ts';
+import { startTracedPlatform, type TracedPlatform } from '../harness/traced-platform.ts';
 
+let traced: TracedPlatform;
 let jaeger: RunningJaeger;
-let platform: RunningCli;
 let tracing: Tracing | null;
 let client: TokenplaneClient;
 let adminKey: string;
-const dir = mkdtempSync(join(tmpdir(), 'tokenplane-traces-'));
 
 beforeAll(async () => {
-  jaeger = await startJaeger();
-  const exporting = {
-    OTEL_EXPORTER_OTLP_ENDPOINT: jaeger.otlpHttp,
-    OTEL_BSP_SCHEDULE_DELAY: '100',
-  };
-  platform = runCli(['serve', '--port', '0', '--data-dir', dir], {
-    tty: false,
-    env: {
-      ...exporting,
-      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
-      TOKENPLANE_ADMIN_KEY: undefined,
-    },
-  });
-  const url = (await platform.waitFor(/listening on (http:\/\/[^"\s]+)/, 60_000))[1] as string;
-  Object.assign(process.env, exporting, { OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' });
+  traced = await startTracedPlatform('http/json');
+  ({ jaeger, adminKey } = traced);
+  Object.assign(process.env, traced.exporting, { OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' });
   tracing = await startTracing('tokenplane-test-client');
-  adminKey = readFileSync(join(dir, 'admin-key'), 'utf8').trim();
-  client = new TokenplaneClient({ endpoint: url, apiKey: adminKey });
+  client = new TokenplaneClient({ endpoint: traced.url, apiKey: adminKey });
 }, 120_000);
 
 afterAll(async () => {
   await client?.close();
   await tracing?.shutdown();
-  platform?.interrupt();
-  await platform?.done;
-  await jaeger?.stop();
-  rmSync(dir, { recursive: true, force: true });
+  await traced?.stop();
 });
 
 it('one client call is one trace across the two processes: client span → server span → storage spans', async () => {
@@ -117,9 +97,12 @@ it('one console action is one trace: the form post, the console client, the API 
   const byId = new Map(trace.spans.map((s) => [s.spanID, s]));
   const parent = (s: JaegerSpan | undefined) =>
     s && byId.get(s.references.find((r) => r.refType === 'CHILD_OF')?.spanID ?? '');
-  const api = trace.spans.find((s) => s.operationName === 'POST /v1/entities');
+  const kind = (s: JaegerSpan | undefined) => s?.tags.find((t) => t.key === 'span.kind')?.value;
+  const api = trace.spans.find(
+    (s) => s.operationName === 'POST /v1/entities' && kind(s) === 'server',
+  );
   const caller = parent(api);
-  expect(caller?.tags.find((t) => t.key === 'span.kind')?.value).toBe('client');
+  expect(kind(caller)).toBe('client');
   let up = parent(caller);
   while (up && !isConsolePost(up)) up = parent(up);
   expect(up?.operationName).toBe('POST /console/entities');

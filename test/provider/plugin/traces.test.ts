@@ -3,13 +3,10 @@
 // call's traceparent; the plugin's span per operation is the parent of the
 // typed client's span, which is the parent of `tokenplane serve`'s server
 // span — three processes, one trace, no key in it.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type RunningCli, runCli } from '../../harness/cli.ts';
-import { type JaegerSpan, type RunningJaeger, startJaeger } from '../../harness/jaeger.ts';
+import type { JaegerSpan } from '../../harness/jaeger.ts';
 import { type PluginTestEnv, pluginTestEnv } from '../../harness/plugin.ts';
+import { startTracedPlatform, type TracedPlatform } from '../../harness/traced-platform.ts';
 
 const PROGRAM = `name: traced
 runtime: yaml
@@ -23,37 +20,23 @@ resources:
       defaultToken: false
 `;
 
-let jaeger: RunningJaeger;
-let platform: RunningCli;
+let traced: TracedPlatform;
 let env: PluginTestEnv;
-let settings: { endpoint: string; apiKey: string };
-const dir = mkdtempSync(join(tmpdir(), 'tokenplane-plugin-traces-'));
 
 beforeAll(async () => {
-  jaeger = await startJaeger();
-  platform = runCli(['serve', '--port', '0', '--data-dir', dir], {
-    tty: false,
-    env: {
-      OTEL_EXPORTER_OTLP_ENDPOINT: jaeger.otlpHttp,
-      OTEL_BSP_SCHEDULE_DELAY: '100',
-      TOKENPLANE_ADMIN_KEY: undefined,
-    },
-  });
-  const url = (await platform.waitFor(/listening on (http:\/\/[^"\s]+)/, 60_000))[1] as string;
-  settings = { endpoint: url, apiKey: readFileSync(join(dir, 'admin-key'), 'utf8').trim() };
+  traced = await startTracedPlatform();
   env = await pluginTestEnv();
 }, 180_000);
 
 afterAll(async () => {
   await env?.cleanup();
-  platform?.interrupt();
-  await platform?.done;
-  await jaeger?.stop();
-  rmSync(dir, { recursive: true, force: true });
+  await traced?.stop();
 });
 
 it('pulumi up → plugin operation → client → platform, parent by parent, in one trace', async () => {
-  const project = await env.project('traced', { files: { 'Pulumi.yaml': PROGRAM } }, settings);
+  const { jaeger, url: endpoint, adminKey: apiKey } = traced;
+  const files = { 'Pulumi.yaml': PROGRAM };
+  const project = await env.project('traced', { files }, { endpoint, apiKey });
   await project.run(['up', '--yes', '--skip-preview', '--otel-traces', jaeger.otlpHttp]);
 
   const hasCreate = (spans: JaegerSpan[]) =>
@@ -80,5 +63,5 @@ it('pulumi up → plugin operation → client → platform, parent by parent, in
   const engine = parent(operation);
   expect(engine).toBeDefined();
   expect(service(engine as JaegerSpan)).not.toMatch(/^tokenplane-/);
-  expect(JSON.stringify(trace)).not.toContain(settings.apiKey);
+  expect(JSON.stringify(trace)).not.toContain(apiKey);
 });
