@@ -3,6 +3,7 @@
 // exists; a changed id, expiry or signature, or another server key, is nothing.
 import { describe, expect, it } from 'vitest';
 import { SecretBox } from '../../core/crypto/cipher.ts';
+import { redactSecretText } from '../../core/logging.ts';
 import type { PlatformContext } from '../../platform/server/context.ts';
 import { memberCredential, memberPrincipal } from '../../platform/server/member-credentials.ts';
 
@@ -63,5 +64,12 @@ describe('member credentials', () => {
     for (const forged of variants) expect(await memberPrincipal(ctx, forged), forged).toBeNull();
     const otherServer = context({ now, key: 'another-encryption-key-for-tests-0002' });
     expect(await memberPrincipal(otherServer, credential)).toBeNull();
+  });
+
+  it('lose their signature in any log line', () => {
+    const credential = memberCredential(context({ now }), MEMBER.id, now + 60_000);
+    const signature = credential.split('.').pop() as string;
+    const line = redactSecretText(`GET /v1/entities authorization=Bearer ${credential}`);
+    expect(line).not.toContain(signature);
   });
 });
