@@ -3,13 +3,11 @@
 // operator's reconcile span is the trace's root, its typed-client calls are the
 // parents of the platform's server spans (W3C traceparent), and neither the
 // operator's key nor the token value it delivered appears in the trace.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type RunningCli, runCli } from '../harness/cli.ts';
-import { type JaegerSpan, type RunningJaeger, startJaeger } from '../harness/jaeger.ts';
+import type { JaegerSpan } from '../harness/jaeger.ts';
 import { freePort } from '../harness/ports.ts';
+import { startTracedPlatform, type TracedPlatform } from '../harness/traced-platform.ts';
 import {
   installCrds,
   namespaceWithRbac,
@@ -17,26 +15,12 @@ import {
   resources,
 } from '../operator/helpers.ts';
 
-let jaeger: RunningJaeger;
-let platform: RunningCli;
+let traced: TracedPlatform;
 let operator: RunningCli;
-let adminKey: string;
 let namespace: string;
-const dir = mkdtempSync(join(tmpdir(), 'tokenplane-operator-traces-'));
 
 beforeAll(async () => {
-  jaeger = await startJaeger();
-  const exporting = {
-    OTEL_EXPORTER_OTLP_ENDPOINT: jaeger.otlpHttp,
-    OTEL_BSP_SCHEDULE_DELAY: '100',
-  };
-  platform = runCli(['serve', '--port', '0', '--data-dir', dir], {
-    tty: false,
-    env: { ...exporting, TOKENPLANE_ADMIN_KEY: undefined },
-  });
-  const url = (await platform.waitFor(/listening on (http:\/\/[^"\s]+)/, 60_000))[1] as string;
-  adminKey = readFileSync(join(dir, 'admin-key'), 'utf8').trim();
-
+  traced = await startTracedPlatform();
   await installCrds();
   namespace = await namespaceWithRbac('traces');
   const kubeconfig = (await operatorKubeconfig()).path;
@@ -54,21 +38,23 @@ beforeAll(async () => {
     ],
     {
       tty: false,
-      env: { ...exporting, TOKENPLANE_ENDPOINT: url, TOKENPLANE_API_KEY: adminKey },
+      env: {
+        ...traced.exporting,
+        TOKENPLANE_ENDPOINT: traced.url,
+        TOKENPLANE_API_KEY: traced.adminKey,
+      },
     },
   );
 }, 180_000);
 
 afterAll(async () => {
-  for (const p of [operator, platform]) {
-    p?.interrupt();
-    await p?.done;
-  }
-  await jaeger?.stop();
-  rmSync(dir, { recursive: true, force: true });
+  operator?.interrupt();
+  await operator?.done;
+  await traced?.stop();
 });
 
 it('an ApiToken reconcile → its client calls → the platform, parent by parent, in one trace', async () => {
+  const { jaeger, adminKey } = traced;
   const r = resources(namespace);
   await r.entity('acme', { kind: 'Customer', tier: 'Lite', defaultToken: false });
   await r.apiToken('key', { entityRef: { name: 'acme' } });
@@ -77,7 +63,11 @@ it('an ApiToken reconcile → its client calls → the platform, parent by paren
   expect(value).toBeTruthy();
 
   const creates = (s: JaegerSpan) => s.operationName === 'POST /v1/entities/:id/tokens';
-  const trace = await jaeger.traceOf('tokenplane-operator', (t) => t.spans.some(creates));
+  // Once the reconcile's span is in too: it ends, and is exported, after its calls.
+  const trace = await jaeger.traceOf(
+    'tokenplane-operator',
+    (t) => t.spans.some(creates) && t.spans.some((s) => s.operationName === 'reconcile ApiToken'),
+  );
   const service = (s: JaegerSpan) => trace.processes[s.processID]?.serviceName;
   const byId = new Map(trace.spans.map((s) => [s.spanID, s]));
   const parent = (s: JaegerSpan | undefined) =>

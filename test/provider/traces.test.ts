@@ -4,34 +4,22 @@
 // each call to the provider's span of the operation, which is the parent of the
 // typed client's span, which is the parent of `tokenplane serve`'s server span
 // — three processes, one trace, no key in it.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { repoRoot } from '../engines/engines.ts';
-import { type RunningCli, runCli } from '../harness/cli.ts';
-import { type JaegerSpan, type RunningJaeger, startJaeger } from '../harness/jaeger.ts';
+import type { JaegerSpan } from '../harness/jaeger.ts';
 import { type PulumiTestEnv, pulumiTestEnv } from '../harness/pulumi.ts';
+import { startTracedPlatform, type TracedPlatform } from '../harness/traced-platform.ts';
 
-let jaeger: RunningJaeger;
-let platform: RunningCli;
+let traced: TracedPlatform;
 let env: PulumiTestEnv;
-let apiKey: string;
-const dir = mkdtempSync(join(tmpdir(), 'tokenplane-dynamic-traces-'));
 
 beforeAll(async () => {
-  jaeger = await startJaeger();
-  platform = runCli(['serve', '--port', '0', '--data-dir', dir], {
-    tty: false,
-    env: {
-      OTEL_EXPORTER_OTLP_ENDPOINT: jaeger.otlpHttp,
-      OTEL_BSP_SCHEDULE_DELAY: '100',
-      TOKENPLANE_ADMIN_KEY: undefined,
-    },
+  traced = await startTracedPlatform();
+  env = await pulumiTestEnv({
+    envVars: { TOKENPLANE_ENDPOINT: traced.url, TOKENPLANE_API_KEY: traced.adminKey },
   });
-  const url = (await platform.waitFor(/listening on (http:\/\/[^"\s]+)/, 60_000))[1] as string;
-  apiKey = readFileSync(join(dir, 'admin-key'), 'utf8').trim();
-  env = await pulumiTestEnv({ envVars: { TOKENPLANE_ENDPOINT: url, TOKENPLANE_API_KEY: apiKey } });
   // A program on disk, so that the CLI itself runs it (and passes --otel-traces on).
   writeFileSync(
     join(env.workDir, 'Pulumi.yaml'),
@@ -49,17 +37,21 @@ export const value = new ApiToken('key', { entityId: shop.entityId, displayName:
 
 afterAll(async () => {
   await env?.cleanup();
-  platform?.interrupt();
-  await platform?.done;
-  await jaeger?.stop();
-  rmSync(dir, { recursive: true, force: true });
+  await traced?.stop();
 });
 
 it('pulumi up → dynamic provider operation → client → platform, parent by parent, in one trace', async () => {
+  const { jaeger, adminKey: apiKey } = traced;
   await env.cli(['up', '--yes', '--skip-preview', '--otel-traces', jaeger.otlpHttp]);
 
   const creates = (s: JaegerSpan) => s.operationName === 'POST /v1/entities';
-  const trace = await jaeger.traceOf('tokenplane-provider', (t) => t.spans.some(creates));
+  // Once the engine's span of the call is in too (the CLI exports its spans last).
+  const trace = await jaeger.traceOf(
+    'tokenplane-provider',
+    (t) =>
+      t.spans.some(creates) &&
+      t.spans.some((s) => s.operationName === 'pulumirpc.ResourceProvider/Create'),
+  );
   const service = (s: JaegerSpan) => trace.processes[s.processID]?.serviceName;
   const byId = new Map(trace.spans.map((s) => [s.spanID, s]));
   const parent = (s: JaegerSpan | undefined) =>
@@ -97,6 +89,7 @@ it('pulumi up → dynamic provider operation → client → platform, parent by 
 });
 
 it('pulumi destroy: a delete span per resource, the parent of the platform call it makes', async () => {
+  const { jaeger } = traced;
   await env.cli(['destroy', '--yes', '--skip-preview', '--otel-traces', jaeger.otlpHttp]);
   for (const call of ['DELETE /v1/tokens/{id}', 'DELETE /v1/entities/{id}']) {
     const trace = await jaeger.traceOf('tokenplane-provider', (t) =>
