@@ -15,6 +15,7 @@ import {
   LogController,
 } from 'fastify';
 import type { Bindings, ChildLoggerOptions, Logger } from 'pino';
+import { redactSecretText } from '../../core/logging.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** A path segment logged as sent: a route word, a metric or tier name, an id. */
@@ -27,7 +28,8 @@ const PLAIN_SEGMENT = /^[A-Za-z0-9._~-]{0,32}$/;
  * (after its kind's prefix, `tpt_[redacted]`, when it has one).
  */
 export function loggedPath(url: string): string {
-  return (url.split('?')[0] ?? '')
+  // A webhook secret is base64 and may hold `/`: redacted whole before the path is split.
+  return redactSecretText(url.split('?')[0] ?? '')
     .split('/')
     .map((segment) => {
       let decoded: string;

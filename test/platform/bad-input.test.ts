@@ -224,5 +224,9 @@ describe('logged paths', () => {
     expect(loggedPath('/v1/analytics/metrics/cache_hit_ratio')).toBe(
       '/v1/analytics/metrics/cache_hit_ratio',
     );
+    // A webhook secret is base64: its `/` must not split it into segments that stay visible.
+    expect(loggedPath('/v1/x/whsec_/Bny9f3G/Zk2+qL9wXyTa0RmE4sC8vN1hJ6uP3o=')).toBe(
+      '/v1/x/whsec_[redacted]',
+    );
   });
 });
