@@ -523,13 +523,13 @@ const guard = [
     'tracing on, none sampled ÷ off (catalogue)',
     cpuRatio(r('tracedUnsampled'), catalogue),
     '≤',
-    1.2,
+    1.3,
   ),
   against(
     'tracing on, all sampled ÷ off (catalogue)',
     cpuRatio(r('tracedSampled'), catalogue),
     '≤',
-    2,
+    1.6,
   ),
 ];
 const table = [
