@@ -55,7 +55,8 @@ export type VerifiedToken = {
 
 type CacheEntry = {
   record: TokenRecord;
-  policy: TokenPolicy;
+  /** What a request is answered with, made once per look-up rather than per request. */
+  token: VerifiedToken;
   expiresAtMs: number | null;
   cachedAt: number;
 };
@@ -122,13 +123,11 @@ export class TokenVerifier {
    * the cache knows is answered at once, without a promise: the hot path.
    */
   verify(value: string, recordUse = true): VerifiedToken | null | Promise<VerifiedToken | null> {
-    if (!isApiTokenValue(value)) {
-      this.#metrics.verification('malformed', 'none');
-      return null;
-    }
     // The caches are keyed by a plain SHA-256 of the value: a one-shot hash costs
     // a fraction of the keyed digest, which only the database look-up needs. Both
     // stay in this process; 178 random bits leave nothing to guess from either.
+    // Callers pass at most 512 characters (the bearer header, the introspection
+    // body), so hashing before the format check costs a malformed value little.
     const key = hash('sha256', value, 'base64url');
     const now = this.#clock();
     // Well-formed values are easy to forge (the checksum is public): remember
@@ -143,6 +142,11 @@ export class TokenVerifier {
     const entry = this.#cache.get(key);
     if (entry && now - entry.cachedAt <= this.#ttl) {
       return this.#judge(entry, 'hit', now, recordUse);
+    }
+    // Checked only here: both caches hold nothing but values that passed it.
+    if (!isApiTokenValue(value)) {
+      this.#metrics.verification('malformed', 'none');
+      return null;
     }
     return this.#lookUp(value, key, now, recordUse);
   }
@@ -221,13 +225,7 @@ export class TokenVerifier {
     if (!valid) return null;
     const { record } = entry;
     if (recordUse) this.#lastUsed.set(record.tokenId, now);
-    return {
-      tokenId: record.tokenId,
-      entityId: record.entityId,
-      tier: record.tier,
-      exp: entry.expiresAtMs === null ? null : Math.floor(entry.expiresAtMs / 1000),
-      policy: entry.policy,
-    };
+    return entry.token;
   }
 
   invalidateToken(tokenId: string): void {
@@ -296,12 +294,16 @@ async function unavailableOnFailure<T>(lookUp: () => Promise<T>): Promise<T> {
 }
 
 function cacheEntry(record: TokenRecord, now: number): CacheEntry {
-  return {
-    record,
+  const expiresAtMs = timeOf(record.expiresAt);
+  // Frozen: every request that presents the value shares this one object.
+  const token: VerifiedToken = Object.freeze({
+    tokenId: record.tokenId,
+    entityId: record.entityId,
+    tier: record.tier,
+    exp: expiresAtMs === null ? null : Math.floor(expiresAtMs / 1000),
     policy: compilePolicy(record.permissions),
-    expiresAtMs: timeOf(record.expiresAt),
-    cachedAt: now,
-  };
+  });
+  return { record, token, expiresAtMs, cachedAt: now };
 }
 
 const timeOf = (iso: string | null): number | null => (iso === null ? null : Date.parse(iso));

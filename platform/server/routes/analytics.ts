@@ -3,6 +3,7 @@
  * permissions (permissions/checks.ts: address and origin before the
  * handler, tier, scope, rate and usage inside it), with CORS for web pages.
  */
+import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ProblemError } from '../../../core/domain/problems.ts';
@@ -26,6 +27,16 @@ const tokenSecurity: Record<string, string[]>[] = [{ apiToken: [] }, { httpSigna
  * the zod serializer does) buys nothing. The schemas still document the routes.
  */
 const plainJson = () => (data: unknown) => (typeof data === 'string' ? data : JSON.stringify(data));
+
+/**
+ * Both routes answer from plain (not async) handlers: a token without a usage
+ * limit is admitted without a promise, and so is its answer — no promise for the
+ * handler, none for fastify to adopt the reply through.
+ */
+function sendJson(reply: FastifyReply, body: string): void {
+  reply.type('application/json; charset=utf-8').send(body as never);
+}
+
 const DAY_MS = 86_400_000;
 const CATALOGUE_CACHE_SIZE = 1000;
 
@@ -71,22 +82,25 @@ export const analyticsRoutes =
           response: { 200: MetricCatalog, ...problemResponses },
         },
       },
-      async (request, reply) => {
+      (request, reply) => {
         const token = tokenOf(request.apiToken);
+        const answer = () => {
+          // The catalogue of a tier and scope list never changes while the process runs.
+          const key = `${token.tier} ${token.policy.scope}`;
+          let body = catalogJson.get(key);
+          if (body === undefined) {
+            body = JSON.stringify({
+              tier: token.tier,
+              metrics: ctx.catalog.readableBy(token.tier, token.policy.scopes),
+            });
+            if (catalogJson.size >= CATALOGUE_CACHE_SIZE) catalogJson.clear();
+            catalogJson.set(key, body);
+          }
+          sendJson(reply, body);
+        };
         const admitting = admit(ctx, token, reply, null);
-        if (admitting) await admitting;
-        // The catalogue of a tier and scope list never changes while the process runs.
-        const key = `${token.tier} ${token.policy.scope}`;
-        let body = catalogJson.get(key);
-        if (body === undefined) {
-          body = JSON.stringify({
-            tier: token.tier,
-            metrics: ctx.catalog.readableBy(token.tier, token.policy.scopes),
-          });
-          if (catalogJson.size >= CATALOGUE_CACHE_SIZE) catalogJson.clear();
-          catalogJson.set(key, body);
-        }
-        return reply.type('application/json; charset=utf-8').send(body as never);
+        if (admitting) return admitting.then(answer);
+        answer();
       },
     );
 
@@ -104,7 +118,7 @@ export const analyticsRoutes =
           response: { 200: MetricSeries, ...problemResponses },
         },
       },
-      async (request, reply) => {
+      (request, reply) => {
         const token = tokenOf(request.apiToken);
         const { name } = request.params;
         const metric = ctx.catalog.get(name);
@@ -121,11 +135,10 @@ export const analyticsRoutes =
             errors: [{ path: 'query.from', message: 'range longer than 400 days' }],
           });
         }
+        const answer = () => sendJson(reply, seriesJson(name, token.entityId, from, to));
         const admitting = admit(ctx, token, reply, metric);
-        if (admitting) await admitting;
-        return reply
-          .type('application/json; charset=utf-8')
-          .send(seriesJson(name, token.entityId, from, to) as never);
+        if (admitting) return admitting.then(answer);
+        answer();
       },
     );
   };
