@@ -23,7 +23,7 @@ import { RateLimiter } from '../server/permissions/rate-limiter.ts';
 import { actionRoutes } from './actions.ts';
 import type { OidcSettings } from './oidc.ts';
 import { pageRoutes } from './pages.ts';
-import { isTls, publicOrigin, sameOrigin, setSecurityHeaders } from './security.ts';
+import { isTls, publicOrigin, requestOrigin, sameOrigin, setSecurityHeaders } from './security.ts';
 import { csrfMatches, type Session, type SessionLimits, SessionStore } from './sessions.ts';
 import { OidcProvider, ssoRoutes } from './sso.ts';
 import type { Assets } from './views/layout.ts';
@@ -59,7 +59,6 @@ export type ConsoleKit = {
   sameOrigin(request: FastifyRequest): boolean;
   /** Refuses (403 page) a state-changing request that did not come from a console page. */
   checkForgery(request: FastifyRequest, session: Session, token: unknown): boolean;
-  isTls(request: FastifyRequest): boolean;
   /** The console's origin as the browser sees it: the public URL's, else the request's. */
   origin(request: FastifyRequest): string;
 };
@@ -177,9 +176,8 @@ export function consoleRoutes(ctx: PlatformContext, options: ConsoleOptions = {}
       checkForgery(request, session, token) {
         return kit.sameOrigin(request) && csrfMatches(session, token);
       },
-      isTls,
       origin(request) {
-        return expectedOrigin ?? `${request.protocol}://${request.host}`;
+        return expectedOrigin ?? requestOrigin(request);
       },
     };
 

@@ -47,10 +47,15 @@ export function isTls(request: FastifyRequest): boolean {
 export function sameOrigin(request: FastifyRequest, expected: string | null = null): boolean {
   const origin = request.headers.origin;
   if (origin !== undefined) {
-    return origin === (expected ?? `${request.protocol}://${request.host}`);
+    return origin === (expected ?? requestOrigin(request));
   }
   const site = request.headers['sec-fetch-site'];
   return site === undefined || site === 'same-origin' || site === 'none';
+}
+
+/** The scheme and `Host` of the request, as whoever sent it says. */
+export function requestOrigin(request: FastifyRequest): string {
+  return `${request.protocol}://${request.host}`;
 }
 
 /** The origin (scheme, host, port) of the console's public URL; throws, saying what to set, unless it is one. */

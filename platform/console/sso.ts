@@ -21,6 +21,7 @@ import { memberById, membershipsOf } from '../storage/members.ts';
 import { field } from './forms.ts';
 import type { ConsoleKit } from './index.ts';
 import { admit, isLoopbackHttp, OIDC_SCOPES, type OidcSettings, verifiedEmail } from './oidc.ts';
+import { isTls } from './security.ts';
 import { choicePage, continuePage, refusedPage } from './views/sso.ts';
 
 /** How long a person may take at the provider before the flow must start again. */
@@ -103,7 +104,7 @@ export function ssoRoutes(kit: ConsoleKit, provider: OidcProvider) {
   return async (app: FastifyInstance) => {
     const flows = new Map<string, Flow>();
     kit.ctx.metrics.countEntries('console-sign-in-flows', () => flows.size);
-    const cookieName = (request: FastifyRequest) => (kit.isTls(request) ? TLS_COOKIE : COOKIE);
+    const cookieName = (request: FastifyRequest) => (isTls(request) ? TLS_COOKIE : COOKIE);
 
     function keep(reply: FastifyReply, request: FastifyRequest, flow: Flow): void {
       const now = kit.ctx.clock();
@@ -117,7 +118,7 @@ export function ssoRoutes(kit: ConsoleKit, provider: OidcProvider) {
         path: '/',
         httpOnly: true,
         sameSite: 'lax',
-        secure: kit.isTls(request),
+        secure: isTls(request),
         maxAge: FLOW_MS / 1000,
       });
     }

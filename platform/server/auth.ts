@@ -27,7 +27,8 @@ function bearer(header: string | undefined): string | null {
 
 /**
  * Who a management credential (administrator key, access key, or a console
- * session's member credential) is, or null when it is none of them. The console signs in, and re-checks each session, through this too.
+ * session's member credential) is, or null when it is none of them. The
+ * console signs in, and re-checks each session, through this too.
  */
 export async function managementPrincipal(
   ctx: PlatformContext,

@@ -129,7 +129,9 @@ export async function requireWriter(
   }
   throw new ProblemError(
     'forbidden',
-    `A viewer ${principal.type === 'member' ? 'member' : 'access key'} cannot ${action}; use an access key with role "admin".`,
+    principal.type === 'member'
+      ? `A viewer member cannot ${action}; ask an admin of your organisation to make you an admin.`
+      : `A viewer access key cannot ${action}; use an access key with role "admin".`,
     { role: principal.role },
   );
 }

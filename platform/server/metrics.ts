@@ -29,7 +29,7 @@ abstract class HotMetric<S> {
   }
 
   /** The series of these labels under `key` (unique per label set), made on first use. */
-  protected seriesOf(key: string, labels: () => Labels): S {
+  series(key: string, labels: () => Labels): S {
     let series = this.#series.get(key);
     if (!series) {
       series = this.create(labels());
@@ -59,15 +59,11 @@ abstract class HotMetric<S> {
   }
 }
 
+/** A counter's series: its `value` is incremented by the caller. */
 type CounterSeries = { labels: Labels; value: number };
 
 class HotCounter extends HotMetric<CounterSeries> {
   readonly type = 'counter';
-
-  /** One series; its `value` is incremented by the caller. */
-  series(key: string, labels: () => Labels): CounterSeries {
-    return this.seriesOf(key, labels);
-  }
 
   protected create(labels: Labels): CounterSeries {
     return { labels, value: 0 };
@@ -91,10 +87,6 @@ class HotHistogram extends HotMetric<HistogramSeries> {
   constructor(name: string, help: string, bounds: readonly number[], registry: Registry) {
     super(name, help, registry);
     this.#bounds = bounds;
-  }
-
-  series(key: string, labels: () => Labels): HistogramSeries {
-    return this.seriesOf(key, labels);
   }
 
   observe(series: HistogramSeries, value: number): void {

@@ -7,15 +7,7 @@
  * platform, so one `pulumi up` is one trace. Not started: nothing is wrapped.
  */
 import type { Metadata } from '@grpc/grpc-js';
-import {
-  context,
-  flushSpans,
-  propagation,
-  SpanKind,
-  SpanStatusCode,
-  trace,
-  tracer,
-} from '../../core/tracing.ts';
+import { context, flushSpans, inSpan, propagation, SpanKind } from '../../core/tracing.ts';
 
 /** The calls of the resource provider protocol that act on resources. */
 const OPERATIONS = ['check', 'diff', 'create', 'read', 'update', 'delete'] as const;
@@ -29,18 +21,18 @@ export function tracedOperations<T extends object>(implementation: T): T {
   for (const name of OPERATIONS) {
     const handler = (implementation as Record<string, Handler | undefined>)[name];
     if (typeof handler !== 'function') continue;
-    traced[name] = (call, callback) => {
-      const parent = propagation.extract(context.active(), call.metadata?.getMap() ?? {});
-      const span = tracer.startSpan(`pulumi.provider/${name}`, { kind: SpanKind.SERVER }, parent);
-      context.with(trace.setSpan(parent, span), () =>
-        handler.call(implementation, call, (err, value) => {
-          if (err) span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).name });
-          span.end();
-          // The engine may stop the plugin right after its last answer, and stops
-          // its own receiver first: the operation's spans leave before the answer.
-          flushSpans().finally(() => callback(err, value));
-        }),
+    const operation = (call: { metadata?: Metadata }) => () =>
+      new Promise<unknown>((resolve, reject) =>
+        handler.call(implementation, call, (err, value) => (err ? reject(err) : resolve(value))),
       );
+    traced[name] = (call, callback) => {
+      const engine = propagation.extract(context.active(), call.metadata?.getMap() ?? {});
+      context
+        .with(engine, () => inSpan(`pulumi.provider/${name}`, {}, operation(call), SpanKind.SERVER))
+        // The engine may stop the plugin right after its last answer, and stops
+        // its own receiver first: the operation's spans leave before the answer.
+        .finally(flushSpans)
+        .then((value) => callback(null, value), callback);
     };
   }
   return traced as T;

@@ -5,10 +5,11 @@
  *     → tier and scope (403) → rate limit (429) → usage (429)
  *
  * `authenticate` runs the first four before the route's input is validated;
- * `admit` the rest inside the handler (each returns a promise only when it must
- * wait for the database: a cached token without a usage limit waits for nothing), after validation, so that a request
+ * `admit` the rest inside the handler, after validation, so that a request
  * refused for any reason (a bad query included) consumes no usage. A request
- * refused by the usage limit gives its rate-limit slot back.
+ * refused by the usage limit gives its rate-limit slot back. Each returns a
+ * promise only when it must wait for the database: a cached token without a
+ * usage limit waits for nothing.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { originAllowed, scopesAllow } from '../../../core/domain/permissions.ts';
