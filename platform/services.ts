@@ -19,6 +19,7 @@ import type { PlatformContext } from './server/context.ts';
 import { LeakReportSignatures } from './server/leak-signature.ts';
 import { PlatformMetrics } from './server/metrics.ts';
 import { RateLimiter } from './server/permissions/rate-limiter.ts';
+import { SIGNATURE_WINDOW_S } from './server/permissions/signed-requests.ts';
 import { storedLedger, UsageMeter } from './server/permissions/usage-meter.ts';
 import { TokenVerifier } from './server/verifier.ts';
 import { purgeIdempotency } from './storage/idempotency.ts';
@@ -129,7 +130,7 @@ export async function openServices(config: PlatformConfig): Promise<Services> {
     leakSignatures: config.leakReportKeysUrl
       ? new LeakReportSignatures(config.leakReportKeysUrl, clock)
       : null,
-    signatures: new SignatureLedger(store),
+    signatures: new SignatureLedger(store, SIGNATURE_WINDOW_S),
     webhookDestinations: config.destinations,
   };
   metrics.countEntries('rate-limit-windows', () => ctx.rateLimiter.size);

@@ -13,11 +13,13 @@
 import { createHmac, type KeyObject, randomBytes, timingSafeEqual } from 'node:crypto';
 import { httpbis } from 'http-message-signatures';
 import {
+  type BareItem,
   type InnerList,
   isInnerList,
   type Parameters,
   parseDictionary,
   serializeInnerList,
+  serializeItem,
   Token,
 } from 'structured-headers';
 
@@ -32,19 +34,41 @@ export type SignableRequest = {
   headers?: Record<string, string | string[] | undefined>;
 };
 
-/** The signature base of RFC 9421 §2.5 for `request` and one Signature-Input member. */
-export function signatureBase(request: SignableRequest, input: InnerList): string {
-  const headers: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(request.headers ?? {})) {
-    if (value !== undefined) headers[name.toLowerCase()] = value;
-  }
-  const fields = input[0].map(([name]) => String(name));
-  const base = httpbis.createSignatureBase(
-    { fields: fields.map((f) => `"${f}"`) },
-    { method: request.method, url: request.url, headers },
-  );
-  base.push(['"@signature-params"', [serializeInnerList(input)]]);
-  return httpbis.formatSignatureBase(base);
+/**
+ * The signature base of RFC 9421 §2.5 for `request` and one Signature-Input
+ * member: each covered component derived by `http-message-signatures` from the
+ * parsed member (its `createSignatureBase` takes components as text and parses
+ * every one twice more), the URL parsed once.
+ */
+export function signatureBase(
+  request: SignableRequest,
+  input: InnerList,
+  signatureParams = serializeInnerList(input),
+): string {
+  const message = {
+    method: request.method,
+    url: new URL(request.url),
+    // extractHeader finds a field by name, whatever its case; an undefined value is no field.
+    headers: (request.headers ?? {}) as Record<string, string | string[]>,
+  };
+  const lines = input[0].map(([name, params]) => {
+    const component = String(name).toLowerCase();
+    const read = new Map([...params].map(([key, value]) => [key, paramValue(value)]));
+    const values = component.startsWith('@')
+      ? httpbis.deriveComponent(component, read, message)
+      : httpbis.extractHeader(component, read, message);
+    const label = serializeItem([name, params]);
+    return values.map((value) => `${label}: ${value}`).join('\n');
+  });
+  lines.push(`"@signature-params": ${signatureParams}`);
+  return lines.join('\n');
+}
+
+/** A component parameter's value as http-message-signatures reads it. */
+function paramValue(value: BareItem): string | number | boolean {
+  if (value instanceof ArrayBuffer) return Buffer.from(value).toString('base64');
+  if (value instanceof Date) return Math.floor(value.getTime() / 1000);
+  return typeof value === 'object' ? String(value) : value;
 }
 
 export function hmacSha256(key: string | Buffer | KeyObject, base: string): Buffer {
@@ -78,15 +102,18 @@ export function signRequest(
   const components = options.components ?? [...REQUIRED_COMPONENTS, '@authority'];
   const input: InnerList = [components.map((c) => [c, new Map()]), params];
   const label = options.label ?? 'sig1';
-  const signature = hmacSha256(options.key, signatureBase(request, input));
+  const signatureParams = serializeInnerList(input);
+  const signature = hmacSha256(options.key, signatureBase(request, input, signatureParams));
   return {
-    'signature-input': `${label}=${serializeInnerList(input)}`,
+    'signature-input': `${label}=${signatureParams}`,
     signature: `${label}=:${signature.toString('base64')}:`,
   };
 }
 
 export type ParsedSignature = {
   input: InnerList;
+  /** The `@signature-params` value: the member serialised (RFC 9421 §2.3). */
+  signatureParams: string;
   components: string[];
   keyId: string;
   created: number;
@@ -94,28 +121,17 @@ export type ParsedSignature = {
   signature: Buffer;
 };
 
+/** What the two headers say of one signature, before its shape is checked. */
+type ReadSignature = { list: InnerList; signatureParams: string; signature: Buffer };
+
 /**
  * The first signature of the headers, checked for the shape README "Token permissions and limits" needs;
  * throws an Error whose message says what is wrong (safe to show: no secret).
  */
 export function parseSignature(signatureInput: string, signatureHeader: string): ParsedSignature {
-  let inputs: Map<string, unknown>;
-  let signatures: Map<string, unknown>;
-  try {
-    inputs = parseDictionary(signatureInput);
-    signatures = parseDictionary(signatureHeader);
-  } catch {
-    throw new Error('Signature-Input and Signature must be RFC 8941 dictionaries');
-  }
-  const [label, input] = [...inputs.entries()][0] ?? [];
-  if (label === undefined || !isInnerList(input as InnerList)) {
-    throw new Error('Signature-Input needs one member with a list of covered components');
-  }
-  const list = input as InnerList;
-  const sig = signatures.get(label) as [unknown, unknown] | undefined;
-  if (!sig || !(sig[0] instanceof ArrayBuffer)) {
-    throw new Error(`Signature needs a byte sequence labelled "${label}" like Signature-Input`);
-  }
+  const { list, signatureParams, signature } =
+    readSerialised(signatureInput, signatureHeader) ??
+    readDictionaries(signatureInput, signatureHeader);
   const components = list[0].map(([name]) => String(name));
   const missing = REQUIRED_COMPONENTS.filter((c) => !components.includes(c));
   if (missing.length > 0) throw new Error(`the signature must cover ${missing.join(', ')}`);
@@ -139,11 +155,74 @@ export function parseSignature(signatureInput: string, signatureHeader: string):
   }
   return {
     input: list,
+    signatureParams,
     components,
     keyId,
     created,
     expires: typeof expires === 'number' ? expires : undefined,
-    signature: Buffer.from(sig[0]),
+    signature,
+  };
+}
+
+/** Any RFC 8941 form of the headers, read by structured-headers. */
+export function readDictionaries(signatureInput: string, signatureHeader: string): ReadSignature {
+  let inputs: Map<string, unknown>;
+  let signatures: Map<string, unknown>;
+  try {
+    inputs = parseDictionary(signatureInput);
+    signatures = parseDictionary(signatureHeader);
+  } catch {
+    throw new Error('Signature-Input and Signature must be RFC 8941 dictionaries');
+  }
+  const [label, input] = [...inputs.entries()][0] ?? [];
+  if (label === undefined || !isInnerList(input as InnerList)) {
+    throw new Error('Signature-Input needs one member with a list of covered components');
+  }
+  const list = input as InnerList;
+  const sig = signatures.get(label) as [unknown, unknown] | undefined;
+  if (!sig || !(sig[0] instanceof ArrayBuffer)) {
+    throw new Error(`Signature needs a byte sequence labelled "${label}" like Signature-Input`);
+  }
+  return { list, signatureParams: serializeInnerList(list), signature: Buffer.from(sig[0]) };
+}
+
+const KEY = '[a-z*][a-z0-9_.*-]*';
+const STRING = '"[\\x20\\x21\\x23-\\x5b\\x5d-\\x7e]*"';
+const INTEGER = '(?:0|-?[1-9][0-9]{0,14})';
+/** One member, quoted components without parameters, integer and string parameters; nothing else. */
+const SERIALISED_INPUT = new RegExp(
+  `^(${KEY})=(\\(((?:${STRING}(?: ${STRING})*)?)\\)((?:;${KEY}=(?:${INTEGER}|${STRING}))*))$`,
+);
+const SERIALISED_PARAM = new RegExp(`;(${KEY})=(?:(${INTEGER})|"([^"]*)")`, 'g');
+const SERIALISED_SIGNATURE =
+  /^([a-z*][a-z0-9_.*-]*)=:((?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?):$/;
+
+/**
+ * The headers as a signer that follows RFC 8941's serialisation writes one
+ * signature (signRequest does), read without a general parser: the member's
+ * text is then its own serialisation, the `@signature-params` value. Null for
+ * any other form, which readDictionaries reads; both readings agree
+ * (test/unit/permissions.test.ts compares them). Parsing and serialising the
+ * member with structured-headers was the largest part of a signed request's
+ * own cost.
+ */
+export function readSerialised(
+  signatureInput: string,
+  signatureHeader: string,
+): ReadSignature | null {
+  const input = SERIALISED_INPUT.exec(signatureInput);
+  const sig = SERIALISED_SIGNATURE.exec(signatureHeader);
+  if (!input || !sig || sig[1] !== input[1]) return null;
+  const params = new Map<string, number | string>();
+  for (const [, key, integer, string] of (input[4] as string).matchAll(SERIALISED_PARAM)) {
+    if (params.has(key as string)) return null; // the last one counts, and serialises once
+    params.set(key as string, integer === undefined ? (string as string) : Number(integer));
+  }
+  const names = input[3] ? (input[3] as string).slice(1, -1).split('" "') : [];
+  return {
+    list: [names.map((name) => [name, new Map()]), params],
+    signatureParams: input[2] as string,
+    signature: Buffer.from(sig[2] as string, 'base64'),
   };
 }
 
@@ -153,6 +232,6 @@ export function signatureMatches(
   parsed: ParsedSignature,
   key: string | Buffer | KeyObject,
 ): boolean {
-  const expected = hmacSha256(key, signatureBase(request, parsed.input));
+  const expected = hmacSha256(key, signatureBase(request, parsed.input, parsed.signatureParams));
   return expected.length === parsed.signature.length && timingSafeEqual(expected, parsed.signature);
 }

@@ -9,7 +9,12 @@
  */
 import type { SqlDriver } from './sql.ts';
 
-export type Migration = { version: number; name: string; sql: string };
+export type Migration = {
+  version: number;
+  name: string;
+  /** Statements separated by `;` and a newline; a function where the engines differ. */
+  sql: string | ((dialect: SqlDriver['dialect']) => string);
+};
 
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -222,6 +227,38 @@ ALTER TABLE access_keys ADD COLUMN member_id TEXT REFERENCES members(id) ON DELE
 ALTER TABLE audit_events ADD COLUMN actor_email TEXT
 `,
   },
+  {
+    version: 9,
+    name: 'accepted signatures kept in the order their windows close',
+    // One insert per signed request (platform/storage/signatures.ts): keyed by
+    // digest alone, each lands on a random page of a large index; keyed by
+    // (expiry, digest), where the expiry follows from the signature's own
+    // `created`, the inserts of one second share a page, and SQLite keeps the
+    // rows in that index itself (WITHOUT ROWID).
+    //
+    // The rename comes first so that PostgreSQL locks the old table before
+    // copying it: a server of the version before, still running in a rolling
+    // upgrade, cannot add a row the copy would miss, and afterwards its insert
+    // fails (its ON CONFLICT names digest alone), so it refuses signed
+    // requests rather than accept a replay. A copied row keeps the expiry the
+    // version before stored (from the later of `created` and when it was
+    // accepted); for the ledger to refuse the replays those keys would not
+    // catch, request_signatures_copied holds the latest of them (NULL: none).
+    sql: (dialect) => `
+ALTER TABLE request_signatures RENAME TO request_signatures_before;
+CREATE TABLE request_signatures (
+  expires_at TEXT NOT NULL,
+  digest TEXT NOT NULL,
+  CONSTRAINT request_signatures_by_expiry PRIMARY KEY (expires_at, digest)
+)${dialect === 'sqlite' ? ' WITHOUT ROWID' : ''};
+INSERT INTO request_signatures (expires_at, digest)
+  SELECT expires_at, digest FROM request_signatures_before;
+CREATE TABLE request_signatures_copied (latest_expiry TEXT);
+INSERT INTO request_signatures_copied (latest_expiry)
+  SELECT MAX(expires_at) FROM request_signatures_before;
+DROP TABLE request_signatures_before
+`,
+  },
 ];
 
 /** Applies the migrations not applied yet (`migrations`: a prefix of MIGRATIONS in tests of upgrades). */
@@ -243,7 +280,8 @@ export async function migrate(
         migration.version,
       ]);
       if (rows.length > 0) return false;
-      for (const statement of migration.sql.split(/;\s*\n/)) {
+      const sql = typeof migration.sql === 'string' ? migration.sql : migration.sql(db.dialect);
+      for (const statement of sql.split(/;\s*\n/)) {
         if (statement.trim()) await tx.run(statement);
       }
       await tx.run(

@@ -6,9 +6,11 @@
  * typed client), the order of the checks, PATCH taking effect on the next
  * request, refusal metrics, and no token value in logs or answers.
  */
+import { hash } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { TokenplaneClient } from '../../core/client/index.ts';
 import { signRequest } from '../../core/crypto/http-signatures.ts';
+import { generateSecret } from '../../core/domain/secret-format.ts';
 import {
   Api,
   advancedEntity,
@@ -18,6 +20,7 @@ import {
   startPlatform,
   startReplica,
 } from './helpers.ts';
+import { OLD_ENTITY, upgradedFrom } from './upgrade.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -459,5 +462,57 @@ describe.each(ENGINES)('analytics permission checks on %s', (engine) => {
       await p.api.get(`/v1/audit-events?entityId=${entityId}`),
     ];
     for (const a of answers) expect(a.text).not.toContain(t.value);
+  });
+});
+
+describe.each(ENGINES)('signatures the version before accepted, on %s', (engine) => {
+  it('migration 9 keeps them: their replays are refused, fresh signatures are served', async () => {
+    const value = generateSecret('apiToken');
+    const tokenId = '01900000-0000-7000-8000-000000000009';
+    const series = '/v1/analytics/metrics/requests';
+    const nowS = Math.floor(Date.now() / 1000);
+    // Not covering @authority, so a signature made now holds at the server started later.
+    const sign = (created: number) =>
+      signRequest(
+        { method: 'GET', url: `http://old.example${series}` },
+        { keyId: tokenId, key: value, created, components: ['@method', '@path', '@query'] },
+      );
+    const accepted = [
+      { headers: sign(nowS - 10), acceptedS: nowS - 5 }, // signed, then sent: the usual case
+      { headers: sign(nowS + 100), acceptedS: nowS - 5 }, // a signer's clock ahead of the server's
+    ];
+    await upgradedFrom(
+      engine,
+      8,
+      async ({ tx, box, now }) => {
+        await tx.run(
+          `INSERT INTO tokens (id, entity_id, name, status, expires_at, hint, digest, sealed_value,
+             version, created_at, updated_at) VALUES ($1, $2, 'old', 'active', NULL, 'tpt_…', $3, $4, 1, $5, $5)`,
+          [tokenId, OLD_ENTITY, box.digest(value), box.seal(value, tokenId), now],
+        );
+        // As the version before stored them: the later of created and accepted, plus the window.
+        for (const { headers, acceptedS } of accepted) {
+          const created = Number(/created=(\d+)/.exec(headers['signature-input'])?.[1]);
+          const signature = Buffer.from(/:(.*):/.exec(headers.signature)?.[1] ?? '', 'base64');
+          await tx.run('INSERT INTO request_signatures (digest, expires_at) VALUES ($1, $2)', [
+            hash('sha256', signature, 'base64url'),
+            new Date((Math.max(created, acceptedS) + 301) * 1000).toISOString(),
+          ]);
+        }
+      },
+      async (server) => {
+        const api = new Api(server.url, server.adminKey);
+        for (const { headers } of accepted) {
+          const replay = await api.get(series, { key: null, headers });
+          expect(isProblem(replay, 'signature-invalid', 401)).toBe(true);
+          expect(replay.body.detail).toMatch(/already used/);
+        }
+        const fresh = sign(Math.floor(Date.now() / 1000));
+        expect((await api.get(series, { key: null, headers: fresh })).status).toBe(200);
+        expect(
+          isProblem(await api.get(series, { key: null, headers: fresh }), 'signature-invalid', 401),
+        ).toBe(true);
+      },
+    );
   });
 });

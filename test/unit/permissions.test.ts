@@ -9,6 +9,8 @@ import { describe, expect, it } from 'vitest';
 import {
   hmacSha256,
   parseSignature,
+  readDictionaries,
+  readSerialised,
   signatureBase,
   signatureMatches,
   signRequest,
@@ -105,6 +107,60 @@ describe('RFC 9421', () => {
       parseSignature('sig1=("@method" "@path" "@query");created=1;keyid="k"', 'sig2=:AAAA:'),
     ).toThrow(/labelled/);
     expect(() => parseSignature('((', sig)).toThrow(/dictionaries/);
+  });
+
+  it('reads a serialised signature without a parser exactly as structured-headers reads it', () => {
+    const request = {
+      method: 'GET',
+      url: 'http://127.0.0.1:8080/v1/analytics?from=x',
+      headers: { host: '127.0.0.1:8080' },
+    };
+    const signed = [
+      signRequest(request, { keyId: 'id-1', key: 'k', created: 1_700_000_000 }),
+      signRequest(request, { keyId: 'a b;c=d', key: 'k', nonce: 'n', label: 'sig-2.a*' }),
+      signRequest(request, {
+        keyId: 'id',
+        key: 'k',
+        components: ['@method', '@path', '@query', 'host'],
+      }),
+      signRequest(request, { keyId: 'id', key: 'k', created: 0, components: [] }),
+      signRequest(request, { keyId: 'id', key: 'k', created: -5 }),
+    ];
+    const base = 'sig1=("@method" "@path" "@query");created=1700000000;keyid="k"';
+    const sig = 'sig1=:3q2+7w==:';
+    // Forms a parser reads and a serialiser writes otherwise: each goes to structured-headers.
+    const others: [string, string][] = [
+      [`${base} `, sig],
+      ['sig1=( "@method" "@path" "@query");created=1;keyid="k"', sig],
+      ['sig1=("@method"  "@path" "@query");created=1;keyid="k"', sig],
+      ['sig1=("@method" "@path" "@query"); created=1;keyid="k"', sig],
+      [`${base};alg=hmac-sha256`, sig],
+      [`${base};flag`, sig],
+      [`${base};flag=?1`, sig],
+      [`${base};d=1.5`, sig],
+      [`${base};b=:AAAA:`, sig],
+      ['sig1=("@method";req "@path" "@query");created=1;keyid="k"', sig],
+      ['sig1=("@method" "@path" "@query");created=0123;keyid="k"', sig],
+      ['sig1=("@method" "@path" "@query");created=-0;keyid="k"', sig],
+      ['sig1=("@method" "@path" "@query");created=1;keyid="k";created=2', sig],
+      ['sig1=("@method" "@path" "@query");created=1;keyid="a\\"b"', sig],
+      ['sig1=("@method" "@path" "@query");created=1;keyid="a\\\\b"', sig],
+      [`${base}, sig2=("@method");created=1`, sig],
+      [base, 'sig1=:3q2+7w:'],
+      [base, 'sig1=:3q2+7w==:, sig2=:AAAA:'],
+      [base, 'sig1=:3q2+7w==:;p=1'],
+      [base, ' sig1=:3q2+7w==:'],
+    ];
+    for (const headers of signed) {
+      const fast = readSerialised(headers['signature-input'], headers.signature);
+      expect(fast).not.toBeNull();
+      expect(fast).toEqual(readDictionaries(headers['signature-input'], headers.signature));
+    }
+    expect(readSerialised(base, sig)).toEqual(readDictionaries(base, sig));
+    for (const [input, signature] of others) {
+      expect(readSerialised(input, signature), input + signature).toBeNull();
+      expect(() => readDictionaries(input, signature)).not.toThrow();
+    }
   });
 });
 

@@ -4,12 +4,12 @@
  * that matches, and one that was never accepted before.
  *
  * "Accepted once" holds across servers and restarts: each accepted signature
- * is recorded in the database until its window closes (one insert per signed
- * request — signing trades that write for never sending the value). A
+ * is recorded in the database until its window closes (platform/storage/signatures.ts: one row per signed
+ * request, written in batches — signing trades that write for never sending the value). A
  * replayed request is refused by every server of the database, also right
  * after a restart, which an in-memory record could not promise.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import {
   type ParsedSignature,
@@ -79,9 +79,8 @@ export async function verifySignedRequest(
       'The signature does not match this request: sign the method, path and query you send, with the current token value (or one a rotation replaced, during its grace) as the HMAC-SHA256 key.',
     );
   }
-  const digest = createHash('sha256').update(parsed.signature).digest('base64url');
-  const until = new Date((Math.max(parsed.created, nowS) + SIGNATURE_WINDOW_S + 1) * 1000);
-  if (!(await ctx.signatures.remember(digest, until.toISOString()))) {
+  const digest = hash('sha256', parsed.signature, 'base64url');
+  if (!(await ctx.signatures.remember(digest, parsed.created))) {
     throw invalid('This signature was already used; sign every request anew (a new created time).');
   }
   ctx.verifier.recordUse(found.token.tokenId);
