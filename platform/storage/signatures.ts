@@ -21,7 +21,7 @@ import type { Store } from './store.ts';
 
 /** Digests in one insert: 2 parameters each, well inside SQLite's limit. */
 const MAX_BATCH = 500;
-/** Digests this process remembers itself (the database remembers them all). */
+/** Digests in each generation this process remembers itself (the database remembers them all). */
 const SEEN_HERE = 10_000;
 
 type Waiting = {
@@ -37,8 +37,13 @@ export class SignatureLedger {
   readonly #windowS: number;
   #waiting: Waiting[] = [];
   #writing = false;
-  /** Digests accepted (or being stored) by this process, oldest first. */
-  readonly #seen = new Set<string>();
+  /**
+   * Digests accepted (or being stored) by this process lately: two
+   * generations, the older dropped whole when the newer fills (deleting a
+   * Set's oldest entry one by one leaves holes its iteration walks past).
+   */
+  #seen = new Set<string>();
+  #seenBefore = new Set<string>();
   /** Signatures created before this second are refused; read once (migration 9). */
   #refuseCreatedBeforeS: number | undefined;
 
@@ -49,9 +54,12 @@ export class SignatureLedger {
 
   /** True when the signature had not been seen; false for a replay. */
   remember(digest: string, createdS: number): Promise<boolean> {
-    if (this.#seen.has(digest)) return Promise.resolve(false);
+    if (this.#seen.has(digest) || this.#seenBefore.has(digest)) return Promise.resolve(false);
+    if (this.#seen.size >= SEEN_HERE) {
+      this.#seenBefore = this.#seen;
+      this.#seen = new Set();
+    }
     this.#seen.add(digest);
-    if (this.#seen.size > SEEN_HERE) this.#seen.delete(this.#seen.values().next().value as string);
     const expiresAt = new Date((createdS + this.#windowS + 1) * 1000).toISOString();
     return new Promise((resolve, reject) => {
       this.#waiting.push({ digest, createdS, expiresAt, resolve, reject });
@@ -78,6 +86,7 @@ export class SignatureLedger {
         } catch (error) {
           for (const w of batch) {
             this.#seen.delete(w.digest);
+            this.#seenBefore.delete(w.digest);
             w.reject(error);
           }
         }

@@ -27,6 +27,10 @@ export class SqliteDriver implements SqlDriver {
     if (path !== ':memory:') chmodSync(path, 0o600);
     this.#writer.exec('PRAGMA journal_mode = WAL');
     this.#writer.exec('PRAGMA synchronous = NORMAL');
+    // A statement that may fail halfway inside a transaction (a multi-row
+    // insert with ON CONFLICT) keeps a statement journal: a new temporary
+    // file each time unless in memory — open, write, unlink per commit.
+    this.#writer.exec('PRAGMA temp_store = MEMORY');
     this.#writer.exec('PRAGMA foreign_keys = ON');
     this.#reader = new DatabaseSync(path, { timeout: 5000 });
     this.#reader.exec('PRAGMA foreign_keys = ON');
