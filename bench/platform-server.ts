@@ -1,7 +1,8 @@
 /**
  * A server process for bench/platform.ts, so the load generator and the server
  * under test never share a thread. `node bench/platform-server.ts hello` starts a
- * bare fastify hello-world (and, for bench/console.ts, a minimal page at /page); `… platform [databaseUrl]` starts the platform
+ * bare fastify hello-world (with a series body at /series, and, for
+ * bench/console.ts, a minimal page at /page); `… platform [databaseUrl]` starts the platform
  * (logging at warn) with an extra high-quota tier for the create benchmark;
  * BENCH_ADMIN_KEY / BENCH_ENCRYPTION_KEY make several such servers share one
  * PostgreSQL database (bench/webhooks.ts); OTEL_* variables start traces as
@@ -14,12 +15,20 @@ import { join } from 'node:path';
 import Fastify from 'fastify';
 import { startTracing } from '../core/tracing.ts';
 import { startServer } from '../platform/main.ts';
+import { seriesJson } from '../platform/server/analytics.ts';
 
 const [mode, databaseUrl] = process.argv.slice(2);
+const ENTITY = '0190d7a4-0000-7000-8000-000000000001';
 
 if (mode === 'hello') {
   const app = Fastify({ logger: false });
   app.get('/hello', async () => ({ hello: 'world' }));
+  // What a series' points cost a server that does nothing else: the same body
+  // as the platform's series route for the same query, made fresh and sent.
+  app.get<{ Querystring: { from: string; to: string } }>('/series', (request, reply) => {
+    const [from, to] = [Date.parse(request.query.from), Date.parse(request.query.to)];
+    reply.type('application/json; charset=utf-8').send(seriesJson('requests', ENTITY, from, to));
+  });
   // The console benchmark's baseline: the smallest page that becomes "ready" the
   // way a console page does (an external module script sets data-ready).
   app.get('/page', async (_req, reply) =>

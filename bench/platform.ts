@@ -4,12 +4,14 @@
  * 1. Token-authenticated analytics (GET /v1/analytics/metrics/requests over one
  *    hour = 60 points, and the catalogue GET /v1/analytics/metrics) against a bare
  *    fastify hello-world, same machine, same run: throughput ratio and p99.
- *    Target on SQLite: ratio ≥ 0.6, p99 < 10 ms.
+ *    Target on SQLite: ratio ≥ 0.6, p99 < 10 ms. The series less its points
+ *    (what bare fastify spends making and sending the same body, its /series
+ *    less its /hello) within 1.2× of the catalogue.
  * 2. The README "Token permissions and limits" permissions on the series request, server CPU per request
  *    against the plain token's: a token with scopes + origin + address + rate
  *    limit (target ≤ 1.3×), a usage-limited token on SQLite and on PostgreSQL
  *    (target ≤ 1.5×; PostgreSQL's against a plain token on the same server),
- *    and a signed request (RFC 9421; reported: each one records its signature).
+ *    and a signed request (RFC 9421; each one stores its signature; target ≤ 1.6×).
  *    Tracing (README "Observability"): the catalogue on platforms exporting to a
  *    loopback OTLP receiver, every request sampled and none sampled, against
  *    the same route with tracing off.
@@ -33,7 +35,6 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import autocannon, { type RequestData } from 'autocannon';
 import { generateSecret } from '../core/domain/secret-format.ts';
 import { SERVE_HEAP_FLAGS } from '../platform/heap-flags.ts';
-import { seriesJson } from '../platform/server/analytics.ts';
 import { startPostgres } from '../test/harness/postgres.ts';
 import {
   cpuSeconds,
@@ -184,21 +185,6 @@ const to = new Date(Math.floor(Date.now() / 60_000) * 60_000);
 const from = new Date(to.getTime() - 3600_000);
 const seriesPath = `/v1/analytics/metrics/requests?from=${from.toISOString()}&to=${to.toISOString()}`;
 
-/**
- * CPU per call of making the series' points alone (seriesJson, the same hour:
- * 60 points), in this process: what the series route does beyond the catalogue
- * by necessity, taken out before the two are compared.
- */
-function pointsCpuUs(): number {
-  const entityId = '0190d7a4-0000-7000-8000-000000000001';
-  const make = () => seriesJson('requests', entityId, from.getTime(), to.getTime());
-  for (let i = 0; i < 20_000; i++) make();
-  const calls = 100_000;
-  const before = process.cpuUsage();
-  for (let i = 0; i < calls; i++) make();
-  const used = process.cpuUsage(before);
-  return (used.user + used.system) / calls;
-}
 const bearer = (t: { value: string }) => ({ authorization: `Bearer ${t.value}` });
 const usageLimit = { limit: 1_000_000_000_000, period: 'month' };
 
@@ -232,6 +218,14 @@ try {
       key: 'hello',
       label: 'bare fastify GET /hello',
       run: () => load('  bare fastify GET /hello', hello, { url: `${hello.url}/hello` }),
+    },
+    {
+      key: 'helloSeries',
+      label: 'bare fastify GET /series (the same body)',
+      run: () =>
+        load('  bare fastify GET /series', hello, {
+          url: hello.url + seriesPath.replace('/v1/analytics/metrics/requests', '/series'),
+        }),
     },
     {
       key: 'series',
@@ -461,7 +455,7 @@ CPU per request vs the plain token's (same run):
   scopes+origin+address+rate limit  ${ratio(r('restricted').cpuUs, r('series').cpuUs)}× (target ≤ 1.3×)
   usage limit, SQLite               ${ratio(r('usage').cpuUs, r('series').cpuUs)}× (target ≤ 1.5×)
   usage limit, PostgreSQL           ${ratio(r('usagePg').cpuUs, r('seriesPg').cpuUs)}× vs plain on PostgreSQL (target ≤ 1.5×)
-  signed request, SQLite            ${ratio(r('signed').cpuUs, r('series').cpuUs)}× (reported: one insert per request for "accepted once")
+  signed request, SQLite            ${ratio(r('signed').cpuUs, r('series').cpuUs)}× (target ≤ 1.6×; each signature stored once, batched)
 tracing, catalogue CPU per request vs tracing off (same run):
   every request sampled             ${ratio(r('tracedSampled').cpuUs, r('catalogue').cpuUs)}× (spans exported to a loopback OTLP receiver: ${sink.exports()} exports, ${Math.round(sink.bytes() / 1024)} KiB)
   none sampled                      ${ratio(r('tracedUnsampled').cpuUs, r('catalogue').cpuUs)}×
@@ -500,7 +494,8 @@ const cpuRatio = (a: Run, b: Run) => a.cpuUs / b.cpuUs;
  * change that makes one worse shows it.
  */
 const [series, catalogue] = [r('series'), r('catalogue')];
-const pointsUs = pointsCpuUs();
+/** The series' 60 points, made and sent: bare fastify's /series less its /hello, same run. */
+const pointsUs = r('helloSeries').cpuUs - base.cpuUs;
 const guard = [
   against('bare fastify ÷ catalogue, CPU per request', cpuRatio(base, catalogue), '≥', 0.6),
   against(
@@ -541,7 +536,7 @@ const table = [
   ),
 ].join('\n');
 console.log(
-  `\nthe series' 60 points alone: ${pointsUs.toFixed(1)} µs CPU per request\nguard:\n${table}`,
+  `\nthe series' 60 points, made and sent by bare fastify: ${pointsUs.toFixed(1)} µs CPU per request\nguard:\n${table}`,
 );
 if (process.env.BENCH_WRITE_README === '1') {
   const readme = new URL('../README.md', import.meta.url);
