@@ -6,7 +6,7 @@
  * request arrives, again before the handler, as parsing a body runs outside it.
  */
 import type { Span } from '@opentelemetry/api';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import {
   context,
   propagation,
@@ -16,9 +16,15 @@ import {
   tracer,
 } from '../../core/tracing.ts';
 
-const spans = new WeakMap<FastifyRequest, Span>();
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The request's server span, while tracing is installed. */
+    span: Span | null;
+  }
+}
 
 export function installTracing(app: FastifyInstance): void {
+  app.decorateRequest('span', null);
   app.addHook('onRequest', (request, _reply, done) => {
     const parent = propagation.extract(context.active(), request.headers);
     const route = request.routeOptions.url ?? 'unmatched';
@@ -27,18 +33,18 @@ export function installTracing(app: FastifyInstance): void {
     if (span.isRecording()) {
       span.setAttributes({ 'http.request.method': request.method, 'http.route': route });
     }
-    spans.set(request, span);
+    request.span = span;
     context.with(trace.setSpan(parent, span), done);
   });
   app.addHook('preHandler', (request, _reply, done) => {
-    const span = spans.get(request);
+    const span = request.span;
     // Re-entered only where reading the body left the request's context.
     if (span && trace.getSpan(context.active()) !== span) {
       context.with(trace.setSpan(context.active(), span), done);
     } else done();
   });
   app.addHook('onResponse', (request, reply, done) => {
-    const span = spans.get(request);
+    const span = request.span;
     if (span) {
       span.setAttribute('http.response.status_code', reply.statusCode);
       if (reply.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
