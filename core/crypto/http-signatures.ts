@@ -3,9 +3,9 @@
  * `keyid` = the token id, key = the token value's UTF-8 bytes, covering at
  * least `@method`, `@path` and `@query`, with a `created` parameter.
  *
- * The signature base (component derivation, quoting, the
- * `@signature-params` line) comes from `http-message-signatures`; structured
- * field parsing and serialising from `structured-headers`. This module adds
+ * Components are derived by `http-message-signatures`; structured fields are
+ * parsed and serialised by `structured-headers`, except the one form a
+ * serialiser writes, which one expression reads (readSerialised). This module adds
  * the HMAC and the shape README "Token permissions and limits" requires; the server decides freshness and
  * replay (platform/server/permissions/signed-requests.ts). The client signs
  * with `signRequest`.
@@ -194,8 +194,9 @@ const SERIALISED_INPUT = new RegExp(
   `^(${KEY})=(\\(((?:${STRING}(?: ${STRING})*)?)\\)((?:;${KEY}=(?:${INTEGER}|${STRING}))*))$`,
 );
 const SERIALISED_PARAM = new RegExp(`;(${KEY})=(?:(${INTEGER})|"([^"]*)")`, 'g');
-const SERIALISED_SIGNATURE =
-  /^([a-z*][a-z0-9_.*-]*)=:((?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?):$/;
+const SERIALISED_SIGNATURE = new RegExp(
+  `^(${KEY})=:((?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?):$`,
+);
 
 /**
  * The headers as a signer that follows RFC 8941's serialisation writes one

@@ -4,8 +4,9 @@
  * that matches, and one that was never accepted before.
  *
  * "Accepted once" holds across servers and restarts: each accepted signature
- * is recorded in the database until its window closes (platform/storage/signatures.ts: one row per signed
- * request, written in batches — signing trades that write for never sending the value). A
+ * is recorded in the database until its window closes (one row per signed
+ * request, written in batches: platform/storage/signatures.ts — signing
+ * trades that write for never sending the value). A
  * replayed request is refused by every server of the database, also right
  * after a restart, which an in-memory record could not promise.
  */
