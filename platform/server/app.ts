@@ -106,7 +106,8 @@ export async function createApp(
 
 /**
  * The management routes. Body defaults and the audit hook live in their scope
- * only, so the analytics hot path pays for neither.
+ * only, so the analytics hot path pays for neither. The hooks take callbacks:
+ * an async hook costs a promise on every request, introspection's included.
  */
 function managementRoutes(ctx: PlatformContext) {
   return async (v1: FastifyInstance) => {
@@ -114,15 +115,16 @@ function managementRoutes(ctx: PlatformContext) {
     // create without one gets field-level errors, not "expected object". Only a
     // missing body: an explicit JSON `null` is refused like any non-object; a
     // PATCH must say what to change.
-    v1.addHook('preValidation', async (request) => {
+    v1.addHook('preValidation', (request, _reply, done) => {
       if (request.body === undefined && request.method === 'POST') request.body = {};
+      done();
     });
     v1.addHook('preHandler', unknownPathIds);
     installAudit(v1, ctx);
     // Management answers may carry token values and keys: never cache them.
-    v1.addHook('onSend', async (_request, reply, payload) => {
+    v1.addHook('onSend', (_request, reply, payload, done) => {
       reply.header('cache-control', 'no-store');
-      return payload;
+      done(null, payload);
     });
     await v1.register(entityRoutes(ctx));
     await v1.register(tokenRoutes(ctx));

@@ -13,38 +13,51 @@ import { getToken } from '../storage/tokens.ts';
 import { type AuditInfo, actorOf, type PlatformContext, type Principal } from './context.ts';
 
 export function installAudit(app: FastifyInstance, ctx: PlatformContext): void {
-  app.addHook('preHandler', async (request) => {
+  app.addHook('preHandler', (request, _reply, done) => {
     const declared = request.routeOptions.config.audit as
       | ((request: FastifyRequest) => AuditInfo)
       | undefined;
     if (declared) request.audit = declared(request);
+    done();
   });
-  app.addHook('onSend', async (request, reply, payload) => {
+  // A callback hook: only a refusal waits (for its event to be written).
+  app.addHook('onSend', (request, reply, payload, done) => {
     const info = request.audit;
     const principal = request.principal;
-    if (!info || !principal || reply.statusCode < 400) return payload;
-    try {
-      let entityId = info.entityId;
-      if (entityId === null && info.targetType === 'token' && info.targetId) {
-        // a refusal before the route learnt the token's entity: look it up for the trail
-        entityId = (await getToken(ctx.store, null, info.targetId))?.value.entityId ?? null;
-      }
-      const event: NewAuditEvent = {
-        actor: actorOf(principal),
-        action: info.action,
-        targetType: info.targetType,
-        targetId: info.targetId,
-        entityId,
-        outcome: 'failure',
-        requestId: String(request.id),
-        detail: request.problemSlug ?? `status ${reply.statusCode}`,
-      };
-      await recordAudit(ctx.store, ...(await refusalTrails(ctx, principal, info, event)));
-    } catch (error) {
-      ctx.warnings.write(request.log, 'error', { err: error }, 'could not record audit event');
-    }
-    return payload;
+    if (!info || !principal || reply.statusCode < 400) return done(null, payload);
+    const send = () => done(null, payload);
+    recordRefusal(ctx, request, reply.statusCode, info, principal).then(send, send);
   });
+}
+
+/** The refusal's event, in each trail that keeps it; a failure to write it is logged, not answered. */
+async function recordRefusal(
+  ctx: PlatformContext,
+  request: FastifyRequest,
+  statusCode: number,
+  info: AuditInfo,
+  principal: Principal,
+): Promise<void> {
+  try {
+    let entityId = info.entityId;
+    if (entityId === null && info.targetType === 'token' && info.targetId) {
+      // a refusal before the route learnt the token's entity: look it up for the trail
+      entityId = (await getToken(ctx.store, null, info.targetId))?.value.entityId ?? null;
+    }
+    const event: NewAuditEvent = {
+      actor: actorOf(principal),
+      action: info.action,
+      targetType: info.targetType,
+      targetId: info.targetId,
+      entityId,
+      outcome: 'failure',
+      requestId: String(request.id),
+      detail: request.problemSlug ?? `status ${statusCode}`,
+    };
+    await recordAudit(ctx.store, ...(await refusalTrails(ctx, principal, info, event)));
+  } catch (error) {
+    ctx.warnings.write(request.log, 'error', { err: error }, 'could not record audit event');
+  }
 }
 
 /**

@@ -17,16 +17,9 @@ import { MAX_RANGE_MS, seriesJson } from '../analytics.ts';
 import type { PlatformContext } from '../context.ts';
 import { admit, answerHeaders, answerPreflight } from '../permissions/checks.ts';
 import type { VerifiedToken } from '../verifier.ts';
-import { problemResponses } from './common.ts';
+import { plainJson, problemResponses } from './common.ts';
 
 const tokenSecurity: Record<string, string[]>[] = [{ apiToken: [] }, { httpSignature: [] }];
-
-/**
- * The hot path answers with plain JSON.stringify: its objects are built right
- * here, typed by the same schemas, so re-validating them on the way out (what
- * the zod serializer does) buys nothing. The schemas still document the routes.
- */
-const plainJson = () => (data: unknown) => (typeof data === 'string' ? data : JSON.stringify(data));
 
 /**
  * Both routes answer from plain (not async) handlers: a token without a usage

@@ -1,4 +1,4 @@
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ProblemError } from '../../../core/domain/problems.ts';
 import { Id, IdParams, Problem } from '../../../core/schemas/index.ts';
@@ -66,6 +66,15 @@ export type AuditOf<S extends RouteSchema> = (request: {
  * summary and bearer security, plus the problem responses every such route may
  * give, and what it audits (server/audit.ts records it; none for reads).
  */
+/**
+ * The verification hot paths (analytics, introspection) answer with plain
+ * JSON.stringify: their objects are built right there, typed by the same
+ * schemas, so re-validating them on the way out (what the zod serializer
+ * does) buys nothing. The schemas still document the routes.
+ */
+export const plainJson = () => (data: unknown) =>
+  typeof data === 'string' ? data : JSON.stringify(data);
+
 export function managementRoute<const S extends RouteSchema>(
   tag: string,
   summary: string,
@@ -196,9 +205,13 @@ const ID_NAMES: Record<string, string> = {
  * Ids are opaque (README "Platform API"): a path id of a shape we never issue names nothing,
  * so it answers 404 like any unknown id — without a trip to the database.
  */
-export async function unknownPathIds(request: FastifyRequest): Promise<void> {
+export function unknownPathIds(
+  request: FastifyRequest,
+  _reply: FastifyReply,
+  done: (error?: Error) => void,
+): void {
   const id = (request.params as { id?: unknown } | undefined)?.id;
-  if (typeof id !== 'string' || Id.safeParse(id).success) return;
+  if (typeof id !== 'string' || Id.safeParse(id).success) return done();
   const collection = request.routeOptions.url?.split('/')[2] ?? '';
-  throw notFound(ID_NAMES[collection] ?? 'object', id);
+  done(notFound(ID_NAMES[collection] ?? 'object', id));
 }

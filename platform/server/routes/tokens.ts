@@ -37,6 +37,7 @@ import {
   IdempotencyHeaders,
   idempotencyOf,
   managementRoute,
+  plainJson,
   updateRoute,
 } from './common.ts';
 import { createHandler, deleteHandler, readHandler, updateHandler } from './owned.ts';
@@ -277,15 +278,18 @@ const introspection =
     );
     app.post(
       '/introspect',
-      managementRoute(
-        'tokens',
-        "RFC 7662 introspection of an API token (JSON, or the RFC's form body)",
-        {
-          consumes: ['application/json', 'application/x-www-form-urlencoded'],
-          body: IntrospectRequest,
-          response: { 200: IntrospectResponse },
-        },
-      ),
+      {
+        ...managementRoute(
+          'tokens',
+          "RFC 7662 introspection of an API token (JSON, or the RFC's form body)",
+          {
+            consumes: ['application/json', 'application/x-www-form-urlencoded'],
+            body: IntrospectRequest,
+            response: { 200: IntrospectResponse },
+          },
+        ),
+        serializerCompiler: plainJson,
+      },
       async (request) => {
         const principal = principalOf(request);
         const token = await ctx.verifier.verify(request.body.token, false);
