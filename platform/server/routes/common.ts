@@ -211,7 +211,10 @@ export function unknownPathIds(
   done: (error?: Error) => void,
 ): void {
   const id = (request.params as { id?: unknown } | undefined)?.id;
-  if (typeof id !== 'string' || Id.safeParse(id).success) return done();
+  if (typeof id !== 'string' || Id.safeParse(id).success) {
+    done();
+    return;
+  }
   const collection = request.routeOptions.url?.split('/')[2] ?? '';
   done(notFound(ID_NAMES[collection] ?? 'object', id));
 }
