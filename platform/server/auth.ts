@@ -19,10 +19,18 @@ export function adminKeyDigest(adminKey: string): Buffer {
   return createHash('sha256').update(adminKey).digest();
 }
 
-function bearer(header: string | undefined): string | null {
+export const BEARER = /^Bearer[ ]+(\S{1,512})\s*$/i;
+const PLAIN_VALUE = /^\S{1,512}$/;
+
+/** The credential of an `Authorization: Bearer <credential>` header, as BEARER reads it. */
+export function bearer(header: string | undefined): string | null {
   if (!header) return null;
-  const match = /^Bearer[ ]+(\S{1,512})\s*$/i.exec(header);
-  return match?.[1] ?? null;
+  // The usual form, `Bearer <value>`, read without a match's allocations.
+  if (header.startsWith('Bearer ')) {
+    const value = header.slice(7);
+    if (PLAIN_VALUE.test(value)) return value;
+  }
+  return BEARER.exec(header)?.[1] ?? null;
 }
 
 /**

@@ -62,7 +62,9 @@ export const analyticsRoutes =
       );
     }
 
-    const catalogJson = new Map<string, string>();
+    // By tier, then scope list: both are the same strings on every request of a
+    // cached token, so the look-up builds no key.
+    const catalogJson = new Map<string, Map<string, string>>();
     app.get(
       '/analytics/metrics',
       {
@@ -79,15 +81,17 @@ export const analyticsRoutes =
         const token = tokenOf(request.apiToken);
         const answer = () => {
           // The catalogue of a tier and scope list never changes while the process runs.
-          const key = `${token.tier} ${token.policy.scope}`;
-          let body = catalogJson.get(key);
+          const { tier, policy } = token;
+          let byScope = catalogJson.get(tier);
+          if (byScope === undefined) {
+            byScope = new Map();
+            catalogJson.set(tier, byScope);
+          }
+          let body = byScope.get(policy.scope);
           if (body === undefined) {
-            body = JSON.stringify({
-              tier: token.tier,
-              metrics: ctx.catalog.readableBy(token.tier, token.policy.scopes),
-            });
-            if (catalogJson.size >= CATALOGUE_CACHE_SIZE) catalogJson.clear();
-            catalogJson.set(key, body);
+            body = JSON.stringify({ tier, metrics: ctx.catalog.readableBy(tier, policy.scopes) });
+            if (byScope.size >= CATALOGUE_CACHE_SIZE) byScope.clear();
+            byScope.set(policy.scope, body);
           }
           sendJson(reply, body);
         };
