@@ -1,6 +1,7 @@
 /** Prometheus metrics of one platform instance (its own registry, so tests can run several). */
 import { getHeapStatistics } from 'node:v8';
 import { Counter, collectDefaultMetrics, Gauge, type Metric, Registry } from 'prom-client';
+import { PairMap } from './pair-map.ts';
 
 type Labels = Record<string, string>;
 /** A sample as prom-client's registry reads it from a metric's get(). */
@@ -218,10 +219,10 @@ export class PlatformMetrics {
     },
   });
 
-  /** The request series by route pattern, then method (observeRequest). */
-  readonly #routes = new Map<string, Map<string, RouteSeries>>();
-  /** The verification series by result, then cache use. */
-  readonly #verifications = new Map<string, Map<string, CounterSeries>>();
+  /** The request series by route pattern and method (observeRequest). */
+  readonly #routes = new PairMap<string, string, RouteSeries>();
+  /** The verification series by result and cache use. */
+  readonly #verifications = new PairMap<string, string, CounterSeries>();
   // Refusals only: prom-client's children are fast enough off the hot path.
   readonly #problemChildren = new Map<string, { inc(): void }>();
 
@@ -234,14 +235,14 @@ export class PlatformMetrics {
     this.#sizes.set(cache, size);
   }
 
-  /**
-   * Counted without building a key string per request: the route pattern and
-   * the method are the same string on every request, so their look-ups hash
-   * nothing new (a key made per request cost its concatenation, hashing and a
-   * character-by-character comparison, three times per request).
-   */
+  /** Counted through PairMaps: no key string is made per request. */
   observeRequest(method: string, route: string, status: number, seconds: number): void {
-    const series = this.#routeSeries(method, route);
+    const series =
+      this.#routes.get(route, method) ??
+      this.#routes.set(route, method, {
+        duration: this.httpDuration.series(`${method} ${route}`, () => ({ method, route })),
+        byStatus: new Map(),
+      });
     let counter = series.byStatus.get(status);
     if (counter === undefined) {
       counter = this.httpRequests.series(`${method} ${route} ${status}`, () => ({
@@ -255,23 +256,6 @@ export class PlatformMetrics {
     this.httpDuration.observe(series.duration, seconds);
   }
 
-  #routeSeries(method: string, route: string): RouteSeries {
-    let byMethod = this.#routes.get(route);
-    if (byMethod === undefined) {
-      byMethod = new Map();
-      this.#routes.set(route, byMethod);
-    }
-    let series = byMethod.get(method);
-    if (series === undefined) {
-      series = {
-        duration: this.httpDuration.series(`${method} ${route}`, () => ({ method, route })),
-        byStatus: new Map(),
-      };
-      byMethod.set(method, series);
-    }
-    return series;
-  }
-
   problem(slug: string): void {
     let counter = this.#problemChildren.get(slug);
     if (!counter) {
@@ -282,16 +266,13 @@ export class PlatformMetrics {
   }
 
   verification(result: string, cache: string): void {
-    let byCache = this.#verifications.get(result);
-    if (byCache === undefined) {
-      byCache = new Map();
-      this.#verifications.set(result, byCache);
-    }
-    let counter = byCache.get(cache);
-    if (counter === undefined) {
-      counter = this.verifications.series(`${result} ${cache}`, () => ({ result, cache }));
-      byCache.set(cache, counter);
-    }
+    const counter =
+      this.#verifications.get(result, cache) ??
+      this.#verifications.set(
+        result,
+        cache,
+        this.verifications.series(`${result} ${cache}`, () => ({ result, cache })),
+      );
     counter.value++;
   }
 }

@@ -15,6 +15,7 @@ import {
 } from '../../../core/schemas/index.ts';
 import { MAX_RANGE_MS, seriesJson } from '../analytics.ts';
 import type { PlatformContext } from '../context.ts';
+import { PairMap } from '../pair-map.ts';
 import { admit, answerHeaders, answerPreflight } from '../permissions/checks.ts';
 import type { VerifiedToken } from '../verifier.ts';
 import { plainJson, problemResponses } from './common.ts';
@@ -62,9 +63,8 @@ export const analyticsRoutes =
       );
     }
 
-    // By tier, then scope list: both are the same strings on every request of a
-    // cached token, so the look-up builds no key.
-    const catalogJson = new Map<string, Map<string, string>>();
+    // By tier and scope list: the same strings on every request of a cached token.
+    const catalogJson = new PairMap<string, string, string>();
     app.get(
       '/analytics/metrics',
       {
@@ -82,16 +82,14 @@ export const analyticsRoutes =
         const answer = () => {
           // The catalogue of a tier and scope list never changes while the process runs.
           const { tier, policy } = token;
-          let byScope = catalogJson.get(tier);
-          if (byScope === undefined) {
-            byScope = new Map();
-            catalogJson.set(tier, byScope);
-          }
-          let body = byScope.get(policy.scope);
+          let body = catalogJson.get(tier, policy.scope);
           if (body === undefined) {
-            body = JSON.stringify({ tier, metrics: ctx.catalog.readableBy(tier, policy.scopes) });
-            if (byScope.size >= CATALOGUE_CACHE_SIZE) byScope.clear();
-            byScope.set(policy.scope, body);
+            if (catalogJson.size >= CATALOGUE_CACHE_SIZE) catalogJson.clear();
+            body = catalogJson.set(
+              tier,
+              policy.scope,
+              JSON.stringify({ tier, metrics: ctx.catalog.readableBy(tier, policy.scopes) }),
+            );
           }
           sendJson(reply, body);
         };
