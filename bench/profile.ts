@@ -73,7 +73,7 @@ try {
       ? { requests: freshlySigned(s.url, token) }
       : { headers: { authorization: `Bearer ${token.value}` } }),
   });
-  // perf samples the last seconds of the load (the first one warms the JIT).
+  // perf samples the load from its second second to its second-to-last (the first warms the JIT).
   if (usePerf) await perfRecord(s.child.pid ?? 0, Math.max(1, seconds - 2));
   const result = await load;
   console.log(`${route}: ${Math.round(result.requests.average)} req/s, non-2xx ${result.non2xx}`);
@@ -107,9 +107,21 @@ async function perfRecord(pid: number, secs: number): Promise<void> {
         ],
         { stdio: ['ignore', 'ignore', 'inherit'] },
       );
-      perf.on('error', reject);
+      perf.on('error', (error) =>
+        reject(
+          new Error(
+            `perf could not start (${error.message}): install Linux perf (Debian: linux-perf), or unset BENCH_PROFILER for V8's --cpu-prof`,
+          ),
+        ),
+      );
       perf.on('exit', (code) =>
-        code === 0 ? resolve() : reject(new Error(`perf record: exit ${code}`)),
+        code === 0
+          ? resolve()
+          : reject(
+              new Error(
+                `perf record exited with ${code}: sampling another process needs root or kernel.perf_event_paranoid ≤ 1 (sysctl), or unset BENCH_PROFILER for V8's --cpu-prof`,
+              ),
+            ),
       );
     }, 1000);
   });

@@ -62,11 +62,6 @@ export type AuditOf<S extends RouteSchema> = (request: {
 }) => AuditInfo;
 
 /**
- * Options of a management route (administrator or access key): its OpenAPI tag,
- * summary and bearer security, plus the problem responses every such route may
- * give, and what it audits (server/audit.ts records it; none for reads).
- */
-/**
  * The verification hot paths (analytics, introspection) answer with plain
  * JSON.stringify: their objects are built right there, typed by the same
  * schemas, so re-validating them on the way out (what the zod serializer
@@ -75,6 +70,11 @@ export type AuditOf<S extends RouteSchema> = (request: {
 export const plainJson = () => (data: unknown) =>
   typeof data === 'string' ? data : JSON.stringify(data);
 
+/**
+ * Options of a management route (administrator or access key): its OpenAPI tag,
+ * summary and bearer security, plus the problem responses every such route may
+ * give, and what it audits (server/audit.ts records it; none for reads).
+ */
 export function managementRoute<const S extends RouteSchema>(
   tag: string,
   summary: string,
