@@ -16,7 +16,7 @@ import { jsonBodyParser } from './json-body.ts';
 import { RouteMethods } from './methods.ts';
 import { registerOpenApi } from './openapi.ts';
 import { clientErrorHandler, frameworkErrors, installProblemHandlers } from './problems.ts';
-import { RequestLog, requestLogger } from './request-log.ts';
+import { lazyRequestLoggers, RequestLog } from './request-log.ts';
 import { accessKeyRoutes } from './routes/access-keys.ts';
 import { analyticsRoutes } from './routes/analytics.ts';
 import { auditRoutes } from './routes/audit.ts';
@@ -50,7 +50,7 @@ export async function createApp(
 ): Promise<FastifyInstance> {
   const ctx = info.context;
   const app = Fastify({
-    loggerInstance: config.logger,
+    loggerInstance: lazyRequestLoggers(config.logger),
     // request.ip: the socket's peer, or X-Forwarded-For's client when the peer is a listed proxy.
     ...(config.trustedProxies.length > 0 ? { trustProxy: config.trustedProxies } : {}),
     bodyLimit: config.bodyLimit,
@@ -61,7 +61,6 @@ export async function createApp(
     frameworkErrors,
     clientErrorHandler,
     logController: new RequestLog(),
-    childLoggerFactory: requestLogger,
   }) as unknown as FastifyInstance;
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

@@ -20,15 +20,25 @@ export function adminKeyDigest(adminKey: string): Buffer {
 }
 
 export const BEARER = /^Bearer[ ]+(\S{1,512})\s*$/i;
-const PLAIN_VALUE = /^\S{1,512}$/;
+
+/** 1 to 512 visible ASCII characters: a value BEARER's `\S{1,512}` takes. */
+function plainValue(value: string): boolean {
+  if (value.length === 0 || value.length > 512) return false;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x21 || c > 0x7e) return false;
+  }
+  return true;
+}
 
 /** The credential of an `Authorization: Bearer <credential>` header, as BEARER reads it. */
 export function bearer(header: string | undefined): string | null {
   if (!header) return null;
-  // The usual form, `Bearer <value>`, read without a match's allocations.
+  // The usual form, `Bearer <value>`, read without a regular expression: a
+  // match, and even a test, costs more than the loop (callgrind).
   if (header.startsWith('Bearer ')) {
     const value = header.slice(7);
-    if (PLAIN_VALUE.test(value)) return value;
+    if (plainValue(value)) return value;
   }
   return BEARER.exec(header)?.[1] ?? null;
 }
@@ -69,7 +79,10 @@ export function installAuth(app: FastifyInstance, ctx: PlatformContext): void {
     reply.header('x-request-id', request.id);
     const mode = request.routeOptions.config?.auth ?? 'none';
     if (mode === 'none') return done();
-    const credential = bearer(request.headers.authorization);
+    // The headers as Node read them: fastify's `request.headers` first looks for
+    // headers a hook may have set, a property no request has, and that look-up
+    // through the request classes of every plugin cost 1.5 % (callgrind).
+    const credential = bearer(request.raw.headers.authorization);
     if (mode === 'token') {
       let token: ReturnType<typeof authenticate>;
       try {

@@ -14,7 +14,7 @@
  *   [A-Za-z0-9_.:-]), never when it looks like a secret: it is echoed and
  *   stored as the audit `requestId`.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { ProblemError } from '../../core/domain/problems.ts';
@@ -47,14 +47,35 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/;
  */
 export function requestId(req: IncomingMessage): string {
   const given = req.headers['x-request-id'];
-  if (typeof given !== 'string' || !REQUEST_ID.test(given)) return randomUUID();
-  return redactSecretText(given) === given ? given : randomUUID();
+  if (typeof given !== 'string' || !REQUEST_ID.test(given)) return newRequestId();
+  return redactSecretText(given) === given ? given : newRequestId();
+}
+
+/**
+ * 128 random bits in hex (the shape of a W3C trace id), cut from a pool of
+ * random bytes: one native call per id. randomUUID's 36 characters are built
+ * from 20 pieces and cost 1.5 % of a token-authenticated request (callgrind).
+ */
+const POOL_BYTES = 4096;
+let pool = Buffer.alloc(0);
+let offset = 0;
+
+function newRequestId(): string {
+  if (offset === pool.length) {
+    pool = randomBytes(POOL_BYTES);
+    offset = 0;
+  }
+  offset += 16;
+  return pool.toString('hex', offset - 16, offset);
 }
 
 /** RFC 9112 §3.2: a server MUST answer 400 to an HTTP/1.1 request without Host. */
 export function requireHost(app: FastifyInstance): void {
   app.addHook('onRequest', (request, _reply, done) => {
-    if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) {
+    if (
+      request.raw.httpVersion === '1.1' &&
+      request.raw.headers.host === undefined /* raw: see auth.ts */
+    ) {
       return done(
         new ProblemError('bad-request', 'An HTTP/1.1 request needs a Host header; send one.'),
       );

@@ -47,7 +47,16 @@ describe('X-Request-Id', () => {
     ]) {
       const id = idOf(value);
       expect(id).not.toBe(value);
-      expect(id).toMatch(/^[0-9a-f-]{36}$/);
+      expect(id).toMatch(/^[0-9a-f]{32}$/);
+    }
+  });
+
+  it('makes new ids unique, across refills of its random pool, and kept as given when sent back', () => {
+    const ids = Array.from({ length: 1000 }, () => idOf(''));
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const id of ids) {
+      expect(id).toMatch(/^[0-9a-f]{32}$/);
+      expect(idOf(id)).toBe(id);
     }
   });
 });

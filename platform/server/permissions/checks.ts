@@ -41,7 +41,7 @@ function fromHere(request: FastifyRequest, token: VerifiedToken): VerifiedToken 
       `Requests from ${request.ip} may not use this token; add the address or its range to the token's allowedIps.`,
     );
   }
-  const origin = request.headers.origin;
+  const origin = request.raw.headers.origin; // raw: see auth.ts
   if (!originAllowed(policy.allowedOrigins, origin)) {
     throw new ProblemError(
       'origin-not-allowed',
@@ -158,7 +158,7 @@ export function answerHeaders(
   reply.header('vary', 'Origin');
   const token = request.apiToken;
   if (!token) return;
-  const origin = request.headers.origin;
+  const origin = request.raw.headers.origin; // raw: see auth.ts
   if (origin !== undefined && originAllowed(token.policy.allowedOrigins, origin)) {
     reply.header('access-control-allow-origin', origin);
     reply.header('access-control-expose-headers', EXPOSED_HEADERS);
