@@ -21,25 +21,14 @@ export function adminKeyDigest(adminKey: string): Buffer {
 
 export const BEARER = /^Bearer[ ]+(\S{1,512})\s*$/i;
 
-/** 1 to 512 visible ASCII characters: a value BEARER's `\S{1,512}` takes. */
-function plainValue(value: string): boolean {
-  if (value.length === 0 || value.length > 512) return false;
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    if (c < 0x21 || c > 0x7e) return false;
-  }
-  return true;
-}
+/** `Bearer ` and 1 to 512 visible ASCII characters: a value BEARER's `\S{1,512}` takes. */
+const USUAL = /^Bearer [\x21-\x7e]{1,512}$/;
 
 /** The credential of an `Authorization: Bearer <credential>` header, as BEARER reads it. */
 export function bearer(header: string | undefined): string | null {
   if (!header) return null;
-  // The usual form, `Bearer <value>`, read without a regular expression: a
-  // match, and even a test, costs more than the loop (callgrind).
-  if (header.startsWith('Bearer ')) {
-    const value = header.slice(7);
-    if (plainValue(value)) return value;
-  }
+  // The usual form is tested, not matched: a match costs more (callgrind).
+  if (USUAL.test(header)) return header.slice(7);
   return BEARER.exec(header)?.[1] ?? null;
 }
 
