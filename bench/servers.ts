@@ -33,15 +33,24 @@ export function serve(...args: string[]): Promise<Started> {
   return serveWith({}, ...args);
 }
 
-/** `serve` with these Node flags (none: V8's defaults) or variables added to its environment. */
+/**
+ * `serve` with these Node flags (none: V8's defaults) or variables added to
+ * its environment, or Node run by another program (`runner`: valgrind …).
+ */
 export async function serveWith(
-  o: { nodeFlags?: readonly string[]; env?: Record<string, string> },
+  o: { nodeFlags?: readonly string[]; env?: Record<string, string>; runner?: readonly string[] },
   ...args: string[]
 ): Promise<Started> {
   const nodeFlags = o.nodeFlags ?? (args[0] === 'platform' ? SERVE_HEAP_FLAGS : BASELINE_FLAGS);
+  const [command, ...runnerArgs] = [...(o.runner ?? []), process.execPath];
   const child = spawn(
-    process.execPath,
-    [...nodeFlags, new URL('./platform-server.ts', import.meta.url).pathname, ...args],
+    command as string,
+    [
+      ...runnerArgs,
+      ...nodeFlags,
+      new URL('./platform-server.ts', import.meta.url).pathname,
+      ...args,
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...o.env } },
   );
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });

@@ -16,7 +16,7 @@ import { jsonBodyParser } from './json-body.ts';
 import { RouteMethods } from './methods.ts';
 import { registerOpenApi } from './openapi.ts';
 import { clientErrorHandler, frameworkErrors, installProblemHandlers } from './problems.ts';
-import { lazyRequestLoggers, RequestLog } from './request-log.ts';
+import { answeredIn, installRequestLog, RequestLog } from './request-log.ts';
 import { accessKeyRoutes } from './routes/access-keys.ts';
 import { analyticsRoutes } from './routes/analytics.ts';
 import { auditRoutes } from './routes/audit.ts';
@@ -50,7 +50,6 @@ export async function createApp(
 ): Promise<FastifyInstance> {
   const ctx = info.context;
   const app = Fastify({
-    loggerInstance: lazyRequestLoggers(config.logger),
     // request.ip: the socket's peer, or X-Forwarded-For's client when the peer is a listed proxy.
     ...(config.trustedProxies.length > 0 ? { trustProxy: config.trustedProxies } : {}),
     bodyLimit: config.bodyLimit,
@@ -62,6 +61,8 @@ export async function createApp(
     clientErrorHandler,
     logController: new RequestLog(),
   }) as unknown as FastifyInstance;
+  // fastify gets no logger (request-log.ts says why): `app.log` is the platform's all the same.
+  app.log = config.logger;
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.decorate('tokenplane', info);
@@ -81,19 +82,22 @@ export async function createApp(
   });
   const routes = new RouteMethods();
   app.addHook('onRoute', (route) => routes.add(route.url, route.method));
+  installRequestLog(app, config.logger);
   if (tracingWanted()) installTracing(app);
   installProblemHandlers(app, ctx, routes);
   requireHost(app);
   installAuth(app, ctx);
-  app.addHook('onResponse', (request, reply, done) => {
+  // Counted when answered, not when the answer has left: an onResponse hook
+  // would make fastify listen for every response's end (request-log.ts).
+  app.addHook('onSend', (request, reply, payload, done) => {
     if (request.problemSlug) ctx.metrics.problem(request.problemSlug);
     ctx.metrics.observeRequest(
       request.method,
       request.routeOptions.url ?? 'unmatched',
       reply.statusCode,
-      reply.elapsedTime / 1000,
+      answeredIn(request),
     );
-    done();
+    done(null, payload);
   });
 
   const optionalBodies = await registerOpenApi(app);

@@ -1,14 +1,29 @@
 /**
- * Request logging at `debug`: one line per request at `info` (≈350 bytes, a
+ * Each request's logger and its line.
+ *
+ * fastify is given no logger of its own: with one, it makes a child logger
+ * and listens for the end of every response (two listeners added and removed
+ * per request), 9 % of a token-authenticated request's CPU (`npm run bench`,
+ * same run). The first hook gives each request a logger bound to its id
+ * (`request.log`, `reply.log`), which fastify's own warnings use as well.
+ *
+ * Request lines at `debug`: one line per request at `info` (≈350 bytes, a
  * 401 flood included) filled disks for no reader. Refusals stay countable in
  * `/metrics` (tokenplane_problems_total by slug); TOKENPLANE_LOG_LEVEL=debug
  * brings the request lines back. Requests that failed with an error still log
- * at `error`.
+ * at `error` (problems.ts).
  *
- * One short line per request, when it completes: method, path, status, time.
+ * One short line per request, when it is answered: method, path, status, time.
  * Never the query string (it may carry a secret) nor the whole request object.
  */
-import { type FastifyReply, type FastifyRequest, LogController } from 'fastify';
+import { performance } from 'node:perf_hooks';
+import {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
 import type { Bindings, ChildLoggerOptions, Logger } from 'pino';
 import { redactSecretText } from '../../core/logging.ts';
 
@@ -48,25 +63,51 @@ export function loggedPath(url: string): string {
 
 /** `GET /v1/entities 200 1.8 ms` */
 function requestLine(request: FastifyRequest, reply: FastifyReply): string {
-  return `${request.method} ${loggedPath(request.url)} ${reply.statusCode} ${reply.elapsedTime.toFixed(1)} ms`;
+  return `${request.method} ${loggedPath(request.url)} ${reply.statusCode} ${(1000 * answeredIn(request)).toFixed(1)} ms`;
 }
 
-export class RequestLog extends LogController {
-  override incomingRequest(): void {
-    // Nothing: the completed line says it all.
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** When the request reached its first hook (performance.now(), ms). */
+    receivedAt: number;
   }
+}
 
-  override requestCompleted(
-    error: Error | null | undefined,
-    request: FastifyRequest,
-    reply: FastifyReply,
-  ): void {
-    if (this.isLogDisabled(request)) return;
-    if (error) reply.log.error({ err: error }, requestLine(request, reply));
-    // The line is built only when it is written: at `info` it never is.
-    else if ((reply.log as Logger).isLevelEnabled('debug'))
-      reply.log.debug(requestLine(request, reply));
-  }
+/** Seconds since the request reached its first hook. */
+export function answeredIn(request: FastifyRequest): number {
+  return (performance.now() - request.receivedAt) / 1000;
+}
+
+/**
+ * The first hook of every request: its logger and arrival time; at `debug`,
+ * its line when it is answered.
+ */
+export function installRequestLog(app: FastifyInstance, logger: Logger): void {
+  app.decorateRequest('receivedAt', 0);
+  app.addHook('onRequest', (request, reply, done) => {
+    request.receivedAt = performance.now();
+    const log = new LazyRequestLogger(logger, {
+      reqId: request.id,
+    }) as unknown as FastifyBaseLogger;
+    request.log = log;
+    reply.log = log;
+    done();
+  });
+  if (!logger.isLevelEnabled('debug')) return;
+  app.addHook('onSend', (request, reply, payload, done) => {
+    reply.log.debug(requestLine(request, reply));
+    done(null, payload);
+  });
+}
+
+/**
+ * fastify's log controller, for the messages it writes itself: none when a
+ * request arrives or completes (the line above says it all); a reply sent
+ * twice, a stream that failed, as fastify writes them.
+ */
+export class RequestLog extends LogController {
+  override incomingRequest(): void {}
+  override requestCompleted(): void {}
 }
 
 type Level = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
@@ -80,17 +121,15 @@ type Level = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
 class LazyRequestLogger {
   readonly #parent: Logger;
   readonly #bindings: Bindings;
-  readonly #options: ChildLoggerOptions;
   #child: Logger | undefined;
 
-  constructor(parent: Logger, bindings: Bindings, options: ChildLoggerOptions) {
+  constructor(parent: Logger, bindings: Bindings) {
     this.#parent = parent;
     this.#bindings = bindings;
-    this.#options = options;
   }
 
   #logger(): Logger {
-    this.#child ??= this.#parent.child(this.#bindings, this.#options);
+    this.#child ??= this.#parent.child(this.#bindings);
     return this.#child;
   }
 
@@ -134,23 +173,4 @@ class LazyRequestLogger {
     this.#write('trace', args);
   }
   silent(): void {}
-}
-
-/** The bindings key of a request's logger (fastify's `requestIdLogLabel`, default). */
-const REQUEST_ID_LABEL = 'reqId';
-
-/**
- * The app's logger (fastify's `loggerInstance`): the given pino logger, whose
- * children for requests (bound to the request id, without a log level of
- * their own) are LazyRequestLoggers. Not a `childLoggerFactory`: fastify checks
- * each logger such a factory returns for its seven methods, on every request
- * (3 % of a token-authenticated request's instructions, measured with callgrind).
- */
-export function lazyRequestLoggers(logger: Logger): Logger {
-  const app = Object.create(logger) as Logger;
-  app.child = ((bindings: Bindings, options?: ChildLoggerOptions): Logger =>
-    REQUEST_ID_LABEL in bindings && options?.level === undefined
-      ? (new LazyRequestLogger(logger, bindings, options ?? {}) as unknown as Logger)
-      : lazyRequestLoggers(logger.child(bindings, options))) as unknown as Logger['child'];
-  return app;
 }
