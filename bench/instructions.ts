@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import autocannon from 'autocannon';
 import { SERVE_HEAP_FLAGS } from '../platform/heap-flags.ts';
-import { type Started, serveWith } from './servers.ts';
+import { analyticsPath, type Started, serveWith } from './servers.ts';
 
 const ROUTES = ['catalogue', 'series'] as const;
 const route = (process.argv[2] ?? 'catalogue') as (typeof ROUTES)[number];
@@ -53,12 +53,7 @@ async function platformRequest(
     defaultToken: false,
   });
   const token = await admin(`/v1/entities/${entity.id}/tokens`, { name: 'instructions' });
-  const to = new Date(Math.floor(Date.now() / 60_000) * 60_000);
-  const from = new Date(to.getTime() - 3600_000);
-  const path =
-    route === 'catalogue'
-      ? '/v1/analytics/metrics'
-      : `/v1/analytics/metrics/requests?from=${from.toISOString()}&to=${to.toISOString()}`;
+  const path = analyticsPath(route);
   return { url: s.url + path, headers: { authorization: `Bearer ${token.value}` } };
 }
 

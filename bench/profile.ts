@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import autocannon from 'autocannon';
 import { SERVE_HEAP_FLAGS } from '../platform/heap-flags.ts';
-import { freshlySigned, type Started, serveWith, stop } from './servers.ts';
+import { analyticsPath, freshlySigned, type Started, serveWith, stop } from './servers.ts';
 
 const ROUTES = ['catalogue', 'series', 'signed'] as const;
 const route = (process.argv[2] ?? 'catalogue') as (typeof ROUTES)[number];
@@ -59,12 +59,7 @@ try {
     name: 'profile',
     requireSignedRequests: route === 'signed',
   });
-  const to = new Date(Math.floor(Date.now() / 60_000) * 60_000);
-  const from = new Date(to.getTime() - 3600_000);
-  const path =
-    route === 'catalogue'
-      ? '/v1/analytics/metrics'
-      : `/v1/analytics/metrics/requests?from=${from.toISOString()}&to=${to.toISOString()}`;
+  const path = analyticsPath(route);
   const load = autocannon({
     url: s.url + path,
     connections: 50,

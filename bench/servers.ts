@@ -69,6 +69,14 @@ export async function stop(s: Started): Promise<void> {
   await exited;
 }
 
+/** The catalogue's path, or the series' for the last whole hour (60 points). */
+export function analyticsPath(route: string): string {
+  if (route === 'catalogue') return '/v1/analytics/metrics';
+  const to = new Date(Math.floor(Date.now() / 60_000) * 60_000);
+  const from = new Date(to.getTime() - 3600_000);
+  return `/v1/analytics/metrics/requests?from=${from.toISOString()}&to=${to.toISOString()}`;
+}
+
 /** utime + stime of a process in seconds (Linux /proc; NaN elsewhere). */
 export function cpuSeconds(pid: number | undefined): number {
   try {
