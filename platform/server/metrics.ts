@@ -139,7 +139,7 @@ export class PlatformMetrics {
   );
   readonly httpDuration = new HotHistogram(
     'tokenplane_http_request_duration_seconds',
-    'HTTP request latency by method and route',
+    'HTTP request latency by method and route, until the answer is handed to Node',
     [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     this.registry,
   );
