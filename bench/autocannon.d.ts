@@ -1,6 +1,6 @@
 // The few parts of autocannon's API the benchmarks use (the package ships no types).
 declare module 'autocannon' {
-  type Options = {
+  export type Options = {
     url: string;
     connections?: number;
     duration?: number;

@@ -1,6 +1,9 @@
 /**
- * `npm run bench:instructions [catalogue|series]` — instructions per request
- * of one token-authenticated route and of bare fastify's `GET /hello`, each
+ * `npm run bench:instructions [catalogue|series|signed]` — instructions per
+ * request of one token-authenticated route and of its baseline, as `npm run
+ * bench` pairs them: bare fastify's `GET /hello` for the catalogue and the
+ * series, the plain series for `signed` (the series, each request with a
+ * fresh RFC 9421 signature). Each
  * server run under valgrind's callgrind. An instruction count is the same
  * from run to run (within about 1 %) however busy the machine is, where CPU
  * time per request moves by a tenth between neighbouring rounds on a shared
@@ -12,8 +15,11 @@
  * Each server gets BENCH_WARMUP requests (30,000: the JIT settles) uncounted,
  * then BENCH_REQUESTS (8,000) counted, from autocannon in this process (50
  * connections). Prints both counts, their ratio, and the route's functions by
- * self cost beside bare fastify's (Node's --perf-basic-prof names the JIT
- * frames). Needs valgrind.
+ * self cost beside the baseline's (Node's --perf-basic-prof names the JIT
+ * frames). Needs valgrind. Collections count too, and V8 times some of them
+ * (the memory reducer, idle-time marking): a server under valgrind runs some
+ * fifty times slower, so its garbage collector's share reads larger than in
+ * CPU time.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -22,11 +28,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import autocannon from 'autocannon';
 import { SERVE_HEAP_FLAGS } from '../platform/heap-flags.ts';
-import { analyticsPath, type Started, serveWith } from './servers.ts';
+import { HOT_ROUTES, type HotRoute, hotRouteLoad, serveWith } from './servers.ts';
 
-const ROUTES = ['catalogue', 'series'] as const;
-const route = (process.argv[2] ?? 'catalogue') as (typeof ROUTES)[number];
-if (!ROUTES.includes(route)) throw new Error(`route: one of ${ROUTES.join(', ')}`);
+const route = (process.argv[2] ?? 'catalogue') as HotRoute;
+if (!HOT_ROUTES.includes(route)) throw new Error(`route: one of ${HOT_ROUTES.join(', ')}`);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 30_000);
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 8_000);
 const run = promisify(execFile);
@@ -34,31 +39,10 @@ const dir = mkdtempSync(join(tmpdir(), 'tokenplane-instructions-'));
 
 type Count = { perRequest: number; selfPerRequest: Map<string, number> };
 
-/** The request autocannon repeats against a platform: a fresh token, on `route`. */
-async function platformRequest(
-  s: Started,
-): Promise<{ url: string; headers: Record<string, string> }> {
-  const admin = async (path: string, body: object) => {
-    const res = await fetch(s.url + path, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${s.adminKey}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    return (await res.json()) as { id: string; value: string };
-  };
-  const entity = await admin('/v1/entities', {
-    name: 'instructions',
-    kind: 'customer',
-    tier: 'advanced',
-    defaultToken: false,
-  });
-  const token = await admin(`/v1/entities/${entity.id}/tokens`, { name: 'instructions' });
-  const path = analyticsPath(route);
-  return { url: s.url + path, headers: { authorization: `Bearer ${token.value}` } };
-}
-
-async function count(mode: 'hello' | 'platform'): Promise<Count> {
-  const out = join(dir, `${mode}.callgrind`);
+/** Instructions per request of `route` (hello: bare fastify's). */
+async function count(route: HotRoute | 'hello'): Promise<Count> {
+  const mode = route === 'hello' ? 'hello' : 'platform';
+  const out = join(dir, `${route}.callgrind`);
   const flags =
     mode === 'platform' ? SERVE_HEAP_FLAGS : [...SERVE_HEAP_FLAGS, '--no-memory-reducer'];
   const s = await serveWith(
@@ -78,7 +62,7 @@ async function count(mode: 'hello' | 'platform'): Promise<Count> {
   });
   const pid = String(s.child.pid);
   try {
-    const request = mode === 'hello' ? { url: `${s.url}/hello` } : await platformRequest(s);
+    const request = route === 'hello' ? { url: `${s.url}/hello` } : await hotRouteLoad(s, route);
     const load = (amount: number) =>
       autocannon({ ...request, connections: 50, amount, timeout: 60 });
     await load(WARMUP);
@@ -87,7 +71,7 @@ async function count(mode: 'hello' | 'platform'): Promise<Count> {
     await run('callgrind_control', ['--instr=off', pid]);
     await run('callgrind_control', ['--dump', pid]);
     if (measured.non2xx > 0 || measured.errors > 0) {
-      throw new Error(`${mode}: ${measured.non2xx} non-2xx answers, ${measured.errors} errors`);
+      throw new Error(`${route}: ${measured.non2xx} non-2xx answers, ${measured.errors} errors`);
     }
     return selfCosts(`${out}.1`, `/tmp/perf-${pid}.map`, measured.requests.total);
   } finally {
@@ -141,22 +125,28 @@ function selfCosts(dump: string, perfMap: string, requests: number): Count {
   return { perRequest: total / requests, selfPerRequest: perRequest };
 }
 
+const baseline = route === 'signed' ? 'series' : 'hello';
+const named = (r: HotRoute | 'hello') => (r === 'hello' ? 'bare fastify GET /hello' : r);
 try {
-  const hello = await count('hello');
-  const platform = await count('platform');
+  const base = await count(baseline);
+  const measured = await count(route);
   const k = (n: number) => `${(n / 1000).toFixed(1)}k`;
   console.log(`instructions per request (${WARMUP} warm-up, ${REQUESTS} counted, callgrind):`);
-  console.log(`  bare fastify GET /hello  ${k(hello.perRequest)}`);
-  console.log(`  ${route.padEnd(23)} ${k(platform.perRequest)}`);
-  console.log(`  bare fastify ÷ ${route}: ${(hello.perRequest / platform.perRequest).toFixed(3)}`);
+  console.log(`  ${named(baseline).padEnd(24)} ${k(base.perRequest)}`);
+  console.log(`  ${named(route).padEnd(24)} ${k(measured.perRequest)}`);
   console.log(
-    `${route}'s functions by self cost, beside bare fastify's (instructions per request):`,
+    `  ${route} ÷ ${baseline}: ${(measured.perRequest / base.perRequest).toFixed(3)}` +
+      ` (${baseline} ÷ ${route}: ${(base.perRequest / measured.perRequest).toFixed(3)})`,
   );
-  const top = [...platform.selfPerRequest].sort((a, b) => b[1] - a[1]).slice(0, 30);
+  console.log(
+    `${route}'s functions by self cost above ${baseline}'s (instructions per request: ${route}, ${baseline}):`,
+  );
+  const excess = ([name, cost]: [string, number]) => cost - (base.selfPerRequest.get(name) ?? 0);
+  const top = [...measured.selfPerRequest].sort((a, b) => excess(b) - excess(a)).slice(0, 40);
   for (const [name, cost] of top) {
-    const bare = hello.selfPerRequest.get(name) ?? 0;
+    const before = base.selfPerRequest.get(name) ?? 0;
     console.log(
-      `${String(Math.round(cost)).padStart(7)} ${String(Math.round(bare)).padStart(7)}  ${name.slice(0, 110)}`,
+      `${String(Math.round(cost)).padStart(7)} ${String(Math.round(before)).padStart(7)}  ${name.slice(0, 110)}`,
     );
   }
 } finally {

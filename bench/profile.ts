@@ -20,21 +20,11 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import autocannon from 'autocannon';
 import { SERVE_HEAP_FLAGS } from '../platform/heap-flags.ts';
-import { analyticsPath, freshlySigned, type Started, serveWith, stop } from './servers.ts';
+import { HOT_ROUTES, type HotRoute, hotRouteLoad, serveWith, stop } from './servers.ts';
 
-const ROUTES = ['catalogue', 'series', 'signed'] as const;
-const route = (process.argv[2] ?? 'catalogue') as (typeof ROUTES)[number];
-if (!ROUTES.includes(route)) throw new Error(`route: one of ${ROUTES.join(', ')}`);
+const route = (process.argv[2] ?? 'catalogue') as HotRoute;
+if (!HOT_ROUTES.includes(route)) throw new Error(`route: one of ${HOT_ROUTES.join(', ')}`);
 const seconds = Number(process.argv[3] ?? 10);
-
-async function admin(s: Started, path: string, body: object) {
-  const res = await fetch(s.url + path, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${s.adminKey}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  return (await res.json()) as { id: string; value: string };
-}
 
 const usePerf = process.env.BENCH_PROFILER === 'perf';
 const dir = mkdtempSync(join(tmpdir(), 'tokenplane-profile-'));
@@ -49,24 +39,10 @@ const s = await serveWith(
   'platform',
 );
 try {
-  const entity = await admin(s, '/v1/entities', {
-    name: 'profile',
-    kind: 'customer',
-    tier: 'advanced',
-    defaultToken: false,
-  });
-  const token = await admin(s, `/v1/entities/${entity.id}/tokens`, {
-    name: 'profile',
-    requireSignedRequests: route === 'signed',
-  });
-  const path = analyticsPath(route);
   const load = autocannon({
-    url: s.url + path,
+    ...(await hotRouteLoad(s, route)),
     connections: 50,
     duration: seconds,
-    ...(route === 'signed'
-      ? { requests: freshlySigned(s.url, token) }
-      : { headers: { authorization: `Bearer ${token.value}` } }),
   });
   // perf samples the load from its second second to its second-to-last (the first warms the JIT).
   if (usePerf) await perfRecord(s.child.pid ?? 0, Math.max(1, seconds - 2));

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
-import type { RequestData } from 'autocannon';
+import type { Options, RequestData } from 'autocannon';
 import { signRequest } from '../core/crypto/http-signatures.ts';
 import { SERVE_HEAP_FLAGS } from '../platform/heap-flags.ts';
 
@@ -139,6 +139,40 @@ export function freshlySigned(base: string, token: { id: string; value: string }
       }),
     },
   ];
+}
+
+/** A route that `bench:profile` and `bench:instructions` load. */
+export type HotRoute = 'catalogue' | 'series' | 'signed';
+export const HOT_ROUTES: readonly HotRoute[] = ['catalogue', 'series', 'signed'];
+
+/**
+ * What autocannon repeats on `route` of a platform: a new token of a new
+ * Advanced customer, sent as a bearer value, or (signed: the series) a token
+ * that requires signed requests, with a fresh signature on each request.
+ */
+export async function hotRouteLoad(s: Started, route: HotRoute): Promise<Options> {
+  const admin = async (path: string, body: object) => {
+    const res = await fetch(s.url + path, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${s.adminKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    return (await res.json()) as { id: string; value: string };
+  };
+  const entity = await admin('/v1/entities', {
+    name: `bench ${route}`,
+    kind: 'customer',
+    tier: 'advanced',
+    defaultToken: false,
+  });
+  const token = await admin(`/v1/entities/${entity.id}/tokens`, {
+    name: `bench ${route}`,
+    requireSignedRequests: route === 'signed',
+  });
+  const url = s.url + analyticsPath(route);
+  return route === 'signed'
+    ? { url, requests: freshlySigned(s.url, token) }
+    : { url, headers: { authorization: `Bearer ${token.value}` } };
 }
 
 /**

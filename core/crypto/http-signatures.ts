@@ -51,18 +51,25 @@ export function signatureBase(
     // extractHeader finds a field by name, whatever its case; an undefined value is no field.
     headers: (request.headers ?? {}) as Record<string, string | string[]>,
   };
-  const lines = input[0].map(([name, params]) => {
+  let base = '';
+  for (const [name, params] of input[0]) {
     const component = String(name).toLowerCase();
-    const read = new Map([...params].map(([key, value]) => [key, paramValue(value)]));
+    // The usual component has no parameters: no Map to build (the library only reads it).
+    const read =
+      params.size === 0
+        ? NO_PARAMS
+        : new Map([...params].map(([key, value]) => [key, paramValue(value)]));
     const values = component.startsWith('@')
       ? httpbis.deriveComponent(component, read, message)
       : httpbis.extractHeader(component, read, message);
     const label = serializeItem([name, params]);
-    return values.map((value) => `${label}: ${value}`).join('\n');
-  });
-  lines.push(`"@signature-params": ${signatureParams}`);
-  return lines.join('\n');
+    for (const value of values) base += `${label}: ${value}\n`;
+  }
+  return `${base}"@signature-params": ${signatureParams}`;
 }
+
+/** Shared by every call: deriveComponent and extractHeader only read their parameters. */
+const NO_PARAMS = new Map<string, string | number | boolean>();
 
 /** A component parameter's value as http-message-signatures reads it. */
 function paramValue(value: BareItem): string | number | boolean {
@@ -215,7 +222,14 @@ export function readSerialised(
   const sig = SERIALISED_SIGNATURE.exec(signatureHeader);
   if (!input || !sig || sig[1] !== input[1]) return null;
   const params = new Map<string, number | string>();
-  for (const [, key, integer, string] of (input[4] as string).matchAll(SERIALISED_PARAM)) {
+  // exec, not matchAll: matchAll compiles a copy of the expression on every call.
+  SERIALISED_PARAM.lastIndex = 0;
+  for (
+    let m = SERIALISED_PARAM.exec(input[4] as string);
+    m;
+    m = SERIALISED_PARAM.exec(input[4] as string)
+  ) {
+    const [, key, integer, string] = m;
     if (params.has(key as string)) return null; // the last one counts, and serialises once
     params.set(key as string, integer === undefined ? (string as string) : Number(integer));
   }
@@ -227,12 +241,20 @@ export function readSerialised(
   };
 }
 
-/** Constant-time check of a parsed signature against the key. */
+/**
+ * Whether a parsed signature was made with one of `keys` (each compared in
+ * constant time; the signature base is built once for them all).
+ */
 export function signatureMatches(
   request: SignableRequest,
   parsed: ParsedSignature,
-  key: string | Buffer | KeyObject,
+  keys: readonly (string | Buffer | KeyObject)[],
 ): boolean {
-  const expected = hmacSha256(key, signatureBase(request, parsed.input, parsed.signatureParams));
-  return expected.length === parsed.signature.length && timingSafeEqual(expected, parsed.signature);
+  const base = signatureBase(request, parsed.input, parsed.signatureParams);
+  return keys.some((key) => {
+    const expected = hmacSha256(key, base);
+    return (
+      expected.length === parsed.signature.length && timingSafeEqual(expected, parsed.signature)
+    );
+  });
 }

@@ -46,6 +46,7 @@ export class SignatureLedger {
   #seenBefore = new Set<string>();
   /** Signatures created before this second are refused; read once (migration 9). */
   #refuseCreatedBeforeS: number | undefined;
+  #lastExpiry = { seconds: Number.NaN, iso: '' };
 
   constructor(store: Store, windowS: number) {
     this.#store = store;
@@ -60,7 +61,7 @@ export class SignatureLedger {
       this.#seen = new Set();
     }
     this.#seen.add(digest);
-    const expiresAt = new Date((createdS + this.#windowS + 1) * 1000).toISOString();
+    const expiresAt = this.#expiresAt(createdS + this.#windowS + 1);
     return new Promise((resolve, reject) => {
       this.#waiting.push({ digest, createdS, expiresAt, resolve, reject });
       // After the requests that arrived in this turn of the event loop: one insert for all.
@@ -69,6 +70,14 @@ export class SignatureLedger {
         setImmediate(() => void this.#write());
       }
     });
+  }
+
+  /** The ISO text of a second; the signatures of one second share it (Date's formatting is not free). */
+  #expiresAt(seconds: number): string {
+    if (seconds !== this.#lastExpiry.seconds) {
+      this.#lastExpiry = { seconds, iso: new Date(seconds * 1000).toISOString() };
+    }
+    return this.#lastExpiry.iso;
   }
 
   async #write(): Promise<void> {

@@ -77,11 +77,14 @@ describe('RFC 9421', () => {
     );
     const parsed = parseSignature(headers['signature-input'], headers.signature);
     expect(parsed).toMatchObject({ keyId: 'id-1', created: 1_700_000_000 });
-    expect(signatureMatches(request, parsed, 'tpt_value')).toBe(true);
-    expect(signatureMatches({ ...request, url: `${request.url}y` }, parsed, 'tpt_value')).toBe(
+    expect(signatureMatches(request, parsed, ['tpt_value'])).toBe(true);
+    expect(signatureMatches({ ...request, url: `${request.url}y` }, parsed, ['tpt_value'])).toBe(
       false,
     );
-    expect(signatureMatches(request, parsed, 'tpt_other')).toBe(false);
+    expect(signatureMatches(request, parsed, ['tpt_other'])).toBe(false);
+    // Any of the keys (a value a rotation replaced, during its grace), none of none.
+    expect(signatureMatches(request, parsed, ['tpt_other', 'tpt_value'])).toBe(true);
+    expect(signatureMatches(request, parsed, [])).toBe(false);
     const again = signRequest(request, { keyId: 'id-1', key: 'tpt_value', created: 1_700_000_000 });
     expect(again.signature).not.toBe(headers.signature); // a fresh nonce each time
   });
