@@ -18,6 +18,7 @@ import {
   isInnerList,
   type Parameters,
   parseDictionary,
+  serializeBareItem,
   serializeInnerList,
   serializeItem,
   Token,
@@ -54,15 +55,17 @@ export function signatureBase(
   let base = '';
   for (const [name, params] of input[0]) {
     const component = String(name).toLowerCase();
-    // The usual component has no parameters: no Map to build (the library only reads it).
-    const read =
-      params.size === 0
-        ? NO_PARAMS
-        : new Map([...params].map(([key, value]) => [key, paramValue(value)]));
+    // The usual component has no parameters: no Map to build (the library only
+    // reads it), and its label is the bare item (serializeItem copies the
+    // parameters to an array even when there are none).
+    const plain = params.size === 0;
+    const read = plain
+      ? NO_PARAMS
+      : new Map([...params].map(([key, value]) => [key, paramValue(value)]));
     const values = component.startsWith('@')
       ? httpbis.deriveComponent(component, read, message)
       : httpbis.extractHeader(component, read, message);
-    const label = serializeItem([name, params]);
+    const label = plain ? serializeBareItem(name) : serializeItem([name, params]);
     for (const value of values) base += `${label}: ${value}\n`;
   }
   return `${base}"@signature-params": ${signatureParams}`;
