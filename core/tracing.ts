@@ -20,6 +20,7 @@ import {
   SpanStatusCode,
   trace,
 } from '@opentelemetry/api';
+import { randomHex } from './crypto/ids.ts';
 
 export type Tracing = { shutdown(): Promise<void> };
 
@@ -35,9 +36,19 @@ export async function startTracing(serviceName: string): Promise<Tracing | null>
   process.env.OTEL_METRICS_EXPORTER ??= 'none';
   process.env.OTEL_LOGS_EXPORTER ??= 'none';
   const { NodeSDK } = await import('@opentelemetry/sdk-node');
-  const sdk = new NodeSDK({ serviceName: process.env.OTEL_SERVICE_NAME || serviceName });
+  const sdk = new NodeSDK({
+    serviceName: process.env.OTEL_SERVICE_NAME || serviceName,
+    // Sampled or not, every server span gets ids; the SDK's own make them from Math.random, 4 bytes at a time.
+    idGenerator: { generateTraceId: () => traceId(16), generateSpanId: () => traceId(8) },
+  });
   sdk.start();
   return { shutdown: () => sdk.shutdown() };
+}
+
+/** A W3C trace or span id of `bytes` random bytes: never all zeros, which means none. */
+function traceId(bytes: number): string {
+  const id = randomHex(bytes);
+  return /[^0]/.test(id) ? id : traceId(bytes);
 }
 
 export const tracer = trace.getTracer('tokenplane');

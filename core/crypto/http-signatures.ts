@@ -10,7 +10,7 @@
  * replay (platform/server/permissions/signed-requests.ts). The client signs
  * with `signRequest`.
  */
-import { createHmac, type KeyObject, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, type KeyObject, timingSafeEqual } from 'node:crypto';
 import { httpbis } from 'http-message-signatures';
 import {
   type BareItem,
@@ -23,6 +23,7 @@ import {
   serializeItem,
   Token,
 } from 'structured-headers';
+import { randomHex } from './ids.ts';
 
 export const SIGNATURE_ALGORITHM = 'hmac-sha256';
 /** Components every signed analytics request covers (README "Token permissions and limits"). */
@@ -107,7 +108,7 @@ export function signRequest(
     ['created', options.created ?? Math.floor(Date.now() / 1000)],
     ['keyid', options.keyId],
     ['alg', SIGNATURE_ALGORITHM],
-    ['nonce', options.nonce ?? randomBytes(16).toString('base64url')],
+    ['nonce', options.nonce ?? randomHex(16)],
   ]);
   const components = options.components ?? [...REQUIRED_COMPONENTS, '@authority'];
   const input: InnerList = [components.map((c) => [c, new Map()]), params];

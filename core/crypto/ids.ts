@@ -26,3 +26,23 @@ export function uuidv7(now: number = Date.now()): string {
   const h = b.toString('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
+
+/**
+ * `bytes` random bytes (at most 4096) as lowercase hex, cut from a pool that
+ * one `randomBytes` call fills: identifiers made on every request (request
+ * ids, trace and span ids, signature nonces) cost a slice, not a native call
+ * each. For identifiers only, never for secrets: the pool's bytes stay in
+ * memory until they are used.
+ */
+export function randomHex(bytes: number): string {
+  if (offset + bytes > pool.length) {
+    pool = randomBytes(POOL_BYTES);
+    offset = 0;
+  }
+  offset += bytes;
+  return pool.toString('hex', offset - bytes, offset);
+}
+
+const POOL_BYTES = 4096;
+let pool = Buffer.alloc(0);
+let offset = 0;

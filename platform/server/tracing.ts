@@ -26,7 +26,7 @@ declare module 'fastify' {
 export function installTracing(app: FastifyInstance): void {
   app.decorateRequest('span', null);
   app.addHook('onRequest', (request, _reply, done) => {
-    const parent = propagation.extract(context.active(), request.headers);
+    const parent = propagation.extract(context.active(), request.raw.headers); // raw: see auth.ts
     const route = request.routeOptions.url ?? 'unmatched';
     const span = tracer.startSpan(`${request.method} ${route}`, { kind: SpanKind.SERVER }, parent);
     // Attributes only for a span that is recorded: an unsampled request pays for no more.
@@ -43,13 +43,17 @@ export function installTracing(app: FastifyInstance): void {
       context.with(trace.setSpan(context.active(), span), done);
     } else done();
   });
-  app.addHook('onResponse', (request, reply, done) => {
+  // Ended when the answer is handed to Node, as the request metrics are: an
+  // onResponse hook would make fastify listen for every response's end
+  // (request-log.ts).
+  app.addHook('onSend', (request, reply, payload, done) => {
     const span = request.span;
     if (span) {
       span.setAttribute('http.response.status_code', reply.statusCode);
       if (reply.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
       span.end();
+      request.span = null; // an answer sent again (an onSend hook that failed) ends it once
     }
-    done();
+    done(null, payload);
   });
 }

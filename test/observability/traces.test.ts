@@ -54,6 +54,9 @@ it('one client call is one trace across the two processes: client span → serve
     'GET /v1/entities/:id',
     'POST /v1/entities',
   ]);
+  // Each server span ends with the answer's status (POST 201, GET 200).
+  const tag = (s: JaegerSpan, key: string) => s.tags.find((t) => t.key === key)?.value;
+  expect(servers.map((s) => tag(s, 'http.response.status_code')).sort()).toEqual([200, 201]);
   for (const server of servers) {
     const caller = parent(server);
     expect(caller && service(caller)).toBe('tokenplane-test-client');

@@ -5,6 +5,7 @@
  * with short values.
  */
 import { describe, expect, it } from 'vitest';
+import { randomHex } from '../../core/crypto/ids.ts';
 import { httpOptions, requestId } from '../../platform/server/http-options.ts';
 
 describe('slow clients', () => {
@@ -49,6 +50,15 @@ describe('X-Request-Id', () => {
       expect(id).not.toBe(value);
       expect(id).toMatch(/^[0-9a-f]{32}$/);
     }
+  });
+
+  it('cuts ids of any size from one random pool: each of its length, lowercase hex, unique across refills', () => {
+    // 8- and 16-byte ids (span and trace ids) mixed: 9,000 × 12 bytes is some 26 refills of 4 KiB.
+    const ids = Array.from({ length: 9000 }, (_, i) => randomHex(i % 2 ? 8 : 16));
+    expect(new Set(ids).size).toBe(ids.length);
+    ids.forEach((id, i) => {
+      expect(id).toMatch(i % 2 ? /^[0-9a-f]{16}$/ : /^[0-9a-f]{32}$/);
+    });
   });
 
   it('makes new ids unique, across refills of its random pool, and kept as given when sent back', () => {
