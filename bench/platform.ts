@@ -11,7 +11,8 @@
  *    against the plain token's: a token with scopes + origin + address + rate
  *    limit (target ≤ 1.3×), a usage-limited token on SQLite and on PostgreSQL
  *    (target ≤ 1.5×; PostgreSQL's against a plain token on the same server),
- *    and a signed request (RFC 9421; each one stores its signature; target ≤ 1.6×).
+ *    and a signed request (RFC 9421; each one stores its signature; target ≤ 1.6×)
+ *    on SQLite and on PostgreSQL (against a plain token on the same server).
  *    Tracing (README "Observability"): the catalogue on platforms exporting to a
  *    loopback OTLP receiver, every request sampled and none sampled, against
  *    the same route with tracing off.
@@ -207,6 +208,7 @@ try {
   const metered = await token(platform, { usageLimit });
   const signer = await token(platform, { requireSignedRequests: true });
   const plainPg = await token(platformPg, {});
+  const signerPg = await token(platformPg, { requireSignedRequests: true });
   const [sampledToken, unsampledToken] = [await token(sampled, {}), await token(unsampled, {})];
   const catalogueOf = (s: Started, t: { value: string }) => ({
     url: `${s.url}/v1/analytics/metrics`,
@@ -295,6 +297,15 @@ try {
         load('  series, signed request (SQLite)', platform, {
           url: platform.url + seriesPath,
           requests: freshlySigned(platform.url, signer),
+        }),
+    },
+    {
+      key: 'signedPg',
+      label: 'series, signed request (PostgreSQL)',
+      run: () =>
+        load('  series, signed request (PostgreSQL)', platformPg, {
+          url: platformPg.url + seriesPath,
+          requests: freshlySigned(platformPg.url, signerPg),
         }),
     },
   ];
@@ -447,6 +458,7 @@ const ratios = {
   usage: cpuRatio('usage', 'series'),
   usagePg: cpuRatio('usagePg', 'seriesPg'),
   signed: cpuRatio('signed', 'series'),
+  signedPg: cpuRatio('signedPg', 'seriesPg'),
   tracedSampled: cpuRatio('tracedSampled', 'catalogue'),
   tracedUnsampled: cpuRatio('tracedUnsampled', 'catalogue'),
 };
@@ -483,6 +495,7 @@ CPU per request vs the plain token's (same round, median over rounds):
   usage limit, SQLite               ${ratios.usage.toFixed(2)}× (target ≤ 1.5×)
   usage limit, PostgreSQL           ${ratios.usagePg.toFixed(2)}× vs plain on PostgreSQL (target ≤ 1.5×)
   signed request, SQLite            ${ratios.signed.toFixed(2)}× (target ≤ 1.6×; each signature stored once, batched)
+  signed request, PostgreSQL        ${ratios.signedPg.toFixed(2)}× vs plain on PostgreSQL (target ≤ 1.6×)
 tracing, catalogue CPU per request vs tracing off (same round, median over rounds):
   every request sampled             ${ratios.tracedSampled.toFixed(2)}× (spans exported to a loopback OTLP receiver: ${sink.exports()} exports, ${Math.round(sink.bytes() / 1024)} KiB)
   none sampled                      ${ratios.tracedUnsampled.toFixed(2)}×
@@ -535,7 +548,8 @@ const guard = [
   against('scopes+origin+address+rate ÷ plain series', ratios.restricted, '≤', 1.3),
   against('usage limit ÷ plain series (SQLite)', ratios.usage, '≤', 1.5),
   against('usage limit ÷ plain series (PostgreSQL)', ratios.usagePg, '≤', 1.5),
-  against('signed request ÷ plain series', ratios.signed, '≤', 1.6),
+  against('signed request ÷ plain series (SQLite)', ratios.signed, '≤', 1.6),
+  against('signed request ÷ plain series (PostgreSQL)', ratios.signedPg, '≤', 1.6),
   against('series p99, ms (SQLite)', r('series').p99, '<', 10),
   against('tracing on, none sampled ÷ off (catalogue)', ratios.tracedUnsampled, '≤', 1.3),
   against('tracing on, all sampled ÷ off (catalogue)', ratios.tracedSampled, '≤', 1.6),
