@@ -41,6 +41,7 @@ import { generateSecret } from '../core/domain/secret-format.ts';
 import { SERVE_HEAP_FLAGS } from '../platform/heap-flags.ts';
 import { startPostgres } from '../test/harness/postgres.ts';
 import {
+  analyticsPath,
   cpuSeconds,
   freshlySigned,
   heapMb,
@@ -185,9 +186,7 @@ async function token(s: Started, fields: object): Promise<{ id: string; value: s
   return admin(s, 'POST', `/v1/entities/${e.id}/tokens`, { name: 'bench', ...fields });
 }
 
-const to = new Date(Math.floor(Date.now() / 60_000) * 60_000);
-const from = new Date(to.getTime() - 3600_000);
-const seriesPath = `/v1/analytics/metrics/requests?from=${from.toISOString()}&to=${to.toISOString()}`;
+const seriesPath = analyticsPath('series');
 
 const bearer = (t: { value: string }) => ({ authorization: `Bearer ${t.value}` });
 const usageLimit = { limit: 1_000_000_000_000, period: 'month' };
@@ -211,7 +210,7 @@ try {
   const signerPg = await token(platformPg, { requireSignedRequests: true });
   const [sampledToken, unsampledToken] = [await token(sampled, {}), await token(unsampled, {})];
   const catalogueOf = (s: Started, t: { value: string }) => ({
-    url: `${s.url}/v1/analytics/metrics`,
+    url: s.url + analyticsPath('catalogue'),
     headers: bearer(t),
   });
   const meteredPg = await token(platformPg, { usageLimit });
